@@ -1,0 +1,161 @@
+"""The `jobtui` command. Headless commands print data on stdout, diagnostics on stderr,
+and exit 0 ok / 1 run failed / 2 bad input / 3 not found (DESIGN.md §4 rule 7).
+
+Textual is imported only inside the dashboard command.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from jobtui.engine import Engine
+
+# Each module defines `commands: list[click.Command]` added to the root group.
+COMMAND_MODULES = ["jobs", "sinks", "workspaces"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Context:
+    data_dir: str | None
+    db: str | None
+    read_only: bool = False
+    no_daemon: bool = False
+    _engine: Engine | None = field(default=None, repr=False)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from jobtui.engine import Engine
+
+            self._engine = Engine.open(self.data_dir, self.db)
+        return self._engine
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+class JobtuiGroup(click.Group):
+    """Turns engine errors into one readable line on stderr and the matching exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from jobtui.engine.errors import JobtuiError, SpecError
+
+        try:
+            return super().invoke(ctx)
+        except SpecError as exc:
+            for error in exc.errors:
+                click.echo(f"error: {error}", err=True)
+            ctx.exit(exc.exit_code)
+        except JobtuiError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=JobtuiGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", envvar="JOBTUI_DATA_DIR", type=click.Path(file_okay=False),
+              help="Data directory (default: the platform's user data dir).")
+@click.option("--db", envvar="JOBTUI_DB", type=click.Path(dir_okay=False),
+              help="Database file (default: <data-dir>/jobtui.db).")
+@click.option("--read-only", is_flag=True, help="Dashboard: hide every action that changes something.")
+@click.option("--no-daemon", is_flag=True, help="Dashboard: do not start a daemon in the background.")
+@click.version_option(package_name="jobtui")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: str | None, db: str | None, read_only: bool,
+        no_daemon: bool) -> None:
+    """jobtui: define, schedule, run and watch jobs from the terminal.
+
+    Without a command it opens the dashboard.
+    """
+    ctx.obj = Context(data_dir=data_dir, db=db, read_only=read_only, no_daemon=no_daemon)
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(tui)
+
+
+@cli.command("tui")
+@click.option("--demo/--no-demo", default=True, help="Add demo jobs to an empty database.")
+@pass_context
+def tui(obj: Context, demo: bool = True) -> None:
+    """Open the dashboard."""
+    from jobtui.app import run_app
+
+    engine = obj.engine
+    if demo:
+        engine.seed_demo()
+    run_app(engine, read_only=obj.read_only, start_daemon=not obj.no_daemon)
+
+
+# -- output helpers ---------------------------------------------------------------
+def to_jsonable(value: Any) -> Any:
+    """Model objects (dataclasses, enums, datetimes) as plain JSON values."""
+    import dataclasses
+    from datetime import datetime
+    from enum import Enum
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def print_json(value: Any) -> None:
+    click.echo(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+
+
+def print_table(headers: list[str], rows: list[list[Any]]) -> None:
+    """A plain aligned table (no rich: headless output stays greppable)."""
+    cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i, c in enumerate(row):
+            widths[i] = max(widths[i], len(c))
+    click.echo("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for row in cells:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def read_json_file(path: str) -> Any:
+    from jobtui.engine.errors import InvalidInput
+
+    try:
+        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+    except OSError as exc:
+        raise InvalidInput(f"{path}: {exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+def _register() -> None:
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"jobtui.commands.{name}")
+        for command in module.commands:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="jobtui")

@@ -1,0 +1,1 @@
+"""Headless CLI command groups, one module per noun."""

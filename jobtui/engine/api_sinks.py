@@ -1,0 +1,128 @@
+"""Sink presets ("global sinks"): named sink configurations jobs refer to by name."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jobtui.engine.base import EngineBase, dumps
+from jobtui.engine.clock import to_datetime
+from jobtui.engine.errors import Conflict, FieldError, NotFound, SpecError
+from jobtui.engine.models import SinkPreset
+from jobtui.engine.secrets import mask_secrets
+from jobtui.engine.sinks.options import SINK_OPTIONS
+from jobtui.engine.spec import NAME_PATTERN, errors_of
+
+
+def check_preset(data: Any) -> dict[str, Any]:
+    """Validate a preset document {name, type, options, workspace?}; raise SpecError."""
+    from pydantic import ValidationError
+
+    if not isinstance(data, dict):
+        raise SpecError([FieldError("", "a sink preset must be a JSON object")])
+    errors: list[FieldError] = []
+    for key in data:
+        if key not in ("name", "type", "options", "workspace"):
+            errors.append(FieldError(key, "unknown key"))
+    name = data.get("name")
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        errors.append(FieldError("name", "use letters, digits, '.', '_' and '-'"))
+    sink_type = data.get("type")
+    options = data.get("options", {})
+    if sink_type not in SINK_OPTIONS:
+        errors.append(FieldError("type", f"must be one of {', '.join(SINK_OPTIONS)}"))
+    elif not isinstance(options, dict):
+        errors.append(FieldError("options", "must be an object"))
+    else:
+        try:
+            SINK_OPTIONS[sink_type].model_validate(options)
+        except ValidationError as exc:
+            errors += errors_of(exc, "options")
+    if errors:
+        raise SpecError(errors)
+    return {"name": name, "type": sink_type, "options": options,
+            "workspace": data.get("workspace", "default")}
+
+
+class SinksAPI(EngineBase):
+    def list_presets(self) -> list[SinkPreset]:
+        rows = self.store.query(
+            "SELECT p.*, w.name AS workspace FROM sink_presets p JOIN workspaces w "
+            "ON w.id = p.workspace_id ORDER BY p.name"
+        )
+        return [self._preset(r) for r in rows]
+
+    def _preset(self, row: Any) -> SinkPreset:
+        return SinkPreset(
+            name=row["name"], type=row["type"], options=json.loads(row["options"]),
+            workspace=row["workspace"], created_at=to_datetime(row["created_at"]),  # type: ignore[arg-type]
+            updated_at=to_datetime(row["updated_at"]),  # type: ignore[arg-type]
+        )
+
+    def get_preset(self, name: str, masked: bool = True) -> SinkPreset:
+        row = self.store.query_one(
+            "SELECT p.*, w.name AS workspace FROM sink_presets p JOIN workspaces w "
+            "ON w.id = p.workspace_id WHERE p.name = ?",
+            (name,),
+        )
+        if row is None:
+            raise NotFound(f"no sink preset named {name!r}")
+        preset = self._preset(row)
+        if masked:
+            return SinkPreset(**{**preset.__dict__, "options": mask_secrets(preset.options)})
+        return preset
+
+    def save_preset(self, data: dict[str, Any], replace: bool = False) -> SinkPreset:
+        """Create a preset (or replace it when `replace`)."""
+        clean = check_preset(data)
+        now = self.now()
+        with self.store.transaction():
+            ws_id = self._workspace_id(clean["workspace"], create=True)
+            exists = self.store.query_one(
+                "SELECT id FROM sink_presets WHERE name = ?", (clean["name"],)
+            )
+            if exists and not replace:
+                raise Conflict(f"name: a sink preset named {clean['name']!r} exists already")
+            if exists:
+                self.store.execute(
+                    "UPDATE sink_presets SET type = ?, options = ?, workspace_id = ?, "
+                    "updated_at = ? WHERE id = ?",
+                    (clean["type"], dumps(clean["options"]), ws_id, now, exists["id"]),
+                )
+            else:
+                self.store.execute(
+                    "INSERT INTO sink_presets (workspace_id, name, type, options, created_at, "
+                    "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (ws_id, clean["name"], clean["type"], dumps(clean["options"]), now, now),
+                )
+        return self.get_preset(clean["name"])
+
+    def jobs_using_preset(self, name: str) -> list[str]:
+        out = []
+        for row in self.store.query(
+            "SELECT j.name, w.name AS workspace, j.spec FROM jobs j JOIN workspaces w "
+            "ON w.id = j.workspace_id WHERE j.deleted_at IS NULL AND j.spec LIKE ?",
+            (f'%"preset":%{json.dumps(name)}%',),
+        ):
+            sinks = (json.loads(row["spec"]).get("datagen") or {}).get("sinks") or []
+            if any(s.get("preset") == name for s in sinks if isinstance(s, dict)):
+                out.append(f"{row['workspace']}/{row['name']}")
+        return out
+
+    def delete_preset(self, name: str) -> None:
+        """Refused while a job uses the preset, naming the jobs."""
+        with self.store.transaction():
+            self.get_preset(name)
+            users = self.jobs_using_preset(name)
+            if users:
+                raise Conflict(f"sink preset {name!r} is used by: {', '.join(users)}")
+            self.store.execute("DELETE FROM sink_presets WHERE name = ?", (name,))
+
+    def resolve_sink(self, sink: dict[str, Any]) -> dict[str, Any]:
+        """An inline sink from a spec's sink entry (presets expanded; secrets still references)."""
+        if sink.get("preset"):
+            preset = self.get_preset(sink["preset"], masked=False)
+            return {"type": preset.type, "options": preset.options,
+                    "name": sink.get("name") or preset.name}
+        return {"type": sink["type"], "options": sink.get("options", {}),
+                "name": sink.get("name") or sink["type"]}

@@ -1,0 +1,1 @@
+"""Synthetic data: field types, datasets, generators (formats) and the run pipeline."""

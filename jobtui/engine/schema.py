@@ -1,0 +1,199 @@
+"""The schema as forward migrations. Migration N brings `PRAGMA user_version` from N-1 to N.
+
+Never edit a released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+# Derived job status (DESIGN.md §2), kept beside the row so listing and filtering by
+# status is one indexed read. Time-driven parts (expired, outside window) are flags the
+# daemon sets; run-driven parts come from the last-run pointer maintained by triggers.
+JOB_STATUS_SQL = """
+CASE
+  WHEN expired = 1 THEN 'expired'
+  WHEN last_run_state IN ('running', 'cancelling') THEN 'running'
+  WHEN last_run_state = 'queued' THEN 'queued'
+  WHEN active = 0 OR outside_window = 1 THEN 'paused'
+  WHEN last_run_state IN ('failed', 'interrupted', 'retrying') THEN 'failed'
+  WHEN last_run_state IN ('partially_succeeded', 'cancelled') THEN last_run_state
+  WHEN schedule_type IS NOT NULL THEN 'scheduled'
+  WHEN last_run_state IS NULL THEN 'never_run'
+  ELSE last_run_state
+END
+"""
+
+V1 = f"""
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE workspaces (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created_at REAL NOT NULL
+);
+CREATE TABLE datasets (
+  id INTEGER PRIMARY KEY,
+  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
+  name TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL DEFAULT '',
+  spec TEXT NOT NULL,
+  created_at REAL NOT NULL,
+  updated_at REAL NOT NULL
+);
+CREATE TABLE sink_presets (
+  id INTEGER PRIMARY KEY,
+  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
+  name TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  options TEXT NOT NULL,
+  created_at REAL NOT NULL,
+  updated_at REAL NOT NULL
+);
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY,
+  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  tags TEXT NOT NULL DEFAULT '',
+  active INTEGER NOT NULL DEFAULT 1,
+  system INTEGER NOT NULL DEFAULT 0,
+  queue TEXT NOT NULL DEFAULT 'local',
+  spec TEXT NOT NULL,
+  version INTEGER NOT NULL DEFAULT 1,
+  schedule_type TEXT,
+  schedule_text TEXT NOT NULL DEFAULT '',
+  timezone TEXT,
+  next_fire_at REAL,
+  expired INTEGER NOT NULL DEFAULT 0,
+  outside_window INTEGER NOT NULL DEFAULT 0,
+  last_run_id INTEGER,
+  last_run_state TEXT,
+  last_run_started_at REAL,
+  last_run_ended_at REAL,
+  last_run_records INTEGER,
+  since_watermark REAL,
+  deleted_at REAL,
+  created_at REAL NOT NULL,
+  updated_at REAL NOT NULL,
+  status TEXT GENERATED ALWAYS AS ({JOB_STATUS_SQL}) VIRTUAL
+);
+CREATE UNIQUE INDEX jobs_workspace_name ON jobs(workspace_id, name) WHERE deleted_at IS NULL;
+CREATE INDEX jobs_status ON jobs(status, name);
+CREATE INDEX jobs_name ON jobs(name);
+CREATE TABLE job_versions (
+  id INTEGER PRIMARY KEY,
+  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  version INTEGER NOT NULL,
+  spec TEXT NOT NULL,
+  note TEXT NOT NULL DEFAULT '',
+  author TEXT NOT NULL,
+  created_at REAL NOT NULL,
+  starred INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (job_id, version)
+);
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY,
+  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  job_version INTEGER NOT NULL,
+  trigger TEXT NOT NULL,
+  title TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL,
+  parameters TEXT NOT NULL DEFAULT '{{}}',
+  options TEXT NOT NULL DEFAULT '{{}}',
+  queued_at REAL NOT NULL,
+  scheduled_for REAL,
+  started_at REAL,
+  ended_at REAL,
+  heartbeat_at REAL,
+  pid INTEGER,
+  pgid INTEGER,
+  attempt INTEGER NOT NULL DEFAULT 1,
+  retry_of INTEGER,
+  retry_at REAL,
+  records INTEGER NOT NULL DEFAULT 0,
+  progress REAL,
+  error TEXT,
+  errors TEXT NOT NULL DEFAULT '[]',
+  results TEXT NOT NULL DEFAULT '[]',
+  since REAL,
+  cancel_requested_at REAL,
+  daemon_epoch INTEGER
+);
+CREATE INDEX runs_job ON runs(job_id, id);
+CREATE INDEX runs_job_state ON runs(job_id, state, id);
+CREATE INDEX runs_state ON runs(state, id);
+CREATE TABLE run_tasks (
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  state TEXT NOT NULL,
+  records INTEGER NOT NULL DEFAULT 0,
+  total INTEGER,
+  started_at REAL,
+  ended_at REAL,
+  error TEXT,
+  result TEXT
+);
+CREATE INDEX run_tasks_run ON run_tasks(run_id, position);
+CREATE TABLE run_logs (
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  ts REAL NOT NULL,
+  level TEXT NOT NULL,
+  stream TEXT NOT NULL,
+  message TEXT NOT NULL
+);
+CREATE INDEX run_logs_run ON run_logs(run_id, id);
+CREATE TABLE daemon_lease (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  owner TEXT,
+  pid INTEGER,
+  epoch INTEGER NOT NULL DEFAULT 0,
+  heartbeat_at REAL,
+  started_at REAL,
+  paused INTEGER NOT NULL DEFAULT 0,
+  info TEXT NOT NULL DEFAULT '{{}}'
+);
+INSERT INTO daemon_lease (id, epoch) VALUES (1, 0);
+CREATE TABLE change_counter (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL
+);
+INSERT INTO change_counter (id, seq) VALUES (1, 0);
+
+-- The last-run pointer on the job row: missed and skipped fires are history, not status.
+CREATE TRIGGER runs_after_insert AFTER INSERT ON runs
+WHEN NEW.state NOT IN ('missed', 'skipped')
+BEGIN
+  UPDATE jobs SET last_run_id = NEW.id, last_run_state = NEW.state,
+    last_run_started_at = NEW.started_at, last_run_ended_at = NEW.ended_at,
+    last_run_records = NEW.records
+  WHERE id = NEW.job_id AND (last_run_id IS NULL OR last_run_id < NEW.id);
+END;
+CREATE TRIGGER runs_after_update AFTER UPDATE OF state, started_at, ended_at, records ON runs
+BEGIN
+  UPDATE jobs SET last_run_state = NEW.state, last_run_started_at = NEW.started_at,
+    last_run_ended_at = NEW.ended_at, last_run_records = NEW.records
+  WHERE id = NEW.job_id AND last_run_id = NEW.id;
+END;
+CREATE TRIGGER runs_after_delete AFTER DELETE ON runs
+BEGIN
+  UPDATE jobs SET last_run_id = NULL, last_run_state = NULL, last_run_started_at = NULL,
+    last_run_ended_at = NULL, last_run_records = NULL
+  WHERE id = OLD.job_id AND last_run_id = OLD.id;
+END;
+
+-- A cheap "did any job definition change" signal for the daemon and the screens.
+CREATE TRIGGER jobs_changed_insert AFTER INSERT ON jobs
+BEGIN UPDATE change_counter SET seq = seq + 1 WHERE id = 1; END;
+CREATE TRIGGER jobs_changed_update AFTER UPDATE OF spec, active, deleted_at, version, name ON jobs
+BEGIN UPDATE change_counter SET seq = seq + 1 WHERE id = 1; END;
+CREATE TRIGGER jobs_changed_delete AFTER DELETE ON jobs
+BEGIN UPDATE change_counter SET seq = seq + 1 WHERE id = 1; END;
+"""
+
+MIGRATIONS: list[str] = [V1]
+SCHEMA_VERSION = len(MIGRATIONS)

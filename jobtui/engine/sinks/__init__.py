@@ -1,0 +1,1 @@
+"""Sinks: where generated records (or bytes) are delivered."""

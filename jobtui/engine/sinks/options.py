@@ -1,0 +1,157 @@
+"""Option schemas of each sink type. The wizard builds its form from these.
+
+Secrets are references (`env:NAME`, `file:PATH`) resolved only at run time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from jobtui.engine.secrets import is_secret_reference
+
+_SECRETISH_HEADER = re.compile(r"authorization|token|secret|api[-_]?key|password|cookie", re.I)
+_DSN_PASSWORD = re.compile(r"(://[^/@:]*:[^/@]+@)|(\bpassword\s*=)", re.I)
+PATH_PLACEHOLDERS = ("job", "dataset", "run", "ts", "ext", "workspace", "task")
+
+
+class SinkOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConsoleOptions(SinkOptions):
+    max_lines: int = Field(1000, ge=0, description="Lines copied into the run log (0: none)")
+
+
+def render_sample_path(template: str) -> str:
+    """The template with sample values, to check where it would land."""
+    sample = {k: f"x{k}" for k in PATH_PLACEHOLDERS}
+    try:
+        return template.format(**sample)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(
+            f"unknown placeholder {exc}; use {', '.join('{' + p + '}' for p in PATH_PLACEHOLDERS)}"
+        ) from None
+
+
+def contained_path(base_dir: str, relative: str) -> str:
+    """Join and normalise; raise ValueError when the result leaves the base directory."""
+    base = os.path.normpath(os.path.expanduser(base_dir))
+    if os.path.isabs(relative):
+        target = os.path.normpath(relative)
+    else:
+        target = os.path.normpath(os.path.join(base, relative))
+    if target != base and not target.startswith(base.rstrip(os.sep) + os.sep):
+        raise ValueError(f"{relative!r} leads outside the base directory {base_dir!r}")
+    return target
+
+
+class FileOptions(SinkOptions):
+    base_dir: str = Field("~/jobtui-out", description="Every file stays inside this directory")
+    path: str = Field(
+        "{job}/{dataset}-{run}.{ext}",
+        description="Path template under base_dir: {job} {dataset} {run} {ts} {ext}",
+    )
+    compression: Literal["none", "gzip"] = Field("none", description="Compress the file")
+    overwrite: bool = Field(False, description="Replace a file that already exists")
+
+    @field_validator("path")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        render_sample_path(value)
+        return value
+
+    @model_validator(mode="after")
+    def _inside_base(self) -> FileOptions:
+        try:
+            contained_path(self.base_dir, render_sample_path(self.path))
+        except ValueError as exc:
+            raise ValueError(f"path: {exc}") from None
+        return self
+
+
+class SqliteOptions(SinkOptions):
+    path: str = Field("~/jobtui-out/jobtui-data.sqlite", description="SQLite database file")
+    table: str = Field("{dataset}", description="Table name template: {dataset} {job}")
+    batch_size: int = Field(5000, ge=1, le=1_000_000, description="Rows per executemany batch")
+    if_exists: Literal["append", "replace"] = Field("append", description="Existing table")
+
+
+class HttpOptions(SinkOptions):
+    url: str = Field(..., description="Endpoint that receives POSTed batches")
+    method: Literal["POST", "PUT"] = Field("POST", description="HTTP method")
+    format: Literal["ndjson", "json"] = Field("ndjson", description="Body of each batch")
+    batch_size: int = Field(500, ge=1, le=100_000, description="Records per request")
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers")
+    timeout: str = Field("30s", description="Per request")
+    retries: int = Field(3, ge=0, le=20, description="Attempts after the first failure")
+    backoff: str = Field("1s", description="First delay between attempts (doubles)")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if is_secret_reference(value):
+            return value
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must start with http:// or https:// and name a host")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _secret_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, header in value.items():
+            if _SECRETISH_HEADER.search(name) and not is_secret_reference(header):
+                raise ValueError(
+                    f"header {name!r} holds a secret: give it as env:NAME or file:PATH"
+                )
+        return value
+
+    @field_validator("timeout", "backoff")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        from jobtui.engine.durations import parse_duration
+
+        parse_duration(value)
+        return value
+
+
+class PostgresOptions(SinkOptions):
+    dsn: str = Field(
+        "postgresql://127.0.0.1:5432/postgres",
+        description="Connection string, or env:NAME / file:PATH holding one",
+    )
+    table: str = Field("{dataset}", description="Table name template: {dataset} {job}")
+    db_schema: str = Field("public", alias="schema", description="Schema of the table")
+    create: bool = Field(True, description="Create the table when it is missing")
+    if_exists: Literal["append", "replace"] = Field("append", description="Existing table")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("dsn")
+    @classmethod
+    def _no_clear_password(cls, value: str) -> str:
+        if is_secret_reference(value):
+            return value
+        if _DSN_PASSWORD.search(value):
+            raise ValueError(
+                "contains a password in clear; store the DSN as env:NAME or file:PATH"
+            )
+        return value
+
+
+SINK_OPTIONS: dict[str, type[SinkOptions]] = {
+    "console": ConsoleOptions,
+    "file": FileOptions,
+    "sqlite": SqliteOptions,
+    "http": HttpOptions,
+    "postgres": PostgresOptions,
+}
+
+# Table sinks take records; stream sinks take the generator's bytes.
+TABLE_SINKS = frozenset({"sqlite", "postgres"})
+STREAM_SINKS = frozenset({"console", "file", "http"})

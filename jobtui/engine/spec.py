@@ -1,0 +1,590 @@
+"""Validation of job specs (DESIGN.md §2): every mistake at once, each with its field path.
+
+`validate_spec` checks a raw JSON document and returns the typed `JobSpec` or the list of
+`FieldError`s. The document stored is the user's own (only what they wrote, checked), so
+`jobs export` gives back what `jobs import` read.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from jobtui.engine.cron import CronError, parse_cron
+from jobtui.engine.datagen.options import FORMAT_OPTIONS
+from jobtui.engine.durations import parse_duration
+from jobtui.engine.errors import FieldError, SpecError
+from jobtui.engine.sinks.options import SINK_OPTIONS
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ALERT_STATES = ("succeeded", "partially_succeeded", "failed", "cancelled", "interrupted",
+                "missed", "skipped")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _duration(value: Any) -> Any:
+    if value is None:
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError("must not be negative")
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be a duration such as 90s, 5m or 1h30m")
+    parse_duration(value)
+    return value
+
+
+def _positive_duration(value: Any) -> Any:
+    _duration(value)
+    if value is not None and parse_duration(value) <= 0:
+        raise ValueError("must be longer than zero")
+    return value
+
+
+def _timezone(value: str | None) -> str | None:
+    if value is None:
+        return value
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {value!r} (use an IANA name like Europe/Paris)")
+    return value
+
+
+def _datetime_text(value: str | None) -> str | None:
+    if value is None:
+        return value
+    try:
+        datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{value!r} is not a date-time (use 2026-12-01T08:00)") from None
+    return value
+
+
+def _date_text(value: str) -> str:
+    try:
+        date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{value!r} is not a date (use 2026-12-01)") from None
+    return value
+
+
+def _time_text(value: str) -> str:
+    try:
+        time.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{value!r} is not a time of day (use 08:00)") from None
+    return value
+
+
+Duration = Annotated[str | int | float, AfterValidator(_duration)]
+PositiveDuration = Annotated[str | int | float, AfterValidator(_positive_duration)]
+TimezoneName = Annotated[str, AfterValidator(_timezone)]
+DateTimeText = Annotated[str, AfterValidator(_datetime_text)]
+DateText = Annotated[str, AfterValidator(_date_text)]
+TimeText = Annotated[str, AfterValidator(_time_text)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- schedules ---------------------------------------------------------------
+class ScheduleBase(Strict):
+    timezone: TimezoneName | None = None
+    start: DateTimeText | None = None
+    end: DateTimeText | None = None
+    max_runs: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> ScheduleBase:
+        if self.start and self.end:
+            if datetime.fromisoformat(self.end) <= datetime.fromisoformat(self.start):
+                raise ValueError("end: must be after start")
+        return self
+
+
+class OnceSchedule(ScheduleBase):
+    type: Literal["once"]
+    at: DateTimeText | None = None
+    expires: PositiveDuration | None = None
+    retry_every: PositiveDuration | None = None
+
+
+class CronSchedule(ScheduleBase):
+    type: Literal["cron"]
+    cron: str
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        try:
+            parse_cron(value)
+        except CronError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
+class IntervalSchedule(ScheduleBase):
+    type: Literal["interval"]
+    every: PositiveDuration
+
+
+class RandomSchedule(ScheduleBase):
+    type: Literal["random"]
+    min_delay: PositiveDuration
+    max_delay: PositiveDuration
+
+    @model_validator(mode="after")
+    def _order(self) -> RandomSchedule:
+        if parse_duration(self.max_delay) < parse_duration(self.min_delay):
+            raise ValueError("max_delay: must not be shorter than min_delay")
+        return self
+
+
+class WindowSchedule(ScheduleBase):
+    type: Literal["window"]
+    from_date: DateText | None = None
+    to_date: DateText | None = None
+    from_time: TimeText = "00:00"
+    to_time: TimeText = "23:59"
+    weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: list(WEEKDAYS), min_length=1
+    )
+    retry_every: PositiveDuration | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> WindowSchedule:
+        if self.from_date and self.to_date and self.to_date < self.from_date:
+            raise ValueError("to_date: must not be before from_date")
+        if time.fromisoformat(self.to_time) <= time.fromisoformat(self.from_time):
+            raise ValueError("to_time: must be after from_time")
+        return self
+
+
+Schedule = OnceSchedule | CronSchedule | IntervalSchedule | RandomSchedule | WindowSchedule
+SCHEDULE_TYPES: dict[str, type[ScheduleBase]] = {
+    "once": OnceSchedule,
+    "cron": CronSchedule,
+    "interval": IntervalSchedule,
+    "random": RandomSchedule,
+    "window": WindowSchedule,
+}
+
+
+# -- policies and alerts -------------------------------------------------------
+class RetryPolicy(Strict):
+    attempts: int = Field(0, ge=0, le=100)
+    delay: Duration = "1m"
+
+
+class MisfirePolicy(Strict):
+    policy: Literal["skip", "once", "all"] = "once"
+    cap: int = Field(10, ge=1, le=10_000)
+
+
+class OverlapPolicy(Strict):
+    policy: Literal["skip", "queue", "allow"] = "skip"
+    max: int = Field(1, ge=1, le=100)
+
+
+class Policies(Strict):
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    timeout: PositiveDuration | None = None
+    overlap: Literal["skip", "queue", "allow"] | OverlapPolicy = "skip"
+    misfire: MisfirePolicy = Field(default_factory=MisfirePolicy)
+
+    @property
+    def overlap_policy(self) -> OverlapPolicy:
+        if isinstance(self.overlap, str):
+            return OverlapPolicy(policy=self.overlap)
+        return self.overlap
+
+
+class Alerts(Strict):
+    emails: list[str] = Field(default_factory=list)
+    on: list[Literal[ALERT_STATES]] = Field(default_factory=lambda: ["failed"])  # type: ignore[valid-type]
+    after_consecutive_failures: int = Field(1, ge=1, le=1000)
+    on_recovery: bool = False
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not EMAIL.match(address):
+                raise ValueError(f"{address!r} is not an email address")
+        return value
+
+
+class Parameter(Strict):
+    type: Literal["string", "integer", "number", "boolean", "date", "choice"] = "string"
+    default: Any = None
+    choices: list[str | int | float] | None = None
+    required: bool = False
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _default_fits(self) -> Parameter:
+        if self.type == "choice" and not self.choices:
+            raise ValueError("choices: a choice parameter needs choices")
+        if self.default is not None:
+            coerce_parameter(self, self.default)
+        return self
+
+
+def coerce_parameter(param: Parameter, value: Any) -> Any:
+    """A value (often a string from the command line) as the parameter's type."""
+    kind = param.type
+    try:
+        if kind == "string":
+            return str(value)
+        if kind == "integer":
+            if isinstance(value, bool):
+                raise ValueError
+            return int(value)
+        if kind == "number":
+            return float(value)
+        if kind == "boolean":
+            if isinstance(value, bool):
+                return value
+            text = str(value).lower()
+            if text in ("true", "yes", "1", "on"):
+                return True
+            if text in ("false", "no", "0", "off"):
+                return False
+            raise ValueError
+        if kind == "date":
+            return date.fromisoformat(str(value)).isoformat()
+        if kind == "choice":
+            assert param.choices is not None
+            for choice in param.choices:
+                if str(choice) == str(value):
+                    return choice
+            raise ValueError
+    except (TypeError, ValueError):
+        pass
+    expected = {"choice": f"one of {param.choices}", "date": "a date like 2026-12-01"}.get(
+        kind, f"a {kind}"
+    )
+    raise ValueError(f"{value!r} is not {expected}")
+
+
+# -- kinds -------------------------------------------------------------------
+class GeneratorSpec(Strict):
+    format: Literal["jsonl", "json", "csv", "sql", "xml"] = "jsonl"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReplaySpec(Strict):
+    enabled: bool = False
+    keep: int = Field(3, ge=1, le=1000)
+
+
+class SinkSpec(Strict):
+    """Inline (`type` + `options`) or by preset name (`preset`)."""
+
+    type: Literal["console", "file", "sqlite", "http", "postgres"] | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    preset: str | None = None
+    name: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SinkSpec:
+        if (self.type is None) == (self.preset is None):
+            raise ValueError("give either type (with options) or preset")
+        if self.preset is not None and self.options:
+            raise ValueError("options: a preset sink takes its options from the preset")
+        return self
+
+
+class DatagenSpec(Strict):
+    datasets: list[str] = Field(..., min_length=1)
+    max_records: int = Field(1000, ge=1, le=10_000_000_000)
+    randomize_records: bool = False
+    flush_each_record: bool = False
+    use_buffer: bool = True
+    buffer_size: int = Field(1000, ge=1, le=1_000_000)
+    threads: int = Field(1, ge=1, le=64)
+    seed: int | None = None
+    locale: str = "en_US"
+    replay: ReplaySpec = Field(default_factory=ReplaySpec)
+    generator: GeneratorSpec = Field(default_factory=GeneratorSpec)
+    sinks: list[SinkSpec] = Field(..., min_length=1)
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        from faker.config import AVAILABLE_LOCALES
+
+        if value not in AVAILABLE_LOCALES:
+            raise ValueError(f"unknown locale {value!r} (for example en_US, fr_FR, de_DE)")
+        return value
+
+    @field_validator("datasets")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists a dataset twice")
+        return value
+
+
+class CommandSpec(Strict):
+    argv: list[str] = Field(..., min_length=1)
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = None
+    shell: bool = False
+
+    @field_validator("argv")
+    @classmethod
+    def _program(cls, value: list[str]) -> list[str]:
+        if not value[0].strip():
+            raise ValueError("the program (first item) must not be empty")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _names(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+                raise ValueError(f"{key!r} is not an environment variable name")
+        return value
+
+
+class JobSpec(Strict):
+    name: str
+    description: str = ""
+    workspace: str = "default"
+    kind: Literal["datagen", "command"] = "datagen"
+    active: bool = True
+    queue: str = "local"
+    tags: list[str] = Field(default_factory=list)
+    schedule: Schedule | None = Field(None, discriminator="type")
+    policies: Policies = Field(default_factory=Policies)
+    alerts: Alerts = Field(default_factory=Alerts)
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+    datagen: DatagenSpec | None = None
+    command: CommandSpec | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value:
+            raise ValueError("must not be empty")
+        if not NAME_PATTERN.match(value):
+            raise ValueError(
+                "use letters, digits, '.', '_' and '-' (up to 100, starting with a letter or digit)"
+            )
+        return value
+
+    @field_validator("workspace")
+    @classmethod
+    def _workspace(cls, value: str) -> str:
+        if not NAME_PATTERN.match(value):
+            raise ValueError("use letters, digits, '.', '_' and '-'")
+        return value
+
+    @field_validator("queue")
+    @classmethod
+    def _queue(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z0-9_.-]{1,64}$", value):
+            raise ValueError("use letters, digits, '.', '_' and '-'")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        for tag in value:
+            if not re.match(r"^[\w.:-]{1,40}$", tag):
+                raise ValueError(f"tag {tag!r}: use up to 40 letters, digits, '.', ':', '_', '-'")
+        return value
+
+
+# -- validation ----------------------------------------------------------------
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind in ("greater_than_equal", "greater_than"):
+        bound = ctx.get("ge", ctx.get("gt"))
+        return f"must be at least {bound}" if kind == "greater_than_equal" else f"must be > {bound}"
+    if kind in ("less_than_equal", "less_than"):
+        bound = ctx.get("le", ctx.get("lt"))
+        return f"must be at most {bound}" if kind == "less_than_equal" else f"must be < {bound}"
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length', 1)} item(s)"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected', '')}"
+    if kind == "string_pattern_mismatch":
+        return "has characters that are not allowed"
+    if kind in ("value_error", "assertion_error"):
+        msg = str(error["msg"])
+        for prefix in ("Value error, ", "Assertion failed, "):
+            if msg.startswith(prefix):
+                msg = msg[len(prefix):]
+        return msg
+    msg = str(error["msg"])
+    return msg[:1].lower() + msg[1:]
+
+
+def errors_of(exc: ValidationError, prefix: str = "") -> list[FieldError]:
+    """Pydantic's errors as FieldErrors with dotted paths, under `prefix`."""
+    out: list[FieldError] = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        # Unions add the branch's name to the location; it means nothing to a user.
+        loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in (
+            "str", "int", "float", "bool", "OverlapPolicy", "constrained-str"))))
+        message = _message(error)
+        # Model validators write "field: reason" to point at one field of the model.
+        match = re.match(r"^([a-z_]+): (.*)$", message)
+        if match and error["type"] == "value_error":
+            loc = (*loc, match.group(1))
+            message = match.group(2)
+        path = _path(loc)
+        if prefix:
+            path = f"{prefix}.{path}" if path and not path.startswith("[") else f"{prefix}{path}"
+        out.append(FieldError(path, message))
+    return out
+
+
+def _check(model: type[BaseModel], data: Any, prefix: str) -> tuple[Any, list[FieldError]]:
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        return None, errors_of(exc, prefix)
+
+
+def validate_spec(
+    data: Any,
+    *,
+    known_datasets: set[str] | None = None,
+    known_presets: set[str] | None = None,
+) -> tuple[JobSpec | None, list[FieldError]]:
+    """Check a job spec; return the typed spec, or None and every mistake found."""
+    if not isinstance(data, dict):
+        return None, [FieldError("", "a job spec must be a JSON object")]
+    errors: list[FieldError] = []
+    # Sections whose shape depends on a value (schedule type, generator format, sink type)
+    # are checked against the right model one by one so every error keeps a clean path.
+    top = dict(data)
+    schedule = top.pop("schedule", None)
+    datagen = top.pop("datagen", None)
+    _, found = _check(JobSpec, {**top, "name": top.get("name", "")} if "name" in top else top, "")
+    errors += found
+
+    if schedule is not None:
+        if not isinstance(schedule, dict):
+            errors.append(FieldError("schedule", "must be an object or null"))
+        else:
+            kind = schedule.get("type")
+            model = SCHEDULE_TYPES.get(kind) if isinstance(kind, str) else None
+            if model is None:
+                errors.append(FieldError(
+                    "schedule.type", f"must be one of {', '.join(SCHEDULE_TYPES)}"))
+            else:
+                errors += _check(model, schedule, "schedule")[1]
+
+    kind = data.get("kind", "datagen")
+    if kind == "datagen":
+        if datagen is None:
+            errors.append(FieldError("datagen", "is required for a datagen job"))
+        elif not isinstance(datagen, dict):
+            errors.append(FieldError("datagen", "must be an object"))
+        else:
+            errors += _check_datagen(datagen, known_datasets, known_presets)
+        if data.get("command") is not None:
+            errors.append(FieldError("command", "only a command job has a command"))
+    elif kind == "command":
+        if data.get("command") is None:
+            errors.append(FieldError("command", "is required for a command job"))
+        if datagen is not None:
+            errors.append(FieldError("datagen", "only a datagen job has datagen"))
+
+    if errors:
+        return None, _dedupe(errors)
+    return JobSpec.model_validate(data), []
+
+
+def _check_datagen(
+    datagen: dict[str, Any], known_datasets: set[str] | None, known_presets: set[str] | None
+) -> list[FieldError]:
+    errors: list[FieldError] = []
+    _, found = _check(DatagenSpec, datagen, "datagen")
+    errors += found
+    datasets = datagen.get("datasets")
+    if known_datasets is not None and isinstance(datasets, list):
+        for i, name in enumerate(datasets):
+            if isinstance(name, str) and name not in known_datasets:
+                errors.append(FieldError(f"datagen.datasets[{i}]", f"no dataset named {name!r}"))
+    generator = datagen.get("generator")
+    if isinstance(generator, dict):
+        fmt = generator.get("format", "jsonl")
+        options = generator.get("options", {})
+        if fmt in FORMAT_OPTIONS and isinstance(options, dict):
+            errors += _check(FORMAT_OPTIONS[fmt], options, "datagen.generator.options")[1]
+    sinks = datagen.get("sinks")
+    if isinstance(sinks, list):
+        for i, sink in enumerate(sinks):
+            if not isinstance(sink, dict):
+                continue
+            prefix = f"datagen.sinks[{i}]"
+            sink_type = sink.get("type")
+            options = sink.get("options", {})
+            if sink_type in SINK_OPTIONS and isinstance(options, dict):
+                errors += _check(SINK_OPTIONS[sink_type], options, f"{prefix}.options")[1]
+            preset = sink.get("preset")
+            if known_presets is not None and isinstance(preset, str) and preset not in (
+                known_presets
+            ):
+                errors.append(FieldError(f"{prefix}.preset", f"no sink preset named {preset!r}"))
+    return errors
+
+
+def _dedupe(errors: list[FieldError]) -> list[FieldError]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for error in errors:
+        key = (error.path, error.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(error)
+    return out
+
+
+def check_spec(data: Any, **known: Any) -> JobSpec:
+    """validate_spec, raising SpecError with every mistake."""
+    spec, errors = validate_spec(data, **known)
+    if errors or spec is None:
+        raise SpecError(errors)
+    return spec
+
+
+def timezones() -> list[str]:
+    return sorted(available_timezones())

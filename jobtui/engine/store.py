@@ -1,0 +1,214 @@
+"""The SQLite store: one file, opened with the same recipe on every connection.
+
+Connections are per thread (the TUI reads from worker threads, the daemon from its
+scheduler threads). Every write that first reads goes through `transaction()`, which
+starts with BEGIN IMMEDIATE so two writers never deadlock on a lock upgrade.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from jobtui.engine.errors import StorageError
+from jobtui.engine.schema import MIGRATIONS, SCHEMA_VERSION
+from jobtui.paths import ensure_private_dir, ensure_private_file
+
+BUSY_TIMEOUT_MS = 10_000
+NETWORK_FILESYSTEMS = frozenset(
+    {"nfs", "nfs4", "cifs", "smb", "smbfs", "smb3", "fuse.sshfs", "9p", "afs", "ncpfs",
+     "glusterfs", "fuse.glusterfs", "ceph", "fuse.ceph", "lustre", "fuse.s3fs", "davfs"}
+)
+
+
+def filesystem_type(path: Path) -> str | None:
+    """The filesystem type of the mount holding `path`, from /proc/mounts (Linux only)."""
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return None
+    target = os.path.realpath(path)
+    best, best_type = "", None
+    for line in mounts:
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        mount_point = parts[1].replace("\\040", " ")
+        prefix = mount_point.rstrip("/") + "/"
+        if (target == mount_point or target.startswith(prefix) or mount_point == "/") and len(
+            mount_point
+        ) > len(best):
+            best, best_type = mount_point, parts[2]
+    return best_type
+
+
+class Store:
+    """Owns the database file: permissions, migrations and per-thread connections."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list[sqlite3.Connection] = []
+        self._prepare_file()
+        self._migrate()
+
+    # -- opening -----------------------------------------------------------
+    def _prepare_file(self) -> None:
+        ensure_private_dir(self.path.parent)
+        fs = filesystem_type(self.path.parent)
+        if fs in NETWORK_FILESYSTEMS:
+            raise StorageError(
+                f"{self.path} is on a network filesystem ({fs}); SQLite's WAL mode needs "
+                "shared memory that network filesystems do not provide, so concurrent "
+                "access would corrupt it. Put the database on a local disk "
+                "(--db or JOBTUI_DB)."
+            )
+        ensure_private_file(self.path)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+            check_same_thread=False,
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            conn.close()
+            raise StorageError(f"{self.path}: cannot switch the database to WAL mode ({mode})")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        for suffix in ("-wal", "-shm"):
+            side = Path(f"{self.path}{suffix}")
+            try:
+                if side.exists() and (side.stat().st_mode & 0o777) != 0o600:
+                    side.chmod(0o600)
+            except OSError:
+                pass
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite_utils.Database(self.conn)
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._all.clear()
+        self._local = threading.local()
+
+    # -- schema ------------------------------------------------------------
+    def _migrate(self) -> None:
+        conn = self.conn
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
+        if current > SCHEMA_VERSION:
+            raise StorageError(
+                f"{self.path} was written by a newer jobtui (schema {current}; this one knows "
+                f"up to {SCHEMA_VERSION}). Upgrade jobtui; the database was left unchanged."
+            )
+        if current == SCHEMA_VERSION:
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-read inside the write lock: another process may have migrated meanwhile.
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            for number in range(current, SCHEMA_VERSION):
+                for statement in _split_sql(MIGRATIONS[number]):
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- transactions --------------------------------------------------------
+    @contextmanager
+    def transaction(self, immediate: bool = True) -> Iterator[sqlite3.Connection]:
+        """A transaction on this thread's connection; nested calls join the outer one."""
+        conn = self.conn
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def query_one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self.conn.execute(sql, params).fetchone()
+        return row
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits: a cheap "anything new?" probe."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def change_seq(self) -> int:
+        """Bumped by triggers whenever a job definition changes."""
+        return int(self.conn.execute("SELECT seq FROM change_counter WHERE id = 1").fetchone()[0])
+
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        row = self.query_one("SELECT value FROM settings WHERE key = ?", (key,))
+        return row["value"] if row else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        self.execute(
+            "INSERT INTO settings (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies whole."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--") and not buffer.strip():
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
