@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,20 +63,47 @@ class JobtuiGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("JOBTUI_DEBUG"):
+                raise
+            click.echo(
+                f"error: internal error: {type(exc).__name__}: {exc} "
+                "(JOBTUI_DEBUG=1 shows the traceback)",
+                err=True,
+            )
+            ctx.exit(1)
 
 
-@click.group(cls=JobtuiGroup, invoke_without_command=True,
-             context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--data-dir", envvar="JOBTUI_DATA_DIR", type=click.Path(file_okay=False),
-              help="Data directory (default: the platform's user data dir).")
-@click.option("--db", envvar="JOBTUI_DB", type=click.Path(dir_okay=False),
-              help="Database file (default: <data-dir>/jobtui.db).")
-@click.option("--read-only", is_flag=True, help="Dashboard: hide every action that changes something.")
-@click.option("--no-daemon", is_flag=True, help="Dashboard: do not start a daemon in the background.")
+@click.group(
+    cls=JobtuiGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option(
+    "--data-dir",
+    envvar="JOBTUI_DATA_DIR",
+    type=click.Path(file_okay=False),
+    help="Data directory (default: the platform's user data dir).",
+)
+@click.option(
+    "--db",
+    envvar="JOBTUI_DB",
+    type=click.Path(dir_okay=False),
+    help="Database file (default: <data-dir>/jobtui.db).",
+)
+@click.option(
+    "--read-only", is_flag=True, help="Dashboard: hide every action that changes something."
+)
+@click.option(
+    "--no-daemon", is_flag=True, help="Dashboard: do not start a daemon in the background."
+)
 @click.version_option(package_name="jobtui")
 @click.pass_context
-def cli(ctx: click.Context, data_dir: str | None, db: str | None, read_only: bool,
-        no_daemon: bool) -> None:
+def cli(
+    ctx: click.Context, data_dir: str | None, db: str | None, read_only: bool, no_daemon: bool
+) -> None:
     """jobtui: define, schedule, run and watch jobs from the terminal.
 
     Without a command it opens the dashboard.
@@ -138,7 +166,11 @@ def read_json_file(path: str) -> Any:
     from jobtui.engine.errors import InvalidInput
 
     try:
-        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
     except OSError as exc:
         raise InvalidInput(f"{path}: {exc.strerror}") from None
     try:

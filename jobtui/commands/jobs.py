@@ -23,7 +23,10 @@ def _when(value: datetime | None) -> str:
 def _row(job: JobSummary) -> list[Any]:
     last = job.last_run
     return [
-        job.name, job.workspace, job.status.value, job.schedule_text,
+        job.name,
+        job.workspace,
+        job.status.value,
+        job.schedule_text,
         _when(job.next_fire_at),
         f"{last.state.value} {_when(last.started_at)}" if last else "—",
         format_duration(last.duration) if last else "—",
@@ -38,23 +41,52 @@ def jobs() -> None:
 
 @jobs.command("list")
 @click.option("--search", "-q", help="Match name, description or tags.")
-@click.option("--status", "-s", "statuses", multiple=True, type=STATUS_CHOICES,
-              help="Only jobs in this status (repeatable).")
+@click.option(
+    "--status",
+    "-s",
+    "statuses",
+    multiple=True,
+    type=STATUS_CHOICES,
+    help="Only jobs in this status (repeatable).",
+)
 @click.option("--workspace", "-w", help="Only jobs of this workspace.")
 @click.option("--all", "include_system", is_flag=True, help="Include system jobs.")
 @click.option("--sort", default="name", show_default=True, help="Sort column.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_context
-def list_jobs(obj: Context, search: str | None, statuses: tuple[str, ...],
-              workspace: str | None, include_system: bool, sort: str, as_json: bool) -> None:
+def list_jobs(
+    obj: Context,
+    search: str | None,
+    statuses: tuple[str, ...],
+    workspace: str | None,
+    include_system: bool,
+    sort: str,
+    as_json: bool,
+) -> None:
     """List jobs with their status, schedule and last run."""
-    items = obj.engine.list_jobs(search=search, statuses=statuses, workspace=workspace,
-                                 include_system=include_system, sort=sort)
+    items = obj.engine.list_jobs(
+        search=search,
+        statuses=statuses,
+        workspace=workspace,
+        include_system=include_system,
+        sort=sort,
+    )
     if as_json:
         print_json(items)
     else:
-        print_table(["name", "workspace", "status", "schedule", "next run", "last run",
-                     "duration", "records"], [_row(j) for j in items])
+        print_table(
+            [
+                "name",
+                "workspace",
+                "status",
+                "schedule",
+                "next run",
+                "last run",
+                "duration",
+                "records",
+            ],
+            [_row(j) for j in items],
+        )
 
 
 @jobs.command("show")
@@ -73,8 +105,10 @@ def show_job(obj: Context, name: str, as_json: bool) -> None:
     click.echo(f"schedule: {job.schedule_text}" + (f" ({job.timezone})" if job.timezone else ""))
     click.echo(f"next run: {_when(job.next_fire_at)}")
     if job.last_run:
-        click.echo(f"last run: #{job.last_run.id} {job.last_run.state.value} "
-                   f"{_when(job.last_run.started_at)}")
+        click.echo(
+            f"last run: #{job.last_run.id} {job.last_run.state.value} "
+            f"{_when(job.last_run.started_at)}"
+        )
     click.echo(json.dumps(job.spec, indent=2, ensure_ascii=False))
 
 
@@ -135,13 +169,15 @@ def import_jobs(obj: Context, file: str, note: str) -> None:
 @click.option("--workspace", "-w", help="With --all: only this workspace.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to a file.")
 @pass_context
-def export_jobs(obj: Context, name: str | None, export_all: bool, workspace: str | None,
-                output: str | None) -> None:
+def export_jobs(
+    obj: Context, name: str | None, export_all: bool, workspace: str | None, output: str | None
+) -> None:
     """Print a job's spec, or every job's with --all."""
     if export_all == bool(name):
         raise InvalidInput("give a job NAME or --all")
-    data: Any = obj.engine.export_jobs(workspace) if export_all else obj.engine.export_job(
-        name or "")
+    data: Any = (
+        obj.engine.export_jobs(workspace) if export_all else obj.engine.export_job(name or "")
+    )
     text = json.dumps(data, indent=2, ensure_ascii=False)
     if output:
         with open(output, "w", encoding="utf-8") as fh:
@@ -163,8 +199,11 @@ def delete_job(obj: Context, name: str, yes: bool, purge: bool) -> None:
         what = "Remove for good" if purge else "Move to the trash"
         click.confirm(f"{what} {job.qualified_name} and its history?", abort=True, err=True)
     obj.engine.delete_job(job.id, purge=purge)
-    click.echo(f"{'purged' if purge else 'moved to the trash'}: {job.qualified_name}"
-               + ("" if purge else " (jobtui jobs restore brings it back)"), err=True)
+    click.echo(
+        f"{'purged' if purge else 'moved to the trash'}: {job.qualified_name}"
+        + ("" if purge else " (jobtui jobs restore brings it back)"),
+        err=True,
+    )
 
 
 @jobs.command("restore")
@@ -185,8 +224,9 @@ def trash(obj: Context, as_json: bool) -> None:
     if as_json:
         print_json(items)
     else:
-        print_table(["name", "workspace", "version"], [[j.name, j.workspace, j.version]
-                                                        for j in items])
+        print_table(
+            ["name", "workspace", "version"], [[j.name, j.workspace, j.version] for j in items]
+        )
 
 
 @jobs.command("duplicate")
@@ -228,9 +268,13 @@ def versions(obj: Context, name: str, as_json: bool) -> None:
     if as_json:
         print_json(items)
     else:
-        print_table(["version", "star", "when", "author", "note"],
-                    [[v.version, "★" if v.starred else "", _when(v.created_at), v.author, v.note]
-                     for v in items])
+        print_table(
+            ["version", "star", "when", "author", "note"],
+            [
+                [v.version, "★" if v.starred else "", _when(v.created_at), v.author, v.note]
+                for v in items
+            ],
+        )
 
 
 @jobs.command("rollback")

@@ -24,8 +24,10 @@ def list_presets(obj: Context, as_json: bool) -> None:
     if as_json:
         print_json(items)
     else:
-        print_table(["name", "type", "workspace", "options"],
-                    [[p.name, p.type, p.workspace, json.dumps(p.options)] for p in items])
+        print_table(
+            ["name", "type", "workspace", "options"],
+            [[p.name, p.type, p.workspace, json.dumps(p.options)] for p in items],
+        )
 
 
 @sinks.command("add")

@@ -244,16 +244,35 @@ class JobsAPI(EngineBase):
                 "SELECT 1 FROM jobs WHERE workspace_id = ? AND name = ? AND deleted_at IS NULL",
                 (ws_id, spec.name),
             ):
-                raise SpecError([FieldError(
-                    "name", f"a job named {spec.name!r} exists already in {spec.workspace!r}")])
+                raise SpecError(
+                    [
+                        FieldError(
+                            "name",
+                            f"a job named {spec.name!r} exists already in {spec.workspace!r}",
+                        )
+                    ]
+                )
             columns = self._job_columns(spec, data)
             cur = self.store.execute(
                 "INSERT INTO jobs (workspace_id, name, kind, description, tags, active, queue, "
                 "spec, version, schedule_type, schedule_text, timezone, system, created_at, "
                 "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
-                (ws_id, spec.name, columns["kind"], columns["description"], columns["tags"],
-                 columns["active"], columns["queue"], columns["spec"], columns["schedule_type"],
-                 columns["schedule_text"], columns["timezone"], int(system), now, now),
+                (
+                    ws_id,
+                    spec.name,
+                    columns["kind"],
+                    columns["description"],
+                    columns["tags"],
+                    columns["active"],
+                    columns["queue"],
+                    columns["spec"],
+                    columns["schedule_type"],
+                    columns["schedule_text"],
+                    columns["timezone"],
+                    int(system),
+                    now,
+                    now,
+                ),
             )
             job_id = int(cur.lastrowid or 0)
             self._add_version(job_id, 1, columns["spec"], note)
@@ -281,8 +300,14 @@ class JobsAPI(EngineBase):
                 (ws_id, spec.name, row["id"]),
             )
             if clash:
-                raise SpecError([FieldError(
-                    "name", f"a job named {spec.name!r} exists already in {spec.workspace!r}")])
+                raise SpecError(
+                    [
+                        FieldError(
+                            "name",
+                            f"a job named {spec.name!r} exists already in {spec.workspace!r}",
+                        )
+                    ]
+                )
             version = row["version"] + 1
             columns = self._job_columns(spec, data)
             self.store.execute(
@@ -290,9 +315,22 @@ class JobsAPI(EngineBase):
                 "active = ?, queue = ?, spec = ?, version = ?, schedule_type = ?, "
                 "schedule_text = ?, timezone = ?, expired = 0, outside_window = 0, "
                 "next_fire_at = NULL, updated_at = ? WHERE id = ?",
-                (ws_id, spec.name, columns["kind"], columns["description"], columns["tags"],
-                 columns["active"], columns["queue"], new_json, version, columns["schedule_type"],
-                 columns["schedule_text"], columns["timezone"], self.now(), row["id"]),
+                (
+                    ws_id,
+                    spec.name,
+                    columns["kind"],
+                    columns["description"],
+                    columns["tags"],
+                    columns["active"],
+                    columns["queue"],
+                    new_json,
+                    version,
+                    columns["schedule_type"],
+                    columns["schedule_text"],
+                    columns["timezone"],
+                    self.now(),
+                    row["id"],
+                ),
             )
             self._add_version(row["id"], version, new_json, note or f"version {version}")
         return self.get_job(row["id"])
@@ -322,8 +360,10 @@ class JobsAPI(EngineBase):
         for i, data in enumerate(specs):
             _, found = self.validate_spec(data)
             prefix = f"[{i}]" if len(specs) > 1 else ""
-            errors += [FieldError(f"{prefix}{'.' if prefix and e.path else ''}{e.path}",
-                                  e.message) for e in found]
+            errors += [
+                FieldError(f"{prefix}{'.' if prefix and e.path else ''}{e.path}", e.message)
+                for e in found
+            ]
             if isinstance(data, dict):
                 key = (str(data.get("workspace", "default")), str(data.get("name")))
                 if key in names:
@@ -341,9 +381,9 @@ class JobsAPI(EngineBase):
         spec: dict[str, Any] = self.get_job(ref).spec
         return spec
 
-    def export_jobs(self, workspace: str | None = None, include_system: bool = False) -> list[
-        dict[str, Any]
-    ]:
+    def export_jobs(
+        self, workspace: str | None = None, include_system: bool = False
+    ) -> list[dict[str, Any]]:
         return [
             self.export_job(j.id)
             for j in self.list_jobs(workspace=workspace, include_system=include_system)
@@ -405,9 +445,7 @@ class JobsAPI(EngineBase):
                 "SELECT 1 FROM jobs WHERE workspace_id = ? AND name = ? AND deleted_at IS NULL",
                 (row["workspace_id"], row["name"]),
             ):
-                raise Conflict(
-                    f"name: another job is now named {row['name']!r}; rename it first"
-                )
+                raise Conflict(f"name: another job is now named {row['name']!r}; rename it first")
             self.store.execute(
                 "UPDATE jobs SET deleted_at = NULL, updated_at = ? WHERE id = ?",
                 (self.now(), row["id"]),
@@ -429,8 +467,11 @@ class JobsAPI(EngineBase):
         )
         return [
             JobVersion(
-                job_id=r["job_id"], version=r["version"], spec=json.loads(r["spec"]),
-                note=r["note"], author=r["author"],
+                job_id=r["job_id"],
+                version=r["version"],
+                spec=json.loads(r["spec"]),
+                note=r["note"],
+                author=r["author"],
                 created_at=datetime.fromtimestamp(r["created_at"], UTC),
                 starred=bool(r["starred"]),
             )

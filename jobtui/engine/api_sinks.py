@@ -40,8 +40,12 @@ def check_preset(data: Any) -> dict[str, Any]:
             errors += errors_of(exc, "options")
     if errors:
         raise SpecError(errors)
-    return {"name": name, "type": sink_type, "options": options,
-            "workspace": data.get("workspace", "default")}
+    return {
+        "name": name,
+        "type": sink_type,
+        "options": options,
+        "workspace": data.get("workspace", "default"),
+    }
 
 
 class SinksAPI(EngineBase):
@@ -54,8 +58,11 @@ class SinksAPI(EngineBase):
 
     def _preset(self, row: Any) -> SinkPreset:
         return SinkPreset(
-            name=row["name"], type=row["type"], options=json.loads(row["options"]),
-            workspace=row["workspace"], created_at=to_datetime(row["created_at"]),  # type: ignore[arg-type]
+            name=row["name"],
+            type=row["type"],
+            options=json.loads(row["options"]),
+            workspace=row["workspace"],
+            created_at=to_datetime(row["created_at"]),  # type: ignore[arg-type]
             updated_at=to_datetime(row["updated_at"]),  # type: ignore[arg-type]
         )
 
@@ -122,7 +129,13 @@ class SinksAPI(EngineBase):
         """An inline sink from a spec's sink entry (presets expanded; secrets still references)."""
         if sink.get("preset"):
             preset = self.get_preset(sink["preset"], masked=False)
-            return {"type": preset.type, "options": preset.options,
-                    "name": sink.get("name") or preset.name}
-        return {"type": sink["type"], "options": sink.get("options", {}),
-                "name": sink.get("name") or sink["type"]}
+            return {
+                "type": preset.type,
+                "options": preset.options,
+                "name": sink.get("name") or preset.name,
+            }
+        return {
+            "type": sink["type"],
+            "options": sink.get("options", {}),
+            "name": sink.get("name") or sink["type"],
+        }

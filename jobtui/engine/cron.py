@@ -11,16 +11,38 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-_UNIX_FIELDS = [("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12),
-                ("day of week", 0, 7)]
-_QUARTZ_FIELDS = [("second", 0, 59), ("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31),
-                  ("month", 1, 12), ("day of week", 1, 7), ("year", 1970, 2099)]
-_MONTHS = {m: i for i, m in enumerate(
-    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1)}
+_UNIX_FIELDS = [
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+]
+_QUARTZ_FIELDS = [
+    ("second", 0, 59),
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 1, 7),
+    ("year", 1970, 2099),
+]
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1
+    )
+}
 _DAYS = {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}
-_ALIASES = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
-            "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
-            "@hourly": "0 * * * *"}
+_ALIASES = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
 
 
 class CronError(ValueError):
@@ -56,9 +78,8 @@ def _check_field(text: str, name: str, low: int, high: int, quartz: bool) -> Non
                 raise CronError(f"'?' is only allowed in day of month or day of week, not {name}")
             continue
         base, _, step = part.partition("/")
-        if step:
-            if not step.isdigit() or int(step) == 0:
-                raise CronError(f"{name} step {step!r} must be a positive whole number")
+        if step and (not step.isdigit() or int(step) == 0):
+            raise CronError(f"{name} step {step!r} must be a positive whole number")
         if base in ("*", "?"):
             continue
         if "W" in base.upper() and name == "day of month" and base.upper() != "LW":
@@ -90,8 +111,10 @@ def _check_field(text: str, name: str, low: int, high: int, quartz: bool) -> Non
             if name == "day of week" and upper in _DAYS:
                 continue
             if not bound.isdigit():
-                raise CronError(f"{name} {bound!r} is not a number" + (
-                    " or a name" if name in ("month", "day of week") else ""))
+                raise CronError(
+                    f"{name} {bound!r} is not a number"
+                    + (" or a name" if name in ("month", "day of week") else "")
+                )
             _check_number(bound, name, low, high)
 
 
@@ -114,10 +137,7 @@ def parse_cron(expr: str) -> CronExpression:
     if not isinstance(expr, str) or not expr.strip():
         raise CronError("must not be empty")
     text = " ".join(expr.split())
-    if text.lower() in _ALIASES:
-        text_for_check = _ALIASES[text.lower()]
-    else:
-        text_for_check = text
+    text_for_check = _ALIASES.get(text.lower(), text)
     fields = text_for_check.split(" ")
     if len(fields) == 5:
         spec, quartz = _UNIX_FIELDS, False

@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from jobtui.engine.api_daemon import DaemonAPI
 from jobtui.engine.api_datasets import DatasetsAPI
 from jobtui.engine.api_jobs import JobsAPI
+from jobtui.engine.api_runs import RunsAPI
 from jobtui.engine.api_sinks import SinksAPI
 from jobtui.engine.clock import Clock
 from jobtui.engine.store import Store
 from jobtui.paths import ensure_private_dir, resolve_data_dir, resolve_db_path
 
 
-class Engine(JobsAPI, DatasetsAPI, SinksAPI):
+class Engine(RunsAPI, DaemonAPI, DatasetsAPI, SinksAPI, JobsAPI):
     """Everything jobtui can do, over one SQLite file. Build it with `Engine.open`."""
 
     @classmethod

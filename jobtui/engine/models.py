@@ -192,6 +192,7 @@ class Run:
 class LogLine:
     id: int
     run_id: int
+    seq: int  # 1, 2, 3 … within the run: jumping to line N is one index probe
     ts: datetime
     level: str
     stream: str

@@ -141,12 +141,13 @@ CREATE INDEX run_tasks_run ON run_tasks(run_id, position);
 CREATE TABLE run_logs (
   id INTEGER PRIMARY KEY,
   run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
   ts REAL NOT NULL,
   level TEXT NOT NULL,
   stream TEXT NOT NULL,
   message TEXT NOT NULL
 );
-CREATE INDEX run_logs_run ON run_logs(run_id, id);
+CREATE UNIQUE INDEX run_logs_run_seq ON run_logs(run_id, seq);
 CREATE TABLE daemon_lease (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   owner TEXT,

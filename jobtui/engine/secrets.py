@@ -1,4 +1,4 @@
-"""Secret references: `env:NAME` or `file:PATH`, resolved only at run time, never stored in clear."""
+"""Secret references (`env:NAME`, `file:PATH`): resolved only at run time, never stored."""
 
 from __future__ import annotations
 

@@ -29,9 +29,17 @@ from jobtui.engine.errors import FieldError, SpecError
 from jobtui.engine.sinks.options import SINK_OPTIONS
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-ALERT_STATES = ("succeeded", "partially_succeeded", "failed", "cancelled", "interrupted",
-                "missed", "skipped")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ALERT_STATES = (
+    "succeeded",
+    "partially_succeeded",
+    "failed",
+    "cancelled",
+    "interrupted",
+    "missed",
+    "skipped",
+)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -61,7 +69,9 @@ def _timezone(value: str | None) -> str | None:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown timezone {value!r} (use an IANA name like Europe/Paris)")
+        raise ValueError(
+            f"unknown timezone {value!r} (use an IANA name like Europe/Paris)"
+        ) from None
     return value
 
 
@@ -112,9 +122,12 @@ class ScheduleBase(Strict):
 
     @model_validator(mode="after")
     def _start_before_end(self) -> ScheduleBase:
-        if self.start and self.end:
-            if datetime.fromisoformat(self.end) <= datetime.fromisoformat(self.start):
-                raise ValueError("end: must be after start")
+        if (
+            self.start
+            and self.end
+            and datetime.fromisoformat(self.end) <= datetime.fromisoformat(self.start)
+        ):
+            raise ValueError("end: must be after start")
         return self
 
 
@@ -162,9 +175,7 @@ class WindowSchedule(ScheduleBase):
     to_date: DateText | None = None
     from_time: TimeText = "00:00"
     to_time: TimeText = "23:59"
-    weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: list(WEEKDAYS), min_length=1
-    )
+    weekdays: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
     retry_every: PositiveDuration | None = None
 
     @model_validator(mode="after")
@@ -447,7 +458,7 @@ def _message(error: Any) -> str:
         msg = str(error["msg"])
         for prefix in ("Value error, ", "Assertion failed, "):
             if msg.startswith(prefix):
-                msg = msg[len(prefix):]
+                msg = msg[len(prefix) :]
         return msg
     msg = str(error["msg"])
     return msg[:1].lower() + msg[1:]
@@ -459,8 +470,17 @@ def errors_of(exc: ValidationError, prefix: str = "") -> list[FieldError]:
     for error in exc.errors():
         loc = tuple(error["loc"])
         # Unions add the branch's name to the location; it means nothing to a user.
-        loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in (
-            "str", "int", "float", "bool", "OverlapPolicy", "constrained-str"))))
+        loc = tuple(
+            p
+            for p in loc
+            if not (
+                isinstance(p, str)
+                and (
+                    "[" in p
+                    or p in ("str", "int", "float", "bool", "OverlapPolicy", "constrained-str")
+                )
+            )
+        )
         message = _message(error)
         # Model validators write "field: reason" to point at one field of the model.
         match = re.match(r"^([a-z_]+): (.*)$", message)
@@ -506,8 +526,9 @@ def validate_spec(
             kind = schedule.get("type")
             model = SCHEDULE_TYPES.get(kind) if isinstance(kind, str) else None
             if model is None:
-                errors.append(FieldError(
-                    "schedule.type", f"must be one of {', '.join(SCHEDULE_TYPES)}"))
+                errors.append(
+                    FieldError("schedule.type", f"must be one of {', '.join(SCHEDULE_TYPES)}")
+                )
             else:
                 errors += _check(model, schedule, "schedule")[1]
 
@@ -560,8 +581,10 @@ def _check_datagen(
             if sink_type in SINK_OPTIONS and isinstance(options, dict):
                 errors += _check(SINK_OPTIONS[sink_type], options, f"{prefix}.options")[1]
             preset = sink.get("preset")
-            if known_presets is not None and isinstance(preset, str) and preset not in (
-                known_presets
+            if (
+                known_presets is not None
+                and isinstance(preset, str)
+                and preset not in (known_presets)
             ):
                 errors.append(FieldError(f"{prefix}.preset", f"no sink preset named {preset!r}"))
     return errors

@@ -6,6 +6,14 @@ from typing import Any
 
 BUILTIN_DATASETS: dict[str, dict[str, Any]] = {
     name: {"name": name, "description": "", "fields": []}
-    for name in ("users", "customers", "orders", "products", "payments", "clickstream",
-                 "iot_readings", "app_logs")
+    for name in (
+        "users",
+        "customers",
+        "orders",
+        "products",
+        "payments",
+        "clickstream",
+        "iot_readings",
+        "app_logs",
+    )
 }

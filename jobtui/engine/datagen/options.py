@@ -18,7 +18,9 @@ class JsonLinesOptions(FormatOptions):
 
 
 class JsonArrayOptions(FormatOptions):
-    indent: int | None = Field(None, ge=0, le=8, description="Spaces of indentation (none: compact)")
+    indent: int | None = Field(
+        None, ge=0, le=8, description="Spaces of indentation (none: compact)"
+    )
     ensure_ascii: bool = Field(False, description="Escape non-ASCII characters")
 
 
@@ -63,9 +65,17 @@ FORMAT_OPTIONS: dict[str, type[FormatOptions]] = {
 }
 
 FORMAT_EXTENSIONS: dict[str, str] = {
-    "jsonl": "jsonl", "json": "json", "csv": "csv", "sql": "sql", "xml": "xml",
+    "jsonl": "jsonl",
+    "json": "json",
+    "csv": "csv",
+    "sql": "sql",
+    "xml": "xml",
 }
 
 FORMAT_LABELS: dict[str, str] = {
-    "jsonl": "JSON lines", "json": "JSON array", "csv": "CSV", "sql": "SQL inserts", "xml": "XML",
+    "jsonl": "JSON lines",
+    "json": "JSON array",
+    "csv": "CSV",
+    "sql": "SQL inserts",
+    "xml": "XML",
 }

@@ -138,9 +138,7 @@ class PostgresOptions(SinkOptions):
         if is_secret_reference(value):
             return value
         if _DSN_PASSWORD.search(value):
-            raise ValueError(
-                "contains a password in clear; store the DSN as env:NAME or file:PATH"
-            )
+            raise ValueError("contains a password in clear; store the DSN as env:NAME or file:PATH")
         return value
 
 
