@@ -1,0 +1,71 @@
+"""Shared fixtures: a real engine on a real SQLite file in tmp_path, and server gating."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from jobtui.engine import Engine, ManualClock
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def engine(data_dir: Path) -> Iterator[Engine]:
+    eng = Engine.open(data_dir=data_dir)
+    yield eng
+    eng.close()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(1_800_000_000.0)
+
+
+@pytest.fixture
+def clocked_engine(data_dir: Path, clock: ManualClock) -> Iterator[Engine]:
+    eng = Engine.open(data_dir=data_dir, clock=clock)
+    yield eng
+    eng.close()
+
+
+def server_reachable(host: str, port: int, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def require_server(name: str, host: str, port: int) -> None:
+    """Skip with a reason when the server is absent, except under CI=true, where it fails."""
+    if server_reachable(host, port):
+        return
+    message = f"{name} is not reachable on {host}:{port}"
+    if IN_CI:
+        pytest.fail(f"{message}, and CI=true forbids skipping server tests")
+    pytest.skip(message)
+
+
+def datagen_spec(name: str, out_dir: Path, **overrides: object) -> dict[str, object]:
+    """A small valid datagen job writing JSON lines into out_dir."""
+    spec: dict[str, object] = {
+        "name": name,
+        "datagen": {
+            "datasets": ["users"],
+            "max_records": 10,
+            "seed": 1,
+            "sinks": [{"type": "file", "options": {"base_dir": str(out_dir)}}],
+        },
+    }
+    spec.update(overrides)
+    return spec
