@@ -80,8 +80,8 @@ CREATE TABLE jobs (
   status TEXT GENERATED ALWAYS AS ({JOB_STATUS_SQL}) VIRTUAL
 );
 CREATE UNIQUE INDEX jobs_workspace_name ON jobs(workspace_id, name) WHERE deleted_at IS NULL;
-CREATE INDEX jobs_status ON jobs(status, name);
-CREATE INDEX jobs_name ON jobs(name);
+CREATE INDEX jobs_status ON jobs(status, name COLLATE NOCASE);
+CREATE INDEX jobs_name ON jobs(name COLLATE NOCASE);
 CREATE TABLE job_versions (
   id INTEGER PRIMARY KEY,
   job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,

@@ -1,0 +1,1 @@
+"""Benchmarks: figures printed beside baselines measured in the same run. Never tests."""
