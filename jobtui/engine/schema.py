@@ -68,6 +68,8 @@ CREATE TABLE jobs (
   next_fire_at REAL,
   expired INTEGER NOT NULL DEFAULT 0,
   outside_window INTEGER NOT NULL DEFAULT 0,
+  fire_count INTEGER NOT NULL DEFAULT 0,
+  deferred_fires INTEGER NOT NULL DEFAULT 0,
   last_run_id INTEGER,
   last_run_state TEXT,
   last_run_started_at REAL,
@@ -119,11 +121,13 @@ CREATE TABLE runs (
   results TEXT NOT NULL DEFAULT '[]',
   since REAL,
   cancel_requested_at REAL,
-  daemon_epoch INTEGER
+  daemon_epoch INTEGER,
+  post_done INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX runs_job ON runs(job_id, id);
 CREATE INDEX runs_job_state ON runs(job_id, state, id);
 CREATE INDEX runs_state ON runs(state, id);
+CREATE INDEX runs_post ON runs(id) WHERE post_done = 0;
 CREATE TABLE run_tasks (
   id INTEGER PRIMARY KEY,
   run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
