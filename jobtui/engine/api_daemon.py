@@ -1,9 +1,169 @@
-"""The daemon part of the Engine facade."""
+"""The daemon part of the Engine facade: status, start/stop/pause, previews, maintenance."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import time
+from typing import Any
+
 from jobtui.engine.base import EngineBase
+from jobtui.engine.clock import to_datetime
+from jobtui.engine.errors import InvalidInput
+from jobtui.engine.models import DaemonStatus
+from jobtui.engine.schedules import Fire, preview_fires
 
 
 class DaemonAPI(EngineBase):
-    pass
+    # -- status ---------------------------------------------------------------------
+    def daemon_status(self, next_fires: int = 5) -> DaemonStatus:
+        """What the lock and the lease row say. A daemon holding the lock without renewing
+        its lease (frozen, SIGSTOPped) is `alive` but not `responsive`."""
+        from jobtui.engine.daemon import STALE_AFTER_S, lock_is_held, read_holder
+
+        row = self.store.query_one("SELECT * FROM daemon_lease WHERE id = 1")
+        alive = lock_is_held(self.data_dir)
+        heartbeat = row["heartbeat_at"] if row else None
+        responsive = (
+            alive and heartbeat is not None and self.now() - float(heartbeat) <= STALE_AFTER_S
+        )
+        info: dict[str, Any] = {}
+        if row:
+            try:
+                info = json.loads(row["info"] or "{}")
+            except ValueError:
+                info = {}
+        pid = row["pid"] if row else None
+        if alive:
+            holder = read_holder(self.data_dir)
+            pid = holder.get("pid") or pid
+        upcoming = self.store.query(
+            "SELECT j.name, w.name AS workspace, j.next_fire_at FROM jobs j JOIN workspaces w "
+            "ON w.id = j.workspace_id WHERE j.next_fire_at IS NOT NULL AND j.deleted_at IS NULL "
+            "AND j.active = 1 ORDER BY j.next_fire_at LIMIT ?",
+            (next_fires,),
+        )
+        info["next_fires"] = [
+            {"job": f"{r['workspace']}/{r['name']}", "at": to_datetime(r["next_fire_at"])}
+            for r in upcoming
+        ]
+        return DaemonStatus(
+            alive=alive,
+            responsive=bool(responsive),
+            pid=pid,
+            owner=row["owner"] if row else None,
+            epoch=int(row["epoch"]) if row else 0,
+            since=to_datetime(row["started_at"]) if row else None,
+            heartbeat_at=to_datetime(heartbeat),
+            paused=bool(row["paused"]) if row else False,
+            info=info,
+        )
+
+    def ensure_daemon(self, wait: float = 10.0) -> str | None:
+        """Start a daemon in the background when none is alive. None when one already was;
+        otherwise what happened, in words."""
+        from jobtui.engine.daemon import lock_is_held, log_path, spawn_detached
+
+        if lock_is_held(self.data_dir):
+            return None
+        spawn_detached(self.data_dir, self.store.path)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if lock_is_held(self.data_dir):
+                status = self.daemon_status(next_fires=0)
+                return f"started the jobtui daemon in the background (pid {status.pid})"
+            time.sleep(0.05)
+        return f"tried to start the jobtui daemon; see {log_path(self.data_dir)}"
+
+    def pause_daemon(self) -> DaemonStatus:
+        """Drain: no new fires and no queued runs start; running runs finish."""
+        self.store.execute("UPDATE daemon_lease SET paused = 1 WHERE id = 1")
+        return self.daemon_status()
+
+    def resume_daemon(self) -> DaemonStatus:
+        self.store.execute("UPDATE daemon_lease SET paused = 0 WHERE id = 1")
+        return self.daemon_status()
+
+    def stop_daemon(self, timeout: float = 60.0, kill: bool = False) -> str:
+        """SIGTERM the daemon (it drains for its grace period, then exits) and wait."""
+        from jobtui.engine.daemon import lock_is_held
+
+        status = self.daemon_status(next_fires=0)
+        if not status.alive or not status.pid:
+            return "no jobtui daemon is running"
+        pid = int(status.pid)
+        try:
+            os.kill(pid, signal.SIGKILL if kill else signal.SIGTERM)
+        except ProcessLookupError:
+            return "no jobtui daemon is running"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not lock_is_held(self.data_dir):
+                return f"stopped the jobtui daemon (pid {pid})"
+            time.sleep(0.05)
+        return f"the jobtui daemon (pid {pid}) is still draining after {timeout:g}s"
+
+    # -- schedules --------------------------------------------------------------------
+    def schedule_preview(
+        self, schedule: dict[str, Any] | str | int, n: int = 10, tz: str | None = None
+    ) -> list[Fire]:
+        """The next `n` fires of a schedule (a dict) or of a job (a name or id), in the
+        schedule's zone, flagged where DST or a window shapes them."""
+        anchor = None
+        if isinstance(schedule, dict):
+            sched = schedule
+            from jobtui.engine.spec import SCHEDULE_TYPES, errors_of
+
+            model = SCHEDULE_TYPES.get(str(sched.get("type")))
+            if model is None:
+                raise InvalidInput(f"schedule.type: must be one of {', '.join(SCHEDULE_TYPES)}")
+            try:
+                model.model_validate(sched)
+            except Exception as exc:
+                from pydantic import ValidationError
+
+                if isinstance(exc, ValidationError):
+                    errors = errors_of(exc, "schedule")
+                    raise InvalidInput("; ".join(str(e) for e in errors)) from None
+                raise
+        else:
+            row = self._job_row(schedule)
+            spec = json.loads(row["spec"])
+            sched = spec.get("schedule") or {}
+            if not sched:
+                return []
+            anchor = float(row["updated_at"])
+        if n < 1:
+            raise InvalidInput("n: must be at least 1")
+        if tz is not None:
+            from jobtui.engine.spec import _timezone
+
+            try:
+                _timezone(tz)
+            except ValueError as exc:
+                raise InvalidInput(f"tz: {exc}") from None
+        return preview_fires(sched, now=self.now(), n=n, tz=tz, anchor=anchor)
+
+    # -- maintenance & alerts settings -----------------------------------------------------
+    def run_maintenance(self, task: str, **options: Any) -> str:
+        from jobtui.engine.system_jobs import run_task
+
+        return run_task(self, task, **options)  # type: ignore[arg-type]
+
+    def ensure_system_jobs(self) -> list[str]:
+        from jobtui.engine.system_jobs import ensure_system_jobs
+
+        return ensure_system_jobs(self)  # type: ignore[arg-type]
+
+    def smtp_settings(self) -> dict[str, Any] | None:
+        from jobtui.engine.alerts import smtp_settings
+
+        settings = smtp_settings(self.store)
+        return settings.public() if settings else None
+
+    def set_smtp_settings(self, **values: Any) -> dict[str, Any] | None:
+        from jobtui.engine.alerts import save_smtp_settings
+
+        settings = save_smtp_settings(self.store, **values)
+        return settings.public() if settings else None

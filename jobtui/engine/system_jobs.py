@@ -1,0 +1,172 @@
+"""System jobs (seed 003): maintenance the engine owns, hidden from the list unless asked.
+
+They are ordinary `command` jobs with `system = 1`, each running
+`python -m jobtui --data-dir D --db F daemon maintenance TASK` on a nightly cron, so
+they get the same history, logs, retry and misfire handling as any job. The daemon
+creates them (idempotently) when it starts; `jobs list --all` shows them.
+
+Tasks:
+- `retention`: keep the last N finished runs (with their logs and tasks) per job and/or
+  drop finished runs older than D days. Settings `retention.keep_runs` (default 1000)
+  and `retention.keep_days` (default 90; 0 turns a limit off). A job's latest run is
+  always kept, so its status never changes.
+- `replays`: prune the replay store (kept for the last N runs of each job).
+- `optimize`: `PRAGMA wal_checkpoint(TRUNCATE)` and `PRAGMA optimize`.
+- `trash`: purge jobs in the trash for longer than the trash period.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jobtui.engine.facade import Engine
+
+SYSTEM_PREFIX = "jobtui."
+DEFAULT_KEEP_RUNS = 1000
+DEFAULT_KEEP_DAYS = 90.0
+TASKS: dict[str, tuple[str, str, str]] = {
+    # task: (job name, cron, description)
+    "retention": (
+        "jobtui.history-retention",
+        "15 3 * * *",
+        "Prune old runs and logs (keep the last N per job and/or D days)",
+    ),
+    "replays": ("jobtui.replay-prune", "20 3 * * *", "Prune the replay store"),
+    "trash": ("jobtui.trash-purge", "25 3 * * *", "Purge jobs in the trash for a week"),
+    "optimize": ("jobtui.db-optimize", "45 3 * * *", "WAL checkpoint and PRAGMA optimize"),
+}
+FINAL = (
+    "'succeeded','partially_succeeded','failed','cancelled','interrupted','missed','skipped',"
+    "'retrying'"
+)
+
+
+def system_spec(engine: Engine, task: str) -> dict[str, Any]:
+    name, cron, description = TASKS[task]
+    return {
+        "name": name,
+        "description": description,
+        "kind": "command",
+        "tags": ["system"],
+        "schedule": {"type": "cron", "cron": cron},
+        "policies": {"overlap": "skip", "misfire": {"policy": "once", "cap": 1}},
+        "command": {
+            "argv": [
+                sys.executable,
+                "-m",
+                "jobtui",
+                "--data-dir",
+                str(engine.data_dir),
+                "--db",
+                str(engine.db_path),
+                "daemon",
+                "maintenance",
+                task,
+            ]
+        },
+    }
+
+
+def ensure_system_jobs(engine: Engine) -> list[str]:
+    """Create missing system jobs, and correct changed ones (a new version). Idempotent."""
+    changed: list[str] = []
+    for task in TASKS:
+        spec = system_spec(engine, task)
+        row = engine.store.query_one(
+            "SELECT j.id, j.spec, j.system FROM jobs j JOIN workspaces w ON w.id = j.workspace_id "
+            "WHERE w.name = 'default' AND j.name = ? AND j.deleted_at IS NULL",
+            (spec["name"],),
+        )
+        if row is None:
+            engine.create_job(spec, "created by the daemon", system=True)
+            changed.append(spec["name"])
+        elif row["system"] and json.loads(row["spec"]) != spec:
+            engine.update_job(int(row["id"]), spec, "updated by the daemon")
+            changed.append(spec["name"])
+    return changed
+
+
+def _setting(engine: Engine, key: str, default: float) -> float:
+    value = engine.store.get_setting(key)
+    try:
+        return float(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+def prune_history(
+    engine: Engine, keep_runs: int | None = None, keep_days: float | None = None
+) -> int:
+    """Delete finished runs beyond the last `keep_runs` per job or older than `keep_days`
+    (their logs and tasks go with them). Returns how many runs were deleted."""
+    keep_runs = int(
+        _setting(engine, "retention.keep_runs", DEFAULT_KEEP_RUNS)
+        if keep_runs is None
+        else keep_runs
+    )
+    keep_days = (
+        _setting(engine, "retention.keep_days", DEFAULT_KEEP_DAYS)
+        if keep_days is None
+        else keep_days
+    )
+    store = engine.store
+    protect = "id NOT IN (SELECT last_run_id FROM jobs WHERE last_run_id IS NOT NULL)"
+    doomed: list[int] = []
+    if keep_runs and keep_runs > 0:
+        for job in store.query("SELECT id FROM jobs"):
+            rows = store.query(
+                f"SELECT id FROM runs WHERE job_id = ? AND state IN ({FINAL}) AND {protect} "
+                "ORDER BY id DESC LIMIT -1 OFFSET ?",
+                (job["id"], keep_runs),
+            )
+            doomed += [int(r["id"]) for r in rows]
+    if keep_days and keep_days > 0:
+        cutoff = engine.now() - keep_days * 86400
+        rows = store.query(
+            f"SELECT id FROM runs WHERE state IN ({FINAL}) AND {protect} "
+            "AND COALESCE(ended_at, queued_at) < ?",
+            (cutoff,),
+        )
+        doomed += [int(r["id"]) for r in rows]
+    ids = sorted(set(doomed))
+    for start in range(0, len(ids), 500):  # short write transactions
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        with store.transaction():
+            store.execute(f"DELETE FROM run_logs WHERE run_id IN ({marks})", chunk)
+            store.execute(f"DELETE FROM run_tasks WHERE run_id IN ({marks})", chunk)
+            store.execute(f"DELETE FROM runs WHERE id IN ({marks})", chunk)
+    return len(ids)
+
+
+def prune_replays(engine: Engine) -> int:
+    pruner = getattr(engine, "prune_replays", None)
+    if pruner is None:
+        return 0
+    return int(pruner() or 0)
+
+
+def optimize_database(engine: Engine) -> str:
+    row = engine.store.query_one("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.store.execute("PRAGMA optimize")
+    busy, log_frames, done = tuple(row) if row else (0, 0, 0)
+    return f"checkpoint: busy={busy} wal frames={log_frames} checkpointed={done}; optimized"
+
+
+def run_task(engine: Engine, task: str, **options: Any) -> str:
+    """Run one maintenance task; a line saying what it did."""
+    if task == "retention":
+        n = prune_history(engine, options.get("keep_runs"), options.get("keep_days"))
+        return f"retention: deleted {n} old run(s) with their logs"
+    if task == "replays":
+        return f"replays: pruned {prune_replays(engine)} stored replay(s)"
+    if task == "optimize":
+        return optimize_database(engine)
+    if task == "trash":
+        return f"trash: purged {engine.purge_trash()} job(s)"
+    from jobtui.engine.errors import InvalidInput
+
+    raise InvalidInput(f"task: must be one of {', '.join(TASKS)}")
