@@ -1,9 +1,480 @@
-"""The runs part of the Engine facade."""
+"""The runs part of the Engine facade: queue, watch, cancel, logs, replay, preview."""
 
 from __future__ import annotations
 
-from jobtui.engine.base import EngineBase
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jobtui.engine.base import RUN_COLUMNS, EngineBase, dumps, run_from_row, task_from_row
+from jobtui.engine.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    JobtuiError,
+    NotFound,
+    SpecError,
+)
+from jobtui.engine.models import LogLine, Run, RunState, Trigger
+from jobtui.engine.spec import JobSpec, coerce_parameter
+
+RUN_OPTION_KEYS = {
+    "args": "command arguments that replace the configured ones",
+    "env": "environment variables added to (or replacing) the configured ones",
+    "max_records": "records per dataset",
+    "seed": "random seed",
+    "locale": "Faker locale",
+    "threads": "generation threads",
+    "randomize_records": "a random number of records up to max_records",
+    "to_file": "write to this one file instead of the job's sinks",
+    "replay_of": "replay the stored output of this run",
+}
+DAEMON_STALE = 15.0
+
+
+def _epoch(value: float | int | str | datetime | None, field: str) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.astimezone()
+        return value.timestamp()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput(
+                f"{field}: {value!r} is not a time (use 2026-12-01T08:00 or epoch seconds)"
+            ) from None
+        if parsed.tzinfo is None:
+            parsed = parsed.astimezone()
+        return parsed.timestamp()
+    raise InvalidInput(f"{field}: {value!r} is not a time")
 
 
 class RunsAPI(EngineBase):
-    pass
+    # -- queueing ----------------------------------------------------------------------
+    def _check_parameters(self, spec: JobSpec, given: dict[str, Any] | None) -> dict[str, Any]:
+        given = dict(given or {})
+        errors: list[FieldError] = []
+        for name in given:
+            if name not in spec.parameters:
+                known = ", ".join(spec.parameters) or "none"
+                errors.append(
+                    FieldError(f"parameters.{name}", f"unknown parameter (known: {known})")
+                )
+        out: dict[str, Any] = {}
+        for name, param in spec.parameters.items():
+            try:
+                if name in given:
+                    out[name] = coerce_parameter(param, given[name])
+                elif param.default is not None:
+                    out[name] = coerce_parameter(param, param.default)
+                elif param.required:
+                    errors.append(FieldError(f"parameters.{name}", "is required"))
+            except ValueError as exc:
+                errors.append(FieldError(f"parameters.{name}", str(exc)))
+        if errors:
+            raise SpecError(errors)
+        return out
+
+    def _check_options(self, spec: JobSpec, options: dict[str, Any] | None) -> dict[str, Any]:
+        out = dict(options or {})
+        errors: list[FieldError] = []
+        for key in out:
+            if key not in RUN_OPTION_KEYS:
+                errors.append(
+                    FieldError(f"options.{key}", f"unknown (use: {', '.join(RUN_OPTION_KEYS)})")
+                )
+        command_only = {"args", "env"}
+        datagen_only = {"max_records", "seed", "locale", "threads", "randomize_records", "to_file"}
+        for key in out:
+            if key in command_only and spec.kind != "command":
+                errors.append(FieldError(f"options.{key}", "only for a command job"))
+            if key in datagen_only and spec.kind != "datagen":
+                errors.append(FieldError(f"options.{key}", "only for a datagen job"))
+        if "args" in out and not (
+            isinstance(out["args"], list) and all(isinstance(a, str) for a in out["args"])
+        ):
+            errors.append(FieldError("options.args", "must be a list of strings"))
+        if "env" in out and not (
+            isinstance(out["env"], dict) and all(isinstance(v, str) for v in out["env"].values())
+        ):
+            errors.append(FieldError("options.env", "must map names to strings"))
+        for key, low, high in (("max_records", 1, 10_000_000_000), ("threads", 1, 64)):
+            if key in out:
+                try:
+                    value = int(out[key])
+                    if not low <= value <= high or isinstance(out[key], bool):
+                        raise ValueError
+                    out[key] = value
+                except (TypeError, ValueError):
+                    errors.append(FieldError(f"options.{key}", f"must be from {low} to {high}"))
+        if "seed" in out:
+            try:
+                out["seed"] = None if out["seed"] is None else int(out["seed"])
+            except (TypeError, ValueError):
+                errors.append(FieldError("options.seed", "must be an integer"))
+        if "randomize_records" in out:
+            out["randomize_records"] = str(out["randomize_records"]).lower() in (
+                "true",
+                "1",
+                "yes",
+                "on",
+            )
+        if "locale" in out:
+            from faker.config import AVAILABLE_LOCALES
+
+            if out["locale"] not in AVAILABLE_LOCALES:
+                errors.append(FieldError("options.locale", f"unknown locale {out['locale']!r}"))
+        if "to_file" in out:
+            out["to_file"] = os.path.abspath(os.path.expanduser(str(out["to_file"])))
+        if errors:
+            raise SpecError(errors)
+        return out
+
+    def queue_run(
+        self,
+        ref: str | int,
+        *,
+        trigger: str = "manual",
+        title: str = "",
+        parameters: dict[str, Any] | None = None,
+        since: float | str | datetime | None = None,
+        options: dict[str, Any] | None = None,
+        scheduled_for: float | datetime | None = None,
+        attempt: int = 1,
+        retry_of: int | None = None,
+        state: str = "queued",
+    ) -> Run:
+        """Validate and insert a run. `missed` / `skipped` record a fire that did not run."""
+        trig = Trigger(trigger)
+        run_state = RunState(state)
+        if run_state not in (RunState.QUEUED, RunState.MISSED, RunState.SKIPPED):
+            raise InvalidInput(f"state: a new run is queued, missed or skipped, not {state}")
+        row = self._job_row(ref)
+        spec = JobSpec.model_validate(json.loads(row["spec"]))
+        params = self._check_parameters(spec, parameters)
+        opts = self._check_options(spec, options)
+        since_at = _epoch(since, "since")
+        if since is None:
+            since_at = row["since_watermark"]
+        now = self.now()
+        ended = now if run_state != RunState.QUEUED else None
+        cur = self.store.execute(
+            "INSERT INTO runs (job_id, job_version, trigger, title, state, parameters, options, "
+            "queued_at, scheduled_for, ended_at, attempt, retry_of, since) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row["id"],
+                row["version"],
+                trig.value,
+                title or "",
+                run_state.value,
+                dumps(params),
+                dumps(opts),
+                now,
+                _epoch(scheduled_for, "scheduled_for"),
+                ended,
+                attempt,
+                retry_of,
+                since_at,
+            ),
+        )
+        return self.get_run(int(cur.lastrowid or 0))
+
+    # -- reading ---------------------------------------------------------------------------
+    def get_run(self, run_id: int) -> Run:
+        row = self.store.query_one(
+            f"SELECT {RUN_COLUMNS} FROM runs r JOIN jobs j ON j.id = r.job_id "
+            "JOIN workspaces w ON w.id = j.workspace_id WHERE r.id = ?",
+            (int(run_id),),
+        )
+        if row is None:
+            raise NotFound(f"no run with id {run_id}")
+        tasks = [
+            task_from_row(t)
+            for t in self.store.query(
+                "SELECT * FROM run_tasks WHERE run_id = ? ORDER BY position", (int(run_id),)
+            )
+        ]
+        return run_from_row(row, tasks)
+
+    def run_options(self, run_id: int) -> dict[str, Any]:
+        """The run's custom options and, once started, which value won for each setting."""
+        row = self.store.query_one("SELECT options FROM runs WHERE id = ?", (int(run_id),))
+        if row is None:
+            raise NotFound(f"no run with id {run_id}")
+        options: dict[str, Any] = json.loads(row["options"] or "{}")
+        return options
+
+    def _run_filters(
+        self,
+        job: str | int | None,
+        states: Iterable[str] | None,
+        triggers: Iterable[str] | None = None,
+    ) -> tuple[str, list[Any]]:
+        where = ["1"]
+        params: list[Any] = []
+        if job is not None:
+            where.append("r.job_id = ?")
+            params.append(self._job_row(job, include_deleted=True)["id"])
+        state_list = [RunState(s).value for s in states or []]
+        if state_list:
+            where.append(f"r.state IN ({','.join('?' * len(state_list))})")
+            params += state_list
+        trigger_list = [Trigger(t).value for t in triggers or []]
+        if trigger_list:
+            where.append(f"r.trigger IN ({','.join('?' * len(trigger_list))})")
+            params += trigger_list
+        return " AND ".join(where), params
+
+    def list_runs(
+        self,
+        job: str | int | None = None,
+        states: Iterable[str] | None = None,
+        limit: int = 100,
+        before_id: int | None = None,
+        triggers: Iterable[str] | None = None,
+    ) -> list[Run]:
+        """Runs newest first (without their tasks; `get_run` has them)."""
+        where, params = self._run_filters(job, states, triggers)
+        if before_id is not None:
+            where += " AND r.id < ?"
+            params.append(before_id)
+        rows = self.store.query(
+            f"SELECT {RUN_COLUMNS} FROM runs r JOIN jobs j ON j.id = r.job_id "
+            f"JOIN workspaces w ON w.id = j.workspace_id WHERE {where} ORDER BY r.id DESC LIMIT ?",
+            [*params, int(limit)],
+        )
+        return [run_from_row(r) for r in rows]
+
+    def count_runs(self, job: str | int | None = None, states: Iterable[str] | None = None) -> int:
+        where, params = self._run_filters(job, states)
+        row = self.store.query_one(f"SELECT COUNT(*) AS n FROM runs r WHERE {where}", params)
+        return int(row["n"]) if row else 0
+
+    # -- cancel ------------------------------------------------------------------------------
+    def cancel_run(self, run_id: int) -> Run:
+        """queued → cancelled at once; running → cancelling (the worker stops within 1 s)."""
+        now = self.now()
+        with self.store.transaction():
+            row = self.store.query_one("SELECT state FROM runs WHERE id = ?", (int(run_id),))
+            if row is None:
+                raise NotFound(f"no run with id {run_id}")
+            state = RunState(row["state"])
+            if state == RunState.QUEUED:
+                self.store.execute(
+                    "UPDATE runs SET state = 'cancelled', ended_at = ?, cancel_requested_at = ?, "
+                    "error = 'cancelled before it started' WHERE id = ?",
+                    (now, now, int(run_id)),
+                )
+            elif state == RunState.RUNNING:
+                self.store.execute(
+                    "UPDATE runs SET state = 'cancelling', cancel_requested_at = ? WHERE id = ?",
+                    (now, int(run_id)),
+                )
+            elif state != RunState.CANCELLING:
+                raise Conflict(f"run {run_id} has already ended ({state.value})")
+        return self.get_run(run_id)
+
+    # -- waiting -----------------------------------------------------------------------------
+    def _daemon_alive(self) -> bool:
+        status = getattr(self, "daemon_status", None)
+        if callable(status):
+            # A paused, draining or frozen daemon starts nothing: supervise here instead.
+            try:
+                current = status()
+            except JobtuiError:
+                return False
+            return bool(current.alive and current.responsive and not current.paused)
+        from jobtui.engine.executor import pid_alive
+
+        row = self.store.query_one("SELECT pid, heartbeat_at FROM daemon_lease WHERE id = 1")
+        if row is None or row["pid"] is None or row["heartbeat_at"] is None:
+            return False
+        return time.time() - row["heartbeat_at"] < DAEMON_STALE and pid_alive(row["pid"])
+
+    def wait_for_run(
+        self,
+        run_id: int,
+        timeout: float | None = None,
+        supervise_if_no_daemon: bool = True,
+        *,
+        poll: float = 0.1,
+        on_poll: Callable[[Run], None] | None = None,
+    ) -> Run:
+        """Block until the run ends. With no daemon alive, start and watch its worker here,
+        so scripts and cron lines work without a daemon."""
+        from jobtui.engine.executor import Supervisor
+
+        supervisor: Supervisor | None = None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        check_daemon_at = 0.0
+        daemon = False
+        try:
+            while True:
+                if supervise_if_no_daemon and time.monotonic() >= check_daemon_at:
+                    daemon = self._daemon_alive()
+                    check_daemon_at = time.monotonic() + 2.0
+                if supervise_if_no_daemon and not daemon:
+                    if supervisor is None:
+                        supervisor = Supervisor(self, only_runs={int(run_id)})  # type: ignore[arg-type]
+                    supervisor.tick()
+                run = self.get_run(run_id)
+                if on_poll is not None:
+                    on_poll(run)
+                if run.state.is_final:
+                    return run
+                if deadline is not None and time.monotonic() >= deadline:
+                    return run
+                time.sleep(poll)
+        except KeyboardInterrupt:
+            if supervisor is not None:
+                supervisor.stop_all()
+            raise
+
+    # -- logs ----------------------------------------------------------------------------------
+    def read_log(
+        self,
+        run_id: int,
+        *,
+        from_seq: int | None = None,
+        limit: int = 200,
+        backwards: bool = False,
+        levels: Iterable[str] | None = None,
+        streams: Iterable[str] | None = None,
+        grep: str | None = None,
+    ) -> list[LogLine]:
+        from jobtui.engine import logs
+
+        return logs.read_log(
+            self.store,
+            int(run_id),
+            from_seq=from_seq,
+            limit=limit,
+            backwards=backwards,
+            levels=levels,
+            streams=streams,
+            grep=grep,
+        )
+
+    def log_size(self, run_id: int) -> int:
+        from jobtui.engine.logs import log_size
+
+        return log_size(self.store, int(run_id))
+
+    def find_log(
+        self,
+        run_id: int,
+        start_seq: int,
+        *,
+        pattern: str | None = None,
+        levels: Iterable[str] | None = None,
+        backwards: bool = False,
+    ) -> LogLine | None:
+        from jobtui.engine.logs import find_log
+
+        return find_log(
+            self.store, int(run_id), start_seq, pattern=pattern, levels=levels, backwards=backwards
+        )
+
+    def save_log(
+        self,
+        run_id: int,
+        path: str | os.PathLike[str],
+        *,
+        levels: Iterable[str] | None = None,
+        streams: Iterable[str] | None = None,
+        grep: str | None = None,
+        with_time: bool = True,
+    ) -> int:
+        """Write the (filtered) log to a file, a chunk at a time; how many lines."""
+        from jobtui.engine.logs import format_line, iter_log
+
+        self.get_run(run_id)
+        count = 0
+        target = Path(path).expanduser()
+        try:
+            with open(target, "w", encoding="utf-8") as fh:
+                for line in iter_log(
+                    self.store, int(run_id), levels=levels, streams=streams, grep=grep
+                ):
+                    fh.write(format_line(line, with_time) + "\n")
+                    count += 1
+        except OSError as exc:
+            raise InvalidInput(f"{target}: {exc.strerror}") from None
+        return count
+
+    # -- replay, preview, offsets, sinks ---------------------------------------------------
+    def replay_dir(self, run_id: int) -> Path:
+        return self.data_dir / "replay" / str(int(run_id))
+
+    def replay_run(self, run_id: int, *, title: str = "") -> Run:
+        """Deliver the stored output of a run to its job's current sinks, as a new run."""
+        original = self.get_run(run_id)
+        from jobtui.engine.pipeline import replay_files
+
+        if not replay_files(self.replay_dir(run_id)):
+            raise NotFound(
+                f"run {run_id} has no stored output to replay (the job keeps output only with "
+                "datagen.replay.enabled, for its last N runs)"
+            )
+        return self.queue_run(
+            original.job_id,
+            trigger="replay",
+            title=title or f"replay of run {run_id}",
+            parameters=original.parameters,
+            options={"replay_of": int(run_id)},
+        )
+
+    def preview(self, ref_or_spec: str | int | dict[str, Any], n: int = 20) -> str:
+        """The first `n` records of each dataset in the job's format; nothing is stored."""
+        from jobtui.engine.pipeline import preview_spec
+
+        if isinstance(ref_or_spec, dict):
+            spec = self._checked(ref_or_spec)  # type: ignore[attr-defined]
+        else:
+            spec = JobSpec.model_validate(json.loads(self._job_row(ref_or_spec)["spec"]))
+        if spec.datagen is None:
+            raise InvalidInput("preview: only a datagen job has records to preview")
+        return preview_spec(self, spec, n)  # type: ignore[arg-type]
+
+    def reset_offset(self, ref: str | int) -> None:
+        """Forget the since watermark: the next run starts from the beginning."""
+        row = self._job_row(ref)
+        self.store.execute("UPDATE jobs SET since_watermark = NULL WHERE id = ?", (row["id"],))
+
+    def test_sink(self, sink: dict[str, Any]) -> str:
+        """Check a sink can work ("test connection"); the ok message, or InvalidInput."""
+        from pydantic import ValidationError
+
+        from jobtui.engine.sinks.base import SinkContext, sink_class
+        from jobtui.engine.sinks.options import SINK_OPTIONS
+        from jobtui.engine.spec import errors_of
+
+        resolved = self.resolve_sink(sink)  # type: ignore[attr-defined]
+        sink_type = resolved["type"]
+        if sink_type not in SINK_OPTIONS:
+            raise InvalidInput(f"type: must be one of {', '.join(SINK_OPTIONS)}")
+        try:
+            SINK_OPTIONS[sink_type].model_validate(resolved["options"])
+        except ValidationError as exc:
+            raise SpecError(errors_of(exc, "options")) from None
+        ctx = SinkContext(job="test", dataset="test", run_id=0, started_at=time.time())
+        try:
+            return sink_class(sink_type).test(resolved["options"], ctx)
+        except JobtuiError:
+            raise
+        except Exception as exc:
+            raise InvalidInput(f"{sink_type}: {type(exc).__name__}: {exc}") from None

@@ -1,0 +1,349 @@
+"""`jobtui run`, `preview`, `logs` and `runs`: start runs, watch them, read their logs."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime
+from typing import Any
+
+import click
+
+from jobtui.cli import Context, pass_context, print_json, print_table, to_jsonable
+from jobtui.commands.jobs import jobs
+from jobtui.engine.durations import format_duration
+from jobtui.engine.errors import InvalidInput
+from jobtui.engine.models import Run, RunState
+
+STATE_CHOICES = click.Choice([s.value for s in RunState])
+LEVEL_CHOICES = click.Choice(["debug", "info", "warning", "error"], case_sensitive=False)
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "—"
+
+
+def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"{what}: {item!r} is not KEY=VALUE")
+        out[key.strip()] = value
+    return out
+
+
+def _summary(run: Run) -> str:
+    text = f"run {run.id} {run.state.value}"
+    if run.duration is not None:
+        text += f" in {format_duration(run.duration)}"
+    if run.records:
+        text += f", {run.records} records"
+    if run.error and run.state != RunState.SUCCEEDED:
+        text += f": {run.error}"
+    return text
+
+
+class _Follower:
+    """Prints new log lines of a run as they arrive."""
+
+    def __init__(self, obj: Context, run_id: int, levels: list[str] | None = None):
+        self.obj = obj
+        self.run_id = run_id
+        self.levels = levels
+        self.next_seq = 1
+
+    def __call__(self, run: Run | None = None) -> None:
+        from jobtui.engine.logs import format_line
+
+        while True:
+            lines = self.obj.engine.read_log(
+                self.run_id, from_seq=self.next_seq, limit=1000, levels=self.levels
+            )
+            for line in lines:
+                click.echo(format_line(line))
+            if lines:
+                self.next_seq = lines[-1].seq + 1
+            if len(lines) < 1000:
+                return
+
+
+@click.command("run")
+@click.argument("name")
+@click.option("--title", "-t", default="", help="A title for this run.")
+@click.option("--param", "-p", "params", multiple=True, help="Parameter override KEY=VALUE.")
+@click.option("--since", help="Only what changed since this time (default: the last success).")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    help="Override a setting for this run: max_records, seed, locale, threads, randomize_records.",
+)
+@click.option("--arg", "args", multiple=True, help="Command job: replace the configured arguments.")
+@click.option("--env", "envs", multiple=True, help="Command job: extra environment KEY=VALUE.")
+@click.option("--to-file", "to_file", help="Write to this one file instead of the job's sinks.")
+@click.option("--wait", "-w", is_flag=True, help="Wait for the end (exit 0 only on success).")
+@click.option("--follow", "-f", is_flag=True, help="Print the log while it runs (implies --wait).")
+@click.option("--timeout", type=float, help="With --wait: give up waiting after this many seconds.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
+@pass_context
+def run_command(
+    obj: Context,
+    name: str,
+    title: str,
+    params: tuple[str, ...],
+    since: str | None,
+    settings: tuple[str, ...],
+    args: tuple[str, ...],
+    envs: tuple[str, ...],
+    to_file: str | None,
+    wait: bool,
+    follow: bool,
+    timeout: float | None,
+    as_json: bool,
+) -> None:
+    """Run a job now: queue it and print the run id.
+
+    The daemon starts it; with --wait (or --follow, --to-file) this command waits for the
+    end, and when no daemon is alive it starts and watches the worker itself.
+    """
+    engine = obj.engine
+    options: dict[str, Any] = dict(_pairs(settings, "--set"))
+    if args:
+        options["args"] = list(args)
+    if envs:
+        options["env"] = _pairs(envs, "--env")
+    if to_file:
+        options["to_file"] = to_file
+    run = engine.queue_run(
+        name,
+        title=title,
+        parameters=_pairs(params, "--param"),
+        since=since,
+        options=options,
+    )
+    if not (wait or follow or to_file):
+        if as_json:
+            print_json(run)
+        else:
+            click.echo(run.id)
+        return
+    if not as_json:
+        click.echo(f"run {run.id} of {run.workspace}/{run.job_name} queued", err=True)
+    follower = _Follower(obj, run.id) if follow else None
+    final = engine.wait_for_run(run.id, timeout=timeout, on_poll=follower)
+    if follower is not None:
+        follower()
+    if as_json:
+        print_json(final)
+    else:
+        for result in final.results:
+            click.echo(result)
+        click.echo(_summary(final), err=not follow and final.state == RunState.SUCCEEDED)
+    sys.exit(0 if final.state == RunState.SUCCEEDED else 1)
+
+
+@click.command("preview")
+@click.argument("name")
+@click.option("-n", "count", default=20, show_default=True, help="Records per dataset.")
+@pass_context
+def preview_command(obj: Context, name: str, count: int) -> None:
+    """Print the first records of a job in its format. Nothing is stored."""
+    if count < 1:
+        raise InvalidInput("-n: must be at least 1")
+    click.echo(obj.engine.preview(name, n=count), nl=False)
+
+
+@click.command("logs")
+@click.argument("run_id", type=int)
+@click.option("--tail", "-n", "tail", type=int, help="Only the last N lines.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until the run ends.")
+@click.option("--level", "-l", type=LEVEL_CHOICES, help="This level and above.")
+@click.option("--stream", "-s", "streams", multiple=True, help="Only this stream (repeatable).")
+@click.option("--grep", "-g", help="Only lines matching this regular expression.")
+@click.option("--save", type=click.Path(dir_okay=False), help="Write the lines to FILE instead.")
+@pass_context
+def logs_command(
+    obj: Context,
+    run_id: int,
+    tail: int | None,
+    follow: bool,
+    level: str | None,
+    streams: tuple[str, ...],
+    grep: str | None,
+    save: str | None,
+) -> None:
+    """Print a run's log (engine messages, sink and command output)."""
+    from jobtui.engine.logs import format_line, iter_log, levels_at_least
+
+    engine = obj.engine
+    run = engine.get_run(run_id)
+    levels = levels_at_least(level) if level else None
+    if save:
+        count = engine.save_log(run_id, save, levels=levels, streams=streams, grep=grep)
+        click.echo(f"saved {count} line(s) of run {run_id} to {save}", err=True)
+        return
+    next_seq = 1
+    if tail is not None:
+        lines = engine.read_log(
+            run_id, limit=max(tail, 0), backwards=True, levels=levels, streams=streams, grep=grep
+        )
+        for line in lines:
+            click.echo(format_line(line))
+        next_seq = engine.log_size(run_id) + 1
+    else:
+        for line in iter_log(engine.store, run_id, levels=levels, streams=streams, grep=grep):
+            click.echo(format_line(line))
+            next_seq = line.seq + 1
+        next_seq = max(next_seq, engine.log_size(run_id) + 1) if not follow else next_seq
+    if not follow:
+        return
+    while True:
+        lines = engine.read_log(
+            run_id, from_seq=next_seq, limit=1000, levels=levels, streams=streams, grep=grep
+        )
+        for line in lines:
+            click.echo(format_line(line))
+        if lines:
+            next_seq = lines[-1].seq + 1
+            continue
+        if run.state.is_final:
+            return
+        time.sleep(0.2)
+        run = engine.get_run(run_id)
+
+
+@click.group("runs")
+def runs() -> None:
+    """Runs: list, show, cancel, replay."""
+
+
+@runs.command("list")
+@click.argument("name", required=False)
+@click.option("--state", "-s", "states", multiple=True, type=STATE_CHOICES, help="Repeatable.")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def list_runs(
+    obj: Context, name: str | None, states: tuple[str, ...], limit: int, as_json: bool
+) -> None:
+    """Runs, newest first (of one job when NAME is given)."""
+    items = obj.engine.list_runs(job=name, states=states, limit=limit)
+    if as_json:
+        print_json(items)
+        return
+    print_table(
+        ["id", "job", "state", "trigger", "started", "duration", "records", "title"],
+        [
+            [
+                r.id,
+                f"{r.workspace}/{r.job_name}",
+                r.state.value,
+                r.trigger.value,
+                _when(r.started_at or r.queued_at),
+                format_duration(r.duration),
+                r.records,
+                r.title,
+            ]
+            for r in items
+        ],
+    )
+
+
+@runs.command("show")
+@click.argument("run_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def show_run(obj: Context, run_id: int, as_json: bool) -> None:
+    """A run: state, times, parameters, options, tasks, results and errors."""
+    engine = obj.engine
+    run = engine.get_run(run_id)
+    options = engine.run_options(run_id)
+    if as_json:
+        data = to_jsonable(run)
+        data["options"] = options
+        print_json(data)
+        return
+    rows = [
+        ("run", run.id),
+        ("job", f"{run.workspace}/{run.job_name} (version {run.job_version})"),
+        ("title", run.title or "—"),
+        ("state", run.state.value),
+        ("trigger", f"{run.trigger.value} (attempt {run.attempt})"),
+        ("queued", _when(run.queued_at)),
+        ("started", _when(run.started_at)),
+        ("ended", _when(run.ended_at)),
+        ("duration", format_duration(run.duration)),
+        ("records", run.records),
+        ("since", _when(run.since)),
+        ("worker", f"pid {run.pid}" if run.pid else "—"),
+    ]
+    if run.parameters:
+        rows.append(("parameters", ", ".join(f"{k}={v}" for k, v in run.parameters.items())))
+    effective = options.get("effective") or {}
+    for key, value in options.items():
+        if key != "effective":
+            rows.append((f"option {key}", value))
+    for key, info in effective.items():
+        rows.append((f"  {key}", f"{info.get('value')} (from {info.get('from')})"))
+    for label, value in rows:
+        click.echo(f"{label + ':':<12} {value}")
+    if run.tasks:
+        click.echo("tasks:")
+        for task in run.tasks:
+            total = f"/{task.total}" if task.total else ""
+            extra = (
+                f"  {task.error}" if task.error else (f"  → {task.result}" if task.result else "")
+            )
+            click.echo(f"  {task.name}: {task.state.value} {task.records}{total}{extra}")
+    if run.results:
+        click.echo("results:")
+        for result in run.results:
+            click.echo(f"  {result}")
+    if run.errors:
+        click.echo("errors:")
+        for error in run.errors:
+            where = f"[{error['task']}] " if error.get("task") else ""
+            click.echo(f"  {where}{error.get('message', '')}")
+
+
+@runs.command("cancel")
+@click.argument("run_id", type=int)
+@click.option("--wait", "-w", is_flag=True, help="Wait until it has stopped.")
+@pass_context
+def cancel_run(obj: Context, run_id: int, wait: bool) -> None:
+    """Cancel a queued or running run (its process tree is stopped)."""
+    run = obj.engine.cancel_run(run_id)
+    if wait and not run.state.is_final:
+        run = obj.engine.wait_for_run(run_id)
+    click.echo(_summary(run))
+
+
+@runs.command("replay")
+@click.argument("run_id", type=int)
+@click.option("--wait", "-w", is_flag=True, help="Wait for the end (exit 0 only on success).")
+@click.option("--json", "as_json", is_flag=True, help="Print the new run as JSON.")
+@pass_context
+def replay_run(obj: Context, run_id: int, wait: bool, as_json: bool) -> None:
+    """Deliver a run's stored output to the job's current sinks, as a new run."""
+    run = obj.engine.replay_run(run_id)
+    if wait:
+        run = obj.engine.wait_for_run(run.id)
+    if as_json:
+        print_json(run)
+    else:
+        click.echo(run.id if not wait else _summary(run))
+    if wait and run.state != RunState.SUCCEEDED:
+        sys.exit(1)
+
+
+@jobs.command("reset-offset")
+@click.argument("name")
+@pass_context
+def reset_offset(obj: Context, name: str) -> None:
+    """Forget the since watermark: the next run starts from the beginning."""
+    obj.engine.reset_offset(name)
+    click.echo(f"{name}: since watermark cleared", err=True)
+
+
+commands = [run_command, preview_command, logs_command, runs]

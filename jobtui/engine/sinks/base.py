@@ -1,0 +1,161 @@
+"""What every sink is, and the registry of sink types.
+
+A sink is opened before the first record is made (so a refused path or an unreachable
+server fails the task before anything is written), then fed either bytes (stream sinks:
+the generator's encoded output) or records (table sinks), and closed with a one-line
+result ("users: 1000 records → /out/users.jsonl").
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import orjson
+
+from jobtui.engine.errors import InvalidInput
+
+LogFn = Callable[[str, str, str], None]  # message, level, stream
+
+
+def _no_log(message: str, level: str = "info", stream: str = "sink") -> None:
+    pass
+
+
+@dataclass
+class SinkContext:
+    """Where a sink is used: names for templates, the dataset's columns, the run's log."""
+
+    job: str = "job"
+    workspace: str = "default"
+    run_id: int = 0
+    dataset: str = "data"
+    fields: list[str] = field(default_factory=list)
+    format: str = "jsonl"
+    ext: str = "jsonl"
+    started_at: float = 0.0
+    task: str = ""
+    log: LogFn = _no_log
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def ts(self) -> str:
+        return datetime.fromtimestamp(self.started_at, UTC).strftime("%Y%m%dT%H%M%SZ")
+
+    def template_values(self) -> dict[str, str]:
+        def safe(value: str) -> str:
+            return value.replace("/", "_").replace("\\", "_").replace("\0", "")
+
+        return {
+            "job": safe(self.job),
+            "workspace": safe(self.workspace),
+            "run": str(self.run_id),
+            "dataset": safe(self.dataset),
+            "ts": self.ts,
+            "ext": self.ext,
+            "task": safe(self.task or self.dataset),
+        }
+
+
+class Sink:
+    """Base class. Subclasses set `type` and `takes` and implement open/write/close."""
+
+    type: ClassVar[str] = ""
+    takes: ClassVar[str] = "bytes"  # "bytes" (stream sinks) or "records" (table sinks)
+
+    def __init__(self, options: dict[str, Any], ctx: SinkContext):
+        self.options = options
+        self.ctx = ctx
+        self.records = 0
+        self.bytes = 0
+
+    def open(self) -> None:
+        """Check and prepare the destination; nothing is written before this succeeds."""
+
+    def write_bytes(self, data: bytes, records: int = 0) -> None:
+        raise NotImplementedError(f"the {self.type} sink takes records")
+
+    def write_records(self, records: Sequence[dict[str, Any]]) -> None:
+        raise NotImplementedError(f"the {self.type} sink takes bytes")
+
+    def flush(self) -> None:
+        """Push what is buffered to the destination (flush_each_record calls it per record)."""
+
+    def close(self) -> str:
+        """Finish; returns where the output went."""
+        return self.type
+
+    def abort(self) -> None:
+        """Stop after a failure or a cancel; must not raise."""
+
+    @classmethod
+    def test(cls, options: dict[str, Any], ctx: SinkContext) -> str:
+        """Check the configuration can work ("test connection"); raise InvalidInput."""
+        return f"{cls.type}: nothing to check"
+
+
+def plain_value(value: Any) -> Any:
+    """A value a database driver takes: nested structures as JSON text, dates as ISO."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict | list | tuple):
+        return orjson.dumps(value, default=str).decode()
+    return str(value)
+
+
+def column_kinds(records: Sequence[dict[str, Any]], columns: list[str]) -> dict[str, str]:
+    """Each column's kind (int, float, bool, text) from the first non-null value seen."""
+    kinds: dict[str, str] = {}
+    for column in columns:
+        kind = "text"
+        for record in records:
+            value = record.get(column)
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                kind = "bool"
+            elif isinstance(value, int):
+                kind = "int"
+            elif isinstance(value, float | Decimal):
+                kind = "float"
+            break
+        kinds[column] = kind
+    return kinds
+
+
+def columns_of(ctx: SinkContext, records: Sequence[dict[str, Any]]) -> list[str]:
+    if ctx.fields:
+        return list(ctx.fields)
+    return list(records[0].keys()) if records else []
+
+
+def sink_class(sink_type: str) -> type[Sink]:
+    from jobtui.engine.sinks.console import ConsoleSink
+    from jobtui.engine.sinks.file import FileSink
+    from jobtui.engine.sinks.http import HttpSink
+    from jobtui.engine.sinks.postgres import PostgresSink
+    from jobtui.engine.sinks.sqlite import SqliteSink
+
+    registry: dict[str, type[Sink]] = {
+        "console": ConsoleSink,
+        "file": FileSink,
+        "sqlite": SqliteSink,
+        "http": HttpSink,
+        "postgres": PostgresSink,
+    }
+    try:
+        return registry[sink_type]
+    except KeyError:
+        raise InvalidInput(f"unknown sink type {sink_type!r}") from None
+
+
+def make_sink(sink_type: str, options: dict[str, Any], ctx: SinkContext) -> Sink:
+    return sink_class(sink_type)(options, ctx)

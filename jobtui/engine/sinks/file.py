@@ -1,0 +1,133 @@
+"""The file sink: a path template under a base directory it never leaves.
+
+`..`, absolute paths outside the base and symlinks that lead out of it are refused
+before anything is written; an existing file is kept unless `overwrite: true`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+from typing import IO, Any
+
+from jobtui.engine.errors import InvalidInput
+from jobtui.engine.sinks.base import Sink, SinkContext
+from jobtui.engine.sinks.options import FileOptions, contained_path
+
+WRITE_BUFFER = 1 << 20
+
+
+def resolve_target(options: FileOptions, ctx: SinkContext) -> tuple[str, str]:
+    """(base directory, target path) with the template filled; raise InvalidInput when the
+    target leaves the base directory, lexically or through a symlink."""
+    values = ctx.template_values()
+    if options.compression == "gzip" and not options.path.endswith(".gz"):
+        template = options.path + ".gz"
+    else:
+        template = options.path
+    try:
+        relative = template.format(**values)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise InvalidInput(f"file sink: path template {options.path!r}: {exc}") from None
+    base = os.path.normpath(os.path.expanduser(options.base_dir))
+    try:
+        target = contained_path(base, relative)
+    except ValueError as exc:
+        raise InvalidInput(f"file sink: {exc}") from None
+    if target == base:
+        raise InvalidInput(f"file sink: path {relative!r} names the base directory itself")
+    # Symlinks: the deepest existing ancestor of the target, resolved, must stay inside the
+    # resolved base; and the target itself must not be a symlink.
+    real_base = os.path.realpath(base)
+    probe = os.path.dirname(target)
+    while not os.path.lexists(probe) and probe != os.path.dirname(probe):
+        probe = os.path.dirname(probe)
+    real_probe = os.path.realpath(probe)
+    if real_probe != real_base and not real_probe.startswith(real_base.rstrip(os.sep) + os.sep):
+        raise InvalidInput(
+            f"file sink: {relative!r} leads outside the base directory {options.base_dir!r} "
+            "through a symbolic link"
+        )
+    if os.path.islink(target):
+        raise InvalidInput(f"file sink: {target} is a symbolic link; refusing to write through it")
+    return base, target
+
+
+class FileSink(Sink):
+    type = "file"
+    takes = "bytes"
+
+    def __init__(self, options: dict[str, Any], ctx: SinkContext):
+        super().__init__(options, ctx)
+        self.config = FileOptions.model_validate(options)
+        self.path = ""
+        self._raw: IO[bytes] | None = None
+        self._out: Any = None
+
+    def open(self) -> None:
+        _, target = resolve_target(self.config, self.ctx)
+        if os.path.exists(target) and not self.config.overwrite:
+            raise InvalidInput(
+                f"file sink: {target} exists already (set overwrite: true to replace it)"
+            )
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        # Re-check after creating directories: a symlink swapped in meanwhile is refused too.
+        resolve_target(self.config, self.ctx)
+        flags = (
+            os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        )
+        flags |= os.O_TRUNC if self.config.overwrite else os.O_EXCL
+        try:
+            fd = os.open(target, flags, 0o644)
+        except FileExistsError:
+            raise InvalidInput(
+                f"file sink: {target} exists already (set overwrite: true to replace it)"
+            ) from None
+        except OSError as exc:
+            raise InvalidInput(f"file sink: cannot write {target}: {exc.strerror}") from None
+        self.path = target
+        self._raw = os.fdopen(fd, "wb", buffering=WRITE_BUFFER)
+        if self.config.compression == "gzip":
+            # mtime 0 and no file name: the same records give the same bytes.
+            self._out = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0)
+        else:
+            self._out = self._raw
+
+    def write_bytes(self, data: bytes, records: int = 0) -> None:
+        assert self._out is not None, "file sink used before open()"
+        self._out.write(data)
+        self.bytes += len(data)
+        self.records += records
+
+    def flush(self) -> None:
+        if self._out is not None:
+            self._out.flush()
+            if self._raw is not None and self._raw is not self._out:
+                self._raw.flush()
+
+    def close(self) -> str:
+        if self._out is not None and self._out is not self._raw:
+            self._out.close()
+        if self._raw is not None:
+            self._raw.close()
+        self._out = self._raw = None
+        return self.path
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+    @classmethod
+    def test(cls, options: dict[str, Any], ctx: SinkContext) -> str:
+        config = FileOptions.model_validate(options)
+        base, target = resolve_target(config, ctx)
+        probe = base
+        while not os.path.exists(probe) and probe != os.path.dirname(probe):
+            probe = os.path.dirname(probe)
+        if not os.path.isdir(probe):
+            raise InvalidInput(f"file sink: {probe} is not a directory")
+        if not os.access(probe, os.W_OK | os.X_OK):
+            raise InvalidInput(f"file sink: {probe} is not writable")
+        where = "exists" if os.path.isdir(base) else f"will be created under {probe}"
+        return f"file: base directory {base} {where} and is writable; files go to e.g. {target}"

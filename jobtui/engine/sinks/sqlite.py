@@ -1,0 +1,125 @@
+"""The SQLite table sink: a table made from the dataset's fields, filled with executemany."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from jobtui.engine.errors import InvalidInput
+from jobtui.engine.sinks.base import Sink, SinkContext, column_kinds, columns_of, plain_value
+from jobtui.engine.sinks.options import SqliteOptions
+
+SQLITE_TYPES = {"int": "INTEGER", "float": "REAL", "bool": "INTEGER", "text": "TEXT"}
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def table_name(template: str, ctx: SinkContext) -> str:
+    try:
+        name = template.format(dataset=ctx.dataset, job=ctx.job, run=ctx.run_id)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise InvalidInput(f"table template {template!r}: {exc}") from None
+    name = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    if not name:
+        raise InvalidInput(f"table template {template!r} gives an empty name")
+    return name
+
+
+class SqliteSink(Sink):
+    type = "sqlite"
+    takes = "records"
+
+    def __init__(self, options: dict[str, Any], ctx: SinkContext):
+        super().__init__(options, ctx)
+        self.config = SqliteOptions.model_validate(options)
+        self.path = os.path.expanduser(self.config.path)
+        self.table = table_name(self.config.table, ctx)
+        self._conn: sqlite3.Connection | None = None
+        self._insert = ""
+        self._columns: list[str] = []
+
+    def open(self) -> None:
+        directory = os.path.dirname(os.path.abspath(self.path))
+        try:
+            os.makedirs(directory, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+        except (OSError, sqlite3.Error) as exc:
+            raise InvalidInput(f"sqlite sink: cannot open {self.path}: {exc}") from None
+        if self.config.if_exists == "replace":
+            self._conn.execute(f"DROP TABLE IF EXISTS {quote_identifier(self.table)}")
+
+    def _prepare(self, records: Sequence[dict[str, Any]]) -> None:
+        assert self._conn is not None
+        self._columns = columns_of(self.ctx, records)
+        kinds = column_kinds(records, self._columns)
+        table = quote_identifier(self.table)
+        columns = ", ".join(
+            f"{quote_identifier(c)} {SQLITE_TYPES[kinds[c]]}" for c in self._columns
+        )
+        self._conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+        existing = {r[1] for r in self._conn.execute(f"PRAGMA table_info({table})")}
+        missing = [c for c in self._columns if c not in existing]
+        if missing:
+            raise InvalidInput(
+                f"sqlite sink: table {self.table} exists without column(s) {', '.join(missing)}"
+            )
+        names = ", ".join(quote_identifier(c) for c in self._columns)
+        marks = ", ".join("?" * len(self._columns))
+        self._insert = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+
+    def write_records(self, records: Sequence[dict[str, Any]]) -> None:
+        if not records:
+            return
+        assert self._conn is not None, "sqlite sink used before open()"
+        if not self._insert:
+            self._prepare(records)
+        columns = self._columns
+        size = self.config.batch_size
+        for start in range(0, len(records), size):
+            part = records[start : start + size]
+            rows = [tuple(plain_value(r.get(c)) for c in columns) for r in part]
+            self._conn.execute("BEGIN")
+            try:
+                self._conn.executemany(self._insert, rows)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+            self.records += len(rows)
+
+    def close(self) -> str:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        return f"{self.path} table {self.table}"
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+    @classmethod
+    def test(cls, options: dict[str, Any], ctx: SinkContext) -> str:
+        config = SqliteOptions.model_validate(options)
+        path = os.path.expanduser(config.path)
+        probe = os.path.dirname(os.path.abspath(path))
+        while not os.path.exists(probe) and probe != os.path.dirname(probe):
+            probe = os.path.dirname(probe)
+        if not os.access(probe, os.W_OK | os.X_OK):
+            raise InvalidInput(f"sqlite sink: {probe} is not writable")
+        if os.path.exists(path):
+            try:
+                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                conn.close()
+            except sqlite3.Error as exc:
+                raise InvalidInput(f"sqlite sink: {path} is not a usable database: {exc}") from None
+            return f"sqlite: {path} opens"
+        return f"sqlite: {path} will be created"
