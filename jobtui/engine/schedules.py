@@ -203,8 +203,10 @@ class CronRule(Rule):
         return None
 
     def first(self, anchor: float) -> float | None:
-        t = max(anchor, self.start) if self.start is not None else anchor
-        return self._clip(self._after(t, inclusive=True))
+        # Strictly after the moment the job was saved; a `start` itself may be a fire.
+        if self.start is not None and self.start >= anchor:
+            return self._clip(self._after(self.start, inclusive=True))
+        return self._clip(self._after(anchor, inclusive=False))
 
     def next(self, prev: float) -> float | None:
         return self._clip(self._after(prev, inclusive=False))

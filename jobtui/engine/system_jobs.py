@@ -143,10 +143,42 @@ def prune_history(
 
 
 def prune_replays(engine: Engine) -> int:
+    """Remove stored replay output (`<data_dir>/replay/<run id>/`) beyond each job's
+    `datagen.replay.keep` newest runs, of jobs that no longer keep replays, and of runs
+    that no longer exist. Returns how many run directories were removed."""
+    import shutil
+
     pruner = getattr(engine, "prune_replays", None)
-    if pruner is None:
+    if pruner is not None:
+        return int(pruner() or 0)
+    root = engine.data_dir / "replay"
+    if not root.is_dir():
         return 0
-    return int(pruner() or 0)
+    stored = sorted(int(p.name) for p in root.iterdir() if p.is_dir() and p.name.isdigit())
+    keep_of: dict[int, int] = {}
+    kept: dict[int, int] = {}
+    removed = 0
+    for run_id in reversed(stored):  # newest first
+        row = engine.store.query_one(
+            "SELECT r.job_id, r.state, j.spec FROM runs r JOIN jobs j ON j.id = r.job_id "
+            "WHERE r.id = ?",
+            (run_id,),
+        )
+        if row is not None and row["state"] in ("queued", "running", "cancelling"):
+            continue
+        keep = 0
+        if row is not None:
+            job_id = int(row["job_id"])
+            if job_id not in keep_of:
+                replay = (json.loads(row["spec"]).get("datagen") or {}).get("replay") or {}
+                keep_of[job_id] = int(replay.get("keep", 3)) if replay.get("enabled") else 0
+            keep = keep_of[job_id]
+            if kept.get(job_id, 0) < keep:
+                kept[job_id] = kept.get(job_id, 0) + 1
+                continue
+        shutil.rmtree(root / str(run_id), ignore_errors=True)
+        removed += 1
+    return removed
 
 
 def optimize_database(engine: Engine) -> str:
