@@ -1,0 +1,194 @@
+"""Command jobs through real worker processes: output, exit codes, env, cancel, timeout."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from jobtui.engine import Conflict, Engine, NotFound, RunState, SpecError
+from jobtui.engine.executor import Supervisor
+
+from .runs_helpers import command_job, live_members, run_to_end, start_running, wait_until
+
+
+def test_output_is_captured_line_by_line_with_its_stream(engine: Engine) -> None:
+    command_job(engine, "echo", ["sh", "-c", "echo one; echo two >&2; echo three"])
+    run = run_to_end(engine, "echo")
+    assert run.state == RunState.SUCCEEDED
+    lines = engine.read_log(run.id)
+    output = [(line.stream, line.message) for line in lines if line.stream != "engine"]
+    assert ("stdout", "one") in output and ("stdout", "three") in output
+    assert ("stderr", "two") in output
+    assert [line.seq for line in lines] == list(range(1, len(lines) + 1))
+    assert run.pid is not None and run.started_at is not None and run.ended_at is not None
+
+
+def test_exit_code_decides_the_state_and_is_stored(engine: Engine) -> None:
+    command_job(engine, "fails", ["sh", "-c", "exit 3"])
+    run = run_to_end(engine, "fails")
+    assert run.state == RunState.FAILED
+    assert "exited with code 3" in (run.error or "")
+    assert run.errors and "code 3" in run.errors[0]["message"]
+
+
+def test_env_secrets_parameters_cwd_and_closed_stdin(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JOBTUI_TEST_SECRET", "s3cret")
+    command_job(
+        engine,
+        "envy",
+        ['echo "$TOKEN $JOBTUI_PARAM_REGION $(pwd)"; cat; echo "stdin:$?"'],
+        shell=True,
+        env={"TOKEN": "env:JOBTUI_TEST_SECRET"},
+        cwd=str(tmp_path),
+        parameters={"region": {"type": "choice", "choices": ["eu", "us"], "default": "eu"}},
+    )
+    run = run_to_end(engine, "envy", parameters={"region": "us"})
+    assert run.state == RunState.SUCCEEDED, run.error
+    assert run.parameters == {"region": "us"}
+    out = [line.message for line in engine.read_log(run.id, streams=["stdout"])]
+    assert out[0] == f"s3cret us {tmp_path}"
+    assert out[1] == "stdin:0"  # stdin is /dev/null: cat ends at once
+    # the spec keeps the reference, never the secret
+    assert "s3cret" not in str(engine.get_job("envy").spec)
+
+
+def test_a_missing_secret_fails_the_run_with_a_reason(engine: Engine) -> None:
+    command_job(engine, "nosecret", ["true"], env={"X": "env:JOBTUI_NOT_SET_ANYWHERE"})
+    run = run_to_end(engine, "nosecret")
+    assert run.state == RunState.FAILED
+    assert "JOBTUI_NOT_SET_ANYWHERE is not set" in (run.error or "")
+
+
+def test_parameters_are_validated_when_queued(engine: Engine) -> None:
+    command_job(
+        engine,
+        "typed",
+        ["true"],
+        parameters={
+            "n": {"type": "integer", "default": 1},
+            "who": {"type": "string", "required": True},
+        },
+    )
+    with pytest.raises(SpecError) as err:
+        engine.queue_run("typed", parameters={"n": "many", "zzz": 1})
+    text = str(err.value)
+    assert "parameters.n" in text and "parameters.zzz" in text and "parameters.who" in text
+    run = engine.queue_run("typed", parameters={"n": "7", "who": "me"})
+    assert run.parameters == {"n": 7, "who": "me"}
+    assert engine.count_runs("typed") == 1
+
+
+def test_custom_args_override_the_configured_ones(engine: Engine) -> None:
+    command_job(engine, "args", ["echo", "configured"])
+    run = run_to_end(engine, "args", options={"args": ["from", "run"]})
+    assert [line.message for line in engine.read_log(run.id, streams=["stdout"])] == ["from run"]
+    assert engine.run_options(run.id)["args"] == ["from", "run"]
+    assert engine.find_log(run.id, 0, pattern="run override") is not None
+
+
+def test_cancel_kills_the_whole_tree_of_a_forking_command(engine: Engine) -> None:
+    command_job(engine, "forky", ["sleep 100 & sleep 100 & (sleep 100; true) & wait"], shell=True)
+    run = engine.queue_run("forky")
+    supervisor = start_running(engine, run.id)
+    pgid = engine.get_run(run.id).pgid
+    assert pgid is not None
+    wait_until(lambda: len(live_members(pgid)) >= 4)  # worker, sh, sleeps
+    started = time.monotonic()
+    assert engine.cancel_run(run.id).state == RunState.CANCELLING
+
+    def ended() -> bool:
+        supervisor.tick()
+        return engine.get_run(run.id).state.is_final
+
+    wait_until(ended, timeout=2 + supervisor.grace)
+    assert time.monotonic() - started < 2 + supervisor.grace
+    assert engine.get_run(run.id).state == RunState.CANCELLED
+    wait_until(lambda: not live_members(pgid), timeout=2)
+
+
+def test_timeout_fails_the_run_with_the_reason_and_kills_the_tree(engine: Engine) -> None:
+    command_job(engine, "slow", ["sleep 60 & wait"], shell=True, policies={"timeout": "1s"})
+    run = run_to_end(engine, "slow", timeout=15)
+    assert run.state == RunState.FAILED
+    assert "timed out after" in (run.error or "")
+    assert run.pgid is not None
+    wait_until(lambda: not live_members(run.pgid), timeout=2)  # type: ignore[arg-type]
+
+
+def test_a_dead_worker_is_found_and_marked_interrupted(engine: Engine) -> None:
+    command_job(engine, "victim", ["sleep 100 & wait"], shell=True)
+    run = engine.queue_run("victim")
+    start_running(engine, run.id)
+    row = engine.get_run(run.id)
+    assert row.pid is not None and row.pgid is not None
+    os.kill(row.pid, signal.SIGKILL)
+    # A fresh supervisor (a restarted daemon) knows nothing of this worker: it reads rows.
+    fresh = Supervisor(engine, only_runs={run.id})
+    finished: list[int] = []
+    fresh.on_run_finished = lambda r: finished.append(r.id)
+
+    def ended() -> bool:
+        fresh.tick()
+        return engine.get_run(run.id).state.is_final
+
+    wait_until(ended, timeout=5)
+    final = engine.get_run(run.id)
+    assert final.state == RunState.INTERRUPTED
+    assert "died" in (final.error or "")
+    assert finished == [run.id]
+    wait_until(lambda: not live_members(row.pgid), timeout=2)  # type: ignore[arg-type]
+
+
+def test_a_restarted_supervisor_adopts_a_live_worker(engine: Engine) -> None:
+    command_job(engine, "adopt", ["sleep", "0.8"])
+    run = engine.queue_run("adopt")
+    start_running(engine, run.id)
+    adopter = Supervisor(engine)  # knows nothing of the worker
+    done: list[int] = []
+    adopter.on_run_finished = lambda r: done.append(r.id)
+
+    def ended() -> bool:
+        adopter.tick()
+        return engine.get_run(run.id).state.is_final
+
+    wait_until(ended, timeout=10)
+    assert engine.get_run(run.id).state == RunState.SUCCEEDED
+    assert done == [run.id]
+
+
+def test_cancel_of_a_queued_run_is_immediate_and_of_an_ended_one_refused(engine: Engine) -> None:
+    command_job(engine, "q", ["true"])
+    run = engine.queue_run("q", title="nightly")
+    assert run.state == RunState.QUEUED and run.title == "nightly"
+    assert engine.cancel_run(run.id).state == RunState.CANCELLED
+    with pytest.raises(Conflict):
+        engine.cancel_run(run.id)
+    with pytest.raises(NotFound):
+        engine.cancel_run(99999)
+
+
+def test_missed_and_skipped_fires_are_recorded_ended(engine: Engine) -> None:
+    command_job(engine, "m", ["true"])
+    run = engine.queue_run("m", trigger="schedule", state="missed", scheduled_for=1_700_000_000)
+    assert run.state == RunState.MISSED and run.ended_at is not None
+    assert engine.get_job("m").last_run is None  # history, not status
+    assert [r.id for r in engine.list_runs("m", states=["missed"])] == [run.id]
+
+
+def test_since_defaults_to_the_start_of_the_last_success_and_resets(engine: Engine) -> None:
+    command_job(engine, "inc", ['echo "since=$JOBTUI_SINCE"'], shell=True)
+    first = run_to_end(engine, "inc")
+    assert first.since is None
+    second = engine.queue_run("inc")
+    assert second.since == first.started_at
+    engine.cancel_run(second.id)
+    engine.reset_offset("inc")
+    assert engine.queue_run("inc").since is None
+    explicit = engine.queue_run("inc", since="2026-01-02T03:04:05+00:00")
+    assert explicit.since is not None and explicit.since.year == 2026
