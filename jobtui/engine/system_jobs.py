@@ -118,8 +118,8 @@ def prune_history(
     if keep_runs and keep_runs > 0:
         for job in store.query("SELECT id FROM jobs"):
             rows = store.query(
-                f"SELECT id FROM runs WHERE job_id = ? AND state IN ({FINAL}) AND {protect} "
-                "ORDER BY id DESC LIMIT -1 OFFSET ?",
+                f"SELECT id FROM (SELECT id FROM runs WHERE job_id = ? AND state IN ({FINAL}) "
+                f"ORDER BY id DESC LIMIT -1 OFFSET ?) WHERE {protect}",
                 (job["id"], keep_runs),
             )
             doomed += [int(r["id"]) for r in rows]
