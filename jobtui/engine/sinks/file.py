@@ -39,12 +39,17 @@ def resolve_target(options: FileOptions, ctx: SinkContext) -> tuple[str, str]:
         raise InvalidInput(f"file sink: path {relative!r} names the base directory itself")
     # Symlinks: the deepest existing ancestor of the target, resolved, must stay inside the
     # resolved base; and the target itself must not be a symlink.
+    # (A base directory that does not exist yet has nothing inside it to escape through.)
     real_base = os.path.realpath(base)
     probe = os.path.dirname(target)
-    while not os.path.lexists(probe) and probe != os.path.dirname(probe):
+    while not os.path.lexists(probe) and probe != base:
         probe = os.path.dirname(probe)
     real_probe = os.path.realpath(probe)
-    if real_probe != real_base and not real_probe.startswith(real_base.rstrip(os.sep) + os.sep):
+    if (
+        os.path.lexists(probe)
+        and real_probe != real_base
+        and not real_probe.startswith(real_base.rstrip(os.sep) + os.sep)
+    ):
         raise InvalidInput(
             f"file sink: {relative!r} leads outside the base directory {options.base_dir!r} "
             "through a symbolic link"
