@@ -1,0 +1,672 @@
+"""The data-generation run: one task per dataset × sink, buffering, parallel generation,
+and the replay store.
+
+Records are made once per dataset and fanned out: stream sinks (console, file) get the
+bytes of the job's format, table sinks (sqlite, postgres, http) get the records. A sink
+that fails fails its own task only; the run ends `partially_succeeded` when others did
+their work.
+
+Buffering (DESIGN.md §2, seed 000):
+- `flush_each_record`: one record at a time, written and flushed before the next is made;
+- `use_buffer` + `buffer_size`: a bounded queue per sink between generation and delivery,
+  so a slow sink slows generation and memory stays flat;
+- neither: generation and delivery alternate in one thread, a batch at a time;
+- `threads` > 1: batches are made (and encoded) by that many processes, in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import random
+import shutil
+import threading
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from jobtui.engine.base import dumps
+from jobtui.engine.datagen.options import FORMAT_EXTENSIONS
+from jobtui.engine.errors import InvalidInput, NotFound
+from jobtui.engine.models import RunState
+from jobtui.engine.sinks.base import Sink, SinkContext, make_sink
+
+if TYPE_CHECKING:
+    from jobtui.engine.facade import Engine
+    from jobtui.engine.spec import JobSpec
+    from jobtui.engine.worker import Outcome, RunContext, TaskState
+
+BATCH_SIZE = 5000
+PUT_POLL = 0.2
+READ_CHUNK = 1 << 20
+OVERRIDABLE = ("max_records", "seed", "locale", "threads", "randomize_records")
+
+
+# -- adapters onto the generator and the formats (engine/datagen) ------------------------
+def make_generator(datasets: list[dict[str, Any]], seed: int | None, locale: str) -> Any:
+    from jobtui.engine.datagen.generate import DatasetGenerator
+
+    return DatasetGenerator(datasets, seed=seed, locale=locale)
+
+
+def make_encoder(fmt: str, options: dict[str, Any], dataset: dict[str, Any]) -> Any:
+    from jobtui.engine.datagen.formats import make_encoder as encoder_of
+
+    return encoder_of(fmt, options, dataset["name"], field_names(dataset))
+
+
+def make_decoder(fmt: str, options: dict[str, Any], dataset: dict[str, Any]) -> Any:
+    from jobtui.engine.datagen import formats
+
+    return formats.make_decoder(fmt, options, dataset["name"], field_names(dataset))
+
+
+def field_names(dataset: dict[str, Any]) -> list[str]:
+    return [f["name"] if isinstance(f, dict) else str(f) for f in dataset.get("fields", [])]
+
+
+def records_of(batch: Any, fields: list[str]) -> list[dict[str, Any]]:
+    """A generator batch as a list of dicts (batches may be column-wise with `.rows()`)."""
+    if isinstance(batch, list):
+        return batch
+    rows = batch.rows() if hasattr(batch, "rows") else list(batch)
+    rows = list(rows)
+    if rows and not isinstance(rows[0], dict):
+        return [dict(zip(fields, row, strict=False)) for row in rows]
+    return rows
+
+
+# -- settings --------------------------------------------------------------------------
+@dataclass
+class Settings:
+    max_records: int
+    seed: int
+    locale: str
+    threads: int
+    randomize_records: bool
+    flush_each_record: bool
+    use_buffer: bool
+    buffer_size: int
+    format: str
+    format_options: dict[str, Any]
+    replay: bool
+    replay_keep: int
+    effective: dict[str, Any] = field(default_factory=dict)
+
+
+def effective_settings(spec: JobSpec, options: dict[str, Any]) -> Settings:
+    """The job's settings with the run's overrides; `effective` says which value won."""
+    dg = spec.datagen
+    assert dg is not None
+    effective: dict[str, Any] = {}
+    values: dict[str, Any] = {}
+    for key in OVERRIDABLE:
+        configured = getattr(dg, key)
+        if options.get(key) is not None:
+            values[key] = options[key]
+            effective[key] = {"value": options[key], "from": "run", "configured": configured}
+        else:
+            values[key] = configured
+            effective[key] = {"value": configured, "from": "job"}
+    if values["seed"] is None:
+        values["seed"] = random.SystemRandom().randrange(1, 2**31)
+        effective["seed"] = {"value": values["seed"], "from": "random"}
+    if options.get("to_file"):
+        effective["sinks"] = {"value": f"file {options['to_file']}", "from": "run"}
+    return Settings(
+        max_records=int(values["max_records"]),
+        seed=int(values["seed"]),
+        locale=str(values["locale"]),
+        threads=int(values["threads"]),
+        randomize_records=bool(values["randomize_records"]),
+        flush_each_record=dg.flush_each_record,
+        use_buffer=dg.use_buffer,
+        buffer_size=dg.buffer_size,
+        format=dg.generator.format,
+        format_options=dict(dg.generator.options),
+        replay=dg.replay.enabled,
+        replay_keep=dg.replay.keep,
+        effective=effective,
+    )
+
+
+def record_counts(settings: Settings, names: list[str]) -> dict[str, int]:
+    if not settings.randomize_records:
+        return dict.fromkeys(names, settings.max_records)
+    rng = random.Random(settings.seed)
+    return {name: rng.randint(1, settings.max_records) for name in names}
+
+
+def to_file_sink(path: str, several: bool) -> dict[str, Any]:
+    base, name = os.path.split(os.path.abspath(path))
+    template = name.replace("{", "{{").replace("}", "}}")
+    if several:
+        stem, dot, ext = template.partition(".")
+        template = f"{stem}-{{dataset}}{dot}{ext}"
+    return {
+        "type": "file",
+        "name": "file",
+        "options": {
+            "base_dir": base,
+            "path": template,
+            "overwrite": True,
+            "compression": "gzip" if name.endswith(".gz") else "none",
+        },
+    }
+
+
+def run_sinks(ctx: RunContext, several_datasets: bool) -> list[dict[str, Any]]:
+    if ctx.options.get("to_file"):
+        return [to_file_sink(ctx.options["to_file"], several_datasets)]
+    assert ctx.spec.datagen is not None
+    return [
+        ctx.engine.resolve_sink(s.model_dump(exclude_none=True)) for s in ctx.spec.datagen.sinks
+    ]
+
+
+def load_datasets(engine: Engine, names: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for name in names:
+        dataset = engine.get_dataset(name)  # type: ignore[attr-defined]
+        out.append(dataset.to_spec())
+    return out
+
+
+# -- delivering ---------------------------------------------------------------------------
+_DONE = object()
+
+
+class Delivery:
+    """One task: a dataset into one sink, optionally behind a bounded queue and a thread."""
+
+    def __init__(
+        self, ctx: RunContext, task: TaskState | None, sink: Sink, label: str, flush_each: bool
+    ):
+        self.ctx = ctx
+        self.task = task
+        self.sink = sink
+        self.label = label
+        self.flush_each = flush_each
+        self.failed: str | None = None
+        self.queue: queue.Queue[Any] | None = None
+        self.thread: threading.Thread | None = None
+        self.records = 0
+
+    @property
+    def alive(self) -> bool:
+        return self.failed is None
+
+    def start_buffered(self, slots: int) -> None:
+        self.queue = queue.Queue(maxsize=max(1, slots))
+        self.thread = threading.Thread(target=self._consume, name=f"sink-{self.label}", daemon=True)
+        self.thread.start()
+
+    def _consume(self) -> None:
+        assert self.queue is not None
+        while True:
+            item = self.queue.get()
+            if item is _DONE:
+                return
+            if self.failed is None and not self.ctx.stop.is_set():
+                self._write(*item)
+
+    def _write(self, data: bytes, records: list[dict[str, Any]] | None, n: int) -> None:
+        try:
+            if self.sink.takes == "bytes":
+                if data:
+                    self.sink.write_bytes(data, n)
+            elif records:
+                self.sink.write_records(records)
+            if self.flush_each:
+                self.sink.flush()
+        except Exception as exc:
+            self.fail(exc)
+            return
+        if n:
+            self.records += n
+            if self.task is not None:
+                self.ctx.update_task(self.task, records=self.records)
+
+    def fail(self, exc: BaseException) -> None:
+        message = str(exc) if isinstance(exc, InvalidInput) else f"{type(exc).__name__}: {exc}"
+        self.failed = message
+        detail = None if isinstance(exc, InvalidInput) else traceback.format_exc()
+        self.ctx.log.error(f"{self.label}: {message}")
+        if detail:
+            self.ctx.log.write(detail, "debug", "sink")
+        self.ctx.add_error(message, detail, task=self.label)
+        if self.task is not None:
+            self.ctx.update_task(self.task, state="failed", error=message)
+        self.sink.abort()
+
+    def put(self, data: bytes, records: list[dict[str, Any]] | None, n: int) -> None:
+        if self.failed is not None:
+            return
+        if self.queue is None:
+            self._write(data, records, n)
+            return
+        while True:
+            try:
+                self.queue.put((data, records, n), timeout=PUT_POLL)
+                return
+            except queue.Full:
+                self.ctx.check()
+                if self.failed is not None:
+                    return
+
+    def finish(self) -> None:
+        """Wait for the queue to drain (or the stop)."""
+        if self.queue is None or self.thread is None:
+            return
+        while True:
+            try:
+                self.queue.put(_DONE, timeout=PUT_POLL)
+                break
+            except queue.Full:
+                if self.ctx.stop.is_set() or self.failed is not None:
+                    with contextlib.suppress(queue.Empty):
+                        while True:
+                            self.queue.get_nowait()
+        while self.thread.is_alive():
+            self.thread.join(PUT_POLL)
+            if self.ctx.stop.is_set():
+                # Let the consumer see the stop; it drops what is queued.
+                with contextlib.suppress(queue.Empty):
+                    while True:
+                        self.queue.get_nowait()
+                with contextlib.suppress(queue.Full):
+                    self.queue.put_nowait(_DONE)
+
+
+class ReplayWriter:
+    """Keeps a dataset's output bytes under `<data_dir>/replay/<run_id>/`."""
+
+    def __init__(self, directory: Path, filename: str):
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = directory / filename
+        self._fh: IO[bytes] | None = open(self.path, "wb", buffering=READ_CHUNK)  # noqa: SIM115
+
+    def write(self, data: bytes) -> None:
+        if self._fh is not None and data:
+            self._fh.write(data)
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+# -- batches, in one process or several ---------------------------------------------------
+def _batch_plan(count: int, batch_size: int) -> list[tuple[int, int]]:
+    return [(start, min(batch_size, count - start)) for start in range(0, count, batch_size)]
+
+
+def serial_batches(gen: Any, name: str, count: int, batch_size: int) -> Iterator[Any]:
+    yield from gen.batches(name, count, batch_size)
+
+
+# -- the run ------------------------------------------------------------------------------
+def _settle(ctx: RunContext, deliveries: list[Delivery]) -> list[str]:
+    results = []
+    for d in deliveries:
+        if d.failed is not None:
+            continue
+        try:
+            where = d.sink.close()
+        except Exception as exc:
+            d.fail(exc)
+            continue
+        if d.task is not None:
+            result = f"{d.records} records → {where}"
+            ctx.update_task(d.task, state="succeeded", result=where, records=d.records)
+            results.append(f"{d.task.name.split(' → ')[0]}: {result}")
+    return results
+
+
+def _open(
+    ctx: RunContext,
+    sink_spec: dict[str, Any],
+    sink_ctx: SinkContext,
+    task: TaskState,
+    flush_each: bool,
+) -> Delivery:
+    label = task.name
+    try:
+        sink = make_sink(sink_spec["type"], sink_spec.get("options", {}), sink_ctx)
+    except Exception as exc:
+        message = str(exc)
+        ctx.log.error(f"{label}: {message}")
+        ctx.add_error(message, task=label)
+        ctx.update_task(task, state="failed", error=message)
+        dead = Delivery(ctx, task, Sink({}, sink_ctx), label, flush_each)
+        dead.failed = message
+        return dead
+    delivery = Delivery(ctx, task, sink, label, flush_each)
+    try:
+        sink.open()
+    except Exception as exc:
+        delivery.fail(exc)
+        return delivery
+    ctx.update_task(task, state="running")
+    return delivery
+
+
+def _final_state(ctx: RunContext) -> tuple[RunState, str | None]:
+    states = [t.state for t in ctx.tasks]
+    failed = [t for t in ctx.tasks if t.state == "failed"]
+    if not failed:
+        return RunState.SUCCEEDED, None
+    summary = "; ".join(f"{t.name}: {t.error}" for t in failed[:3])
+    if len(failed) < len(states):
+        return (
+            RunState.PARTIALLY_SUCCEEDED,
+            f"{len(failed)} of {len(states)} task(s) failed: {summary}",
+        )
+    return RunState.FAILED, summary
+
+
+def _sink_context(
+    ctx: RunContext, dataset: dict[str, Any], settings: Settings, task: str
+) -> SinkContext:
+    return SinkContext(
+        job=ctx.job_name,
+        workspace=ctx.workspace,
+        run_id=ctx.run_id,
+        dataset=dataset["name"],
+        fields=field_names(dataset),
+        format=settings.format,
+        ext=FORMAT_EXTENSIONS.get(settings.format, settings.format),
+        started_at=ctx.started_at,
+        task=task,
+        log=ctx.log.write,
+        cancel=ctx.stop,
+    )
+
+
+def _record_effective(ctx: RunContext, settings: Settings) -> None:
+    options = dict(ctx.options)
+    options["effective"] = settings.effective
+    ctx.engine.store.execute(
+        "UPDATE runs SET options = ? WHERE id = ?", (dumps(options), ctx.run_id)
+    )
+    parts = []
+    for key, info in settings.effective.items():
+        note = info["from"]
+        if info["from"] == "run":
+            note = f"run override; job has {info.get('configured')}"
+        parts.append(f"{key}={info['value']} ({note})")
+    ctx.log.info("settings: " + ", ".join(parts))
+
+
+def run_datagen(ctx: RunContext) -> Outcome:
+    from jobtui.engine.worker import Outcome
+
+    settings = effective_settings(ctx.spec, ctx.options)
+    _record_effective(ctx, settings)
+    assert ctx.spec.datagen is not None
+    datasets = load_datasets(ctx.engine, list(ctx.spec.datagen.datasets))
+    counts = record_counts(settings, [d["name"] for d in datasets])
+    sinks = run_sinks(ctx, len(datasets) > 1)
+    ctx.total = sum(counts.values())
+    tasks: dict[str, list[TaskState]] = {}
+    for dataset in datasets:
+        tasks[dataset["name"]] = [
+            ctx.add_task(
+                f"{dataset['name']} → {s.get('name') or s['type']}", counts[dataset["name"]]
+            )
+            for s in sinks
+        ]
+    replay_dir = ctx.engine.data_dir / "replay" / str(ctx.run_id) if settings.replay else None
+    manifest: dict[str, Any] = {
+        "run": ctx.run_id,
+        "format": settings.format,
+        "options": settings.format_options,
+        "datasets": [],
+    }
+    gen = make_generator(datasets, settings.seed, settings.locale)
+    results: list[str] = []
+    for dataset in datasets:
+        ctx.check()
+        name = dataset["name"]
+        deliveries = [
+            _open(
+                ctx,
+                sink_spec,
+                _sink_context(ctx, dataset, settings, task.name),
+                task,
+                settings.flush_each_record,
+            )
+            for sink_spec, task in zip(sinks, tasks[name], strict=True)
+        ]
+        replay = None
+        if replay_dir is not None:
+            filename = f"{name}.{FORMAT_EXTENSIONS.get(settings.format, settings.format)}"
+            replay = ReplayWriter(replay_dir, filename)
+            manifest["datasets"].append(
+                {"name": name, "file": filename, "records": counts[name], "dataset": dataset}
+            )
+        try:
+            if any(d.alive for d in deliveries) or replay is not None:
+                _produce(ctx, gen, dataset, counts[name], settings, deliveries, replay)
+        except BaseException:
+            for d in deliveries:
+                if d.alive:
+                    d.sink.abort()
+            raise
+        finally:
+            if replay is not None:
+                replay.close()
+        results += _settle(ctx, deliveries)
+        ctx.log.info(f"{name}: {counts[name]} record(s) made")
+    if replay_dir is not None:
+        (replay_dir / "manifest.json").write_text(json.dumps(manifest, default=str))
+        pruned = prune_job_replays(ctx.engine, ctx.job_id, settings.replay_keep, ctx.run_id)
+        if pruned:
+            ctx.log.info(f"replay store: pruned the output of {pruned} older run(s)")
+    state, error = _final_state(ctx)
+    return Outcome(state, error=error, results=results)
+
+
+def _produce(
+    ctx: RunContext,
+    gen: Any,
+    dataset: dict[str, Any],
+    count: int,
+    settings: Settings,
+    deliveries: list[Delivery],
+    replay: ReplayWriter | None,
+) -> None:
+    name = dataset["name"]
+    fields = field_names(dataset)
+    encoder = make_encoder(settings.format, settings.format_options, dataset)
+    if settings.flush_each_record:
+        batch_size = 1
+    elif settings.use_buffer:
+        batch_size = max(1, min(BATCH_SIZE, settings.buffer_size))
+    else:
+        batch_size = BATCH_SIZE
+    buffered = settings.use_buffer and not settings.flush_each_record
+    if buffered:
+        for d in deliveries:
+            if d.alive:
+                d.start_buffered(settings.buffer_size // batch_size)
+    need_bytes = replay is not None or any(d.sink.takes == "bytes" for d in deliveries if d.alive)
+    need_records = any(d.sink.takes == "records" for d in deliveries if d.alive)
+
+    def send(data: bytes, records: list[dict[str, Any]] | None, n: int) -> None:
+        if replay is not None:
+            replay.write(data)
+        for d in deliveries:
+            d.put(data, records, n)
+
+    try:
+        send(encoder.header() if need_bytes else b"", None, 0)
+        if settings.threads > 1 and not settings.flush_each_record:
+            from jobtui.engine.parallel import parallel_batches
+
+            source: Iterator[tuple[bytes, Any, int]] = parallel_batches(
+                ctx,
+                dataset,
+                count,
+                batch_size,
+                settings,
+                need_bytes=need_bytes,
+                need_records=need_records,
+            )
+        else:
+            source = (
+                (
+                    encoder.encode(batch) if need_bytes else b"",
+                    records_of(batch, fields) if need_records else None,
+                    len(batch),
+                )
+                for batch in serial_batches(gen, name, count, batch_size)
+            )
+        for data, records, n in source:
+            ctx.check()
+            send(data, records, n)
+            ctx.add_records(n)
+            if not any(d.alive for d in deliveries) and replay is None:
+                ctx.log.warning(f"{name}: every sink failed; generation stopped")
+                break
+        send(encoder.footer() if need_bytes else b"", None, 0)
+    finally:
+        for d in deliveries:
+            d.finish()
+    for d in deliveries:
+        if d.alive and not settings.flush_each_record:
+            try:
+                d.sink.flush()
+            except Exception as exc:
+                d.fail(exc)
+
+
+# -- replay ---------------------------------------------------------------------------------
+def replay_files(directory: Path) -> dict[str, Any] | None:
+    manifest = directory / "manifest.json"
+    try:
+        data: dict[str, Any] = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return None
+    return data
+
+
+def prune_job_replays(engine: Engine, job_id: int, keep: int, current: int) -> int:
+    root = engine.data_dir / "replay"
+    if not root.is_dir():
+        return 0
+    rows = engine.store.query(
+        "SELECT id FROM runs WHERE job_id = ? AND id <= ? ORDER BY id DESC", (job_id, current)
+    )
+    kept = 0
+    removed = 0
+    for row in rows:
+        directory = root / str(row["id"])
+        if not directory.is_dir():
+            continue
+        if kept < keep:
+            kept += 1
+            continue
+        shutil.rmtree(directory, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def run_replay(ctx: RunContext) -> Outcome:
+    from jobtui.engine.worker import Outcome
+
+    original = int(ctx.options["replay_of"])
+    directory = ctx.engine.data_dir / "replay" / str(original)
+    manifest = replay_files(directory)
+    if manifest is None:
+        raise NotFound(f"run {original} has no stored output to replay (pruned?)")
+    ctx.log.info(f"replaying the stored output of run {original} ({manifest['format']})")
+    entries = manifest["datasets"]
+    sinks = run_sinks(ctx, len(entries) > 1)
+    settings = effective_settings(ctx.spec, {**ctx.options, "seed": 0})
+    settings.format = manifest["format"]
+    settings.format_options = manifest.get("options") or {}
+    ctx.total = sum(int(e["records"]) for e in entries)
+    tasks = {
+        e["name"]: [
+            ctx.add_task(f"{e['name']} → {s.get('name') or s['type']}", int(e["records"]))
+            for s in sinks
+        ]
+        for e in entries
+    }
+    results: list[str] = []
+    for entry in entries:
+        ctx.check()
+        dataset = entry.get("dataset") or {"name": entry["name"], "fields": []}
+        deliveries = [
+            _open(ctx, spec, _sink_context(ctx, dataset, settings, task.name), task, False)
+            for spec, task in zip(sinks, tasks[entry["name"]], strict=True)
+        ]
+        path = directory / entry["file"]
+        records = int(entry["records"])
+        streams = [d for d in deliveries if d.alive and d.sink.takes == "bytes"]
+        tables = [d for d in deliveries if d.alive and d.sink.takes == "records"]
+        try:
+            if streams:
+                with open(path, "rb") as fh:
+                    while chunk := fh.read(READ_CHUNK):
+                        ctx.check()
+                        for d in streams:
+                            d.put(chunk, None, 0)
+                for d in streams:
+                    d.records = records
+                    d.sink.records = records
+            if tables:
+                decoder = make_decoder(settings.format, settings.format_options, dataset)
+                with open(path, "rb") as fh:
+                    for batch in decoder.decode(fh):
+                        ctx.check()
+                        rows = records_of(batch, field_names(dataset))
+                        for d in tables:
+                            d.put(b"", rows, len(rows))
+            ctx.add_records(records)
+            for d in deliveries:
+                if d.alive:
+                    try:
+                        d.sink.flush()
+                    except Exception as exc:
+                        d.fail(exc)
+        except BaseException:
+            for d in deliveries:
+                if d.alive:
+                    d.sink.abort()
+            raise
+        results += _settle(ctx, deliveries)
+    state, error = _final_state(ctx)
+    return Outcome(state, error=error, results=results)
+
+
+# -- preview --------------------------------------------------------------------------------
+def preview_spec(engine: Engine, spec: JobSpec, n: int) -> str:
+    """The first `n` records of each dataset in the job's format (nothing is stored)."""
+    settings = effective_settings(spec, {})
+    if spec.datagen is not None and spec.datagen.seed is None:
+        settings.seed = 0
+    datasets = load_datasets(engine, list(spec.datagen.datasets if spec.datagen else []))
+    gen = make_generator(datasets, settings.seed, settings.locale)
+    parts: list[str] = []
+    for dataset in datasets:
+        encoder = make_encoder(settings.format, settings.format_options, dataset)
+        chunks = [encoder.header()]
+        for batch in gen.batches(dataset["name"], n, n):
+            chunks.append(encoder.encode(batch))
+        chunks.append(encoder.footer())
+        text = b"".join(chunks).decode("utf-8", "replace")
+        if len(datasets) > 1:
+            text = f"# {dataset['name']}\n{text}"
+        parts.append(text if text.endswith("\n") else text + "\n")
+    return "".join(parts)
+
+
+def check_replay_exists(engine: Engine, run_id: int) -> None:
+    if replay_files(engine.data_dir / "replay" / str(run_id)) is None:
+        raise NotFound(f"run {run_id} has no stored output to replay")
