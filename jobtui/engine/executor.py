@@ -30,7 +30,11 @@ if TYPE_CHECKING:
     from jobtui.engine.facade import Engine
 
 HEARTBEAT_INTERVAL = 1.0
-STALE_HEARTBEATS = 5  # a live worker silent this many heartbeats (and at least 5 s) is hung
+# A live worker silent for this many heartbeats (and at least STALE_MIN seconds: a loaded
+# machine delays threads and SQLite writes) is hung. A dead worker is found at once by its pid.
+STALE_HEARTBEATS = 3
+STALE_MIN = 15.0
+STARTUP_GRACE = 60.0  # a worker not yet started (importing, opening the store) may take this
 GRACE = 10.0
 ACTIVE = ("running", "cancelling")
 
@@ -273,14 +277,19 @@ class Supervisor:
             return proc.poll() is None
         if row["pid"] is None:
             # Claimed but the worker has not reported yet: trust a fresh claim.
-            return (now - (row["heartbeat_at"] or 0)) < self._stale_after()
+            return (now - (row["heartbeat_at"] or 0)) < STARTUP_GRACE
         return is_worker(row["pid"])
 
     def _stale_after(self) -> float:
-        return max(5.0, STALE_HEARTBEATS * self.heartbeat_interval)
+        return max(STALE_MIN, STALE_HEARTBEATS * self.heartbeat_interval)
 
     def _hung(self, row: Any, now: float) -> bool:
-        return row["heartbeat_at"] is not None and now - row["heartbeat_at"] > self._stale_after()
+        beat = row["heartbeat_at"]
+        if beat is None:
+            return False
+        if beat == row["started_at"]:  # claimed by a supervisor; the worker has not beaten yet
+            return now - beat > STARTUP_GRACE
+        return now - beat > self._stale_after()
 
     def _enforce_cancel(self, row: Any, now: float) -> None:
         if row["state"] != "cancelling":

@@ -1,0 +1,81 @@
+"""`jobtui run`, `logs`, `runs …` and `jobs reset-offset` through the real command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from jobtui.cli import cli
+from jobtui.engine import Engine
+
+
+def jobtui(data_dir: Path, *args: str) -> Result:
+    """The real command, in-process (each call opens its own engine, as a shell would)."""
+    runner = CliRunner()
+    return runner.invoke(cli, list(args), env={"JOBTUI_DATA_DIR": str(data_dir), "JOBTUI_DB": None})
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Path:
+    data_dir = tmp_path / "data"
+    engine = Engine.open(data_dir=data_dir)
+    engine.create_job(
+        {
+            "name": "hello",
+            "kind": "command",
+            "parameters": {"who": {"type": "string", "default": "world"}},
+            "command": {"argv": ['echo "hello $JOBTUI_PARAM_WHO"; echo warn >&2'], "shell": True},
+        }
+    )
+    engine.create_job({"name": "boom", "kind": "command", "command": {"argv": ["false"]}})
+    engine.close()
+    return data_dir
+
+
+def test_run_queues_and_prints_the_id_then_wait_supervises_without_a_daemon(setup: Path) -> None:
+    queued = jobtui(setup, "run", "hello")
+    assert queued.exit_code == 0, queued.stderr
+    run_id = int(queued.stdout.strip())
+    listed = json.loads(jobtui(setup, "runs", "list", "hello", "--json").stdout)
+    assert [(r["id"], r["state"]) for r in listed] == [(run_id, "queued")]
+    assert jobtui(setup, "runs", "cancel", str(run_id)).exit_code == 0
+
+    done = jobtui(setup, "run", "hello", "--param", "who=cli", "--title", "by hand", "--wait")
+    assert done.exit_code == 0, done.stderr
+    assert "succeeded" in done.stderr
+    shown = json.loads(jobtui(setup, "runs", "show", str(run_id + 1), "--json").stdout)
+    assert shown["state"] == "succeeded" and shown["title"] == "by hand"
+    assert shown["parameters"] == {"who": "cli"}
+
+    logs = jobtui(setup, "logs", str(run_id + 1))
+    assert "hello cli" in logs.stdout and "stderr" in logs.stdout
+    assert jobtui(setup, "logs", str(run_id + 1), "--grep", "^warn$").stdout.count("\n") == 1
+    assert jobtui(setup, "logs", str(run_id + 1), "--tail", "1").stdout.count("\n") == 1
+    assert jobtui(setup, "logs", str(run_id + 1), "--level", "error").stdout == ""
+
+
+def test_wait_exits_1_on_failure_and_follow_prints_the_log(setup: Path, tmp_path: Path) -> None:
+    failed = jobtui(setup, "run", "boom", "--wait")
+    assert failed.exit_code == 1
+    assert "failed" in failed.stderr + failed.stdout
+    followed = jobtui(setup, "run", "hello", "--follow")
+    assert followed.exit_code == 0
+    assert "hello world" in followed.stdout
+    saved = tmp_path / "saved.log"
+    result = jobtui(setup, "logs", "2", "--save", str(saved))
+    assert result.exit_code == 0 and "hello world" in saved.read_text()
+
+
+def test_errors_are_one_line_with_exit_codes(setup: Path) -> None:
+    missing = jobtui(setup, "run", "nope")
+    assert missing.exit_code == 3 and missing.stderr.startswith("error:")
+    bad = jobtui(setup, "run", "hello", "--param", "zzz=1")
+    assert bad.exit_code == 2 and "parameters.zzz" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    assert jobtui(setup, "runs", "show", "999").exit_code == 3
+    assert jobtui(setup, "logs", "999").exit_code == 3
+    assert jobtui(setup, "runs", "replay", "999").exit_code == 3
+    assert jobtui(setup, "jobs", "reset-offset", "hello").exit_code == 0
