@@ -309,6 +309,100 @@ def serial_batches(gen: Any, name: str, count: int, batch_size: int) -> Iterator
     yield from gen.batches(name, count, batch_size)
 
 
+# Parallel generation uses processes: on CPython the GIL makes threads no faster for
+# generation, which is pure Python. Each process makes whole chunks [start, start + n) of
+# the dataset; chunks come back in order, so the output is the same as with one process
+# when the generator can start at an offset (`batches(..., start=)`). Formats whose
+# encoding depends on what came before (a JSON array's commas) are encoded here.
+PARALLEL_CHUNK = 50_000
+_worker_state: dict[str, Any] = {}
+
+
+def can_split(gen: Any) -> bool:
+    import inspect
+
+    try:
+        return "start" in inspect.signature(gen.batches).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _make_chunk(job: tuple[Any, ...]) -> list[tuple[bytes, Any, int]]:
+    datasets, seed, locale, dataset, start, n, batch_size, fmt, fmt_options, enc, recs = job
+    key = repr((seed, locale, [d["name"] for d in datasets]))
+    if _worker_state.get("key") != key:
+        _worker_state["key"] = key
+        _worker_state["gen"] = make_generator(datasets, seed, locale)
+    gen = _worker_state["gen"]
+    encoder = make_encoder(fmt, fmt_options, dataset) if enc else None
+    fields = field_names(dataset)
+    out = []
+    for batch in gen.batches(dataset["name"], n, batch_size, start=start):
+        out.append(
+            (
+                encoder.encode(batch) if encoder is not None else b"",
+                records_of(batch, fields) if recs else None,
+                len(batch),
+            )
+        )
+    return out
+
+
+def parallel_batches(
+    ctx: RunContext,
+    datasets: list[dict[str, Any]],
+    dataset: dict[str, Any],
+    count: int,
+    batch_size: int,
+    settings: Settings,
+    encoder: Any,
+    *,
+    need_bytes: bool,
+    need_records: bool,
+) -> Iterator[tuple[bytes, Any, int]]:
+    import multiprocessing
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    encode_there = need_bytes and settings.format != "json"
+    records_here = need_records or (need_bytes and not encode_there)
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    pending: list[Future[list[tuple[bytes, Any, int]]]] = []
+    with ProcessPoolExecutor(
+        max_workers=settings.threads, mp_context=multiprocessing.get_context(method)
+    ) as pool:
+        chunks = iter(range(0, count, PARALLEL_CHUNK))
+        try:
+            while True:
+                while len(pending) < settings.threads * 2:
+                    start = next(chunks, None)
+                    if start is None:
+                        break
+                    job = (
+                        datasets,
+                        settings.seed,
+                        settings.locale,
+                        dataset,
+                        start,
+                        min(PARALLEL_CHUNK, count - start),
+                        batch_size,
+                        settings.format,
+                        settings.format_options,
+                        encode_there,
+                        records_here,
+                    )
+                    pending.append(pool.submit(_make_chunk, job))
+                if not pending:
+                    return
+                for data, records, n in pending.pop(0).result():
+                    if need_bytes and not encode_there:
+                        data = encoder.encode(records)
+                    yield data, (records if need_records else None), n
+                ctx.check()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
 # -- the run ------------------------------------------------------------------------------
 def _settle(ctx: RunContext, deliveries: list[Delivery]) -> list[str]:
     results = []
@@ -451,7 +545,7 @@ def run_datagen(ctx: RunContext) -> Outcome:
             )
         try:
             if any(d.alive for d in deliveries) or replay is not None:
-                _produce(ctx, gen, dataset, counts[name], settings, deliveries, replay)
+                _produce(ctx, gen, datasets, dataset, counts[name], settings, deliveries, replay)
         except BaseException:
             for d in deliveries:
                 if d.alive:
@@ -474,6 +568,7 @@ def run_datagen(ctx: RunContext) -> Outcome:
 def _produce(
     ctx: RunContext,
     gen: Any,
+    datasets: list[dict[str, Any]],
     dataset: dict[str, Any],
     count: int,
     settings: Settings,
@@ -505,15 +600,22 @@ def _produce(
 
     try:
         send(encoder.header() if need_bytes else b"", None, 0)
-        if settings.threads > 1 and not settings.flush_each_record:
-            from jobtui.engine.parallel import parallel_batches
-
+        parallel = settings.threads > 1 and not settings.flush_each_record
+        if parallel and not can_split(gen):
+            ctx.log.warning(
+                f"threads: {settings.threads} asked, but this generator cannot start at an "
+                "offset; generating in one process"
+            )
+            parallel = False
+        if parallel:
             source: Iterator[tuple[bytes, Any, int]] = parallel_batches(
                 ctx,
+                datasets,
                 dataset,
                 count,
                 batch_size,
                 settings,
+                encoder,
                 need_bytes=need_bytes,
                 need_records=need_records,
             )

@@ -295,3 +295,12 @@ def test_replay_of_a_run_without_stored_output_is_not_found(engine: Engine, tmp_
     with pytest.raises(NotFound, match="no stored output"):
         engine.replay_run(run.id)
     assert json.loads(json.dumps(run.results))
+
+
+def test_threads_fall_back_to_one_process_when_the_generator_cannot_split(
+    engine: Engine, tmp_path: Path
+) -> None:
+    job(engine, "thr", tmp_path / "t", threads=2, max_records=100)
+    run = run_here(engine, "thr")
+    assert run.state == RunState.SUCCEEDED and run.records == 100
+    assert engine.find_log(run.id, 0, pattern="cannot start at an offset") is not None
