@@ -1,0 +1,70 @@
+"""`?`: the keys of the screen underneath, built from its live bindings (posting's idea)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Label
+
+
+def describe_key(key: str, app_key_display: str | None = None) -> str:
+    names = {
+        "question_mark": "?",
+        "colon": ":",
+        "slash": "/",
+        "space": "space",
+        "escape": "esc",
+        "enter": "enter",
+        "asterisk": "*",
+    }
+    return app_key_display or names.get(key, key)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "close", "Close", id="help.close"),
+    ]
+
+    def __init__(self, target: Screen[object]):
+        super().__init__()
+        self.target = target
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog -wide", id="help"):
+            yield Label(
+                f"Keys — {self.target.__class__.__name__.removesuffix('Screen')}",
+                classes="dialog-title",
+            )
+            yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
+            yield Label(
+                "Dimmed keys do not apply here right now. esc closes.", classes="dialog-hint"
+            )
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("key", "action", "where")
+        seen: set[tuple[str, str]] = set()
+        for key, active in self.target.active_bindings.items():
+            binding = active.binding
+            if not binding.description:
+                continue
+            display = describe_key(key, self.app.get_key_display(binding))
+            where = "app" if active.node is self.app else type(active.node).__name__
+            if (display, binding.description) in seen:
+                continue
+            seen.add((display, binding.description))
+            style = "" if active.enabled else "dim"
+            table.add_row(
+                Text(display, style=style),
+                Text(binding.description + ("" if active.enabled else " (n/a)"), style=style),
+                Text(where, style="dim"),
+            )
+        table.focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

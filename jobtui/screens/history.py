@@ -1,0 +1,469 @@
+"""Run history, of one job or of every job: newest first, paged by id as you scroll.
+
+Rows come from `Engine.list_runs(before_id=…)` a page at a time (a million runs cost what
+a hundred do). A poll re-reads the newest page; new runs push the list down without
+moving the cursor off the run it was on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Footer, Label, Static
+
+from jobtui.engine.models import Run
+from jobtui.screens import JobtuiScreen
+from jobtui.widgets.fmt import (
+    STATE_ICONS,
+    fmt_abs,
+    fmt_count,
+    fmt_duration,
+    fmt_full,
+    inert,
+    state_label,
+)
+from jobtui.widgets.vtable import Cell, Column, Row, VirtualTable
+
+PAGE = 200
+STATE_FILTERS: list[tuple[str, list[str] | None]] = [
+    ("all states", None),
+    ("failed", ["failed", "interrupted", "retrying"]),
+    ("active", ["queued", "running", "cancelling"]),
+    ("succeeded", ["succeeded"]),
+    ("partially succeeded", ["partially_succeeded"]),
+    ("cancelled", ["cancelled"]),
+    ("missed or skipped", ["missed", "skipped"]),
+]
+
+
+def columns(all_jobs: bool) -> list[Column]:
+    cols = [
+        Column("id", "RUN", 8, justify="right", sortable=False),
+        Column("state", "STATE", 12, sortable=False),
+        Column("trigger", "TRIGGER", 9, sortable=False),
+        Column("title", "TITLE", 0, min_width=10, sortable=False),
+        Column("start", "START", 16, sortable=False),
+        Column("end", "END", 16, sortable=False),
+        Column("duration", "TOOK", 7, justify="right", sortable=False),
+        Column("records", "RECORDS", 7, justify="right", sortable=False),
+        Column("error", "ERROR", 0, min_width=12, sortable=False),
+    ]
+    if all_jobs:
+        cols.insert(1, Column("job", "JOB", 0, min_width=12, sortable=False))
+    return cols
+
+
+class RunList:
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+        self.more = False
+
+    def row_count(self) -> int:
+        return len(self.rows) + (1 if self.more else 0)
+
+    def get_row(self, index: int) -> Row | None:
+        return self.rows[index] if index < len(self.rows) else None
+
+    def index_of(self, key: Hashable) -> int | None:
+        for i, row in enumerate(self.rows):
+            if row.key == key:
+                return i
+        return None
+
+
+class RunsLoaded(Message):
+    def __init__(self, generation: int, runs: list[Run], before_id: int | None, limit: int):
+        super().__init__()
+        self.generation = generation
+        self.runs = runs
+        self.before_id = before_id
+        self.limit = limit
+
+
+def error_summary(run: Run) -> str:
+    if run.error:
+        return inert(run.error.splitlines()[0] if run.error.strip() else run.error)
+    if run.errors:
+        first = run.errors[0]
+        return inert(str(first.get("message") or first))
+    return ""
+
+
+class HistoryScreen(JobtuiScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "back", "Back", id="history.back"),
+        Binding("enter", "logs", "Log", id="history.logs"),
+        Binding("x", "details", "Errors/results", id="history.details"),
+        Binding("y", "replay", "Replay", id="history.replay"),
+        Binding("r", "rerun", "Re-run", id="history.rerun"),
+        Binding("c", "cancel", "Cancel", id="history.cancel"),
+        Binding("s", "cycle_state", "State", id="history.state"),
+        Binding("space", "mark", "Mark", show=False, id="history.mark"),
+        Binding("d", "diff", "Diff", id="history.diff"),
+    ]
+
+    def __init__(self, job_id: int | None, job_name: str | None = None) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self.job_name = job_name
+        self.runs = RunList()
+        self.state_filter = 0
+        self.generation = 0
+        self.total: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="history-title")
+        yield Label("", id="history-summary")
+        table = VirtualTable(columns(self.job_id is None), self.runs, id="runs-table")
+        table.empty_text = "no runs yet"
+        yield table
+        yield Footer()
+
+    @property
+    def table(self) -> VirtualTable:
+        return self.query_one("#runs-table", VirtualTable)
+
+    def on_mount(self) -> None:
+        self._show_title()
+        self.table.focus()
+        self.reload()
+
+    @property
+    def states(self) -> list[str] | None:
+        return STATE_FILTERS[self.state_filter][1]
+
+    def _show_title(self) -> None:
+        what = f"Runs of {self.job_name or f'job {self.job_id}'}" if self.job_id else "All runs"
+        total = "" if self.total is None else f" · {self.total:,} runs"
+        self.query_one("#history-title", Static).update(
+            f"{what}{total} · {STATE_FILTERS[self.state_filter][0]}"
+        )
+        marked = len(self.table.marked)
+        self.query_one("#history-summary", Label).update(
+            f"{marked} marked (d diffs two)" if marked else ""
+        )
+
+    # -- loading ----------------------------------------------------------------------
+    def reload(self) -> None:
+        self.generation += 1
+        self.runs.rows = []
+        self.runs.more = False
+        self.table.move_cursor(0, announce=False)
+        self.table.update_size()
+        self.fetch(None, PAGE, count=True)
+
+    def poll_now(self) -> None:
+        visible_end = self.table.first_visible + self.table.page_height + 20
+        limit = max(PAGE // 4, min(len(self.runs.rows), visible_end))
+        self.fetch(None, limit, count=True, poll=True)
+
+    @work(thread=True, exclusive=True, group="history-load", exit_on_error=False)
+    def fetch(
+        self, before_id: int | None, limit: int, count: bool = False, poll: bool = False
+    ) -> None:
+        engine = self.engine
+        generation = self.generation
+        try:
+            if not hasattr(engine, "list_runs"):
+                runs: list[Run] = []
+            else:
+                runs = engine.list_runs(
+                    job=self.job_id, states=self.states, limit=limit, before_id=before_id
+                )
+            total = engine.count_runs(job=self.job_id, states=self.states) if count else None
+        finally:
+            if poll:
+                self.deliver(lambda _: self.schedule_poll())
+        if total is not None:
+            self.deliver(self._set_total, total)
+        self.post_message(RunsLoaded(generation, runs, before_id, limit))
+
+    def _set_total(self, total: int) -> None:
+        self.total = total
+        self._show_title()
+
+    @on(RunsLoaded)
+    def _loaded(self, message: RunsLoaded) -> None:
+        if message.generation != self.generation:
+            return
+        table = self.table
+        cursor_key = row.key if (row := table.current_row) else None
+        new_rows = [self._row(run) for run in message.runs]
+        if message.before_id is None:
+            # The newest page: keep older rows we hold beyond it.
+            oldest = message.runs[-1].id if message.runs else None
+            tail = [r for r in self.runs.rows if oldest is not None and r.key < oldest]  # type: ignore[operator]
+            if len(message.runs) < message.limit:
+                tail = []
+                self.runs.more = False
+            elif not tail:
+                self.runs.more = True
+            self.runs.rows = new_rows + tail
+        else:
+            self.runs.rows.extend(new_rows)
+            self.runs.more = len(message.runs) >= message.limit
+        table.update_size()
+        if cursor_key is not None:
+            moved = self.runs.index_of(cursor_key)
+            if moved is not None and moved != table.cursor:
+                shift = moved - table.cursor
+                if table.first_visible > 0 or table.cursor > 0:
+                    table.scroll_to(y=table.first_visible + shift, animate=False, immediate=True)
+                    table.move_cursor(moved, announce=False)
+        table.rows_arrived()
+        self.refresh_bindings()
+        if self._poll_timer is None and message.before_id is None:
+            self.schedule_poll()
+
+    @on(VirtualTable.NeedRows)
+    def _need_rows(self, message: VirtualTable.NeedRows) -> None:
+        if self.runs.more and self.runs.rows:
+            last = self.runs.rows[-1].key
+            self.fetch(int(last), PAGE)  # type: ignore[call-overload]
+
+    def _row(self, run: Run) -> Row:
+        now = self.now()
+        utc = self.utc
+        state = run.state.value
+        duration = run.duration
+        if duration is None and run.started_at and run.state.is_active:
+            duration = now - run.started_at.timestamp()
+        cells: list[Cell] = [
+            f"#{run.id}",
+            (f"{STATE_ICONS.get(state, '')} {state_label(state)}", f"state--{state}"),
+            run.trigger.value.replace("_", "-"),
+            inert(run.title),
+            fmt_abs(run.started_at or run.queued_at, utc, now),
+            fmt_abs(run.ended_at, utc, now) if run.ended_at else "",
+            fmt_duration(duration),
+            fmt_count(run.records),
+            (error_summary(run), "state--failed"),
+        ]
+        if self.job_id is None:
+            cells.insert(1, f"{run.workspace}/{run.job_name}")
+        return Row(run.id, cells, extra=run)
+
+    def times_changed(self) -> None:
+        self.runs.rows = [self._row(r.extra) for r in self.runs.rows]  # type: ignore[arg-type]
+        self.table.refresh()
+
+    # -- the run under the cursor ---------------------------------------------------------
+    @property
+    def current(self) -> Run | None:
+        row = self.table.current_row
+        return row.extra if row is not None else None  # type: ignore[return-value]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("replay", "rerun", "cancel") and self.read_only:
+            return False
+        run = self.current
+        if action in ("logs", "details", "rerun", "replay", "mark"):
+            return True if run else None
+        if action == "cancel":
+            return True if run and run.state.is_active else None
+        if action == "diff":
+            return True if run and len(self.runs.rows) > 1 else None
+        return True
+
+    @on(VirtualTable.Highlighted)
+    def _highlighted(self, message: VirtualTable.Highlighted) -> None:
+        self.refresh_bindings()
+
+    @on(VirtualTable.Selected)
+    def _selected(self, message: VirtualTable.Selected) -> None:
+        self.action_logs()
+
+    # -- actions ------------------------------------------------------------------------------
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_cycle_state(self) -> None:
+        self.state_filter = (self.state_filter + 1) % len(STATE_FILTERS)
+        self.total = None
+        self._show_title()
+        self.reload()
+
+    def action_mark(self) -> None:
+        self.table.toggle_mark()
+        self._show_title()
+
+    def action_logs(self) -> None:
+        from jobtui.screens.logs import LogsScreen
+
+        if run := self.current:
+            self.app.push_screen(LogsScreen(run.id))
+
+    def action_details(self) -> None:
+        from jobtui.screens.confirm import TextScreen
+
+        run = self.current
+        if run is None:
+            return
+
+        def show(full: Run) -> None:
+            self.app.push_screen(
+                TextScreen(f"Run #{full.id}: errors and results", details(full, self.utc))
+            )
+
+        self.call(self.engine.get_run, run.id, then=show)
+
+    def action_rerun(self) -> None:
+        run = self.current
+        if run is None:
+            return
+        engine = self.engine
+        self.call(
+            engine.queue_run,
+            run.job_id,
+            trigger="manual",
+            title=run.title or f"re-run of #{run.id}",
+            parameters=run.parameters or None,
+            then=lambda new: (
+                self.notify(f"Queued run #{new.id} with the parameters of #{run.id}", title="Run"),
+                self.poll_now(),
+            ),
+        )
+
+    def action_replay(self) -> None:
+        from jobtui.screens.confirm import ConfirmScreen
+
+        run = self.current
+        if run is None:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.call(
+                    self.engine.replay_run,
+                    run.id,
+                    then=lambda new: (
+                        self.notify(f"Queued replay #{new.id} of run #{run.id}", title="Replay"),
+                        self.poll_now(),
+                    ),
+                )
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Replay run #{run.id}?",
+                "Its stored output is delivered again to the job's current sinks (not a re-run).",
+                yes="Replay",
+            ),
+            confirmed,
+        )
+
+    def action_cancel(self) -> None:
+        run = self.current
+        if run is None or not run.state.is_active:
+            return
+        self.call(
+            self.engine.cancel_run,
+            run.id,
+            then=lambda r: (
+                self.notify(f"Run #{r.id}: {state_label(r.state.value)}"),
+                self.poll_now(),
+            ),
+        )
+
+    def action_diff(self) -> None:
+        from jobtui.screens.confirm import TextScreen
+
+        marked = [r.extra for r in self.runs.rows if r.key in self.table.marked]
+        if len(marked) >= 2:
+            newer, older = marked[0], marked[1]
+        else:
+            current = self.current
+            if current is None:
+                return
+            index = self.table.cursor
+            if index + 1 >= len(self.runs.rows):
+                self.notify("Mark two runs with space, or stand on a run with an older one below")
+                return
+            newer, older = current, self.runs.rows[index + 1].extra
+
+        def show(pair: tuple[Run, Run]) -> None:
+            self.app.push_screen(
+                TextScreen(f"Run #{pair[1].id} → #{pair[0].id}", diff_runs(pair[1], pair[0]))
+            )
+
+        engine = self.engine
+        self.call(
+            lambda: (engine.get_run(newer.id), engine.get_run(older.id)),  # type: ignore[union-attr]
+            then=show,
+        )
+
+
+def details(run: Run, utc: bool) -> Text:
+    text = Text()
+    text.append(
+        f"{run.workspace}/{run.job_name} · run #{run.id} · {state_label(run.state.value)}\n"
+    )
+    text.append(
+        f"trigger {run.trigger.value} · attempt {run.attempt} · version {run.job_version}\n"
+    )
+    text.append(f"queued {fmt_full(run.queued_at, utc)}\n")
+    text.append(f"started {fmt_full(run.started_at, utc)} · ended {fmt_full(run.ended_at, utc)}\n")
+    if run.parameters:
+        text.append("\nParameters\n", style="bold")
+        text.append(inert(json.dumps(run.parameters, indent=2, default=str)) + "\n")
+    text.append("\nErrors\n", style="bold")
+    if run.error:
+        text.append(inert(run.error) + "\n")
+    for error in run.errors:
+        text.append("• " + inert(json.dumps(error, default=str)) + "\n")
+    if not run.error and not run.errors:
+        text.append("none\n")
+    text.append("\nResults\n", style="bold")
+    for result in run.results:
+        text.append("• " + inert(str(result)) + "\n")
+    if not run.results:
+        text.append("none\n")
+    if run.tasks:
+        text.append("\nTasks\n", style="bold")
+        for task in run.tasks:
+            total = f"/{task.total:,}" if task.total else ""
+            text.append(
+                f"• {inert(task.name)}: {state_label(task.state.value)} · {task.records:,}{total}"
+            )
+            if task.error:
+                text.append(f" · {inert(task.error)}")
+            if task.result:
+                text.append(f" → {inert(task.result)}")
+            text.append("\n")
+    return text
+
+
+def diff_runs(old: Run, new: Run) -> Text:
+    """Parameters and results side by side: what changed between two runs."""
+    import difflib
+
+    def doc(run: Run) -> list[str]:
+        data: dict[str, Any] = {
+            "job": f"{run.workspace}/{run.job_name}",
+            "version": run.job_version,
+            "trigger": run.trigger.value,
+            "state": run.state.value,
+            "parameters": run.parameters,
+            "records": run.records,
+            "duration_s": None if run.duration is None else round(run.duration, 3),
+            "error": run.error,
+            "results": run.results,
+            "tasks": {t.name: {"state": t.state.value, "records": t.records} for t in run.tasks},
+        }
+        return json.dumps(data, indent=2, default=str, sort_keys=True).splitlines()
+
+    text = Text()
+    for line in difflib.unified_diff(
+        doc(old), doc(new), f"run #{old.id}", f"run #{new.id}", lineterm=""
+    ):
+        style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
+        text.append(inert(line) + "\n", style=style)
+    if not text:
+        text.append("no differences in parameters or results")
+    return text

@@ -1,0 +1,544 @@
+"""One job: its definition in words, the next fires, versions, the current run and stats."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Label, ProgressBar, Sparkline, Static
+
+from jobtui.engine.models import Job, JobVersion, Run
+from jobtui.engine.secrets import mask_secrets
+from jobtui.screens import JobtuiScreen
+from jobtui.widgets.bars import StatusBadge
+from jobtui.widgets.fmt import (
+    fmt_abs,
+    fmt_count,
+    fmt_duration,
+    fmt_full,
+    fmt_relative,
+    inert,
+    percentile,
+    state_label,
+)
+
+STATS_RUNS = 100
+
+
+@dataclass
+class DetailData:
+    job: Job
+    fires: list[Any] = field(default_factory=list)
+    versions: list[JobVersion] = field(default_factory=list)
+    current: Run | None = None
+    recent: list[Run] = field(default_factory=list)
+    total_runs: int = 0
+
+
+class DetailLoaded(Message):
+    def __init__(self, data: DetailData) -> None:
+        super().__init__()
+        self.data = data
+
+
+def describe_spec(job: Job, fires: list[Any], utc: bool, now: float) -> Text:
+    """The spec as a reader wants it: schedule in words, policies, what goes where."""
+    spec: dict[str, Any] = mask_secrets(job.spec)
+    text = Text()
+
+    def head(title: str) -> None:
+        text.append(f"\n{title}\n", style="bold underline")
+
+    def item(key: str, value: Any) -> None:
+        text.append(f"  {key}: ", style="bold")
+        text.append(inert(str(value)) + "\n")
+
+    text.append(inert(job.description or "(no description)") + "\n")
+    if job.tags:
+        item("tags", ", ".join(job.tags))
+    item("kind", job.kind.value)
+    item("queue", spec.get("queue", "local"))
+    head("Schedule")
+    item("when", job.schedule_text or "Manual")
+    schedule = spec.get("schedule") or {}
+    if schedule:
+        item("timezone", schedule.get("timezone") or "machine's local zone")
+        for key in ("start", "end", "max_runs"):
+            if schedule.get(key) is not None:
+                item(key.replace("_", " "), schedule[key])
+    if not job.active:
+        item("state", "paused (inactive): no fires until resumed")
+    if fires:
+        text.append("  next fires:\n", style="bold")
+        for fire in fires[:5]:
+            note = f"  ({fire.note})" if getattr(fire, "note", "") else ""
+            text.append(f"    {fmt_abs(fire.at, utc, now)}  {fmt_relative(fire.at, now)}{note}\n")
+    elif schedule:
+        text.append("  no upcoming fires\n")
+    policies = spec.get("policies") or {}
+    if policies:
+        head("Policies")
+        retry = policies.get("retry")
+        if isinstance(retry, dict):
+            item("retry", f"{retry.get('attempts', 0)} attempts, {retry.get('delay', '—')} apart")
+        if policies.get("timeout"):
+            item("timeout", policies["timeout"])
+        if policies.get("overlap"):
+            item("overlap", policies["overlap"])
+        misfire = policies.get("misfire")
+        if isinstance(misfire, dict):
+            item("after downtime", f"{misfire.get('policy')} (cap {misfire.get('cap', '—')})")
+    if spec.get("parameters"):
+        head("Parameters")
+        for name, decl in spec["parameters"].items():
+            item(name, json.dumps(decl, default=str))
+    datagen = spec.get("datagen")
+    if datagen:
+        head("Data")
+        item("datasets", ", ".join(datagen.get("datasets", [])))
+        item("records", datagen.get("max_records", "—"))
+        generator = datagen.get("generator") or {}
+        options = generator.get("options") or {}
+        opts = ", ".join(f"{k}={v}" for k, v in options.items())
+        item("format", f"{generator.get('format', 'jsonl')}{f' ({opts})' if opts else ''}")
+        for key in ("seed", "locale", "threads"):
+            if datagen.get(key) is not None:
+                item(key, datagen[key])
+        replay = datagen.get("replay") or {}
+        if replay.get("enabled"):
+            item("replay", f"keeps the output of the last {replay.get('keep', 3)} runs")
+        for i, sink in enumerate(datagen.get("sinks", []), 1):
+            if "preset" in sink:
+                item(f"sink {i}", f"preset {sink['preset']}")
+            else:
+                opts = ", ".join(f"{k}={v}" for k, v in (sink.get("options") or {}).items())
+                item(f"sink {i}", f"{sink.get('type')}{f' ({opts})' if opts else ''}")
+    command = spec.get("command")
+    if command:
+        head("Command")
+        item("argv", " ".join(command.get("argv", [])))
+        if command.get("cwd"):
+            item("cwd", command["cwd"])
+        for name, value in (command.get("env") or {}).items():
+            item(f"env {name}", value)
+    alerts = spec.get("alerts")
+    if alerts:
+        head("Alerts")
+        item("to", ", ".join(alerts.get("emails", [])))
+        item("on", ", ".join(alerts.get("on", [])))
+    return text
+
+
+def stats_text(recent: list[Run], total: int) -> tuple[Text, list[float]]:
+    final = [r for r in recent if r.state.is_final and r.state.value not in ("missed", "skipped")]
+    durations = [r.duration for r in final if r.duration is not None]
+    ok = sum(1 for r in final if r.state.value == "succeeded")
+    text = Text()
+    text.append(f"{total:,} runs in all · last {len(final)} finished: ")
+    if final:
+        text.append(f"{100 * ok / len(final):.0f}% succeeded\n")
+    else:
+        text.append("none yet\n")
+    if durations:
+        p50, p90, p99 = (percentile(durations, p) for p in (50, 90, 99))
+        text.append(
+            f"duration p50 {fmt_duration(p50)} · p90 {fmt_duration(p90)} · "
+            f"p99 {fmt_duration(p99)} · max {fmt_duration(max(durations))}"
+        )
+    return text, list(reversed(durations))
+
+
+class JobDetailScreen(JobtuiScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "back", "Back", id="detail.back"),
+        Binding("r", "run", "Run", id="detail.run"),
+        Binding("R", "run_options", "Run…", id="detail.run_options"),
+        Binding("c", "cancel", "Cancel", id="detail.cancel"),
+        Binding("p", "pause", "Pause/resume", id="detail.pause"),
+        Binding("e", "edit", "Edit", id="detail.edit"),
+        Binding("h", "history", "History", id="detail.history"),
+        Binding("l", "logs", "Logs", id="detail.logs"),
+        Binding("b", "rollback", "Rollback", id="detail.rollback"),
+        Binding("asterisk", "star", "Star", id="detail.star"),
+        Binding("space", "mark_version", "Mark", show=False, id="detail.mark"),
+        Binding("d", "diff", "Diff", id="detail.diff"),
+        Binding("tab", "focus_next", "Next pane", show=False, id="detail.focus_next"),
+    ]
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self.data: DetailData | None = None
+        self.marked_versions: list[int] = []
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="detail-head"):
+            yield Label(f"job {self.job_id}", id="detail-name")
+            yield StatusBadge("", id="detail-status")
+            yield Label("", id="detail-meta")
+        with Horizontal(id="detail-body"):
+            with VerticalScroll(id="detail-spec"):
+                yield Static("loading…", id="spec-text")
+            with Vertical(id="detail-side"):
+                yield Label("Current run", classes="section-title")
+                yield Static("no run in progress", id="run-summary")
+                yield Vertical(id="run-tasks")
+                yield Label("Stats", classes="section-title")
+                yield Static("", id="stats-text")
+                yield Sparkline([], id="duration-chart")
+                yield Label(
+                    "Versions (space marks two, d diffs, b rolls back, * stars)",
+                    classes="section-title",
+                )
+                yield DataTable(id="versions", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#versions", DataTable)
+        table.add_columns("", "version", "when", "by", "note")
+        table.focus()
+        self.poll_now()
+
+    # -- loading ------------------------------------------------------------------------
+    def poll_now(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="detail-load", exit_on_error=False)
+    def load(self) -> None:
+        engine = self.engine
+        try:
+            job = engine.get_job(self.job_id)
+            data = DetailData(job)
+            if hasattr(engine, "schedule_preview") and job.spec.get("schedule"):
+                try:
+                    data.fires = list(engine.schedule_preview(job.id, n=5))
+                except Exception:
+                    data.fires = []
+            data.versions = engine.list_versions(job.id)
+            if hasattr(engine, "list_runs"):
+                data.recent = engine.list_runs(job=job.id, limit=STATS_RUNS)
+                data.total_runs = engine.count_runs(job=job.id)
+                active = next((r for r in data.recent if r.state.is_active), None)
+                if active is not None:
+                    data.current = engine.get_run(active.id)
+        finally:
+            self.deliver(lambda _: self.schedule_poll())
+        self.post_message(DetailLoaded(data))
+
+    @on(DetailLoaded)
+    def _loaded(self, message: DetailLoaded) -> None:
+        data = self.data = message.data
+        job = data.job
+        now = self.now()
+        self.query_one("#detail-name", Label).update(job.qualified_name)
+        self.query_one("#detail-status", StatusBadge).show(job.status.value)
+        self.query_one("#detail-meta", Label).update(
+            f"version {job.version} · updated {fmt_relative(job.updated_at, now)}"
+            f" · {fmt_abs(job.updated_at, self.utc, now)}"
+        )
+        self.query_one("#spec-text", Static).update(describe_spec(job, data.fires, self.utc, now))
+        self._show_run(data.current, now)
+        stats, durations = stats_text(data.recent, data.total_runs)
+        self.query_one("#stats-text", Static).update(stats)
+        self.query_one("#duration-chart", Sparkline).data = durations or [0.0]
+        self._show_versions(data.versions)
+        self.refresh_bindings()
+
+    def _show_run(self, run: Run | None, now: float) -> None:
+        summary = self.query_one("#run-summary", Static)
+        box = self.query_one("#run-tasks", Vertical)
+        if run is None:
+            summary.update("no run in progress")
+            box.remove_children()
+            return
+        elapsed = now - run.started_at.timestamp() if run.started_at else 0.0
+        rate = run.records / elapsed if elapsed > 0 else 0.0
+        total = sum(t.total or 0 for t in run.tasks)
+        eta = (total - run.records) / rate if rate > 0 and total > run.records else None
+        summary.update(
+            f"#{run.id} {state_label(run.state.value)} · {fmt_count(run.records)} records"
+            f" · {rate:,.0f}/s · elapsed {fmt_duration(elapsed)}"
+            + (f" · ETA {fmt_duration(eta)}" if eta is not None else "")
+        )
+        existing = {w.id: w for w in box.children}
+        wanted = []
+        for task in run.tasks:
+            row_id = f"task-{task.id}"
+            wanted.append(row_id)
+            if row_id not in existing:
+                row = Horizontal(
+                    Label(inert(task.name), classes="task-name"),
+                    ProgressBar(total=task.total, show_eta=False, id=f"{row_id}-bar"),
+                    Label("", id=f"{row_id}-state", classes="task-state"),
+                    id=row_id,
+                    classes="task-row",
+                )
+                box.mount(row)
+                self.call_after_refresh(self._update_task, task)
+            else:
+                self._update_task(task)
+        for row_id, widget in existing.items():
+            if row_id not in wanted:
+                widget.remove()
+
+    def _update_task(self, task: Any) -> None:
+        try:
+            bar = self.query_one(f"#task-{task.id}-bar", ProgressBar)
+            label = self.query_one(f"#task-{task.id}-state", Label)
+        except Exception:
+            return
+        bar.update(total=task.total, progress=task.records)
+        label.update(f"{state_label(task.state.value)} {fmt_count(task.records)}")
+
+    def _show_versions(self, versions: list[JobVersion]) -> None:
+        table = self.query_one("#versions", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        now = self.now()
+        for v in versions:
+            mark = ("★" if v.starred else " ") + ("●" if v.version in self.marked_versions else " ")
+            table.add_row(
+                mark,
+                f"v{v.version}",
+                f"{fmt_relative(v.created_at, now)}",
+                inert(v.author),
+                inert(v.note),
+                key=str(v.version),
+            )
+        if versions:
+            table.move_cursor(row=min(cursor, len(versions) - 1), animate=False)
+
+    def times_changed(self) -> None:
+        if self.data is not None:
+            self.post_message(DetailLoaded(self.data))
+
+    # -- helpers ------------------------------------------------------------------------
+    @property
+    def job(self) -> Job | None:
+        return self.data.job if self.data else None
+
+    @property
+    def selected_version(self) -> JobVersion | None:
+        if not self.data or not self.data.versions:
+            return None
+        row = self.query_one("#versions", DataTable).cursor_row
+        if 0 <= row < len(self.data.versions):
+            return self.data.versions[row]
+        return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        writes = ("run", "run_options", "cancel", "pause", "edit", "rollback", "star")
+        if action in writes and self.read_only:
+            return False
+        job = self.job
+        if action == "cancel":
+            return True if self.data and self.data.current else None
+        if action == "logs":
+            return True if job and job.last_run else None
+        if action == "rollback":
+            v = self.selected_version
+            return True if job and v and v.version != job.version else None
+        if action == "diff":
+            return True if self.data and len(self.data.versions) > 1 else None
+        if action in ("run", "run_options", "pause", "edit", "history", "star"):
+            return True if job else None
+        return True
+
+    @on(DataTable.RowHighlighted, "#versions")
+    def _version_highlighted(self) -> None:
+        self.refresh_bindings()
+
+    # -- actions --------------------------------------------------------------------------
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_run(self) -> None:
+        if job := self.job:
+            self.call(
+                self.engine.queue_run,
+                job.id,
+                trigger="manual",
+                then=lambda run: (self.notify(f"Queued run #{run.id}", title="Run"), self.load()),
+            )
+
+    def action_run_options(self) -> None:
+        from jobtui.screens.run_options import RunOptionsScreen
+
+        job = self.job
+        if job is None:
+            return
+
+        def chosen(options: dict[str, Any] | None) -> None:
+            if options is not None:
+                self.call(
+                    self.engine.queue_run,
+                    job.id,
+                    trigger="manual",
+                    **options,
+                    then=lambda run: (
+                        self.notify(f"Queued run #{run.id}", title="Run"),
+                        self.load(),
+                    ),
+                )
+
+        self.app.push_screen(RunOptionsScreen(job), chosen)
+
+    def action_cancel(self) -> None:
+        if self.data and self.data.current:
+            self.call(
+                self.engine.cancel_run,
+                self.data.current.id,
+                then=lambda run: (
+                    self.notify(f"Run #{run.id}: {state_label(run.state.value)}"),
+                    self.load(),
+                ),
+            )
+
+    def action_pause(self) -> None:
+        job = self.job
+        if job is None:
+            return
+        engine = self.engine
+        was_active = job.active
+
+        def done(updated: Job) -> None:
+            self.notify(f"{'Paused' if was_active else 'Resumed'} {job.qualified_name} (u undoes)")
+            self.jobtui.push_undo(
+                f"{'resumed' if was_active else 'paused'} {job.qualified_name} again",
+                lambda: engine.set_active(job.id, was_active),
+            )
+            self.load()
+
+        self.call(engine.set_active, job.id, not was_active, then=done)
+
+    def action_edit(self) -> None:
+        from jobtui.screens.jobs import wizard_screen
+
+        job = self.job
+        wizard = wizard_screen()
+        if job is None:
+            return
+        if wizard is None:
+            self.notify("The job wizard is not available in this build", severity="warning")
+            return
+
+        def saved(name: str | None) -> None:
+            if name:
+                self.notify(f"Saved {name}")
+                self.load()
+
+        self.app.push_screen(wizard(self.engine, job_ref=job.qualified_name), saved)
+
+    def action_history(self) -> None:
+        from jobtui.screens.history import HistoryScreen
+
+        if job := self.job:
+            self.app.push_screen(HistoryScreen(job.id, job.qualified_name))
+
+    def action_logs(self) -> None:
+        from jobtui.screens.logs import LogsScreen
+
+        job = self.job
+        if job and job.last_run:
+            self.app.push_screen(LogsScreen(job.last_run.id))
+
+    def action_rollback(self) -> None:
+        from jobtui.screens.confirm import ConfirmScreen
+
+        job, version = self.job, self.selected_version
+        if job is None or version is None:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.call(
+                    self.engine.rollback_job,
+                    job.id,
+                    version.version,
+                    then=lambda new: (
+                        self.notify(f"Rolled back: v{new.version} = v{version.version}"),
+                        self.load(),
+                    ),
+                )
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Roll {job.qualified_name} back to v{version.version}?",
+                f"A new version equal to v{version.version} ({version.note}) becomes current.",
+                yes="Roll back",
+            ),
+            confirmed,
+        )
+
+    def action_star(self) -> None:
+        job, version = self.job, self.selected_version
+        if job and version:
+            self.call(
+                self.engine.star_version,
+                job.id,
+                version.version,
+                not version.starred,
+                then=lambda _: self.load(),
+            )
+
+    def action_mark_version(self) -> None:
+        version = self.selected_version
+        if version is None:
+            return
+        if version.version in self.marked_versions:
+            self.marked_versions.remove(version.version)
+        else:
+            self.marked_versions = [*self.marked_versions[-1:], version.version]
+        if self.data:
+            self._show_versions(self.data.versions)
+
+    def action_diff(self) -> None:
+        from rich.syntax import Syntax
+
+        from jobtui.screens.confirm import TextScreen
+
+        job = self.job
+        if job is None or not self.data:
+            return
+        if len(self.marked_versions) == 2:
+            a, b = sorted(self.marked_versions)
+        else:
+            selected = self.selected_version
+            if selected is None:
+                return
+            if selected.version == job.version:
+                a, b = max(1, job.version - 1), job.version
+            else:
+                a, b = selected.version, job.version
+
+        def show(diff: str) -> None:
+            body = Syntax(inert_diff(diff), "diff", theme="ansi_dark") if diff else "no differences"
+            self.app.push_screen(TextScreen(f"{job.qualified_name}: v{a} → v{b}", body))
+
+        self.call(self.engine.diff_versions, job.id, a, b, then=show)
+
+    def palette_actions(self) -> list[tuple[str, str, str]]:
+        name = self.job.qualified_name if self.job else "job"
+        return [
+            (f"Run {name}", "run", "Queue a manual run"),
+            (f"Run {name} with options…", "run_options", "Title, parameters, since, args"),
+            (f"Pause/resume {name}", "pause", "Toggle the active flag"),
+            (f"Edit {name}", "edit", "The wizard"),
+            (f"Logs of the last run of {name}", "logs", "Log viewer"),
+            (f"History of {name}", "history", "Every run"),
+            (f"Cancel the current run of {name}", "cancel", ""),
+        ]
+
+
+def inert_diff(diff: str) -> str:
+    return "\n".join(inert(line) for line in diff.splitlines())
+
+
+__all__ = ["JobDetailScreen", "describe_spec", "fmt_full"]

@@ -1,0 +1,553 @@
+"""The log of one run: opens at the tail, follows live, searches and jumps to errors.
+
+Lines are paged from the engine by `seq` (`Engine.read_log`), never loaded whole: the
+`LogView` asks for what it is about to draw. A level or stream filter builds an index of
+matching seqs in a worker, page by page. Copy uses pyperclip and falls back to the
+terminal's OSC 52 (`App.copy_to_clipboard`) when there is no clipboard (over SSH).
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Footer, Input, Label, Static
+
+from jobtui.engine.models import LogLine, Run
+from jobtui.screens import JobtuiScreen
+from jobtui.widgets.fmt import display_zone, fmt_count, fmt_full, inert, state_label
+from jobtui.widgets.logview import LogView
+
+TAIL_LINES = 1000
+INDEX_PAGE = 20_000
+LEVEL_FILTERS: list[tuple[str, list[str] | None]] = [
+    ("all levels", None),
+    ("info and above", ["info", "warning", "error"]),
+    ("warnings and errors", ["warning", "error"]),
+    ("errors", ["error"]),
+]
+STREAM_FILTERS: list[tuple[str, list[str] | None]] = [
+    ("all streams", None),
+    ("job output", ["stdout", "stderr"]),
+    ("stdout", ["stdout"]),
+    ("stderr", ["stderr"]),
+    ("engine", ["engine", "sink"]),
+]
+ERROR_LEVELS = ["error"]
+
+
+class LogInfo(Message):
+    def __init__(self, run: Run | None, size: int) -> None:
+        super().__init__()
+        self.run = run
+        self.size = size
+
+
+class LinesFetched(Message):
+    def __init__(self, generation: int, lines: list[LogLine]) -> None:
+        super().__init__()
+        self.generation = generation
+        self.lines = lines
+
+
+class IndexBuilt(Message):
+    def __init__(
+        self, generation: int, seqs: array[int], done: bool, last_seq: int, extend: bool
+    ) -> None:
+        super().__init__()
+        self.generation = generation
+        self.extend = extend
+        self.seqs = seqs
+        self.done = done
+        self.last_seq = last_seq
+
+
+class Found(Message):
+    def __init__(self, line: LogLine | None, what: str) -> None:
+        super().__init__()
+        self.line = line
+        self.what = what
+
+
+class Copied(Message):
+    def __init__(self, text: str, lines: int, via_clipboard: bool) -> None:
+        super().__init__()
+        self.text = text
+        self.lines = lines
+        self.via_clipboard = via_clipboard
+
+
+class LogsScreen(JobtuiScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "back", "Back", id="logs.back"),
+        Binding("f", "follow", "Follow", id="logs.follow"),
+        Binding("slash", "search", "Search", id="logs.search"),
+        Binding("n", "find_next", "Next match", id="logs.next"),
+        Binding("N", "find_previous", "Prev match", show=False, id="logs.previous"),
+        Binding("e", "next_error", "Next error", id="logs.next_error"),
+        Binding("E", "first_error", "First error", show=False, id="logs.first_error"),
+        Binding("a", "toggle_full", "Tail/full", id="logs.full"),
+        Binding("L", "cycle_level", "Level", id="logs.level"),
+        Binding("o", "cycle_stream", "Stream", show=False, id="logs.stream"),
+        Binding("w", "toggle_wrap", "Wrap", id="logs.wrap"),
+        Binding("T", "toggle_timestamps", "Timestamps", show=False, id="logs.timestamps"),
+        Binding("y", "copy", "Copy", id="logs.copy"),
+        Binding("v", "select", "Select", show=False, id="logs.select"),
+        Binding("ctrl+s", "save", "Save", id="logs.save"),
+    ]
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.run: Run | None = None
+        self.size = 0  # highest seq
+        self.full = False
+        self.level_filter = 0
+        self.stream_filter = 0
+        self.pattern = ""
+        self.generation = 0
+        self.indexing = False
+        self._opened = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"run #{self.run_id}", id="log-title")
+        yield LogView(id="log-view")
+        with Horizontal(id="log-search-row"):
+            yield Label("/", id="log-search-prompt")
+            yield Input(placeholder="search (enter finds, esc closes)", id="log-search")
+        yield Label("", id="log-status")
+        yield Footer()
+
+    @property
+    def view(self) -> LogView:
+        return self.query_one(LogView)
+
+    def on_mount(self) -> None:
+        self.query_one("#log-search-row").display = False
+        self.view.utc = self.utc
+        self.view.focus()
+        self.poll_now()
+
+    # -- engine access ------------------------------------------------------------
+    @property
+    def levels(self) -> list[str] | None:
+        return LEVEL_FILTERS[self.level_filter][1]
+
+    @property
+    def streams(self) -> list[str] | None:
+        return STREAM_FILTERS[self.stream_filter][1]
+
+    @property
+    def filtered(self) -> bool:
+        return self.levels is not None or self.streams is not None
+
+    def poll_now(self) -> None:
+        self.load_info()
+
+    @work(thread=True, exclusive=True, group="log-info", exit_on_error=False)
+    def load_info(self) -> None:
+        engine = self.engine
+        try:
+            run = engine.get_run(self.run_id) if hasattr(engine, "get_run") else None
+            size = engine.log_size(self.run_id) if hasattr(engine, "log_size") else 0
+        except Exception:
+            self.deliver(lambda _: self.schedule_poll())
+            raise
+        self.post_message(LogInfo(run, size))
+
+    @on(LogInfo)
+    def _info(self, message: LogInfo) -> None:
+        self.run = message.run
+        grown = message.size != self.size
+        self.size = message.size
+        view = self.view
+        if not self._opened:
+            self._opened = True
+            self._apply_range()
+            view.scroll_to_end()
+            view.following = bool(self.run and self.run.state.is_active)
+        elif grown:
+            if self.filtered and not self.indexing:
+                self.build_index(self.generation, extend_from=self._indexed_to)
+            else:
+                self._apply_range(keep=True)
+            if view.following:
+                view.scroll_to_end()
+        if self.run is not None and not self.run.state.is_active and view.following:
+            view.following = False
+        self._show_title()
+        self._show_status()
+        self.refresh_bindings()
+        self.schedule_poll()
+
+    _indexed_to = 0
+
+    def _apply_range(self, keep: bool = False) -> None:
+        view = self.view
+        first = 1 if self.full else max(1, self.size - TAIL_LINES + 1)
+        if keep and view.index is None:
+            first = min(first, view.first_seq) if self.full else view.first_seq
+            view.set_range(first, self.size)
+            return
+        view.set_range(first, self.size)
+
+    @on(LogView.NeedLines)
+    def _need_lines(self, message: LogView.NeedLines) -> None:
+        self.fetch_lines(self.generation, message.from_seq, message.count)
+
+    @work(thread=True, group="log-lines", exit_on_error=False)
+    def fetch_lines(self, generation: int, from_seq: int, count: int) -> None:
+        engine = self.engine
+        if not hasattr(engine, "read_log"):
+            return
+        lines = engine.read_log(
+            self.run_id,
+            from_seq=from_seq,
+            limit=count,
+            levels=self.levels,
+            streams=self.streams,
+        )
+        self.post_message(LinesFetched(generation, lines))
+
+    @on(LinesFetched)
+    def _lines(self, message: LinesFetched) -> None:
+        if message.generation != self.generation:
+            return
+        self.view.add_lines(message.lines)
+
+    @work(thread=True, exclusive=True, group="log-index", exit_on_error=False)
+    def build_index(self, generation: int, extend_from: int = 0) -> None:
+        """The seqs of matching lines, page by page (posted as it grows)."""
+        engine = self.engine
+        seqs: array[int] = array("q")
+        start = extend_from + 1
+        posted = 0
+        while True:
+            lines = engine.read_log(
+                self.run_id,
+                from_seq=start,
+                limit=INDEX_PAGE,
+                levels=self.levels,
+                streams=self.streams,
+            )
+            seqs.extend(line.seq for line in lines)
+            done = len(lines) < INDEX_PAGE
+            last = lines[-1].seq if lines else start - 1
+            if done or len(seqs) - posted >= 100_000:
+                self.post_message(
+                    IndexBuilt(generation, array("q", seqs), done, last, extend_from > 0)
+                )
+                posted = len(seqs)
+            if done:
+                return
+            start = last + 1
+
+    @on(IndexBuilt)
+    def _index(self, message: IndexBuilt) -> None:
+        if message.generation != self.generation:
+            return
+        view = self.view
+        if message.extend and view.index is not None:
+            seqs = array("q", view.index)
+            seqs.extend(s for s in message.seqs if not seqs or s > seqs[-1])
+        else:
+            seqs = message.seqs
+        self._indexed_to = max(self._indexed_to, message.last_seq)
+        self.indexing = not message.done
+        at_end = view.at_end
+        view.set_index(seqs)
+        if at_end or view.following:
+            view.scroll_to_end()
+        self._show_status()
+
+    def _refilter(self) -> None:
+        self.generation += 1
+        view = self.view
+        keep_seq = view.cursor_seq
+        view.clear_cache()
+        self._indexed_to = 0
+        if self.filtered:
+            view.set_index(array("q"))
+            self.indexing = True
+            self.build_index(self.generation)
+        else:
+            self.indexing = False
+            self._apply_range()
+            if keep_seq is not None:
+                view.goto_seq(keep_seq)
+        self._show_status()
+
+    # -- status lines --------------------------------------------------------------------
+    def _show_title(self) -> None:
+        run = self.run
+        if run is None:
+            self.query_one("#log-title", Static).update(f"run #{self.run_id}")
+            return
+        parts = [
+            f"{run.workspace}/{run.job_name}",
+            f"run #{run.id}",
+            state_label(run.state.value),
+            f"{fmt_count(run.records)} records",
+            f"started {fmt_full(run.started_at, self.utc)}" if run.started_at else "not started",
+        ]
+        if run.title:
+            parts.insert(2, run.title)
+        self.query_one("#log-title", Static).update(" · ".join(parts))
+        self.query_one("#log-title").set_class(True, f"-{run.state.value}")
+
+    def _show_status(self) -> None:
+        view = self.view
+        zone = display_zone(self.utc)
+        from datetime import datetime
+
+        zone_label = datetime.now(zone).tzname() or "UTC"
+        parts = [
+            f"{fmt_count(self.size)} lines",
+            "full log" if self.full else f"last {TAIL_LINES} lines",
+            LEVEL_FILTERS[self.level_filter][0],
+            STREAM_FILTERS[self.stream_filter][0],
+            f"times in {zone_label}" if view.show_timestamps else "no timestamps",
+            "wrap" if view.wrap else "",
+            "following" if view.following else "",
+            "indexing…" if self.indexing else "",
+            f"search: {self.pattern!r}" if self.pattern else "",
+        ]
+        if view.anchor is not None and (sel := view.selection()):
+            parts.append(f"selected {sel[1] - sel[0] + 1} lines")
+        if self.filtered and view.index is not None:
+            parts.insert(1, f"{fmt_count(len(view.index))} shown")
+        self.query_one("#log-status", Label).update(" · ".join(p for p in parts if p))
+
+    def times_changed(self) -> None:
+        self.view.utc = self.utc
+        self.view.clear_cache()
+        self._show_title()
+        self._show_status()
+
+    @on(LogView.CursorMoved)
+    def _cursor_moved(self, message: LogView.CursorMoved) -> None:
+        self._show_status()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "follow":
+            return True if self.run is None or self.run.state.is_active else None
+        if action in ("find_next", "find_previous"):
+            return True if self.pattern else None
+        return True
+
+    # -- actions -------------------------------------------------------------------------
+    def action_back(self) -> None:
+        search = self.query_one("#log-search", Input)
+        if search.has_focus:
+            self.query_one("#log-search-row").display = False
+            self.view.focus()
+            return
+        self.app.pop_screen()
+
+    def action_follow(self) -> None:
+        view = self.view
+        view.following = not view.following
+        if view.following:
+            view.scroll_to_end()
+        self._show_status()
+
+    def action_toggle_full(self) -> None:
+        self.full = not self.full
+        view = self.view
+        keep = view.cursor_seq
+        if not self.filtered:
+            self._apply_range()
+            if keep is not None:
+                view.goto_seq(keep)
+        self._show_status()
+
+    def action_cycle_level(self) -> None:
+        self.level_filter = (self.level_filter + 1) % len(LEVEL_FILTERS)
+        self._refilter()
+
+    def action_cycle_stream(self) -> None:
+        self.stream_filter = (self.stream_filter + 1) % len(STREAM_FILTERS)
+        self._refilter()
+
+    def action_toggle_wrap(self) -> None:
+        view = self.view
+        view.wrap = not view.wrap
+        view.scroll_to(x=0, animate=False)
+        view.clear_cache()
+        self._show_status()
+
+    def action_toggle_timestamps(self) -> None:
+        view = self.view
+        view.show_timestamps = not view.show_timestamps
+        view.clear_cache()
+        self._show_status()
+
+    def action_select(self) -> None:
+        view = self.view
+        view.anchor = None if view.anchor is not None else view.cursor
+        view.refresh()
+        self._show_status()
+
+    # search ------------------------------------------------------------------------
+    def action_search(self) -> None:
+        row = self.query_one("#log-search-row")
+        row.display = True
+        box = self.query_one("#log-search", Input)
+        box.value = self.pattern
+        box.focus()
+
+    @on(Input.Submitted, "#log-search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        self.pattern = event.value
+        self.view.pattern = self.pattern
+        self.view.clear_cache()
+        self.query_one("#log-search-row").display = False
+        self.view.focus()
+        if self.pattern:
+            self.find(self.pattern, None, backwards=False, from_cursor=True, inclusive=True)
+        self._show_status()
+        self.refresh_bindings()
+
+    def action_find_next(self) -> None:
+        if self.pattern:
+            self.find(self.pattern, None, backwards=False, from_cursor=True)
+
+    def action_find_previous(self) -> None:
+        if self.pattern:
+            self.find(self.pattern, None, backwards=True, from_cursor=True)
+
+    def action_next_error(self) -> None:
+        self.find(None, ERROR_LEVELS, backwards=False, from_cursor=True)
+
+    def action_first_error(self) -> None:
+        self.find(None, ERROR_LEVELS, backwards=False, from_cursor=False)
+
+    def find(
+        self,
+        pattern: str | None,
+        levels: list[str] | None,
+        *,
+        backwards: bool,
+        from_cursor: bool,
+        inclusive: bool = False,
+    ) -> None:
+        # find_log looks strictly after (or before) start.
+        view = self.view
+        cursor = view.cursor_seq or 0
+        if not from_cursor:
+            start = 0
+        elif inclusive:
+            start = cursor - 1
+        else:
+            start = cursor
+        if self.levels is not None:
+            levels = [lvl for lvl in (levels or self.levels) if lvl in self.levels] or levels
+        what = f"{pattern!r}" if pattern else "error"
+        regex = f"(?i){re.escape(pattern)}" if pattern else None
+        self.search_log(regex, levels, start, backwards, what)
+
+    @work(thread=True, exclusive=True, group="log-find", exit_on_error=False)
+    def search_log(
+        self, pattern: str | None, levels: list[str] | None, start: int, backwards: bool, what: str
+    ) -> None:
+        engine = self.engine
+        if not hasattr(engine, "find_log"):
+            self.post_message(Found(None, what))
+            return
+        streams = self.streams
+        line = None
+        for _ in range(50):  # skip matches the stream filter hides
+            if backwards and start <= 1:
+                line = None
+                break
+            line = engine.find_log(
+                self.run_id, start, pattern=pattern, levels=levels, backwards=backwards
+            )
+            if line is None or streams is None or line.stream in streams:
+                break
+            start = line.seq
+        self.post_message(Found(line, what))
+
+    @on(Found)
+    def _found(self, message: Found) -> None:
+        if message.line is None:
+            self.notify(f"No more {message.what} in this direction", timeout=3)
+            return
+        seq = message.line.seq
+        view = self.view
+        view.following = False
+        if view.index is None and seq < view.first_seq:
+            self.full = True
+            self._apply_range()
+        view.add_lines([message.line])
+        view.goto_seq(seq)
+        self._show_status()
+
+    # copy and save ---------------------------------------------------------------------
+    def action_copy(self) -> None:
+        sel = self.view.selection()
+        if sel is None:
+            return
+        self.copy_lines(sel[0], sel[1])
+
+    @work(thread=True, exclusive=True, group="log-copy", exit_on_error=False)
+    def copy_lines(self, first: int, last: int) -> None:
+        lines = self.engine.read_log(
+            self.run_id,
+            from_seq=first,
+            limit=min(last - first + 1, 100_000),
+            levels=self.levels,
+            streams=self.streams,
+        )
+        text = "\n".join(inert(line.message) for line in lines if line.seq <= last)
+        via_clipboard = False
+        try:
+            import pyperclip
+
+            pyperclip.copy(text)
+            via_clipboard = True
+        except Exception:
+            via_clipboard = False
+        self.post_message(Copied(text, len(lines), via_clipboard))
+
+    @on(Copied)
+    def _copied(self, message: Copied) -> None:
+        if not message.via_clipboard:
+            self.app.copy_to_clipboard(message.text)  # OSC 52: the terminal's clipboard
+        how = "clipboard" if message.via_clipboard else "terminal clipboard (OSC 52)"
+        plural = "s" if message.lines != 1 else ""
+        self.notify(f"Copied {message.lines} line{plural} to the {how}", timeout=3)
+        self.view.anchor = None
+        self.view.refresh()
+
+    def action_save(self) -> None:
+        from jobtui.screens.confirm import PromptScreen
+
+        run = self.run
+        name = f"{run.job_name}-run{run.id}.log" if run else f"run{self.run_id}.log"
+        default = str(Path.home() / name)
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.save(path)
+
+        self.app.push_screen(
+            PromptScreen("Save the log to", default, message="The whole log, as plain text."),
+            chosen,
+        )
+
+    def save(self, path: str) -> None:
+        engine = self.engine
+        target = str(Path(path).expanduser())
+
+        def do_save() -> Any:
+            return engine.save_log(self.run_id, target)
+
+        self.call(do_save, then=lambda _: self.notify(f"Saved the log to {target}", title="Log"))

@@ -1,0 +1,447 @@
+"""A log viewer that stays fast on a million lines: it holds only the lines near the screen.
+
+Rows map to log line numbers (`seq`, 1..N within a run): in the plain view row `i` is
+line `first_seq + i`; with a level or stream filter the screen gives an index (the sorted
+seqs that match). Lines come from the engine in pages: rows the cache lacks are drawn as
+placeholders and asked for with one `NeedLines` message per refresh. The screen answers
+with `add_lines`. Job output is inert: every control character is drawn as visible text
+(`fmt.inert`) and text is never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from jobtui.engine.models import LogLine
+from jobtui.widgets.fmt import display_zone, inert
+
+CACHE_LIMIT = 6000
+PREFETCH = 200
+
+
+def level_class(level: str) -> str:
+    lowered = level.lower()
+    if lowered in ("error", "err", "critical", "fatal"):
+        return "log--error"
+    if lowered in ("warning", "warn"):
+        return "log--warning"
+    if lowered in ("debug", "trace"):
+        return "log--debug"
+    return ""
+
+
+@dataclass
+class Layout:
+    key: tuple[object, ...]
+    rows: list[tuple[int, Strip]]  # (row index, strip) per screen line
+
+
+class LogView(ScrollView, can_focus=True):
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "log--error",
+        "log--warning",
+        "log--debug",
+        "log--stderr",
+        "log--ts",
+        "log--lineno",
+        "log--cursor",
+        "log--selection",
+        "log--match",
+        "log--placeholder",
+    }
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor_up", "Up", show=False, id="log.up"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="log.down"),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="log.page_up"),
+        Binding("pagedown,ctrl+f,space", "page_down", "Page down", show=False, id="log.page_down"),
+        Binding("home,g", "first", "Top", show=False, id="log.first"),
+        Binding("end,G", "last", "Bottom", show=False, id="log.last"),
+        Binding("left,h", "scroll_left_cols", "Left", show=False, id="log.left"),
+        Binding("right,l", "scroll_right_cols", "Right", show=False, id="log.right"),
+        Binding("shift+up", "extend_up", "Select up", show=False, id="log.select_up"),
+        Binding("shift+down", "extend_down", "Select down", show=False, id="log.select_down"),
+    ]
+
+    class NeedLines(Message):
+        def __init__(self, view: LogView, from_seq: int, count: int) -> None:
+            super().__init__()
+            self.view = view
+            self.from_seq = from_seq
+            self.count = count
+
+    class CursorMoved(Message):
+        def __init__(self, view: LogView, seq: int | None) -> None:
+            super().__init__()
+            self.view = view
+            self.seq = seq
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.first_seq = 1
+        self.last_seq = 0
+        self.index: array[int] | None = None  # filtered view: the matching seqs
+        self.cache: dict[int, LogLine] = {}
+        self.cursor = 0
+        self.anchor: int | None = None
+        self.wrap = False
+        self.show_timestamps = True
+        self.utc = False
+        self.pattern = ""
+        self.following = False
+        self._styles: dict[str, Style] = {}
+        self._max_width = 0
+        self._layout: Layout | None = None
+        self._version = 0
+        self._missing: tuple[int, int] | None = None
+        self._requested: set[int] = set()
+
+    # -- mapping rows to seqs ------------------------------------------------------
+    def row_count(self) -> int:
+        if self.index is not None:
+            return len(self.index)
+        return max(0, self.last_seq - self.first_seq + 1)
+
+    def seq_for_row(self, row: int) -> int:
+        if self.index is not None:
+            return self.index[row]
+        return self.first_seq + row
+
+    def row_for_seq(self, seq: int) -> int:
+        """The row showing `seq`, or the nearest row after it."""
+        if self.index is not None:
+            return min(bisect_left(self.index, seq), max(0, len(self.index) - 1))
+        return max(0, min(seq - self.first_seq, self.row_count() - 1))
+
+    @property
+    def cursor_seq(self) -> int | None:
+        if self.row_count() == 0:
+            return None
+        return self.seq_for_row(min(self.cursor, self.row_count() - 1))
+
+    def selection(self) -> tuple[int, int] | None:
+        """First and last seq of the selection (or of the cursor line)."""
+        if self.row_count() == 0:
+            return None
+        a = self.cursor if self.anchor is None else self.anchor
+        lo, hi = sorted((a, self.cursor))
+        return self.seq_for_row(lo), self.seq_for_row(hi)
+
+    # -- feeding ---------------------------------------------------------------
+    def set_range(self, first_seq: int, last_seq: int) -> None:
+        """Plain view over lines first_seq..last_seq."""
+        self.index = None
+        self.first_seq = max(1, first_seq)
+        self.last_seq = last_seq
+        self._changed()
+
+    def set_index(self, seqs: array[int]) -> None:
+        self.index = seqs
+        self._changed()
+
+    def add_lines(self, lines: Iterable[LogLine]) -> None:
+        for line in lines:
+            self.cache[line.seq] = line
+            self._requested.discard(line.seq)
+            width = len(line.message) + 28
+            if width > self._max_width:
+                self._max_width = min(width, 2000)
+        if len(self.cache) > CACHE_LIMIT:
+            self._evict()
+        self._changed()
+
+    def forget_requests(self) -> None:
+        self._requested.clear()
+
+    def clear_cache(self) -> None:
+        self.cache.clear()
+        self._requested.clear()
+        self._changed()
+
+    def _evict(self) -> None:
+        if self.row_count() == 0:
+            self.cache.clear()
+            return
+        centre = self.seq_for_row(min(self.first_visible, self.row_count() - 1))
+        keep = CACHE_LIMIT // 3
+        for seq in [s for s in self.cache if abs(s - centre) > keep]:
+            del self.cache[seq]
+
+    def _changed(self) -> None:
+        self._version += 1
+        self._layout = None
+        self._update_virtual_size()
+        self.refresh()
+
+    def _update_virtual_size(self) -> None:
+        rows = self.row_count()
+        width = self.scrollable_content_region.width
+        if self.wrap:
+            self.virtual_size = Size(width, rows)
+        else:
+            self.virtual_size = Size(max(width, self._max_width), rows)
+        if rows and self.cursor >= rows:
+            self.cursor = rows - 1
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._layout = None
+        self._update_virtual_size()
+
+    # -- geometry ----------------------------------------------------------------
+    @property
+    def page_height(self) -> int:
+        return max(1, self.scrollable_content_region.height)
+
+    @property
+    def first_visible(self) -> int:
+        return int(self.scroll_offset.y)
+
+    @property
+    def at_end(self) -> bool:
+        return self.first_visible >= self.max_scroll_y
+
+    # -- styles ----------------------------------------------------------------
+    def _style(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            try:
+                style = self.get_component_rich_style(name, partial=True)
+            except KeyError:
+                style = Style()
+            self._styles[name] = style
+        return style
+
+    def notify_style_update(self) -> None:
+        self._styles.clear()
+        self._layout = None
+        super().notify_style_update()
+
+    # -- drawing ---------------------------------------------------------------
+    def _line_text(self, row: int) -> Text | None:
+        seq = self.seq_for_row(row)
+        line = self.cache.get(seq)
+        if line is None:
+            return None
+        digits = len(str(max(self.last_seq, seq)))
+        text = Text(no_wrap=not self.wrap, end="")
+        text.append(f"{seq:>{digits}} ", self._style("log--lineno"))
+        if self.show_timestamps:
+            moment = line.ts.astimezone(display_zone(self.utc))
+            text.append(
+                f"{moment:%H:%M:%S}.{moment.microsecond // 1000:03d} ", self._style("log--ts")
+            )
+        if line.stream == "stderr":
+            text.append("▌", self._style("log--stderr"))
+        else:
+            text.append(" ")
+        start = len(text)
+        text.append(inert(line.message))
+        cls = level_class(line.level)
+        if cls:
+            text.stylize(self._style(cls), start)
+        if self.pattern:
+            text.highlight_words([self.pattern], self._style("log--match"), case_sensitive=False)
+        return text
+
+    def _row_post_style(self, row: int) -> Style | None:
+        if self.anchor is not None:
+            lo, hi = sorted((self.anchor, self.cursor))
+            if lo <= row <= hi:
+                return self._style("log--selection")
+        if row == self.cursor:
+            return self._style("log--cursor")
+        return None
+
+    def _strips_for_row(self, row: int, width: int) -> list[Strip]:
+        base = self.rich_style
+        text = self._line_text(row)
+        if text is None:
+            self._note_missing(row)
+            seq = self.seq_for_row(row)
+            return [Strip([Segment(f"{seq} …", base + self._style("log--placeholder"))])]
+        post = self._row_post_style(row)
+        console = self.app.console
+        if self.wrap:
+            strips = []
+            for line in text.wrap(console, max(10, width), no_wrap=False):
+                segments = list(line.render(console))
+                strips.append(Strip(Segment.apply_style(segments, base, post)))
+            return strips or [Strip.blank(width, base)]
+        segments = list(text.render(console))
+        return [Strip(Segment.apply_style(segments, base, post))]
+
+    def _compute_layout(self) -> Layout:
+        width = self.scrollable_content_region.width
+        height = self.page_height
+        key = (
+            self._version,
+            self.first_visible,
+            width,
+            height,
+            self.cursor,
+            self.anchor,
+            self.wrap,
+        )
+        if self._layout is not None and self._layout.key == key:
+            return self._layout
+        rows: list[tuple[int, Strip]] = []
+        count = self.row_count()
+        if self.wrap and self.at_end and count:
+            # Anchor the bottom so the newest line is always whole on screen.
+            row = count - 1
+            while row >= 0 and len(rows) < height:
+                strips = self._strips_for_row(row, width)
+                rows[:0] = [(row, s) for s in strips]
+                row -= 1
+            rows = rows[-height:]
+        else:
+            row = self.first_visible
+            while row < count and len(rows) < height:
+                rows.extend((row, s) for s in self._strips_for_row(row, width))
+                row += 1
+            rows = rows[:height]
+        self._layout = Layout(key, rows)
+        return self._layout
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        layout = self._compute_layout()
+        base = self.rich_style
+        if y >= len(layout.rows):
+            return Strip.blank(width, base)
+        _, strip = layout.rows[y]
+        if self.wrap:
+            return strip.adjust_cell_length(width, base)
+        x = int(self.scroll_offset.x)
+        return strip.crop(x, x + width).adjust_cell_length(width, base)
+
+    def _note_missing(self, row: int) -> None:
+        if self._missing is None:
+            self._missing = (row, row + 1)
+            self.call_after_refresh(self._post_missing)
+        else:
+            lo, hi = self._missing
+            self._missing = (min(lo, row), max(hi, row + 1))
+
+    def _post_missing(self) -> None:
+        missing, self._missing = self._missing, None
+        if not missing or self.row_count() == 0:
+            return
+        lo, hi = missing
+        lo = max(0, lo - PREFETCH)
+        hi = min(self.row_count(), hi + PREFETCH)
+        seq = self.seq_for_row(lo)
+        if seq in self._requested:
+            return
+        for r in range(lo, hi):
+            self._requested.add(self.seq_for_row(r))
+        self.post_message(self.NeedLines(self, seq, hi - lo))
+
+    # -- cursor and scrolling ---------------------------------------------------------
+    def move_cursor(self, row: int, *, center: bool = False, keep_anchor: bool = False) -> None:
+        count = self.row_count()
+        row = max(0, min(row, count - 1)) if count else 0
+        if not keep_anchor:
+            self.anchor = None
+        self.cursor = row
+        top = self.first_visible
+        height = self.page_height
+        if center:
+            self.scroll_to(y=max(0, row - height // 2), animate=False, immediate=True)
+        elif row < top:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= top + height:
+            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+        self._layout = None
+        self.refresh()
+        self.post_message(self.CursorMoved(self, self.cursor_seq))
+
+    def goto_seq(self, seq: int) -> None:
+        self.move_cursor(self.row_for_seq(seq), center=True)
+
+    def scroll_to_end(self) -> None:
+        self.cursor = max(0, self.row_count() - 1)
+        self.anchor = None
+        self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+        self._layout = None
+        self.refresh()
+
+    def action_cursor_up(self) -> None:
+        self.following = False
+        self.move_cursor(self.cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor + 1)
+
+    def action_extend_up(self) -> None:
+        if self.anchor is None:
+            self.anchor = self.cursor
+        self.move_cursor(self.cursor - 1, keep_anchor=True)
+
+    def action_extend_down(self) -> None:
+        if self.anchor is None:
+            self.anchor = self.cursor
+        self.move_cursor(self.cursor + 1, keep_anchor=True)
+
+    def action_page_up(self) -> None:
+        self.following = False
+        step = self.page_height
+        self.scroll_to(y=max(0, self.first_visible - step), animate=False, immediate=True)
+        self.move_cursor(self.cursor - step)
+
+    def action_page_down(self) -> None:
+        step = self.page_height
+        self.scroll_to(y=self.first_visible + step, animate=False, immediate=True)
+        self.move_cursor(self.cursor + step)
+
+    def action_first(self) -> None:
+        self.following = False
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        self.scroll_to_end()
+        self.post_message(self.CursorMoved(self, self.cursor_seq))
+
+    def action_scroll_left_cols(self) -> None:
+        self.scroll_to(x=max(0, self.scroll_offset.x - 8), animate=False)
+
+    def action_scroll_right_cols(self) -> None:
+        self.scroll_to(x=self.scroll_offset.x + 8, animate=False)
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        layout = self._compute_layout()
+        if 0 <= offset.y < len(layout.rows):
+            row = layout.rows[offset.y][0]
+            if event.shift:
+                if self.anchor is None:
+                    self.anchor = self.cursor
+                self.move_cursor(row, keep_anchor=True)
+            else:
+                self.move_cursor(row)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self.following = False
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        self._layout = None
+        super().watch_scroll_y(old_value, new_value)
+
+    def watch_scroll_x(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_x(old_value, new_value)
