@@ -146,9 +146,9 @@ class HistoryScreen(JobtuiScreen[None]):
             f"{what}{total} · {STATE_FILTERS[self.state_filter][0]}"
         )
         marked = len(self.table.marked)
-        self.query_one("#history-summary", Label).update(
-            f"{marked} marked (d diffs two)" if marked else ""
-        )
+        summary = self.query_one("#history-summary", Label)
+        summary.update(f"{marked} marked (d diffs two)" if marked else "")
+        summary.display = bool(marked)
 
     # -- loading ----------------------------------------------------------------------
     def reload(self) -> None:

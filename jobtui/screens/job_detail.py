@@ -273,15 +273,17 @@ class JobDetailScreen(JobtuiScreen[None]):
             row_id = f"task-{task.id}"
             wanted.append(row_id)
             if row_id not in existing:
+                bar = ProgressBar(total=task.total, show_eta=False, id=f"{row_id}-bar")
+                bar.update(total=task.total, progress=task.records)
+                state = Label(self._task_state(task), id=f"{row_id}-state", classes="task-state")
                 row = Horizontal(
                     Label(inert(task.name), classes="task-name"),
-                    ProgressBar(total=task.total, show_eta=False, id=f"{row_id}-bar"),
-                    Label("", id=f"{row_id}-state", classes="task-state"),
+                    bar,
+                    state,
                     id=row_id,
                     classes="task-row",
                 )
                 box.mount(row)
-                self.call_after_refresh(self._update_task, task)
             else:
                 self._update_task(task)
         for row_id, widget in existing.items():
@@ -295,7 +297,12 @@ class JobDetailScreen(JobtuiScreen[None]):
         except Exception:
             return
         bar.update(total=task.total, progress=task.records)
-        label.update(f"{state_label(task.state.value)} {fmt_count(task.records)}")
+        label.update(self._task_state(task))
+
+    @staticmethod
+    def _task_state(task: Any) -> str:
+        total = f"/{fmt_count(task.total)}" if task.total else ""
+        return f"{state_label(task.state.value)} {fmt_count(task.records)}{total}"
 
     def _show_versions(self, versions: list[JobVersion]) -> None:
         table = self.query_one("#versions", DataTable)

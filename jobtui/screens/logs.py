@@ -47,7 +47,7 @@ class LogInfo(Message):
     def __init__(self, run: Run | None, size: int) -> None:
         super().__init__()
         self.run = run
-        self.size = size
+        self.log_lines = size
 
 
 class LinesFetched(Message):
@@ -107,7 +107,7 @@ class LogsScreen(JobtuiScreen[None]):
         super().__init__()
         self.run_id = run_id
         self.run: Run | None = None
-        self.size = 0  # highest seq
+        self.log_lines = 0  # highest seq
         self.full = False
         self.level_filter = 0
         self.stream_filter = 0
@@ -165,8 +165,8 @@ class LogsScreen(JobtuiScreen[None]):
     @on(LogInfo)
     def _info(self, message: LogInfo) -> None:
         self.run = message.run
-        grown = message.size != self.size
-        self.size = message.size
+        grown = message.log_lines != self.log_lines
+        self.log_lines = message.log_lines
         view = self.view
         if not self._opened:
             self._opened = True
@@ -191,12 +191,12 @@ class LogsScreen(JobtuiScreen[None]):
 
     def _apply_range(self, keep: bool = False) -> None:
         view = self.view
-        first = 1 if self.full else max(1, self.size - TAIL_LINES + 1)
+        first = 1 if self.full else max(1, self.log_lines - TAIL_LINES + 1)
         if keep and view.index is None:
             first = min(first, view.first_seq) if self.full else view.first_seq
-            view.set_range(first, self.size)
+            view.set_range(first, self.log_lines)
             return
-        view.set_range(first, self.size)
+        view.set_range(first, self.log_lines)
 
     @on(LogView.NeedLines)
     def _need_lines(self, message: LogView.NeedLines) -> None:
@@ -309,7 +309,7 @@ class LogsScreen(JobtuiScreen[None]):
 
         zone_label = datetime.now(zone).tzname() or "UTC"
         parts = [
-            f"{fmt_count(self.size)} lines",
+            f"{fmt_count(self.log_lines)} lines",
             "full log" if self.full else f"last {TAIL_LINES} lines",
             LEVEL_FILTERS[self.level_filter][0],
             STREAM_FILTERS[self.stream_filter][0],

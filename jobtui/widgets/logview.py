@@ -351,6 +351,16 @@ class LogView(ScrollView, can_focus=True):
             self._requested.add(self.seq_for_row(r))
         self.post_message(self.NeedLines(self, seq, hi - lo))
 
+    def _scroll_y(self, y: float) -> None:
+        """Scroll now; again after the next refresh if the new size is not laid out yet."""
+        target = max(0, int(y))
+        self.scroll_to(y=target, animate=False, immediate=True)
+        if int(self.scroll_offset.y) != min(target, self.max_scroll_y) or target > self.max_scroll_y:
+            self.call_after_refresh(self._scroll_again, target)
+
+    def _scroll_again(self, target: int) -> None:
+        self.scroll_to(y=min(target, self.max_scroll_y), animate=False, immediate=True)
+
     # -- cursor and scrolling ---------------------------------------------------------
     def move_cursor(self, row: int, *, center: bool = False, keep_anchor: bool = False) -> None:
         count = self.row_count()
@@ -361,11 +371,11 @@ class LogView(ScrollView, can_focus=True):
         top = self.first_visible
         height = self.page_height
         if center:
-            self.scroll_to(y=max(0, row - height // 2), animate=False, immediate=True)
+            self._scroll_y(max(0, row - height // 2))
         elif row < top:
-            self.scroll_to(y=row, animate=False, immediate=True)
+            self._scroll_y(row)
         elif row >= top + height:
-            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+            self._scroll_y(row - height + 1)
         self._layout = None
         self.refresh()
         self.post_message(self.CursorMoved(self, self.cursor_seq))
@@ -376,7 +386,7 @@ class LogView(ScrollView, can_focus=True):
     def scroll_to_end(self) -> None:
         self.cursor = max(0, self.row_count() - 1)
         self.anchor = None
-        self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+        self._scroll_y(self.row_count())
         self._layout = None
         self.refresh()
 
@@ -400,12 +410,12 @@ class LogView(ScrollView, can_focus=True):
     def action_page_up(self) -> None:
         self.following = False
         step = self.page_height
-        self.scroll_to(y=max(0, self.first_visible - step), animate=False, immediate=True)
+        self._scroll_y(max(0, self.first_visible - step))
         self.move_cursor(self.cursor - step)
 
     def action_page_down(self) -> None:
         step = self.page_height
-        self.scroll_to(y=self.first_visible + step, animate=False, immediate=True)
+        self._scroll_y(self.first_visible + step)
         self.move_cursor(self.cursor + step)
 
     def action_first(self) -> None:

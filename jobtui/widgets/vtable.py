@@ -298,6 +298,16 @@ class VirtualTable(ScrollView, can_focus=True):
         self._missing_posted = None
         self.refresh()
 
+    def _scroll_y(self, y: float) -> None:
+        """Scroll now; again after the next refresh if the new size is not laid out yet."""
+        target = max(0, int(y))
+        self.scroll_to(y=target, animate=False, immediate=True)
+        if int(self.scroll_offset.y) != min(target, self.max_scroll_y) or target > self.max_scroll_y:
+            self.call_after_refresh(self._scroll_again, target)
+
+    def _scroll_again(self, target: int) -> None:
+        self.scroll_to(y=min(target, self.max_scroll_y), animate=False, immediate=True)
+
     # -- cursor ----------------------------------------------------------------
     @property
     def current_row(self) -> Row | None:
@@ -326,9 +336,9 @@ class VirtualTable(ScrollView, can_focus=True):
     def _scroll_to_cursor(self) -> None:
         top = self.first_visible
         if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+            self._scroll_y(self.cursor)
         elif self.cursor >= top + self.page_height:
-            self.scroll_to(y=self.cursor - self.page_height + 1, animate=False, immediate=True)
+            self._scroll_y(self.cursor - self.page_height + 1)
 
     def action_cursor_up(self) -> None:
         self.move_cursor(self.cursor - 1)
@@ -338,12 +348,12 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def action_page_up(self) -> None:
         step = self.page_height
-        self.scroll_to(y=max(0, self.first_visible - step), animate=False, immediate=True)
+        self._scroll_y(max(0, self.first_visible - step))
         self.move_cursor(self.cursor - step)
 
     def action_page_down(self) -> None:
         step = self.page_height
-        self.scroll_to(y=self.first_visible + step, animate=False, immediate=True)
+        self._scroll_y(self.first_visible + step)
         self.move_cursor(self.cursor + step)
 
     def action_first(self) -> None:
