@@ -232,9 +232,11 @@ class IntervalRule(Rule):
         self.anchor = self.start if self.start is not None else anchor
 
     def first(self, anchor: float) -> float | None:
-        t = max(anchor, self.anchor)
-        k = math.ceil((t - self.anchor) / self.every - 1e-9)
-        return self._clip(self.anchor + max(k, 0) * self.every)
+        # With a `start`, the start is the first fire; otherwise one interval after the
+        # job was saved (as APScheduler's IntervalTrigger does).
+        if self.start is not None and self.start >= anchor:
+            return self._clip(self.start)
+        return self.next(anchor)
 
     def next(self, prev: float) -> float | None:
         k = math.floor((prev - self.anchor) / self.every + 1e-9) + 1

@@ -81,9 +81,10 @@ def test_downtime_across_five_fires(
         )
     )
     daemon = start(eng)
+    clock.advance(1)
     daemon.step()
     before = len(runs(eng, "every-second"))
-    assert before == 1  # the first fire, right when the job was saved
+    assert before == 1  # the first fire, one interval after the job was saved
     daemon.release()  # the daemon stops...
     clock.advance(5.5)  # ...across five fires
     restarted = start(eng)
@@ -91,14 +92,14 @@ def test_downtime_across_five_fires(
     missed = [r for r in rows if r["state"] == "missed"]
     caught = [r for r in rows if r["trigger"] == "catch_up"]
     assert len(missed) == 5
-    assert [m["scheduled_for"] - T0 for m in missed] == [1, 2, 3, 4, 5]
+    assert [m["scheduled_for"] - T0 for m in missed] == [2, 3, 4, 5, 6]
     assert len(caught) == catch_ups
     assert restarted.report.missed == 5
     assert eng.daemon_status().info["missed"] == 5
     # Then it carries on with the next fire.
     clock.advance(0.5)
     restarted.step()
-    assert runs(eng, "every-second")[-1]["scheduled_for"] == T0 + 6
+    assert runs(eng, "every-second")[-1]["scheduled_for"] == T0 + 7
 
 
 def test_catch_up_all_is_capped(eng: Engine, clock: ManualClock) -> None:
@@ -221,7 +222,7 @@ def test_overlap_policies(
         command_job("busy", {"type": "interval", "every": "10s"}, policies={"overlap": overlap})
     )
     daemon = start(eng)
-    for _ in range(2):
+    for _ in range(3):  # fires at +10 s, +20 s, +30 s
         clock.advance(10)
         daemon.step()
     assert [r["state"] for r in runs(eng, "busy")] == expected
@@ -354,6 +355,8 @@ def test_pause_drains_and_resume_catches_up(eng: Engine, clock: ManualClock) -> 
         )
     )
     daemon = start(eng)
+    clock.advance(10)
+    daemon.step()
     eng.pause_daemon()
     for _ in range(3):
         clock.advance(10)
@@ -363,14 +366,14 @@ def test_pause_drains_and_resume_catches_up(eng: Engine, clock: ManualClock) -> 
     eng.resume_daemon()
     daemon.step()
     rows = runs(eng, "tick")[1:]
-    # The fires at +10 s and +20 s were missed while paused; +30 s is due right now.
-    assert [r["scheduled_for"] - T0 for r in rows if r["state"] == "missed"] == [10, 20]
+    # The fires at +20 s and +30 s were missed while paused; +40 s is due right now.
+    assert [r["scheduled_for"] - T0 for r in rows if r["state"] == "missed"] == [20, 30]
     assert sum(r["trigger"] == "catch_up" for r in rows) == 1  # default misfire: once
     assert [
         r["scheduled_for"] - T0
         for r in rows
         if r["trigger"] == "schedule" and r["state"] == "queued"
-    ] == [30]
+    ] == [40]
 
 
 def test_second_daemon_refused_and_fence_stops_a_stale_one(eng: Engine) -> None:

@@ -105,7 +105,7 @@ def test_engine_schedule_preview_for_dicts_and_jobs(data_dir, clock: ManualClock
             }
         )
         job_fires = engine.schedule_preview("j", n=2)
-        assert [f.at.timestamp() - clock.now() for f in job_fires] == [0, 600]
+        assert [f.at.timestamp() - clock.now() for f in job_fires] == [600, 1200]
         with pytest.raises(InvalidInput):
             engine.schedule_preview({"type": "cron", "cron": "61 * * * *"})
         with pytest.raises(InvalidInput):
