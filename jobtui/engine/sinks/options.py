@@ -150,6 +150,7 @@ SINK_OPTIONS: dict[str, type[SinkOptions]] = {
     "postgres": PostgresOptions,
 }
 
-# Table sinks take records; stream sinks take the generator's bytes.
-TABLE_SINKS = frozenset({"sqlite", "postgres"})
-STREAM_SINKS = frozenset({"console", "file", "http"})
+# Record sinks take records (tables, and HTTP, which serialises batches its own way);
+# stream sinks take the generator's bytes.
+RECORD_SINKS = frozenset({"sqlite", "postgres", "http"})
+STREAM_SINKS = frozenset({"console", "file"})
