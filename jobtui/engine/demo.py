@@ -29,7 +29,6 @@ def demo_specs(data_dir: Path) -> list[dict[str, Any]]:
             "name": "orders-csv-every-5m-demo",
             "description": "Demo: customers and their orders as CSV every 5 minutes",
             "tags": ["demo", "csv"],
-            "active": False,
             "schedule": {"type": "cron", "cron": "*/5 * * * *"},
             "policies": {
                 "retry": {"attempts": 2, "delay": "1m"},
@@ -69,7 +68,6 @@ def demo_specs(data_dir: Path) -> list[dict[str, Any]]:
             "name": "iot-random-delay-demo",
             "description": "Demo: IoT readings to the console, 10–60 minutes after each run",
             "tags": ["demo"],
-            "active": False,
             "schedule": {"type": "random", "min_delay": "10m", "max_delay": "60m"},
             "datagen": {
                 "datasets": ["iot_readings"],

@@ -52,9 +52,9 @@ def format_duration(seconds: float | None) -> str:
         return f"{seconds:.1f}s" if seconds < 10 else f"{int(seconds)}s"
     minutes, sec = divmod(int(seconds), 60)
     if minutes < 60:
-        return f"{minutes}m{sec:02d}s"
+        return f"{minutes}m{sec:02d}s" if sec else f"{minutes}m"
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
-        return f"{hours}h{minutes:02d}m"
+        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
     days, hours = divmod(hours, 24)
-    return f"{days}d{hours}h"
+    return f"{days}d{hours}h" if hours else f"{days}d"
