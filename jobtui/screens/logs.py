@@ -344,6 +344,11 @@ class LogsScreen(JobtuiScreen[None]):
 
     # -- actions -------------------------------------------------------------------------
     def action_back(self) -> None:
+        if self.view.anchor is not None:
+            self.view.anchor = None
+            self.view.refresh()
+            self._show_status()
+            return
         search = self.query_one("#log-search", Input)
         if search.has_focus:
             self.query_one("#log-search-row").display = False

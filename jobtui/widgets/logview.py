@@ -362,10 +362,13 @@ class LogView(ScrollView, can_focus=True):
         self.scroll_to(y=min(target, self.max_scroll_y), animate=False, immediate=True)
 
     # -- cursor and scrolling ---------------------------------------------------------
-    def move_cursor(self, row: int, *, center: bool = False, keep_anchor: bool = False) -> None:
+    def move_cursor(
+        self, row: int, *, center: bool = False, keep_anchor: bool | None = None
+    ) -> None:
+        """Move the cursor; a selection (`anchor`) stays and grows unless told otherwise."""
         count = self.row_count()
         row = max(0, min(row, count - 1)) if count else 0
-        if not keep_anchor:
+        if keep_anchor is False:
             self.anchor = None
         self.cursor = row
         top = self.first_visible
@@ -381,7 +384,7 @@ class LogView(ScrollView, can_focus=True):
         self.post_message(self.CursorMoved(self, self.cursor_seq))
 
     def goto_seq(self, seq: int) -> None:
-        self.move_cursor(self.row_for_seq(seq), center=True)
+        self.move_cursor(self.row_for_seq(seq), center=True, keep_anchor=False)
 
     def scroll_to_end(self) -> None:
         self.cursor = max(0, self.row_count() - 1)
@@ -444,7 +447,7 @@ class LogView(ScrollView, can_focus=True):
                     self.anchor = self.cursor
                 self.move_cursor(row, keep_anchor=True)
             else:
-                self.move_cursor(row)
+                self.move_cursor(row, keep_anchor=False)
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         self.following = False

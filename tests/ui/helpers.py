@@ -1,0 +1,61 @@
+"""Driving the dashboard in tests: build it like the CLI does, wait for work, not time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.pilot import Pilot
+
+from jobtui.app import JobtuiApp, make_app
+from jobtui.engine import Engine
+from jobtui.widgets.vtable import VirtualTable
+
+
+def build(engine: Engine, **kwargs: Any) -> JobtuiApp:
+    """The app with polling off (tests call `poll_now`) and no daemon start."""
+    kwargs.setdefault("start_daemon", False)
+    kwargs.setdefault("poll_interval", 0)
+    return make_app(engine, **kwargs)
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Let messages flow and every worker finish, twice (results start more work)."""
+    app = pilot.app
+    idle = 0
+    for _ in range(20):
+        await pilot.pause()
+        if any(not w.is_finished for w in app.workers):
+            idle = 0
+            await app.workers.wait_for_complete()
+            continue
+        idle += 1
+        if idle == 2:  # a paint may ask for rows: one more round to be sure
+            break
+
+
+async def press(pilot: Pilot[Any], *keys: str) -> None:
+    await pilot.press(*keys)
+    await settle(pilot)
+
+
+def table(app: JobtuiApp, selector: str = "VirtualTable") -> VirtualTable:
+    return app.screen.query_one(selector, VirtualTable)
+
+
+def row_names(app: JobtuiApp) -> list[str]:
+    """The first cell of every loaded row of the screen's table, in order."""
+    t = table(app)
+    out = []
+    for i in range(t.source.row_count()):
+        row = t.source.get_row(i)
+        if row is not None:
+            cell = row.cells[0]
+            out.append(cell if isinstance(cell, str) else str(cell))
+    return out
+
+
+async def goto_row(pilot: Pilot[Any], name: str) -> None:
+    """Move the cursor to the row whose first cell is `name`."""
+    names = row_names(pilot.app)  # type: ignore[arg-type]
+    table(pilot.app).move_cursor(names.index(name))  # type: ignore[arg-type]
+    await settle(pilot)

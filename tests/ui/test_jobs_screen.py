@@ -1,0 +1,245 @@
+"""The job list: every key of DESIGN.md §5 on the home screen, against a real engine."""
+
+from __future__ import annotations
+
+from jobtui.engine import JobStatus, RunState
+from jobtui.screens.confirm import ConfirmScreen, PromptScreen
+from jobtui.screens.history import HistoryScreen
+from jobtui.screens.job_detail import JobDetailScreen
+from jobtui.screens.jobs import JobsScreen
+from jobtui.screens.logs import LogsScreen
+from jobtui.screens.run_options import RunOptionsScreen
+from tests.ui.helpers import build, goto_row, press, row_names, settle, table
+from tests.ui.seed import frozen_tz, seeded  # noqa: F401  (fixtures)
+
+SIZE = (120, 36)
+
+
+async def test_list_shows_jobs_status_and_totals(seeded):
+    engine, ids = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, JobsScreen)
+        assert row_names(app) == ["backup", "billing", "orders-csv", "paused-one", "users-demo"]
+        screen = app.screen
+        assert screen.counts[JobStatus.RUNNING] == 1
+        assert screen.counts[JobStatus.FAILED] == 1
+        row = table(app).source.get_row(2)
+        assert row is not None
+        assert row.cells[2] == ("▶ running", "state--running")
+        # next run: relative and absolute with its zone (Europe/Paris → CET)
+        assert "CET" in str(row.cells[4]) and "in " in str(row.cells[4])
+
+
+async def test_filter_as_you_type_and_escape_clears(seeded):
+    engine, _ = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "slash", "o", "r", "d")
+        assert row_names(app) == ["orders-csv"]
+        await press(pilot, "escape")
+        assert len(row_names(app)) == 5
+        # tags and descriptions match too
+        await press(pilot, "slash", *"nightly")
+        assert row_names(app) == ["backup"]
+
+
+async def test_status_cycle_workspace_system_and_sort(seeded):
+    engine, _ = seeded
+    engine.ensure_system_jobs()
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, JobsScreen)
+        await press(pilot, "s")
+        assert screen.query_state.status == JobStatus.RUNNING
+        assert row_names(app) == ["orders-csv"]
+        await press(pilot, "s")
+        assert screen.query_state.status == JobStatus.FAILED
+        assert row_names(app) == ["backup"]
+        while screen.query_state.status is not None:
+            await press(pilot, "s")
+        await press(pilot, "w")
+        assert screen.query_state.workspace == "default"
+        await press(pilot, "w")
+        assert row_names(app) == ["billing"]
+        await press(pilot, "w")
+        assert screen.query_state.workspace is None
+        n = len(row_names(app))
+        await press(pilot, "S")
+        assert len(row_names(app)) > n  # system jobs shown
+        await press(pilot, "S")
+        await press(pilot, "O")
+        assert row_names(app)[0] == "users-demo"
+        await press(pilot, "o")
+        assert screen.query_state.sort == "workspace"
+
+
+async def test_enter_history_logs_open_screens(seeded):
+    engine, ids = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "enter")
+        assert isinstance(app.screen, JobDetailScreen)
+        assert app.screen.job_id == ids["backup"]
+        await press(pilot, "escape")
+        await press(pilot, "h")
+        assert isinstance(app.screen, HistoryScreen)
+        await press(pilot, "escape")
+        await press(pilot, "l")
+        assert isinstance(app.screen, LogsScreen)
+        assert app.screen.run_id == ids["backup-failed"]
+        await press(pilot, "escape")
+        await press(pilot, "H")
+        assert isinstance(app.screen, HistoryScreen) and app.screen.job_id is None
+
+
+async def test_run_cancel_and_run_with_options(seeded):
+    engine, ids = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto_row(pilot, "users-demo")
+        await press(pilot, "r")
+        runs = engine.list_runs(job=ids["users-demo"])
+        assert [r.state for r in runs] == [RunState.QUEUED]
+        app.screen.poll_now()
+        await settle(pilot)
+        await press(pilot, "c")
+        assert engine.get_run(runs[0].id).state == RunState.CANCELLED
+        await goto_row(pilot, "orders-csv")
+        await press(pilot, "R")
+        assert isinstance(app.screen, RunOptionsScreen)
+        await pilot.press(*"nightly check")
+        app.screen.query_one("#ro-param-region").value = "us"
+        await press(pilot, "ctrl+s")
+        run = engine.list_runs(job=ids["orders-csv"], limit=1)[0]
+        assert run.title == "nightly check" and run.parameters == {"region": "us"}
+
+
+async def test_pause_resume_and_undo(seeded):
+    engine, ids = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto_row(pilot, "users-demo")
+        await press(pilot, "p")
+        assert not engine.get_job(ids["users-demo"]).active
+        await press(pilot, "u")
+        assert engine.get_job(ids["users-demo"]).active
+        await goto_row(pilot, "paused-one")
+        await press(pilot, "p")
+        assert engine.get_job(ids["paused-one"]).active
+
+
+async def test_delete_confirmed_with_count_and_undo(seeded):
+    engine, ids = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto_row(pilot, "billing")
+        await press(pilot, "space")  # marks billing, moves down to orders-csv
+        await press(pilot, "space")  # marks orders-csv
+        await press(pilot, "ctrl+d")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.screen.title_text == "Delete 2 jobs?"
+        await press(pilot, "n")
+        assert engine.count_jobs() == 5
+        await press(pilot, "ctrl+d")
+        await press(pilot, "y")
+        assert engine.count_jobs() == 3
+        assert "billing" not in row_names(app)
+        await press(pilot, "u")
+        assert engine.count_jobs() == 5
+
+
+async def test_bulk_run_and_pause(seeded):
+    engine, ids = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto_row(pilot, "billing")
+        await press(pilot, "space")
+        await goto_row(pilot, "users-demo")
+        await press(pilot, "space")
+        await press(pilot, "r")
+        assert engine.count_runs(job=ids["billing"]) == 1
+        assert engine.count_runs(job=ids["users-demo"]) == 1
+        await press(pilot, "u")  # undo the bulk run: the queued runs are cancelled
+        assert engine.list_runs(job=ids["billing"])[0].state == RunState.CANCELLED
+        await goto_row(pilot, "billing")
+        await press(pilot, "space")
+        await goto_row(pilot, "users-demo")
+        await press(pilot, "space", "p")
+        assert not engine.get_job(ids["billing"]).active
+        assert not engine.get_job(ids["users-demo"]).active
+
+
+async def test_new_edit_duplicate_open_the_wizard_or_a_prompt(seeded):
+    engine, ids = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto_row(pilot, "users-demo")
+        for key in ("n", "e", "D"):
+            await press(pilot, key)
+            assert not isinstance(app.screen, JobsScreen), key
+            if isinstance(app.screen, PromptScreen):  # no wizard: duplicate asks a name
+                await press(pilot, "enter")
+            else:
+                app.screen.dismiss(None)
+                await settle(pilot)
+            assert isinstance(app.screen, JobsScreen)
+
+
+async def test_live_refresh_keeps_cursor_and_focus(seeded):
+    engine, ids = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto_row(pilot, "paused-one")
+        t = table(app)
+        before = t.cursor
+        engine.create_job(
+            {
+                "name": "aaa-first",
+                "datagen": {"datasets": ["users"], "sinks": [{"type": "console"}]},
+            }
+        )
+        app.screen.poll_now()
+        await settle(pilot)
+        assert row_names(app)[0] == "aaa-first"
+        assert t.cursor == before + 1  # still on paused-one
+        assert t.current_row.cells[0] == "paused-one"
+        assert app.focused is t
+
+
+async def test_read_only_hides_actions_that_change_something(seeded):
+    engine, ids = seeded
+    app = build(engine, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "r", "p", "ctrl+d", "u")
+        assert isinstance(app.screen, JobsScreen)
+        assert engine.count_runs(job=ids["backup"]) == 2
+        assert engine.get_job(ids["backup"]).active
+        shown = {b.binding.action for b in app.screen.active_bindings.values()}
+        assert app.screen.check_action("run", ()) is False
+        assert "open" in shown
+
+
+async def test_dimmed_actions_that_do_not_apply(seeded):
+    engine, ids = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto_row(pilot, "billing")
+        assert app.screen.check_action("logs", ()) is None
+        assert app.screen.check_action("cancel", ()) is None
+        await goto_row(pilot, "orders-csv")
+        assert app.screen.check_action("cancel", ()) is True
+        assert app.screen.check_action("logs", ()) is True
