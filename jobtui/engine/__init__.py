@@ -28,6 +28,7 @@ from jobtui.engine.models import (
     Trigger,
     Workspace,
 )
+from jobtui.engine.schedules import Fire
 
 __all__ = [
     "Clock",
@@ -36,6 +37,7 @@ __all__ = [
     "Dataset",
     "Engine",
     "FieldError",
+    "Fire",
     "InvalidInput",
     "Job",
     "JobKind",
