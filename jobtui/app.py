@@ -54,7 +54,7 @@ class JobtuiApp(App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("colon", "command_palette", "Commands", show=False, id="app.palette"),
+        Binding("colon,ctrl+p", "command_palette", "Commands", show=False, id="app.palette"),
         Binding("t", "toggle_utc", "Local/UTC", id="app.toggle_utc"),
         Binding("u", "undo", "Undo", id="app.undo"),
     ]

@@ -104,8 +104,9 @@ class JobCommands(Provider):
             return
         for job in jobs:
             label = f"Go to job: {job.qualified_name}"
+            exact = words.lower() in job.qualified_name.lower()
             yield Hit(
-                max(0.5, matcher.match(label)),
+                1.0 if exact else max(0.5, matcher.match(label)),
                 matcher.highlight(label),
                 partial(self._go_job, job.id),
                 help=f"{job.status.value} · {job.schedule_text}",

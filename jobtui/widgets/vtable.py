@@ -302,7 +302,10 @@ class VirtualTable(ScrollView, can_focus=True):
         """Scroll now; again after the next refresh if the new size is not laid out yet."""
         target = max(0, int(y))
         self.scroll_to(y=target, animate=False, immediate=True)
-        if int(self.scroll_offset.y) != min(target, self.max_scroll_y) or target > self.max_scroll_y:
+        if (
+            int(self.scroll_offset.y) != min(target, self.max_scroll_y)
+            or target > self.max_scroll_y
+        ):
             self.call_after_refresh(self._scroll_again, target)
 
     def _scroll_again(self, target: int) -> None:

@@ -218,4 +218,3 @@ async def test_escape_leaves_search_then_screen(seeded):
         assert isinstance(app.screen, LogsScreen)
         await press(pilot, "q")
         assert not isinstance(app.screen, LogsScreen)
-

@@ -1,0 +1,120 @@
+"""App-wide keys: help, command palette, local/UTC, undo, errors, daemon start."""
+
+from __future__ import annotations
+
+from textual.command import CommandPalette
+from textual.widgets import DataTable
+
+from jobtui.engine import NotFound
+from jobtui.screens.help import HelpScreen
+from jobtui.screens.job_detail import JobDetailScreen
+from jobtui.screens.jobs import JobsScreen
+from jobtui.widgets.bars import DaemonBar
+from tests.ui.helpers import build, goto_row, press, settle, table
+from tests.ui.seed import frozen_tz, seeded  # noqa: F401  (fixtures)
+
+SIZE = (120, 36)
+
+
+async def test_help_is_built_from_live_bindings(seeded):
+    engine, _ = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto_row(pilot, "billing")  # no last run: logs and cancel do not apply
+        await press(pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        rows = app.screen.query_one(DataTable)
+        described = {str(rows.get_row_at(i)[1]) for i in range(rows.row_count)}
+        assert {"Filter", "Run", "Delete", "Local/UTC"} <= described
+        assert "Logs (n/a)" in described
+        await press(pilot, "escape")
+        assert isinstance(app.screen, JobsScreen)
+
+
+async def test_palette_offers_job_actions_and_go_to_job(seeded):
+    engine, ids = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto_row(pilot, "users-demo")
+        await press(pilot, "colon")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"run default/users")
+        await settle(pilot)
+        await press(pilot, "enter")
+        assert engine.count_runs(job=ids["users-demo"]) == 1
+        await press(pilot, "ctrl+p")
+        await pilot.press(*"backup")
+        await settle(pilot)
+        await pilot.pause(0.3)  # the palette debounces its search
+        await settle(pilot)
+        await press(pilot, "enter")
+        assert isinstance(app.screen, JobDetailScreen) and app.screen.job_id == ids["backup"]
+
+
+async def test_toggle_utc_redraws_every_time(seeded):
+    engine, _ = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto_row(pilot, "orders-csv")
+        cell = str(table(app).current_row.cells[4])
+        assert "CET" in cell
+        await press(pilot, "t")
+        assert app.utc
+        assert "UTC" in str(table(app).current_row.cells[4])
+
+
+async def test_undo_with_nothing_to_undo_says_so(seeded):
+    engine, _ = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.check_action("undo", ()) is None
+        app.action_undo()
+        await settle(pilot)
+        assert any("Nothing to undo" in n.message for n in app._notifications)
+
+
+async def test_engine_error_becomes_a_notification(seeded, monkeypatch):
+    engine, _ = seeded
+
+    def boom(*args, **kwargs):
+        raise NotFound("no job named 'gone'")
+
+    monkeypatch.setattr(engine, "queue_run", boom)
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "r")
+        assert isinstance(app.screen, JobsScreen)
+        assert any("no job named 'gone'" in n.message for n in app._notifications)
+
+
+async def test_opening_starts_the_daemon_and_says_so(seeded, monkeypatch):
+    engine, _ = seeded
+    calls: list[bool] = []
+
+    def ensure(wait: float = 10.0) -> str:
+        calls.append(True)
+        return "started the jobtui daemon in the background (pid 4242)"
+
+    monkeypatch.setattr(engine, "ensure_daemon", ensure)
+    app = build(engine, start_daemon=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.poll_now()
+        await settle(pilot)
+        assert calls == [True]
+        bar = str(app.screen.query_one(DaemonBar).render())
+        assert "started the jobtui daemon" in bar
+
+
+async def test_read_only_never_starts_the_daemon(seeded, monkeypatch):
+    engine, _ = seeded
+    monkeypatch.setattr(engine, "ensure_daemon", lambda **kw: (_ for _ in ()).throw(AssertionError))
+    app = build(engine, start_daemon=True, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.sub_title == "read-only"

@@ -1,0 +1,174 @@
+"""Job detail and run history: every key, against a real engine."""
+
+from __future__ import annotations
+
+from jobtui.engine import RunState
+from jobtui.screens.confirm import ConfirmScreen, TextScreen
+from jobtui.screens.history import HistoryScreen
+from jobtui.screens.job_detail import JobDetailScreen
+from jobtui.screens.logs import LogsScreen
+from jobtui.screens.run_options import RunOptionsScreen
+from tests.ui.helpers import build, press, row_names, settle, table
+from tests.ui.seed import frozen_tz, seeded  # noqa: F401  (fixtures)
+
+SIZE = (120, 36)
+
+
+async def open_detail(pilot, job_id: int) -> JobDetailScreen:
+    pilot.app.push_screen(JobDetailScreen(job_id))
+    await settle(pilot)
+    return pilot.app.screen
+
+
+def text_of(screen, selector: str) -> str:
+    return str(screen.query_one(selector).render())
+
+
+async def test_detail_shows_spec_fires_run_and_stats(seeded):
+    engine, ids = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = await open_detail(pilot, ids["orders-csv"])
+        spec = text_of(screen, "#spec-text")
+        assert "Every 5 minutes" in spec and "next fires" in spec
+        assert spec.count("CET") >= 5  # five fires, each with its zone
+        run = text_of(screen, "#run-summary")
+        assert "#13 running" in run and "600 records" in run and "ETA" in run
+        assert len(screen.query(".task-row")) == 2
+        stats = text_of(screen, "#stats-text")
+        assert "92% succeeded" in stats and "p90" in stats
+
+
+async def test_detail_masks_secrets(seeded):
+    engine, ids = seeded
+    job = engine.get_job(ids["backup"])
+    spec = dict(job.spec)
+    spec["command"] = {
+        **spec["command"],
+        "env": {"TOKEN": "env:BACKUP_TOKEN", "PASSWORD": "hunter2"},
+    }
+    engine.update_job(job.id, spec, "clear secret")
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = await open_detail(pilot, ids["backup"])
+        spec_text = text_of(screen, "#spec-text")
+        assert "hunter2" not in spec_text and "env:BACKUP_TOKEN" in spec_text
+
+
+async def test_detail_versions_star_diff_rollback(seeded):
+    engine, ids = seeded
+    job = engine.get_job(ids["users-demo"])
+    spec = dict(job.spec)
+    spec["description"] = "changed"
+    engine.update_job(job.id, spec, "describe it")
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = await open_detail(pilot, ids["users-demo"])
+        await press(pilot, "asterisk")
+        assert engine.list_versions(job.id)[0].starred
+        await press(pilot, "d")
+        assert isinstance(app.screen, TextScreen)
+        await press(pilot, "escape")
+        await press(pilot, "down")  # v1
+        await press(pilot, "b")
+        assert isinstance(app.screen, ConfirmScreen)
+        await press(pilot, "y")
+        assert engine.get_job(job.id).version == 3
+        assert engine.get_job(job.id).description == "On demand"
+        assert screen.data is not None and screen.data.job.version == 3
+
+
+async def test_detail_keys_run_pause_cancel_history_logs(seeded):
+    engine, ids = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await open_detail(pilot, ids["orders-csv"])
+        await press(pilot, "r")
+        assert engine.count_runs(job=ids["orders-csv"]) == 14
+        await press(pilot, "R")
+        assert isinstance(app.screen, RunOptionsScreen)
+        await press(pilot, "escape")
+        await press(pilot, "p")
+        assert not engine.get_job(ids["orders-csv"]).active
+        await press(pilot, "u")
+        assert engine.get_job(ids["orders-csv"]).active
+        await press(pilot, "c")  # the newest active run: the one `r` queued
+        queued = engine.list_runs(job=ids["orders-csv"], limit=1)[0]
+        assert queued.state == RunState.CANCELLED
+        await press(pilot, "c")
+        assert engine.get_run(ids["running-run"]).state == RunState.CANCELLING
+        await press(pilot, "h")
+        assert isinstance(app.screen, HistoryScreen)
+        await press(pilot, "escape", "l")
+        assert isinstance(app.screen, LogsScreen)
+        await press(pilot, "escape", "e")
+        assert not isinstance(app.screen, JobDetailScreen)  # the wizard (or a notice)
+
+
+async def test_history_lists_filters_and_opens(seeded):
+    engine, ids = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(HistoryScreen(ids["orders-csv"], "default/orders-csv"))
+        await settle(pilot)
+        screen = app.screen
+        assert row_names(app)[:2] == ["#13", "#12"]
+        assert screen.total == 13
+        await press(pilot, "s")  # failed
+        assert row_names(app) == ["#8"]
+        await press(pilot, "x")
+        assert isinstance(app.screen, TextScreen)
+        assert "sink refused the batch" in str(app.screen.query_one("#text-content").render())
+        await press(pilot, "escape", "enter")
+        assert isinstance(app.screen, LogsScreen) and app.screen.run_id == 8
+
+
+async def test_history_rerun_cancel_replay_diff(seeded):
+    engine, ids = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(HistoryScreen(ids["orders-csv"], "default/orders-csv"))
+        await settle(pilot)
+        await press(pilot, "c")  # #13 is running
+        assert engine.get_run(13).state == RunState.CANCELLING
+        await press(pilot, "j", "r")  # re-run #12 with its parameters
+        newest = engine.list_runs(job=ids["orders-csv"], limit=1)[0]
+        assert newest.id == 16 and newest.parameters == {"region": "eu"}
+        # the new run pushed the list down; the cursor stayed on #12
+        assert table(app).current_row.key == 12
+        await press(pilot, "y")
+        assert isinstance(app.screen, ConfirmScreen)
+        await press(pilot, "y")  # no stored output: an error notification, no crash
+        assert isinstance(app.screen, HistoryScreen)
+        assert any("replay" in n.message for n in app._notifications)
+        await press(pilot, "space", "space", "d")
+        assert isinstance(app.screen, TextScreen)
+        assert "run #11" in str(app.screen.query_one("#text-content").render())
+
+
+async def test_all_runs_history_pages_as_you_scroll(seeded):
+    engine, ids = seeded
+    for _ in range(450):
+        engine.store.execute(
+            "INSERT INTO runs (job_id, job_version, trigger, state, queued_at) VALUES (?, 1, 'schedule', 'missed', 1)",
+            (ids["billing"],),
+        )
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(HistoryScreen(None))
+        await settle(pilot)
+        t = table(app)
+        assert len(app.screen.runs.rows) == 200 and app.screen.runs.more
+        await press(pilot, "G")
+        await press(pilot, "G")
+        await press(pilot, "G")
+        assert len(app.screen.runs.rows) == 465
+        assert not app.screen.runs.more
+        assert t.cursor == 464
