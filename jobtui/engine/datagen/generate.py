@@ -730,7 +730,7 @@ class DatasetGenerator:
             yield self.rows(name, start, min(batch_size, count - start))
 
     def sample(self, name: str, n: int = 5) -> list[dict[str, Any]]:
-        self.prepare(name, n if name not in self.counts else self.counts[name])
+        self.prepare(name, self.counts.get(name, n))
         return self.rows(name, 0, n)
 
 

@@ -1,0 +1,117 @@
+"""Generation (and encoding) in several processes, delivered in order.
+
+`parallel_chunks(...)` cuts a dataset's record range into batches, has a process pool make
+and encode them with `generate.generate_chunk`, and yields `(bytes, records|None, n)` in
+record order with a bounded number of batches in flight, so memory stays flat. Since
+record values depend only on (seed, dataset, field, record number), the bytes are the
+same as one process would make with the same batch size.
+
+Workers are started with the `forkserver` method (never `fork` from a process that may
+have threads) and import the generator once; pools fill once per worker per run.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+from jobtui.engine.datagen.generate import generate_chunk
+
+PRELOAD = ["jobtui.engine.datagen.generate", "jobtui.engine.datagen.formats", "faker", "orjson"]
+
+
+def make_pool(processes: int) -> ProcessPoolExecutor:
+    """A process pool for generation (forkserver, the generator pre-imported)."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(PRELOAD)
+    return ProcessPoolExecutor(max_workers=max(1, processes), mp_context=context)
+
+
+def chunk_args(
+    datasets: Sequence[Mapping[str, Any]],
+    seed: int,
+    locale: str,
+    name: str,
+    total: int,
+    *,
+    counts: Mapping[str, int] | None = None,
+    fmt: str = "jsonl",
+    options: Mapping[str, Any] | None = None,
+    need_bytes: bool = True,
+    need_records: bool = False,
+) -> dict[str, Any]:
+    """The arguments every chunk of one dataset shares (add `start` and `count`)."""
+    return {
+        "datasets": [dict(d) for d in datasets],
+        "seed": int(seed),
+        "locale": locale,
+        "counts": dict(counts or {}),
+        "name": name,
+        "total": int(total),
+        "format": fmt,
+        "options": dict(options or {}),
+        "need_bytes": need_bytes,
+        "need_records": need_records,
+    }
+
+
+def parallel_chunks(
+    base: Mapping[str, Any],
+    batch_size: int,
+    processes: int,
+    *,
+    pool: ProcessPoolExecutor | None = None,
+    in_flight: int | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> Iterator[tuple[bytes, list[dict[str, Any]] | None, int]]:
+    """(bytes, records or None, n) of each batch of `base["total"]` records, in order.
+
+    `processes` counts the calling process: it makes every `processes`-th batch itself
+    while `processes - 1` workers make the others (on 2 cores, 2 generating processes plus
+    an idle parent would fight over the cores). `pool`: an executor of `processes - 1`
+    workers to reuse (else one is made and shut down here). `stop()` is polled between
+    batches; when true, pending work is cancelled and iteration ends.
+    """
+    total = int(base["total"])
+    batch_size = max(1, int(batch_size))
+    processes = max(1, int(processes))
+    plan = [(start, min(batch_size, total - start)) for start in range(0, total, batch_size)]
+    if processes == 1 or len(plan) < 2:
+        for start, count in plan:
+            if stop is not None and stop():
+                return
+            yield generate_chunk(dict(base, start=start, count=count))
+        return
+    own = pool is None
+    executor = pool or make_pool(processes - 1)
+    window = in_flight or max(2, (processes - 1) * 3)
+    futures: dict[int, Future[tuple[bytes, list[dict[str, Any]] | None, int]]] = {}
+    remote = deque(i for i in range(len(plan)) if i % processes != 0)
+
+    def submit_more() -> None:
+        while remote and len(futures) < window:
+            i = remote.popleft()
+            start, count = plan[i]
+            futures[i] = executor.submit(generate_chunk, dict(base, start=start, count=count))
+
+    try:
+        submit_more()
+        for i, (start, count) in enumerate(plan):
+            if stop is not None and stop():
+                return
+            if i % processes == 0:
+                result = generate_chunk(dict(base, start=start, count=count))
+            else:
+                result = futures.pop(i).result()
+            submit_more()
+            yield result
+    finally:
+        for future in futures.values():
+            future.cancel()
+        if own:
+            executor.shutdown(wait=True, cancel_futures=True)
