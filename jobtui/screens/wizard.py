@@ -273,7 +273,9 @@ class WizardScreen(Screen[str | None]):
         self.baseline: dict[str, Any] = {}
         self._filtering = False
         self._saving = False
-        self._cache: dict[str, Widget] = {}
+        self._cache: dict[str, Widget | None] = {}
+        self.built: set[str] = set()
+        self.workspaces: list[str] = []
         self._crumbs: dict[str, Label] = {}
         # Errors show once the user touched the field or tried to leave its step.
         self.touched: set[str] = set()
@@ -392,15 +394,10 @@ class WizardScreen(Screen[str | None]):
         self.sinks = [dict(s) for s in sinks if isinstance(s, dict)] if sinks else []
         if not self.sinks:
             self.sinks = [{"type": "file"}]
-        await self._build_settings(message.workspaces)
-        await self._build_datasets()
-        await self._build_generator()
-        await self._build_sinks()
-        await self._build_command()
-        await self._build_last()
+        self.workspaces = message.workspaces
         self.loaded = True
         await self._set_steps()
-        self._show_step("settings")
+        await self._show_step("settings")
         self.baseline = self.collect_spec()
         self._revalidate()
 
@@ -504,6 +501,7 @@ class WizardScreen(Screen[str | None]):
         await self._mount_schedule_form(kind, schedule or {})
 
     async def _mount_schedule_form(self, kind: str, values: dict[str, Any]) -> None:
+        self._cache.clear()
         holder = self._get("#schedule-holder", Vertical)
         await holder.remove_children()
         if kind in SCHEDULE_TYPES:
@@ -516,6 +514,7 @@ class WizardScreen(Screen[str | None]):
                 id="form-schedule",
             )
             await holder.mount(form)
+        self._cache.clear()
 
     def _schedule_form(self) -> ModelForm | None:
         return self._find("#form-schedule", ModelForm)
@@ -664,6 +663,7 @@ class WizardScreen(Screen[str | None]):
         await self._mount_format_form(fmt, options or {})
 
     async def _mount_format_form(self, fmt: str, values: dict[str, Any]) -> None:
+        self._cache.clear()
         holder = self._get("#format-holder", Vertical)
         await holder.remove_children()
         if fmt in FORMAT_OPTIONS:
@@ -673,6 +673,7 @@ class WizardScreen(Screen[str | None]):
             form.border_title = f"{FORMAT_LABELS.get(fmt, fmt)} options"
             form.add_class("form-section")
             await holder.mount(form)
+        self._cache.clear()
 
     @on(Select.Changed, "#f-datagen-generator-format")
     async def _format_changed(self, event: Select.Changed) -> None:
@@ -754,6 +755,7 @@ class WizardScreen(Screen[str | None]):
         await self._mount_sink_form()
 
     async def _mount_sink_form(self) -> None:
+        self._cache.clear()
         holder = self._get("#sink-holder", Vertical)
         await holder.remove_children()
         i = self.sink_index
@@ -794,6 +796,7 @@ class WizardScreen(Screen[str | None]):
             widgets.append(Static(text, classes="field-hint", markup=False))
             widgets.append(FieldRow(f"{prefix}.preset", "preset", Static("")))
         await holder.mount_all(widgets)
+        self._cache.clear()
         _update(self._get("#sink-test-result", Static), "")
 
     def _sink_form(self) -> ModelForm | None:
@@ -814,8 +817,9 @@ class WizardScreen(Screen[str | None]):
 
     async def _refresh_sink_pick(self) -> None:
         pick = self._get("#sink-pick", Select)
-        pick.set_options(self._sink_pick_options())
-        pick.value = self.sink_index
+        with pick.prevent(Select.Changed):
+            pick.set_options(self._sink_pick_options())
+            pick.value = self.sink_index
 
     @on(Select.Changed, "#sink-pick")
     async def _sink_picked(self, event: Select.Changed) -> None:
@@ -1082,15 +1086,15 @@ class WizardScreen(Screen[str | None]):
 
     # -- widget lookups (cached: a DOM query walks every widget of the screen) --------
     def _find(self, selector: str, kind: type[W]) -> W | None:
-        widget = self._cache.get(selector)
-        if widget is None or not widget.is_attached or not isinstance(widget, kind):
-            found = self.query(selector).results(kind)
-            widget = next(iter(found), None)
+        if selector in self._cache:
+            widget = self._cache[selector]
             if widget is None:
-                self._cache.pop(selector, None)
                 return None
-            self._cache[selector] = widget
-        return widget
+            if widget.is_attached and isinstance(widget, kind):
+                return widget
+        found = next(iter(self.query(selector).results(kind)), None)
+        self._cache[selector] = found
+        return found
 
     def _get(self, selector: str, kind: type[W]) -> W:
         widget = self._find(selector, kind)
@@ -1144,6 +1148,8 @@ class WizardScreen(Screen[str | None]):
             command_form = self._form("form-command")
             if command_form is not None:
                 spec["command"] = command_form.value()
+            elif not isinstance(spec.get("command"), dict):
+                spec["command"] = {}
         else:
             if spec.get("command") is not None or "command" in spec:
                 if self.original.get("command") is None and "command" in self.original:
@@ -1299,7 +1305,7 @@ class WizardScreen(Screen[str | None]):
         )
 
     @on(Validated)
-    def _validated(self, message: Validated) -> None:
+    async def _validated(self, message: Validated) -> None:
         if message.advance_from is not None:
             self.attempted.add(message.advance_from)
         if message.then:
@@ -1328,13 +1334,13 @@ class WizardScreen(Screen[str | None]):
             steps = self.steps
             index = steps.index(message.advance_from)
             if index + 1 < len(steps):
-                self._show_step(steps[index + 1])
+                await self._show_step(steps[index + 1])
             return
         if message.then:
             if message.errors:
                 first = message.errors[0]
                 owner = step_of(first.path)
-                self._show_step(owner if owner in self.steps else self.step)
+                await self._show_step(owner if owner in self.steps else self.step)
                 self._focus_error(first)
                 self.notify(
                     f"Fix {len(message.errors)} field(s) first: {first}",
@@ -1397,7 +1403,20 @@ class WizardScreen(Screen[str | None]):
                 crumb.set_class(i < current, "-done")
                 crumb.set_class(step in bad, "-invalid")
 
-    def _show_step(self, step: str) -> None:
+    async def _show_step(self, step: str) -> None:
+        # Steps are built when first shown: fewer widgets, quicker screen.
+        if step not in self.built:
+            self.built.add(step)
+            builder = {
+                "settings": lambda: self._build_settings(self.workspaces),
+                "datasets": self._build_datasets,
+                "generator": self._build_generator,
+                "sinks": self._build_sinks,
+                "command": self._build_command,
+                "last": self._build_last,
+            }[step]
+            await builder()
+            self._cache.clear()
         self.step = step
         self._get("#wizard-body", ContentSwitcher).current = f"step-{step}"
         self._mark_steps()
@@ -1440,12 +1459,12 @@ class WizardScreen(Screen[str | None]):
             return
         self._revalidate(advance_from=self.step)
 
-    def action_prev_step(self) -> None:
+    async def action_prev_step(self) -> None:
         if not self.loaded:
             return
         index = self.steps.index(self.step)
         if index > 0:
-            self._show_step(self.steps[index - 1])
+            await self._show_step(self.steps[index - 1])
 
     def action_save(self) -> None:
         if not self.loaded or self._saving:
@@ -1477,7 +1496,7 @@ class WizardScreen(Screen[str | None]):
         self.post_message(Saved(job.qualified_name, []))
 
     @on(Saved)
-    def _saved(self, message: Saved) -> None:
+    async def _saved(self, message: Saved) -> None:
         if message.qualified_name:
             verb = {"new": "Created", "edit": "Saved", "duplicate": "Created"}[self.mode]
             self.notify(f"{verb} {message.qualified_name}", title="Job saved")
@@ -1487,7 +1506,7 @@ class WizardScreen(Screen[str | None]):
             self.post_message(Validated(message.errors))
             first = message.errors[0]
             if step_of(first.path) in self.steps:
-                self._show_step(step_of(first.path))
+                await self._show_step(step_of(first.path))
             self.notify(str(first), severity="error", title="Not saved")
         else:
             self.notify(message.error, severity="error", title="Not saved")

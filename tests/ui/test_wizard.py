@@ -10,12 +10,15 @@ import pytest
 from jobtui.engine import Engine
 
 from .wizard_helpers import (
+    NOT_DONE,
     WizardApp,
     choose,
+    focus,
     next_step,
     pick,
     settle,
     type_in,
+    wizard,
 )
 
 SIZE = (120, 36)
@@ -51,3 +54,122 @@ async def test_cron_csv_file_job_by_keys(
         },
     }
     assert engine.get_job("default/orders-5m").spec == expected
+
+
+SCHEDULE_CASES: list[tuple[str, list[tuple[str, str, str]], dict[str, Any]]] = [
+    (
+        "once",
+        [("input", "schedule.at", "2030-01-02T08:00"), ("input", "schedule.expires", "30m")],
+        {"type": "once", "at": "2030-01-02T08:00", "expires": "30m"},
+    ),
+    (
+        "interval",
+        [("input", "schedule.every", "10m"), ("input", "schedule.max_runs", "5")],
+        {"type": "interval", "every": "10m", "max_runs": 5},
+    ),
+    (
+        "random",
+        [("input", "schedule.min_delay", "10m"), ("input", "schedule.max_delay", "1h")],
+        {"type": "random", "min_delay": "10m", "max_delay": "1h"},
+    ),
+    (
+        "window",
+        [
+            ("input", "schedule.from_time", "08:00"),
+            ("input", "schedule.to_time", "18:00"),
+            ("pick", "schedule.weekdays", "sat,sun"),
+            ("input", "schedule.timezone", "UTC"),
+        ],
+        {
+            "type": "window",
+            "from_time": "08:00",
+            "to_time": "18:00",
+            "weekdays": ["mon", "tue", "wed", "thu", "fri"],
+            "timezone": "UTC",
+        },
+    ),
+]
+
+
+async def test_each_schedule_kind_by_keys(engine: Engine) -> None:
+    app = WizardApp(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        for kind, steps, expected_schedule in SCHEDULE_CASES:
+            if app.result is not NOT_DONE:
+                app.open_wizard()
+            await settle(pilot)
+            await type_in(pilot, "name", f"job-{kind}")
+            await choose(pilot, "schedule.type", kind)
+            for what, path, value in steps:
+                if what == "input":
+                    await type_in(pilot, path, value)
+                else:
+                    await pick(pilot, path, *value.split(","))
+            await next_step(pilot, "datasets")
+            await pick(pilot, "datagen.datasets", "users")
+            await next_step(pilot, "generator")
+            await next_step(pilot, "sinks")
+            await next_step(pilot, "last")
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert app.result == f"default/job-{kind}", [str(e) for e in wizard(pilot).errors]
+            expected = {
+                "name": f"job-{kind}",
+                "schedule": expected_schedule,
+                "datagen": {"datasets": ["users"], "sinks": [{"type": "file"}]},
+            }
+            assert engine.get_job(f"job-{kind}").spec == expected
+            # The same document through `jobs import` is stored the same way.
+            engine.import_jobs([{**expected, "name": f"imported-{kind}"}])
+            imported = engine.get_job(f"imported-{kind}").spec
+            assert {**imported, "name": f"job-{kind}"} == engine.get_job(f"job-{kind}").spec
+
+
+async def test_each_sink_type_by_keys(engine: Engine) -> None:
+    app = WizardApp(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await type_in(pilot, "name", "all-sinks")
+        await next_step(pilot, "datasets")
+        await pick(pilot, "datagen.datasets", "users")
+        await next_step(pilot, "generator")
+        await next_step(pilot, "sinks")
+        await type_in(pilot, "datagen.sinks[0].options.path", "{job}.{ext}")
+        for i, sink_type in enumerate(["console", "sqlite", "http", "postgres"], start=1):
+            await focus(pilot, wizard(pilot).query_one("#sink-add"))
+            await pilot.press("enter")
+            await settle(pilot)
+            assert wizard(pilot).sink_index == i
+            await choose(pilot, f"datagen.sinks[{i}].type", sink_type)
+            if sink_type == "sqlite":
+                await type_in(pilot, f"datagen.sinks[{i}].options.table", "people")
+            if sink_type == "http":
+                await type_in(pilot, f"datagen.sinks[{i}].options.url", "http://127.0.0.1:9/in")
+                await type_in(
+                    pilot, f"datagen.sinks[{i}].options.headers", "Authorization=env:TOKEN"
+                )
+            if sink_type == "postgres":
+                await type_in(pilot, f"datagen.sinks[{i}].options.dsn", "env:PG_DSN")
+        await next_step(pilot, "last")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.result == "default/all-sinks", [str(e) for e in wizard(pilot).errors]
+    assert engine.get_job("all-sinks").spec == {
+        "name": "all-sinks",
+        "datagen": {
+            "datasets": ["users"],
+            "sinks": [
+                {"type": "file", "options": {"path": "{job}.{ext}"}},
+                {"type": "console"},
+                {"type": "sqlite", "options": {"table": "people"}},
+                {
+                    "type": "http",
+                    "options": {
+                        "url": "http://127.0.0.1:9/in",
+                        "headers": {"Authorization": "env:TOKEN"},
+                    },
+                },
+                {"type": "postgres", "options": {"dsn": "env:PG_DSN"}},
+            ],
+        },
+    }

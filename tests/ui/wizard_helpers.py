@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from textual.app import App, ComposeResult
@@ -9,6 +10,7 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Collapsible, Input, Select, SelectionList, Static
 from textual.widgets._collapsible import CollapsibleTitle
+from textual.worker import WorkerCancelled
 
 from jobtui.engine import Engine
 from jobtui.screens.wizard import WizardScreen
@@ -33,7 +35,11 @@ class WizardApp(App[None]):
         yield Static("host")
 
     def on_mount(self) -> None:
-        self.push_screen(WizardScreen(self.engine, self.job_ref, self.duplicate), self._done)
+        self.open_wizard(self.job_ref, self.duplicate)
+
+    def open_wizard(self, job_ref: str | int | None = None, duplicate: bool = False) -> None:
+        self.result = NOT_DONE
+        self.push_screen(WizardScreen(self.engine, job_ref, duplicate), self._done)
 
     def _done(self, result: str | None) -> None:
         self.result = result
@@ -41,9 +47,12 @@ class WizardApp(App[None]):
 
 async def settle(pilot: Pilot[Any]) -> None:
     """Let workers finish and their messages be handled (twice: handlers start workers)."""
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
+    for _ in range(4):
+        with contextlib.suppress(WorkerCancelled):
+            await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+        if not any(w.is_running for w in pilot.app.workers):
+            return
 
 
 def wizard(pilot: Pilot[Any]) -> WizardScreen:
