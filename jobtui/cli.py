@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from jobtui.engine import Engine
 
 # Each module defines `commands: list[click.Command]` added to the root group.
-COMMAND_MODULES = ["jobs", "sinks", "workspaces", "daemon", "runs"]
+COMMAND_MODULES = ["jobs", "sinks", "workspaces", "daemon", "runs", "datasets"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

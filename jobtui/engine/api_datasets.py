@@ -1,8 +1,18 @@
-"""Datasets: built-in and custom record schemas."""
+"""Datasets: built-in and custom record schemas, samples, inference, field types."""
 
 from __future__ import annotations
 
-from jobtui.engine.base import EngineBase
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jobtui.engine.base import EngineBase, dumps
+from jobtui.engine.errors import Conflict, InvalidInput, NotFound
+from jobtui.engine.models import Dataset
+
+if TYPE_CHECKING:
+    from jobtui.engine.datagen.catalog import FieldTypeInfo
 
 
 class DatasetsAPI(EngineBase):
@@ -11,3 +21,176 @@ class DatasetsAPI(EngineBase):
 
         custom = {r["name"] for r in self.store.query("SELECT name FROM datasets")}
         return set(BUILTIN_DATASETS) | custom
+
+    # -- reading ------------------------------------------------------------------------
+    def _dataset_row(self, row: Any) -> Dataset:
+        spec = json.loads(row["spec"])
+        return Dataset(
+            name=row["name"],
+            description=row["description"],
+            builtin=False,
+            fields=list(spec.get("fields", [])),
+            workspace=row["workspace"],
+        )
+
+    def list_datasets(self) -> list[Dataset]:
+        """Built-ins first (in their shipped order), then custom datasets by name."""
+        from jobtui.engine.datagen.builtins import BUILTIN_DATASETS
+
+        out = [
+            Dataset(d["name"], d.get("description", ""), True, list(d["fields"]))
+            for d in BUILTIN_DATASETS.values()
+        ]
+        rows = self.store.query(
+            "SELECT d.name, d.description, d.spec, w.name AS workspace FROM datasets d "
+            "JOIN workspaces w ON w.id = d.workspace_id ORDER BY d.name COLLATE NOCASE"
+        )
+        out += [self._dataset_row(r) for r in rows]
+        return out
+
+    def get_dataset(self, name: str) -> Dataset:
+        from jobtui.engine.datagen.builtins import BUILTIN_DATASETS
+
+        builtin = BUILTIN_DATASETS.get(name)
+        if builtin is not None:
+            return Dataset(name, builtin.get("description", ""), True, list(builtin["fields"]))
+        row = self.store.query_one(
+            "SELECT d.name, d.description, d.spec, w.name AS workspace FROM datasets d "
+            "JOIN workspaces w ON w.id = d.workspace_id WHERE d.name = ?",
+            (name,),
+        )
+        if row is None:
+            raise NotFound(f"no dataset named {name!r}")
+        return self._dataset_row(row)
+
+    def _dataset_spec_or_none(self, name: str) -> dict[str, Any] | None:
+        try:
+            return self.get_dataset(name).to_spec()
+        except NotFound:
+            return None
+
+    # -- writing ------------------------------------------------------------------------
+    def save_dataset(self, spec: dict[str, Any], replace: bool = False) -> Dataset:
+        """Store a custom dataset (validated; every mistake named). Built-in names are
+        refused; an existing custom dataset is replaced only with `replace`."""
+        from jobtui.engine.datagen.builtins import BUILTIN_DATASETS
+        from jobtui.engine.datagen.fields import validate_dataset
+
+        clean = validate_dataset(spec, lookup=self._dataset_spec_or_none)
+        name = clean["name"]
+        if name in BUILTIN_DATASETS:
+            raise Conflict(f"name: {name!r} is a built-in dataset; choose another name")
+        workspace = clean.pop("workspace", None) or "default"
+        now = self.now()
+        with self.store.transaction():
+            ws_id = self._workspace_id(workspace, create=True)
+            exists = self.store.query_one("SELECT id FROM datasets WHERE name = ?", (name,))
+            if exists and not replace:
+                raise Conflict(f"name: a dataset named {name!r} exists already (use replace)")
+            body = dumps(clean)
+            if exists:
+                self.store.execute(
+                    "UPDATE datasets SET description = ?, spec = ?, workspace_id = ?, "
+                    "updated_at = ? WHERE id = ?",
+                    (clean["description"], body, ws_id, now, exists["id"]),
+                )
+            else:
+                self.store.execute(
+                    "INSERT INTO datasets (workspace_id, name, description, spec, created_at, "
+                    "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (ws_id, name, clean["description"], body, now, now),
+                )
+        return self.get_dataset(name)
+
+    def jobs_using_dataset(self, name: str) -> list[str]:
+        out = []
+        for row in self.store.query(
+            "SELECT j.name, w.name AS workspace, j.spec FROM jobs j JOIN workspaces w "
+            "ON w.id = j.workspace_id WHERE j.deleted_at IS NULL AND j.spec LIKE ?",
+            (f"%{json.dumps(name)}%",),
+        ):
+            datasets = (json.loads(row["spec"]).get("datagen") or {}).get("datasets") or []
+            if name in datasets:
+                out.append(f"{row['workspace']}/{row['name']}")
+        return out
+
+    def datasets_referencing(self, name: str) -> list[str]:
+        from jobtui.engine.datagen.fields import references
+
+        out = []
+        for row in self.store.query("SELECT name, spec FROM datasets WHERE name != ?", (name,)):
+            spec = json.loads(row["spec"])
+            if any(ds == name for _, ds, _ in references(spec.get("fields", []))):
+                out.append(row["name"])
+        return out
+
+    def delete_dataset(self, name: str) -> None:
+        """Refused for built-ins, and while a job or another dataset uses it (named)."""
+        from jobtui.engine.datagen.builtins import BUILTIN_DATASETS
+
+        if name in BUILTIN_DATASETS:
+            raise InvalidInput(f"{name!r} is a built-in dataset and cannot be deleted")
+        with self.store.transaction():
+            self.get_dataset(name)
+            users = self.jobs_using_dataset(name)
+            if users:
+                raise Conflict(f"dataset {name!r} is used by job(s): {', '.join(users)}")
+            refs = self.datasets_referencing(name)
+            if refs:
+                raise Conflict(f"dataset {name!r} is referenced by dataset(s): {', '.join(refs)}")
+            self.store.execute("DELETE FROM datasets WHERE name = ?", (name,))
+
+    # -- generating ---------------------------------------------------------------------
+    def dataset_closure(self, specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The specs plus every dataset they reference (transitively), for a generator."""
+        from jobtui.engine.datagen.fields import references
+
+        out = {s["name"]: s for s in specs}
+        todo = list(specs)
+        while todo:
+            spec = todo.pop()
+            for _, ds, _ in references(spec.get("fields", [])):
+                if ds not in out:
+                    target = self.get_dataset(ds).to_spec()
+                    out[ds] = target
+                    todo.append(target)
+        return list(out.values())
+
+    def sample_dataset(
+        self,
+        name_or_spec: str | Mapping[str, Any],
+        n: int = 5,
+        seed: int | None = None,
+        locale: str = "en_US",
+    ) -> list[dict[str, Any]]:
+        """`n` records of a dataset (by name, or an unsaved spec, validated first)."""
+        from jobtui.engine.datagen.fields import check_locale, validate_dataset
+        from jobtui.engine.datagen.generate import DatasetGenerator
+
+        if isinstance(name_or_spec, str):
+            spec = self.get_dataset(name_or_spec).to_spec()
+        else:
+            spec = validate_dataset(dict(name_or_spec), lookup=self._dataset_spec_or_none)
+        if not 0 < n <= 100_000:
+            raise InvalidInput("n: must be between 1 and 100000")
+        try:
+            check_locale(locale)
+        except ValueError as exc:
+            raise InvalidInput(f"locale: {exc}") from None
+        gen = DatasetGenerator(self.dataset_closure([spec]), seed=seed, locale=locale)
+        return gen.sample(spec["name"], n)
+
+    def infer_dataset(self, path: str | Path, name: str) -> dict[str, Any]:
+        """A dataset spec inferred from a sample CSV / JSON / JSON lines file (not saved)."""
+        from jobtui.engine.datagen.fields import validate_dataset
+        from jobtui.engine.datagen.infer import infer_spec
+
+        spec = infer_spec(path, name)
+        validate_dataset(spec)
+        return spec
+
+    def field_types(self) -> list[FieldTypeInfo]:
+        """Built-in field kinds and Faker providers (name, description, example)."""
+        from jobtui.engine.datagen.catalog import field_types
+
+        return field_types()

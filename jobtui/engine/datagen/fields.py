@@ -368,6 +368,15 @@ def check_field(data: Any, path: str, depth: int = 0, item: bool = False) -> lis
         model.model_validate(body)
     except ValidationError as exc:
         errors += _with_prefix(errors_of(exc), path)
+    else:
+        if kind == "faker":
+            from jobtui.engine.datagen.providers import check_call
+
+            why = check_call(
+                body["provider"], dict(body.get("args") or {}), body.get("locale") or "en_US"
+            )
+            if why:
+                errors.append(FieldError(f"{path}.args", why))
     if data.get("unique") and kind not in UNIQUE_KINDS:
         errors.append(FieldError(f"{path}.unique", f"a {kind} field cannot be unique"))
     if kind == "object":
