@@ -62,7 +62,7 @@ def wizard(pilot: Pilot[Any]) -> WizardScreen:
 
 
 def control(pilot: Pilot[Any], path: str) -> Widget:
-    return wizard(pilot).query_one(f"#{field_id(path)}")
+    return pilot.app.screen.query_one(f"#{field_id(path)}")
 
 
 async def focus(pilot: Pilot[Any], target: Widget | str) -> Widget:

@@ -1,0 +1,153 @@
+"""Workspaces: create, rename, and pick the one the job list shows.
+
+`WorkspacesScreen(engine, current)` is a `Screen[str | None]`: dismissed with the chosen
+workspace name (enter), `""` for all workspaces (`a`), or None when left with esc. The job
+list applies the result as its workspace filter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from jobtui.engine import Engine, JobtuiError, Workspace
+from jobtui.screens.confirm import PromptScreen
+
+ALL_WORKSPACES = ""
+
+
+@dataclass
+class WorkspacesLoaded(Message):
+    workspaces: list[Workspace]
+    select: str | None = None
+    error: str = ""
+
+
+class WorkspacesScreen(Screen[str | None]):
+    CSS_PATH = ["wizard.tcss", "manage.tcss"]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "choose", "Show this workspace", id="workspaces.choose"),
+        Binding("a", "choose_all", "All workspaces", id="workspaces.all"),
+        Binding("n", "create", "New workspace", id="workspaces.new"),
+        Binding("R", "rename", "Rename", id="workspaces.rename"),
+        Binding("escape,q", "close", "Back", id="workspaces.back"),
+        Binding("j", "cursor_down", "Down", show=False, id="workspaces.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="workspaces.up"),
+    ]
+
+    def __init__(self, engine: Engine, current: str | None = None) -> None:
+        super().__init__()
+        self.engine = engine
+        self.current = current
+        self.workspaces: list[Workspace] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("Workspaces", id="manage-title")
+        yield DataTable(id="workspace-table", cursor_type="row", zebra_stripes=True)
+        yield Static(
+            "enter: show this workspace in the job list · a: all · n: new · R: rename",
+            classes="field-hint",
+            markup=False,
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._load(self.current)
+
+    @work(thread=True, exclusive=True, group="workspaces", exit_on_error=False)
+    def _load(self, select: str | None = None) -> None:
+        try:
+            self.post_message(WorkspacesLoaded(self.engine.list_workspaces(), select))
+        except JobtuiError as exc:
+            self.post_message(WorkspacesLoaded([], None, str(exc)))
+
+    @on(WorkspacesLoaded)
+    def _loaded(self, message: WorkspacesLoaded) -> None:
+        if message.error:
+            self.notify(message.error, severity="error")
+        self.workspaces = message.workspaces
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        table.add_columns("WORKSPACE", "JOBS", "")
+        for ws in self.workspaces:
+            mark = "◀ shown" if ws.name == self.current else ""
+            table.add_row(ws.name, str(ws.job_count), mark, key=ws.name)
+        names = [w.name for w in self.workspaces]
+        if message.select in names:
+            table.move_cursor(row=names.index(message.select))
+        table.focus()
+
+    def _highlighted(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not self.workspaces or table.cursor_row < 0:
+            return None
+        return self.workspaces[min(table.cursor_row, len(self.workspaces) - 1)].name
+
+    @on(DataTable.RowSelected)
+    def action_choose(self) -> None:
+        name = self._highlighted()
+        if name is not None:
+            self.dismiss(name)
+
+    def action_choose_all(self) -> None:
+        self.dismiss(ALL_WORKSPACES)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_cursor_down(self) -> None:
+        self.query_one(DataTable).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.query_one(DataTable).action_cursor_up()
+
+    def action_create(self) -> None:
+        def answered(name: str | None) -> None:
+            if name:
+                self._write("create", name.strip(), None)
+
+        self.app.push_screen(PromptScreen("New workspace", placeholder="name"), answered)
+
+    def action_rename(self) -> None:
+        old = self._highlighted()
+        if old is None:
+            return
+
+        def answered(name: str | None) -> None:
+            if name and name.strip() != old:
+                self._write("rename", name.strip(), old)
+
+        self.app.push_screen(
+            PromptScreen(f"Rename workspace {old!r}", value=old, placeholder="new name"),
+            answered,
+        )
+
+    @work(thread=True, exclusive=True, group="workspaces-write", exit_on_error=False)
+    def _write(self, what: str, name: str, old: str | None) -> None:
+        try:
+            if what == "create":
+                self.engine.create_workspace(name)
+            else:
+                assert old is not None
+                self.engine.rename_workspace(old, name)
+        except JobtuiError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", title="Workspaces")
+            return
+        if old is not None and self.current == old:
+            self.current = name
+        self.app.call_from_thread(
+            self.notify,
+            f"Created {name}" if what == "create" else f"Renamed {old} → {name}",
+            title="Workspaces",
+        )
+        self._load_now(name)
+
+    def _load_now(self, select: str) -> None:
+        self.post_message(WorkspacesLoaded(self.engine.list_workspaces(), select))
