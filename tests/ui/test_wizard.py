@@ -6,13 +6,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Static
 
-from jobtui.engine import Engine
+from jobtui.engine import Engine, InvalidInput
+from jobtui.widgets.forms import FieldRow, field_id
 
 from .wizard_helpers import (
     NOT_DONE,
     WizardApp,
     choose,
+    control,
     focus,
     next_step,
     pick,
@@ -173,3 +176,80 @@ async def test_each_sink_type_by_keys(engine: Engine) -> None:
             ],
         },
     }
+
+
+def _error(pilot: Any, path: str) -> str:
+    row = wizard(pilot).query_one(f"#{field_id(path)}-row", FieldRow)
+    return row.error
+
+
+async def test_engine_reasons_shown_inline_before_saving(engine: Engine) -> None:
+    app = WizardApp(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await type_in(pilot, "name", "bad")
+        await choose(pilot, "schedule.type", "cron")
+        await type_in(pilot, "schedule.cron", "61 * * * *")
+        _, errors = engine.validate_spec(
+            {"name": "bad", "schedule": {"type": "cron", "cron": "61 * * * *"}}
+        )
+        reason = next(e.message for e in errors if e.path == "schedule.cron")
+        assert _error(pilot, "schedule.cron") == reason
+        await next_step(pilot, "settings")  # refused: the step has an invalid field
+        await type_in(pilot, "schedule.cron", "0 * * * *")
+        assert _error(pilot, "schedule.cron") == ""
+        await next_step(pilot, "datasets")
+        await pick(pilot, "datagen.datasets", "users")
+        await next_step(pilot, "generator")
+        await next_step(pilot, "sinks")
+        await type_in(pilot, "datagen.sinks[0].options.path", "../../x")
+        assert "outside the base directory" in _error(pilot, "datagen.sinks[0].options.path")
+        await next_step(pilot, "sinks")
+        await choose(pilot, "datagen.sinks[0].type", "postgres")
+        dsn = "postgresql://127.0.0.1:1/postgres"
+        await type_in(pilot, "datagen.sinks[0].options.dsn", dsn)
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        with pytest.raises(InvalidInput) as caught:
+            engine.test_sink({"type": "postgres", "options": {"dsn": dsn}})
+        result = str(wizard(pilot).query_one("#sink-test-result", Static).content)
+        assert result == f"✖ {caught.value}"
+        assert str(caught.value).partition(": ")[2] in _error(pilot, "datagen.sinks[0].type")
+        assert app.result is NOT_DONE
+    assert engine.list_jobs() == []
+
+
+async def test_edit_makes_a_new_version_with_its_note(engine: Engine) -> None:
+    spec = {"name": "daily", "datagen": {"datasets": ["users"], "sinks": [{"type": "console"}]}}
+    engine.create_job(spec)
+    app = WizardApp(engine, "default/daily")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await type_in(pilot, "description", "more")
+        for step in ("datasets", "generator", "sinks", "last"):
+            await next_step(pilot, step)
+        await type_in(pilot, "note", "describe it")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.result == "default/daily"
+    versions = engine.list_versions("daily")
+    assert [(v.version, v.note) for v in versions] == [(2, "describe it"), (1, "created")]
+    assert engine.get_job("daily").spec == {**spec, "description": "more"}
+
+
+async def test_duplicate_makes_a_fresh_job_without_history(engine: Engine) -> None:
+    spec = {"name": "daily", "datagen": {"datasets": ["users"], "sinks": [{"type": "console"}]}}
+    original = engine.create_job(spec)
+    engine.update_job(original.id, {**spec, "description": "v2"}, "second")
+    app = WizardApp(engine, "default/daily", duplicate=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert control(pilot, "name").value == "daily-copy"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.result == "default/daily-copy"
+    copy = engine.get_job("daily-copy")
+    assert copy.id != original.id
+    assert copy.spec == {**spec, "description": "v2", "name": "daily-copy"}
+    assert [v.version for v in engine.list_versions("daily-copy")] == [1]
+    assert len(engine.list_versions("daily")) == 2
