@@ -35,7 +35,7 @@ class FieldBase(BaseModel):
 
     name: str = Field(..., pattern=FIELD_NAME)
     description: str = ""
-    nullable: float = Field(0, ge=0, le=100, description="Percent of null values")
+    nullable: int | float = Field(0, ge=0, le=100, description="Percent of null values")
     unique: bool = Field(False, description="No two records share a value")
     locale: str | None = Field(None, description="Faker locale of this field")
 
