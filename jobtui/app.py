@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 class EngineResult(Message):
     """A worker finished an engine call; `callback(value)` runs on the UI thread."""
 
-    def __init__(self, callback: Callable[[Any], None], value: Any) -> None:
+    def __init__(self, callback: Callable[[Any], object], value: Any) -> None:
         super().__init__()
         self.callback = callback
         self.value = value
@@ -90,7 +90,7 @@ class JobtuiApp(App[None]):
         self,
         fn: Callable[..., Any],
         *args: Any,
-        then: Callable[[Any], None] | None = None,
+        then: Callable[[Any], object] | None = None,
         **kwargs: Any,
     ) -> Worker[Any]:
         """Call `fn` in a thread worker; post its result back as an `EngineResult`."""

@@ -61,11 +61,23 @@ class JobtuiScreen(Screen[R]):
         self,
         fn: Callable[..., Any],
         *args: Any,
-        then: Callable[[Any], None] | None = None,
+        then: Callable[[Any], object] | None = None,
         **kw: Any,
     ) -> Worker[Any]:
         """Run `fn(*args, **kw)` in a thread worker; `then(result)` runs on the UI thread."""
         return self.jobtui.call_engine(fn, *args, then=then, **kw)
+
+    def done(
+        self, message: Callable[[Any], str], *, title: str = "", refresh: bool = True
+    ) -> Callable[[Any], None]:
+        """A `then` callback: notify `message(result)`, then refresh the screen."""
+
+        def callback(value: Any) -> None:
+            self.notify(message(value), title=title)
+            if refresh:
+                self.poll_now()
+
+        return callback
 
     def deliver(self, callback: Callable[[Any], None], value: Any = None) -> None:
         """Thread-safe: hand `value` to `callback` on the UI thread (a posted message)."""
@@ -75,6 +87,20 @@ class JobtuiScreen(Screen[R]):
     def _deliver(self, message: Deliver) -> None:
         message.stop()
         message.callback(message.value)
+
+    # -- footer -----------------------------------------------------------------
+    _binding_state: tuple[object, ...] | None = None
+
+    def refresh_bindings_if_changed(self) -> None:
+        """Recompute which keys apply; redraw the footer only when that changed.
+
+        A footer redraw rebuilds its widgets (~100 style applications), far too much to
+        do on every cursor move.
+        """
+        state = tuple(self.check_action(binding.action, ()) for _, binding in self._bindings)
+        if state != self._binding_state:
+            self._binding_state = state
+            self.refresh_bindings()
 
     # -- polling ---------------------------------------------------------------
     def start_polling(self) -> None:

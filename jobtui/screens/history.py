@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Hashable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from rich.text import Text
 from textual import on, work
@@ -218,7 +218,7 @@ class HistoryScreen(JobtuiScreen[None]):
                     table.scroll_to(y=table.first_visible + shift, animate=False, immediate=True)
                     table.move_cursor(moved, announce=False)
         table.rows_arrived()
-        self.refresh_bindings()
+        self.refresh_bindings_if_changed()
         if self._poll_timer is None and message.before_id is None:
             self.schedule_poll()
 
@@ -274,7 +274,7 @@ class HistoryScreen(JobtuiScreen[None]):
 
     @on(VirtualTable.Highlighted)
     def _highlighted(self, message: VirtualTable.Highlighted) -> None:
-        self.refresh_bindings()
+        self.refresh_bindings_if_changed()
 
     @on(VirtualTable.Selected)
     def _selected(self, message: VirtualTable.Selected) -> None:
@@ -325,9 +325,8 @@ class HistoryScreen(JobtuiScreen[None]):
             trigger="manual",
             title=run.title or f"re-run of #{run.id}",
             parameters=run.parameters or None,
-            then=lambda new: (
-                self.notify(f"Queued run #{new.id} with the parameters of #{run.id}", title="Run"),
-                self.poll_now(),
+            then=self.done(
+                lambda new: f"Queued run #{new.id} with the parameters of #{run.id}", title="Run"
             ),
         )
 
@@ -343,9 +342,8 @@ class HistoryScreen(JobtuiScreen[None]):
                 self.call(
                     self.engine.replay_run,
                     run.id,
-                    then=lambda new: (
-                        self.notify(f"Queued replay #{new.id} of run #{run.id}", title="Replay"),
-                        self.poll_now(),
+                    then=self.done(
+                        lambda new: f"Queued replay #{new.id} of run #{run.id}", title="Replay"
                     ),
                 )
 
@@ -365,10 +363,7 @@ class HistoryScreen(JobtuiScreen[None]):
         self.call(
             self.engine.cancel_run,
             run.id,
-            then=lambda r: (
-                self.notify(f"Run #{r.id}: {state_label(r.state.value)}"),
-                self.poll_now(),
-            ),
+            then=self.done(lambda r: f"Run #{r.id}: {state_label(r.state.value)}"),
         )
 
     def action_diff(self) -> None:
@@ -393,10 +388,8 @@ class HistoryScreen(JobtuiScreen[None]):
             )
 
         engine = self.engine
-        self.call(
-            lambda: (engine.get_run(newer.id), engine.get_run(older.id)),  # type: ignore[union-attr]
-            then=show,
-        )
+        newer_id, older_id = cast(Run, newer).id, cast(Run, older).id
+        self.call(lambda: (engine.get_run(newer_id), engine.get_run(older_id)), then=show)
 
 
 def details(run: Run, utc: bool) -> Text:

@@ -249,7 +249,7 @@ class JobDetailScreen(JobtuiScreen[None]):
         self.query_one("#stats-text", Static).update(stats)
         self.query_one("#duration-chart", Sparkline).data = durations or [0.0]
         self._show_versions(data.versions)
-        self.refresh_bindings()
+        self.refresh_bindings_if_changed()
 
     def _show_run(self, run: Run | None, now: float) -> None:
         summary = self.query_one("#run-summary", Static)
@@ -286,8 +286,8 @@ class JobDetailScreen(JobtuiScreen[None]):
                 box.mount(row)
             else:
                 self._update_task(task)
-        for row_id, widget in existing.items():
-            if row_id not in wanted:
+        for widget_id, widget in existing.items():
+            if widget_id not in wanted:
                 widget.remove()
 
     def _update_task(self, task: Any) -> None:
@@ -360,7 +360,7 @@ class JobDetailScreen(JobtuiScreen[None]):
 
     @on(DataTable.RowHighlighted, "#versions")
     def _version_highlighted(self) -> None:
-        self.refresh_bindings()
+        self.refresh_bindings_if_changed()
 
     # -- actions --------------------------------------------------------------------------
     def action_back(self) -> None:
@@ -372,7 +372,7 @@ class JobDetailScreen(JobtuiScreen[None]):
                 self.engine.queue_run,
                 job.id,
                 trigger="manual",
-                then=lambda run: (self.notify(f"Queued run #{run.id}", title="Run"), self.load()),
+                then=self.done(lambda run: f"Queued run #{run.id}", title="Run"),
             )
 
     def action_run_options(self) -> None:
@@ -389,10 +389,7 @@ class JobDetailScreen(JobtuiScreen[None]):
                     job.id,
                     trigger="manual",
                     **options,
-                    then=lambda run: (
-                        self.notify(f"Queued run #{run.id}", title="Run"),
-                        self.load(),
-                    ),
+                    then=self.done(lambda run: f"Queued run #{run.id}", title="Run"),
                 )
 
         self.app.push_screen(RunOptionsScreen(job), chosen)
@@ -402,10 +399,7 @@ class JobDetailScreen(JobtuiScreen[None]):
             self.call(
                 self.engine.cancel_run,
                 self.data.current.id,
-                then=lambda run: (
-                    self.notify(f"Run #{run.id}: {state_label(run.state.value)}"),
-                    self.load(),
-                ),
+                then=self.done(lambda run: f"Run #{run.id}: {state_label(run.state.value)}"),
             )
 
     def action_pause(self) -> None:
@@ -469,10 +463,7 @@ class JobDetailScreen(JobtuiScreen[None]):
                     self.engine.rollback_job,
                     job.id,
                     version.version,
-                    then=lambda new: (
-                        self.notify(f"Rolled back: v{new.version} = v{version.version}"),
-                        self.load(),
-                    ),
+                    then=self.done(lambda new: f"Rolled back: v{new.version} = v{version.version}"),
                 )
 
         self.app.push_screen(

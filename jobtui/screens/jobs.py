@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -252,7 +252,7 @@ class JobsScreen(JobtuiScreen[None]):
                 table.scroll_to(y=table.first_visible + shift, animate=False, immediate=True)
                 table.move_cursor(moved, announce=False)
         table.rows_arrived()
-        self.refresh_bindings()
+        self.refresh_bindings_if_changed()
         if not message.poll and self._poll_timer is None:
             self.schedule_poll()
 
@@ -303,7 +303,7 @@ class JobsScreen(JobtuiScreen[None]):
 
     def times_changed(self) -> None:
         for index, row in list(self.pages.rows.items()):
-            job, spark = row.extra  # type: ignore[misc]
+            job, spark = cast(tuple[JobSummary, list[str]], row.extra)
             self.pages.rows[index] = self._row(job, spark)
         self.table.refresh()
 
@@ -361,7 +361,7 @@ class JobsScreen(JobtuiScreen[None]):
 
     @on(VirtualTable.Highlighted)
     def _highlighted(self, message: VirtualTable.Highlighted) -> None:
-        self.refresh_bindings()
+        self.refresh_bindings_if_changed()
 
     @on(VirtualTable.Selected)
     def _selected(self, message: VirtualTable.Selected) -> None:
@@ -441,7 +441,7 @@ class JobsScreen(JobtuiScreen[None]):
     def action_mark(self) -> None:
         self.table.toggle_mark()
         self._update_summary()
-        self.refresh_bindings()
+        self.refresh_bindings_if_changed()
 
     # -- navigation --------------------------------------------------------------------
     def action_open(self) -> None:
@@ -508,7 +508,7 @@ class JobsScreen(JobtuiScreen[None]):
                     self.engine.duplicate_job,
                     ref,
                     name,
-                    then=lambda job: (self.notify(f"Created {job.qualified_name}"), self.reload()),
+                    then=self.done(lambda job: f"Created {job.qualified_name}"),
                 )
 
         short = ref.split("/")[-1]
@@ -570,9 +570,8 @@ class JobsScreen(JobtuiScreen[None]):
                     job.id,
                     trigger="manual",
                     **options,
-                    then=lambda run: (
-                        self.notify(f"Queued run #{run.id} of {job.qualified_name}", title="Run"),
-                        self.poll_now(),
+                    then=self.done(
+                        lambda run: f"Queued run #{run.id} of {job.qualified_name}", title="Run"
                     ),
                 )
 
@@ -588,10 +587,7 @@ class JobsScreen(JobtuiScreen[None]):
         self.call(
             self.engine.cancel_run,
             run_id,
-            then=lambda run: (
-                self.notify(f"Run #{run.id}: {run.state.value}", title="Cancel"),
-                self.poll_now(),
-            ),
+            then=self.done(lambda run: f"Run #{run.id}: {run.state.value}", title="Cancel"),
         )
 
     def action_pause(self) -> None:

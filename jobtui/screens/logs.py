@@ -184,7 +184,7 @@ class LogsScreen(JobtuiScreen[None]):
             view.following = False
         self._show_title()
         self._show_status()
-        self.refresh_bindings()
+        self.refresh_bindings_if_changed()
         self.schedule_poll()
 
     _indexed_to = 0
@@ -319,7 +319,7 @@ class LogsScreen(JobtuiScreen[None]):
             "indexing…" if self.indexing else "",
             f"search: {self.pattern!r}" if self.pattern else "",
         ]
-        if view.anchor is not None and (sel := view.selection()):
+        if view.sel_anchor is not None and (sel := view.selection()):
             parts.append(f"selected {sel[1] - sel[0] + 1} lines")
         if self.filtered and view.index is not None:
             parts.insert(1, f"{fmt_count(len(view.index))} shown")
@@ -327,7 +327,7 @@ class LogsScreen(JobtuiScreen[None]):
 
     def times_changed(self) -> None:
         self.view.utc = self.utc
-        self.view.clear_cache()
+        self.view.redraw()
         self._show_title()
         self._show_status()
 
@@ -344,8 +344,8 @@ class LogsScreen(JobtuiScreen[None]):
 
     # -- actions -------------------------------------------------------------------------
     def action_back(self) -> None:
-        if self.view.anchor is not None:
-            self.view.anchor = None
+        if self.view.sel_anchor is not None:
+            self.view.sel_anchor = None
             self.view.refresh()
             self._show_status()
             return
@@ -385,18 +385,18 @@ class LogsScreen(JobtuiScreen[None]):
         view = self.view
         view.wrap = not view.wrap
         view.scroll_to(x=0, animate=False)
-        view.clear_cache()
+        view.redraw()
         self._show_status()
 
     def action_toggle_timestamps(self) -> None:
         view = self.view
         view.show_timestamps = not view.show_timestamps
-        view.clear_cache()
+        view.redraw()
         self._show_status()
 
     def action_select(self) -> None:
         view = self.view
-        view.anchor = None if view.anchor is not None else view.cursor
+        view.sel_anchor = None if view.sel_anchor is not None else view.cursor
         view.refresh()
         self._show_status()
 
@@ -412,13 +412,13 @@ class LogsScreen(JobtuiScreen[None]):
     def _search_submitted(self, event: Input.Submitted) -> None:
         self.pattern = event.value
         self.view.pattern = self.pattern
-        self.view.clear_cache()
+        self.view.redraw()
         self.query_one("#log-search-row").display = False
         self.view.focus()
         if self.pattern:
             self.find(self.pattern, None, backwards=False, from_cursor=True, inclusive=True)
         self._show_status()
-        self.refresh_bindings()
+        self.refresh_bindings_if_changed()
 
     def action_find_next(self) -> None:
         if self.pattern:
@@ -529,7 +529,7 @@ class LogsScreen(JobtuiScreen[None]):
         how = "clipboard" if message.via_clipboard else "terminal clipboard (OSC 52)"
         plural = "s" if message.lines != 1 else ""
         self.notify(f"Copied {message.lines} line{plural} to the {how}", timeout=3)
-        self.view.anchor = None
+        self.view.sel_anchor = None
         self.view.refresh()
 
     def action_save(self) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -30,7 +30,7 @@ from jobtui.engine.models import LogLine
 from jobtui.widgets.fmt import display_zone, inert
 
 CACHE_LIMIT = 6000
-PREFETCH = 200
+PREFETCH = 120
 
 
 def level_class(level: str) -> str:
@@ -48,6 +48,8 @@ def level_class(level: str) -> str:
 class Layout:
     key: tuple[object, ...]
     rows: list[tuple[int, Strip]]  # (row index, strip) per screen line
+    base: Style = field(default_factory=Style)
+    final: dict[int, tuple[object, Strip]] = field(default_factory=dict)  # y → (state, strip)
 
 
 class LogView(ScrollView, can_focus=True):
@@ -97,7 +99,7 @@ class LogView(ScrollView, can_focus=True):
         self.index: array[int] | None = None  # filtered view: the matching seqs
         self.cache: dict[int, LogLine] = {}
         self.cursor = 0
-        self.anchor: int | None = None
+        self.sel_anchor: int | None = None
         self.wrap = False
         self.show_timestamps = True
         self.utc = False
@@ -106,6 +108,11 @@ class LogView(ScrollView, can_focus=True):
         self._styles: dict[str, Style] = {}
         self._max_width = 0
         self._layout: Layout | None = None
+        self._strip_cache: dict[int, list[Strip]] = {}
+        self._strip_cache_key: tuple[object, ...] = ()
+        self._zone = display_zone(False)
+        self._base = Style()
+        self._pending_goto: int | None = None
         self._version = 0
         self._missing: tuple[int, int] | None = None
         self._requested: set[int] = set()
@@ -137,7 +144,7 @@ class LogView(ScrollView, can_focus=True):
         """First and last seq of the selection (or of the cursor line)."""
         if self.row_count() == 0:
             return None
-        a = self.cursor if self.anchor is None else self.anchor
+        a = self.cursor if self.sel_anchor is None else self.sel_anchor
         lo, hi = sorted((a, self.cursor))
         return self.seq_for_row(lo), self.seq_for_row(hi)
 
@@ -161,22 +168,30 @@ class LogView(ScrollView, can_focus=True):
             if width > self._max_width:
                 self._max_width = min(width, 2000)
         if len(self.cache) > CACHE_LIMIT:
-            self._evict()
+            self._evict(self._pending_goto)
         self._changed()
+        pending, self._pending_goto = self._pending_goto, None
+        if pending is not None:
+            self.move_cursor(pending, center=True, keep_anchor=False)
 
     def forget_requests(self) -> None:
         self._requested.clear()
+
+    def redraw(self) -> None:
+        """Settings that change how lines look (wrap, timestamps, zone, search) changed."""
+        self._changed()
 
     def clear_cache(self) -> None:
         self.cache.clear()
         self._requested.clear()
         self._changed()
 
-    def _evict(self) -> None:
+    def _evict(self, around_row: int | None = None) -> None:
         if self.row_count() == 0:
             self.cache.clear()
             return
-        centre = self.seq_for_row(min(self.first_visible, self.row_count() - 1))
+        row = self.first_visible if around_row is None else around_row
+        centre = self.seq_for_row(min(row, self.row_count() - 1))
         keep = CACHE_LIMIT // 3
         for seq in [s for s in self.cache if abs(s - centre) > keep]:
             del self.cache[seq]
@@ -228,38 +243,38 @@ class LogView(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         self._styles.clear()
         self._layout = None
+        self._strip_cache_key = ()
         super().notify_style_update()
 
     # -- drawing ---------------------------------------------------------------
-    def _line_text(self, row: int) -> Text | None:
-        seq = self.seq_for_row(row)
-        line = self.cache.get(seq)
-        if line is None:
-            return None
+    def _prefix(self, line: LogLine, seq: int) -> list[Segment]:
         digits = len(str(max(self.last_seq, seq)))
-        text = Text(no_wrap=not self.wrap, end="")
-        text.append(f"{seq:>{digits}} ", self._style("log--lineno"))
+        segments = [Segment(f"{seq:>{digits}} ", self._style("log--lineno"))]
         if self.show_timestamps:
-            moment = line.ts.astimezone(display_zone(self.utc))
-            text.append(
-                f"{moment:%H:%M:%S}.{moment.microsecond // 1000:03d} ", self._style("log--ts")
+            moment = line.ts.astimezone(self._zone)
+            segments.append(
+                Segment(
+                    f"{moment:%H:%M:%S}.{moment.microsecond // 1000:03d} ", self._style("log--ts")
+                )
             )
         if line.stream == "stderr":
-            text.append("▌", self._style("log--stderr"))
+            segments.append(Segment("▌", self._style("log--stderr")))
         else:
-            text.append(" ")
-        start = len(text)
-        text.append(inert(line.message))
+            segments.append(Segment(" "))
+        return segments
+
+    def _message_text(self, line: LogLine) -> Text:
+        text = Text(inert(line.message), end="", no_wrap=not self.wrap)
         cls = level_class(line.level)
         if cls:
-            text.stylize(self._style(cls), start)
+            text.stylize(self._style(cls))
         if self.pattern:
             text.highlight_words([self.pattern], self._style("log--match"), case_sensitive=False)
         return text
 
     def _row_post_style(self, row: int) -> Style | None:
-        if self.anchor is not None:
-            lo, hi = sorted((self.anchor, self.cursor))
+        if self.sel_anchor is not None:
+            lo, hi = sorted((self.sel_anchor, self.cursor))
             if lo <= row <= hi:
                 return self._style("log--selection")
         if row == self.cursor:
@@ -267,40 +282,56 @@ class LogView(ScrollView, can_focus=True):
         return None
 
     def _strips_for_row(self, row: int, width: int) -> list[Strip]:
-        base = self.rich_style
-        text = self._line_text(row)
-        if text is None:
+        """A row's strips without cursor or selection styling (those go on at render)."""
+        cached = self._strip_cache.get(row)
+        if cached is not None:
+            return cached
+        base = self._base
+        seq = self.seq_for_row(row)
+        line = self.cache.get(seq)
+        if line is None:
             self._note_missing(row)
-            seq = self.seq_for_row(row)
             return [Strip([Segment(f"{seq} …", base + self._style("log--placeholder"))])]
-        post = self._row_post_style(row)
-        console = self.app.console
-        if self.wrap:
-            strips = []
-            for line in text.wrap(console, max(10, width), no_wrap=False):
-                segments = list(line.render(console))
-                strips.append(Strip(Segment.apply_style(segments, base, post)))
-            return strips or [Strip.blank(width, base)]
-        segments = list(text.render(console))
-        return [Strip(Segment.apply_style(segments, base, post))]
+        prefix = self._prefix(line, seq)
+        message = inert(line.message)
+        if self.wrap or (self.pattern and self.pattern.lower() in message.lower()):
+            # Rich does the wrapping and the match highlighting.
+            console = self.app.console
+            text = Text(end="", no_wrap=not self.wrap)
+            for segment in prefix:
+                text.append(segment.text, segment.style)
+            text.append_text(self._message_text(line))
+            lines: list[Text] = (
+                list(text.wrap(console, max(10, width), no_wrap=False)) if self.wrap else [text]
+            )
+            strips = [
+                Strip(Segment.apply_style(list(piece.render(console)), base)) for piece in lines
+            ] or [Strip.blank(width, base)]
+        else:
+            cls = level_class(line.level)
+            segments = [*prefix, Segment(message, self._style(cls) if cls else None)]
+            strips = [Strip(Segment.apply_style(segments, base))]
+        if len(self._strip_cache) > 400:
+            self._strip_cache.clear()
+        self._strip_cache[row] = strips
+        return strips
 
     def _compute_layout(self) -> Layout:
         width = self.scrollable_content_region.width
         height = self.page_height
-        key = (
-            self._version,
-            self.first_visible,
-            width,
-            height,
-            self.cursor,
-            self.anchor,
-            self.wrap,
-        )
+        cache_key = (self._version, width, self.wrap)
+        if cache_key != self._strip_cache_key:
+            self._strip_cache.clear()
+            self._strip_cache_key = cache_key
+            self._zone = display_zone(self.utc)
+        self._base = self.rich_style
+        at_end = self.wrap and self.at_end
+        key = (*cache_key, self.first_visible, height, at_end)
         if self._layout is not None and self._layout.key == key:
             return self._layout
         rows: list[tuple[int, Strip]] = []
         count = self.row_count()
-        if self.wrap and self.at_end and count:
+        if at_end and count:
             # Anchor the bottom so the newest line is always whole on screen.
             row = count - 1
             while row >= 0 and len(rows) < height:
@@ -314,20 +345,29 @@ class LogView(ScrollView, can_focus=True):
                 rows.extend((row, s) for s in self._strips_for_row(row, width))
                 row += 1
             rows = rows[:height]
-        self._layout = Layout(key, rows)
+        self._layout = Layout(key, rows, self.rich_style)
         return self._layout
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         layout = self._compute_layout()
-        base = self.rich_style
+        base = layout.base
         if y >= len(layout.rows):
             return Strip.blank(width, base)
-        _, strip = layout.rows[y]
-        if self.wrap:
-            return strip.adjust_cell_length(width, base)
-        x = int(self.scroll_offset.x)
-        return strip.crop(x, x + width).adjust_cell_length(width, base)
+        row, strip = layout.rows[y]
+        post = self._row_post_style(row)
+        x = 0 if self.wrap else int(self.scroll_offset.x)
+        state = (post, x, width)
+        done = layout.final.get(y)
+        if done is not None and done[0] == state:
+            return done[1]
+        if x:
+            strip = strip.crop(x, x + width)
+        strip = strip.adjust_cell_length(width, base)
+        if post is not None:
+            strip = Strip(Segment.apply_style(list(strip), None, post), width)
+        layout.final[y] = (state, strip)
+        return strip
 
     def _note_missing(self, row: int) -> None:
         if self._missing is None:
@@ -372,7 +412,7 @@ class LogView(ScrollView, can_focus=True):
         count = self.row_count()
         row = max(0, min(row, count - 1)) if count else 0
         if keep_anchor is False:
-            self.anchor = None
+            self.sel_anchor = None
         self.cursor = row
         top = self.first_visible
         height = self.page_height
@@ -382,18 +422,30 @@ class LogView(ScrollView, can_focus=True):
             self._scroll_y(row)
         elif row >= top + height:
             self._scroll_y(row - height + 1)
-        self._layout = None
         self.refresh()
         self.post_message(self.CursorMoved(self, self.cursor_seq))
 
     def goto_seq(self, seq: int) -> None:
-        self.move_cursor(self.row_for_seq(seq), center=True, keep_anchor=False)
+        """Centre `seq`; when its page is not loaded yet, load it first (no placeholder frame)."""
+        row = self.row_for_seq(seq)
+        height = self.page_height
+        first = max(0, row - height // 2)
+        last = min(self.row_count() - 1, first + height - 1)
+        if self.row_count() and not all(
+            self.seq_for_row(r) in self.cache for r in (first, row, last)
+        ):
+            self._pending_goto = row
+            start = max(0, first - height)
+            count = min(self.row_count() - start, 3 * height)
+            self.post_message(self.NeedLines(self, self.seq_for_row(start), count))
+            return
+        self._pending_goto = None
+        self.move_cursor(row, center=True, keep_anchor=False)
 
     def scroll_to_end(self) -> None:
         self.cursor = max(0, self.row_count() - 1)
-        self.anchor = None
+        self.sel_anchor = None
         self._scroll_y(self.row_count())
-        self._layout = None
         self.refresh()
 
     def action_cursor_up(self) -> None:
@@ -404,13 +456,13 @@ class LogView(ScrollView, can_focus=True):
         self.move_cursor(self.cursor + 1)
 
     def action_extend_up(self) -> None:
-        if self.anchor is None:
-            self.anchor = self.cursor
+        if self.sel_anchor is None:
+            self.sel_anchor = self.cursor
         self.move_cursor(self.cursor - 1, keep_anchor=True)
 
     def action_extend_down(self) -> None:
-        if self.anchor is None:
-            self.anchor = self.cursor
+        if self.sel_anchor is None:
+            self.sel_anchor = self.cursor
         self.move_cursor(self.cursor + 1, keep_anchor=True)
 
     def action_page_up(self) -> None:
@@ -446,8 +498,8 @@ class LogView(ScrollView, can_focus=True):
         if 0 <= offset.y < len(layout.rows):
             row = layout.rows[offset.y][0]
             if event.shift:
-                if self.anchor is None:
-                    self.anchor = self.cursor
+                if self.sel_anchor is None:
+                    self.sel_anchor = self.cursor
                 self.move_cursor(row, keep_anchor=True)
             else:
                 self.move_cursor(row, keep_anchor=False)

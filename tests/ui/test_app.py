@@ -11,7 +11,6 @@ from jobtui.screens.job_detail import JobDetailScreen
 from jobtui.screens.jobs import JobsScreen
 from jobtui.widgets.bars import DaemonBar
 from tests.ui.helpers import build, goto_row, press, settle, table
-from tests.ui.seed import frozen_tz, seeded  # noqa: F401  (fixtures)
 
 SIZE = (120, 36)
 

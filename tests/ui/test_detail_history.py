@@ -9,7 +9,6 @@ from jobtui.screens.job_detail import JobDetailScreen
 from jobtui.screens.logs import LogsScreen
 from jobtui.screens.run_options import RunOptionsScreen
 from tests.ui.helpers import build, press, row_names, settle, table
-from tests.ui.seed import frozen_tz, seeded  # noqa: F401  (fixtures)
 
 SIZE = (120, 36)
 

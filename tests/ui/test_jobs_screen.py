@@ -10,13 +10,12 @@ from jobtui.screens.jobs import JobsScreen
 from jobtui.screens.logs import LogsScreen
 from jobtui.screens.run_options import RunOptionsScreen
 from tests.ui.helpers import build, goto_row, press, row_names, settle, table
-from tests.ui.seed import frozen_tz, seeded  # noqa: F401  (fixtures)
 
 SIZE = (120, 36)
 
 
 async def test_list_shows_jobs_status_and_totals(seeded):
-    engine, ids = seeded
+    engine, _ids = seeded
     app = build(engine)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -137,7 +136,7 @@ async def test_pause_resume_and_undo(seeded):
 
 
 async def test_delete_confirmed_with_count_and_undo(seeded):
-    engine, ids = seeded
+    engine, _ids = seeded
     app = build(engine)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -180,7 +179,7 @@ async def test_bulk_run_and_pause(seeded):
 
 
 async def test_new_edit_duplicate_open_the_wizard_or_a_prompt(seeded):
-    engine, ids = seeded
+    engine, _ids = seeded
     app = build(engine)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -197,7 +196,7 @@ async def test_new_edit_duplicate_open_the_wizard_or_a_prompt(seeded):
 
 
 async def test_live_refresh_keeps_cursor_and_focus(seeded):
-    engine, ids = seeded
+    engine, _ids = seeded
     app = build(engine)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -233,7 +232,7 @@ async def test_read_only_hides_actions_that_change_something(seeded):
 
 
 async def test_dimmed_actions_that_do_not_apply(seeded):
-    engine, ids = seeded
+    engine, _ids = seeded
     app = build(engine)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -11,7 +11,6 @@ from jobtui.screens.logs import LogsScreen
 from jobtui.widgets.fmt import inert
 from jobtui.widgets.logview import LogView
 from tests.ui.helpers import build, press, settle
-from tests.ui.seed import frozen_tz, seeded  # noqa: F401  (fixtures)
 
 SIZE = (120, 36)
 
@@ -140,7 +139,7 @@ async def test_copy_line_and_selection_falls_back_to_osc52(seeded, monkeypatch):
         assert app.clipboard == "copied file 0001 of 300"
         await press(pilot, "v", "j", "j", "y")
         assert app.clipboard.splitlines() == [f"copied file {i:04d} of 300" for i in (1, 2, 3)]
-        assert view.anchor is None
+        assert view.sel_anchor is None
 
 
 async def test_copy_uses_pyperclip_when_there_is_a_clipboard(seeded, monkeypatch):

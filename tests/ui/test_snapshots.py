@@ -9,7 +9,6 @@ from jobtui.screens.history import HistoryScreen
 from jobtui.screens.job_detail import JobDetailScreen
 from jobtui.screens.logs import LogsScreen
 from tests.ui.helpers import build, goto_row, press, settle
-from tests.ui.seed import frozen_tz, seeded  # noqa: F401  (fixtures)
 
 SIZE = (120, 36)
 
@@ -46,7 +45,7 @@ def test_job_detail_screen(snap_compare, seeded):
 
 
 def test_history_screen(snap_compare, seeded):
-    engine, ids = seeded
+    engine, _ids = seeded
 
     async def before(pilot):
         await settle(pilot)
