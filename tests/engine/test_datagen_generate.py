@@ -44,7 +44,7 @@ def test_same_seed_same_bytes_whatever_the_batch_size(name: str) -> None:
 
 def test_a_sample_is_the_start_of_the_run() -> None:
     full = DatasetGenerator(ALL, seed=5)
-    head = list(full.batches("users", 3000, 1000))[0][:5]
+    head = next(iter(full.batches("users", 3000, 1000)))[:5]
     assert DatasetGenerator(ALL, seed=5).sample("users", 5) == head
 
 

@@ -19,6 +19,7 @@ import csv
 import io
 import json
 import math
+import operator
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
@@ -296,6 +297,8 @@ class CsvEncoder(Encoder):
             "doublequote": opts.quoting != "none",
         }
         self.nonnumeric = opts.quoting == "nonnumeric"
+        self._getter = operator.itemgetter(*fields) if fields else (lambda r: ())
+        self._typed_fix: list[int] | None = None
 
     def _writer(self) -> tuple[io.StringIO, Any]:
         buf = io.StringIO()
@@ -308,25 +311,54 @@ class CsvEncoder(Encoder):
         writer.writerow(self.fields)
         return buf.getvalue().encode()
 
+    def _fix_columns(self, rows: list[tuple[Any, ...]]) -> list[int]:
+        """Columns holding booleans or nested values (written as true/false or JSON)."""
+        if self.spec is not None:
+            if self._typed_fix is None:
+                types = column_types(self.spec)
+                self._typed_fix = [
+                    i
+                    for i, f in enumerate(self.fields)
+                    if types.get(f) in ("BOOLEAN", "JSON")
+                    or (types.get(f) == "TEXT" and self._maybe_nested(f))
+                ]
+            return self._typed_fix
+        kinds = {type(v) for row in rows for v in row}
+        if not kinds & {bool, dict, list}:
+            return []
+        width = len(self.fields)
+        return [
+            i for i in range(width) if any(isinstance(row[i], bool | dict | list) for row in rows)
+        ]
+
+    def _maybe_nested(self, name: str) -> bool:
+        for f in (self.spec or {}).get("fields", []):
+            if f.get("name") == name:
+                return f.get("type") in ("choice", "constant", "faker", "reference")
+        return True
+
     def encode_at(self, batch: Batch, start: int) -> bytes:
         if not batch:
             return b""
         fields = self.fields
-        rows = [[r.get(f) for f in fields] for r in batch]
-        # Columns holding booleans or nested values are converted; others go as they are.
-        width = len(fields)
-        fix = [
-            i for i in range(width) if any(isinstance(row[i], bool | dict | list) for row in rows)
-        ]
-        for row in rows:
-            for i in fix:
-                row[i] = _csv_cell(row[i])
+        try:
+            rows: list[Any] = list(map(self._getter, batch))
+        except KeyError:
+            rows = [tuple(r.get(f) for f in fields) for r in batch]
+        if len(fields) == 1:
+            rows = [(r,) for r in rows]
+        fix = self._fix_columns(rows)
+        if fix:
+            fixed = []
+            for row in rows:
+                cells = list(row)
+                for i in fix:
+                    cells[i] = _csv_cell(cells[i])
+                fixed.append(cells)
+            rows = fixed
         if self.nonnumeric:
             # QUOTE_NONNUMERIC writes None as "" quoted; keep nulls empty and unquoted.
-            for row in rows:
-                for i in range(width):
-                    if row[i] is None:
-                        row[i] = ""
+            rows = [["" if v is None else v for v in row] for row in rows]
         buf, writer = self._writer()
         writer.writerows(rows)
         return buf.getvalue().encode()

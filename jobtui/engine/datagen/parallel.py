@@ -13,7 +13,6 @@ have threads) and import the generator once; pools fill once per worker per run.
 from __future__ import annotations
 
 import multiprocessing
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
@@ -67,48 +66,68 @@ def parallel_chunks(
     *,
     pool: ProcessPoolExecutor | None = None,
     in_flight: int | None = None,
+    ahead: int = 32,
     stop: Callable[[], bool] | None = None,
 ) -> Iterator[tuple[bytes, list[dict[str, Any]] | None, int]]:
     """(bytes, records or None, n) of each batch of `base["total"]` records, in order.
 
-    `processes` counts the calling process: it makes every `processes`-th batch itself
-    while `processes - 1` workers make the others (on 2 cores, 2 generating processes plus
-    an idle parent would fight over the cores). `pool`: an executor of `processes - 1`
-    workers to reuse (else one is made and shut down here). `stop()` is polled between
-    batches; when true, pending work is cancelled and iteration ends.
+    `processes` counts the calling process: `processes - 1` workers take batches in order
+    (`in_flight` each at most), and whenever the next batch to deliver is not ready the
+    caller makes the next unassigned batch itself instead of waiting (at most `ahead`
+    batches buffered). So a worker that is still starting, or slower, costs nothing, and on
+    2 cores two generating processes do not fight a third, idle one.
+    `pool`: an executor of `processes - 1` workers to reuse (else one is made and shut down
+    here). `stop()` is polled between batches; when true, pending work is cancelled.
     """
     total = int(base["total"])
     batch_size = max(1, int(batch_size))
     processes = max(1, int(processes))
     plan = [(start, min(batch_size, total - start)) for start in range(0, total, batch_size)]
+
+    def local(i: int) -> tuple[bytes, list[dict[str, Any]] | None, int]:
+        start, count = plan[i]
+        return generate_chunk(dict(base, start=start, count=count))
+
     if processes == 1 or len(plan) < 2:
-        for start, count in plan:
+        for i in range(len(plan)):
             if stop is not None and stop():
                 return
-            yield generate_chunk(dict(base, start=start, count=count))
+            yield local(i)
         return
     own = pool is None
     executor = pool or make_pool(processes - 1)
     window = in_flight or max(2, (processes - 1) * 3)
     futures: dict[int, Future[tuple[bytes, list[dict[str, Any]] | None, int]]] = {}
-    remote = deque(i for i in range(len(plan)) if i % processes != 0)
-
-    def submit_more() -> None:
-        while remote and len(futures) < window:
-            i = remote.popleft()
-            start, count = plan[i]
-            futures[i] = executor.submit(generate_chunk, dict(base, start=start, count=count))
-
+    made: dict[int, tuple[bytes, list[dict[str, Any]] | None, int]] = {}
+    unassigned = 0
     try:
-        submit_more()
-        for i, (start, count) in enumerate(plan):
-            if stop is not None and stop():
-                return
-            if i % processes == 0:
-                result = generate_chunk(dict(base, start=start, count=count))
-            else:
+        for i in range(len(plan)):
+            while True:
+                if stop is not None and stop():
+                    return
+                while unassigned < len(plan) and len(futures) < window:
+                    start, count = plan[unassigned]
+                    futures[unassigned] = executor.submit(
+                        generate_chunk, dict(base, start=start, count=count)
+                    )
+                    unassigned += 1
+                if i in made:
+                    result = made.pop(i)
+                    break
+                future = futures.get(i)
+                if future is not None and future.done():
+                    result = futures.pop(i).result()
+                    break
+                if future is None:  # assigned to nobody yet: make it here
+                    result = local(i)
+                    unassigned = max(unassigned, i + 1)
+                    break
+                if unassigned < len(plan) and len(made) < ahead:
+                    made[unassigned] = local(unassigned)
+                    unassigned += 1
+                    continue
                 result = futures.pop(i).result()
-            submit_more()
+                break
             yield result
     finally:
         for future in futures.values():
