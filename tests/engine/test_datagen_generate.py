@@ -217,3 +217,12 @@ def test_digest_is_stable_across_generators() -> None:
     a = hashlib.sha256(output("clickstream", 1200, seed=77)).hexdigest()
     b = hashlib.sha256(output("clickstream", 1200, seed=77)).hexdigest()
     assert a == b
+
+
+@pytest.mark.parametrize("locale", ["de_DE", "ja_JP", "fr_FR"])
+def test_builtins_work_in_other_locales(locale: str) -> None:
+    gen = DatasetGenerator(ALL, seed=1, locale=locale)
+    for name in ("users", "customers"):
+        rows = gen.sample(name, 50)
+        assert len(rows) == 50
+        assert all(re.match(r"^[a-z0-9._]+@[a-z0-9.-]+$", r["email"]) for r in rows)

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 POOL_SIZE = 2048
 TOKEN_POOL_SIZE = 1024
 COMPOSED_POOL = 1 << 14
+FILL_CHUNK = 16
 _TOKEN = re.compile(r"{{\s*(\w+)\s*}}")
 _TOKEN_ANY = re.compile(r"{{.*?}}")
 _DIGIT_CHARS = "#%$"
@@ -118,6 +119,14 @@ def provider_exists(name: str) -> bool:
     return name in provider_names()
 
 
+def usable_locale(locale: str, provider: str) -> str:
+    """The locale, or en_US when this locale has no such provider (de_DE has no
+    `state_abbr`): a built-in dataset then still works in every locale."""
+    if locale != "en_US" and not hasattr(faker_for(locale), provider):
+        return "en_US"
+    return locale
+
+
 def plain(value: Any) -> Any:
     """A Faker value as JSON-friendly data (dates as ISO strings, Decimal as float...)."""
     if value is None or isinstance(value, str | int | float | bool):
@@ -159,19 +168,31 @@ def check_call(provider: str, args: dict[str, Any], locale: str = "en_US") -> st
 
 # -- lazy pools --------------------------------------------------------------------------
 class LazyPool:
-    """`size` slots filled on first use; slot k depends only on (key, k)."""
+    """`size` slots filled on first use; slot k depends only on (key, k).
 
-    def __init__(self, size: int, make: Callable[[int], Any]):
+    With `chunk` > 1, `make(c)` returns the values of slots c*chunk.. (c+1)*chunk-1 at once
+    (one Faker seeding per chunk instead of per value)."""
+
+    def __init__(self, size: int, make: Callable[[int], Any], chunk: int = 1):
         self.size = size
         self.values: list[Any] = [_EMPTY] * size
         self.make = make
+        self.chunk = chunk
         self.filled = 0
 
     def fill(self, k: int) -> Any:
-        value = self.make(k)
-        self.values[k] = value
-        self.filled += 1
-        return value
+        if self.chunk == 1:
+            value = self.make(k)
+            self.values[k] = value
+            self.filled += 1
+            return value
+        first = (k // self.chunk) * self.chunk
+        values = self.make(k // self.chunk)[: self.size - first]
+        for j, v in enumerate(values):
+            if self.values[first + j] is _EMPTY:
+                self.filled += 1
+            self.values[first + j] = v
+        return self.values[k]
 
     def get(self, k: int) -> Any:
         value = self.values[k]
@@ -257,6 +278,7 @@ class Pools:
         self, locale: str, provider: str, args: dict[str, Any] | None = None, size: int = POOL_SIZE
     ) -> LazyPool:
         args = args or {}
+        locale = usable_locale(locale, provider)
         key = (locale, provider, repr(sorted(args.items())), size)
         pool = self._pools.get(key)
         if pool is None:
@@ -264,10 +286,13 @@ class Pools:
             pool = None if args else self._fast_pool(locale, provider, size, base)
             if pool is None:
 
-                def make(k: int) -> Any:
-                    return call_provider(locale, provider, args, base + k)
+                def make(c: int) -> list[Any]:
+                    fake = faker_for(locale)
+                    fake.seed_instance(base + c)
+                    method = getattr(fake, provider)
+                    return [plain(method(**args)) for _ in range(FILL_CHUNK)]
 
-                pool = LazyPool(size, make)
+                pool = LazyPool(size, make, FILL_CHUNK)
             self._pools[key] = pool
         return pool
 
@@ -303,6 +328,7 @@ class Pools:
 
     def distinct(self, locale: str, provider: str, args: dict[str, Any]) -> list[Any]:
         """Up to POOL_SIZE distinct values (for unique fields), in a seeded order."""
+        locale = usable_locale(locale, provider)
         key = ("distinct", locale, provider, repr(sorted(args.items())))
         pool = self._pools.get(key)
         if pool is None:
@@ -534,6 +560,9 @@ class EmailComposer:
         self.unique = unique
         self.first = pools.provider(locale, "first_name", None, TOKEN_POOL_SIZE)
         self.last = pools.provider(locale, "last_name", None, TOKEN_POOL_SIZE)
+        # Names in non-Latin scripts fold to nothing: their emails use en_US names.
+        self.first_latin = pools.provider("en_US", "first_name", None, TOKEN_POOL_SIZE)
+        self.last_latin = pools.provider("en_US", "last_name", None, TOKEN_POOL_SIZE)
         styles: tuple[tuple[str, int], ...] = (
             USERNAME_STYLES if provider in USERNAME_PROVIDERS else EMAIL_STYLES
         )
@@ -573,9 +602,12 @@ class EmailComposer:
         h = mix(self.base ^ k)
         si = min(bisect(self.cum, (h & 0xFFFFFFFF) / 4294967296.0 * self.total), len(self.cum) - 1)
         h2 = mix(h)
-        f = self._folded(self.first, (h2 & 0x3FF) % self.first.size, "user")
-        last = self._folded(self.last, ((h2 >> 10) & 0x3FF) % self.last.size, "name")
-        local = self.styles[si].format(f=f, l=last, i=f[0], i2=last[0], nn=(h2 >> 20) % 100)
+        fk, lk = (h2 & 0x3FF) % self.first.size, ((h2 >> 10) & 0x3FF) % self.last.size
+        f = self._folded(self.first, fk, "") or self._folded(self.first_latin, fk, "user")
+        last = self._folded(self.last, lk, "") or self._folded(self.last_latin, lk, "name")
+        local = self.styles[si].format(
+            f=f, l=last, i=f[0], i2="abcdeghjklmnprstw"[(h2 >> 50) % 17], nn=(h2 >> 20) % 100
+        )
         if self.provider in USERNAME_PROVIDERS:
             return local, ""
         if not self.domains:
