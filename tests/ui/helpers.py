@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+from textual.app import ComposeResult
 from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import Static
 
 from jobtui.app import JobtuiApp, make_app
 from jobtui.engine import Engine
@@ -21,15 +24,13 @@ def build(engine: Engine, **kwargs: Any) -> JobtuiApp:
 async def settle(pilot: Pilot[Any]) -> None:
     """Let messages flow and every worker finish, twice (results start more work)."""
     app = pilot.app
-    idle = 0
     for _ in range(20):
-        await pilot.pause()
+        await pilot.pause(0)  # every widget has drained its queue
         if any(not w.is_finished for w in app.workers):
-            idle = 0
             await app.workers.wait_for_complete()
             continue
-        idle += 1
-        if idle == 2:  # a paint may ask for rows: one more round to be sure
+        await pilot.pause()  # let a repaint happen: a paint may ask for rows
+        if not any(not w.is_finished for w in app.workers):
             break
 
 
@@ -59,3 +60,16 @@ async def goto_row(pilot: Pilot[Any], name: str) -> None:
     names = row_names(pilot.app)  # type: ignore[arg-type]
     table(pilot.app).move_cursor(names.index(name))  # type: ignore[arg-type]
     await settle(pilot)
+
+
+class StubWizard(Screen[str | None]):
+    """Stands in for the wizard (its own tests drive it): records how it was opened."""
+
+    opened: ClassVar[list[tuple[str | int | None, bool]]] = []
+
+    def __init__(self, engine: Engine, job_ref: str | int | None = None, duplicate: bool = False):
+        super().__init__()
+        StubWizard.opened.append((job_ref, duplicate))
+
+    def compose(self) -> ComposeResult:
+        yield Static("wizard")

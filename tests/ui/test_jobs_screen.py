@@ -178,7 +178,7 @@ async def test_bulk_run_and_pause(seeded):
         assert not engine.get_job(ids["users-demo"]).active
 
 
-async def test_new_edit_duplicate_open_the_wizard_or_a_prompt(seeded):
+async def test_new_edit_duplicate_open_the_wizard(seeded, stub_wizard):
     engine, _ids = seeded
     app = build(engine)
     async with app.run_test(size=SIZE) as pilot:
@@ -187,12 +187,35 @@ async def test_new_edit_duplicate_open_the_wizard_or_a_prompt(seeded):
         for key in ("n", "e", "D"):
             await press(pilot, key)
             assert not isinstance(app.screen, JobsScreen), key
-            if isinstance(app.screen, PromptScreen):  # no wizard: duplicate asks a name
-                await press(pilot, "enter")
-            else:
-                app.screen.dismiss(None)
-                await settle(pilot)
+            app.screen.dismiss("default/users-demo" if key == "e" else None)
+            await settle(pilot)
             assert isinstance(app.screen, JobsScreen)
+        assert stub_wizard == [
+            (None, False),
+            ("default/users-demo", False),
+            ("default/users-demo", True),
+        ]
+        assert any("Saved default/users-demo" in n.message for n in app._notifications)
+
+
+def test_the_real_wizard_is_the_one_pushed():
+    from jobtui.screens.jobs import wizard_screen
+    from jobtui.screens.wizard import WizardScreen
+
+    assert wizard_screen() is WizardScreen
+
+
+async def test_duplicate_without_a_wizard_asks_for_a_name(seeded, monkeypatch):
+    engine, _ids = seeded
+    monkeypatch.setattr("jobtui.screens.jobs.wizard_screen", lambda: None)
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto_row(pilot, "users-demo")
+        await press(pilot, "D")
+        assert isinstance(app.screen, PromptScreen)
+        await press(pilot, "enter")
+        assert engine.get_job("users-demo-copy").description == "On demand"
 
 
 async def test_live_refresh_keeps_cursor_and_focus(seeded):
