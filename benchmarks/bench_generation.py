@@ -169,7 +169,7 @@ def peak_rss(n: int, path: Path) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=1_000_000, help="engine runs")
+    parser.add_argument("--records", type=int, default=2_000_000, help="engine runs")
     parser.add_argument("--naive", type=int, default=2_000, help="naive Faker loop records")
     parser.add_argument("--stdlib", type=int, default=200_000, help="stdlib loop records")
     parser.add_argument("--rss-records", type=int, default=3_000_000, help="peak-RSS run")

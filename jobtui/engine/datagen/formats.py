@@ -276,6 +276,9 @@ QUOTING = {
 }
 
 
+_PLAIN_TYPES = {str, int, float, type(None)}
+
+
 def _csv_cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -299,6 +302,7 @@ class CsvEncoder(Encoder):
         self.nonnumeric = opts.quoting == "nonnumeric"
         self._getter = operator.itemgetter(*fields) if fields else (lambda r: ())
         self._typed_fix: list[int] | None = None
+        self._scan: list[int] = []
 
     def _writer(self) -> tuple[io.StringIO, Any]:
         buf = io.StringIO()
@@ -312,30 +316,33 @@ class CsvEncoder(Encoder):
         return buf.getvalue().encode()
 
     def _fix_columns(self, rows: list[tuple[Any, ...]]) -> list[int]:
-        """Columns holding booleans or nested values (written as true/false or JSON)."""
-        if self.spec is not None:
-            if self._typed_fix is None:
-                types = column_types(self.spec)
-                self._typed_fix = [
-                    i
-                    for i, f in enumerate(self.fields)
-                    if types.get(f) in ("BOOLEAN", "JSON")
-                    or (types.get(f) == "TEXT" and self._maybe_nested(f))
-                ]
-            return self._typed_fix
-        kinds = {type(v) for row in rows for v in row}
-        if not kinds & {bool, dict, list}:
-            return []
-        width = len(self.fields)
-        return [
-            i for i in range(width) if any(isinstance(row[i], bool | dict | list) for row in rows)
-        ]
+        """Columns holding booleans or nested values (written as true/false or JSON): the
+        spec's BOOLEAN/JSON columns, plus any other column whose values in this batch are
+        not all plain (a Faker provider may give lists); without a spec, every column."""
+        if self.spec is not None and self._typed_fix is None:
+            types = column_types(self.spec)
+            self._typed_fix = [
+                i for i, f in enumerate(self.fields) if types.get(f) in ("BOOLEAN", "JSON")
+            ]
+            self._scan = [
+                i
+                for i, f in enumerate(self.fields)
+                if types.get(f) == "TEXT"
+                and self._kind(f) in ("faker", "choice", "constant", "reference", None)
+            ]
+        fix = list(self._typed_fix or [])
+        scan = self._scan if self.spec is not None else range(len(self.fields))
+        plain = _PLAIN_TYPES
+        for i in scan:
+            if not {type(row[i]) for row in rows} <= plain:
+                fix.append(i)
+        return fix
 
-    def _maybe_nested(self, name: str) -> bool:
+    def _kind(self, name: str) -> str | None:
         for f in (self.spec or {}).get("fields", []):
             if f.get("name") == name:
-                return f.get("type") in ("choice", "constant", "faker", "reference")
-        return True
+                return str(f.get("type"))
+        return None
 
     def encode_at(self, batch: Batch, start: int) -> bytes:
         if not batch:

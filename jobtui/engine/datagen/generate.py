@@ -6,8 +6,12 @@ own `random.Random` seeded from those parts (`providers.derive`). So the values 
 depend on the batch size, on which process makes which block, or on the order blocks are
 made in: the same seed gives the same bytes with 1 process or several.
 
-Speed. Each block is made column by column (`random.Random.choices` over pools and ranges,
-UUIDs from `getrandbits(128)`, dates from precomputed day strings), then zipped into dicts.
+Speed. Each block is made column by column: indices into pools, tables and ranges come
+from `Random.randbytes` (16 or 32 bits each, decoded by `array`), weighted choices go
+through a 65,536-slot table, UUIDs are 128 random bits with the version bits set, dates are
+precomputed day strings; the columns are then zipped into dicts. Every column draws value
+by value, so the first m values of a block never depend on how many are made (a sample of
+5 is the start of the run).
 
 Uniqueness is by construction, never by retrying: sequences and UUIDs are unique as they
 are; integer / float / date / pattern / choice / reference fields map the record number
