@@ -47,6 +47,7 @@ from jobtui.engine.spec import (
     DatagenSpec,
     JobSpec,
     Policies,
+    ScheduleBase,
     timezones,
 )
 from jobtui.widgets.forms import FieldRow, ModelForm, field_id, show_errors
@@ -275,6 +276,8 @@ class WizardScreen(Screen[str | None]):
         self._saving = False
         self._cache: dict[str, Widget | None] = {}
         self.built: set[str] = set()
+        self.schedule_words = ""
+        self.next_fires: list[str] = []
         self.workspaces: list[str] = []
         self._crumbs: dict[str, Label] = {}
         # Errors show once the user touched the field or tried to leave its step.
@@ -505,11 +508,14 @@ class WizardScreen(Screen[str | None]):
         holder = self._get("#schedule-holder", Vertical)
         await holder.remove_children()
         if kind in SCHEDULE_TYPES:
+            model = SCHEDULE_TYPES[kind]
+            common = list(ScheduleBase.model_fields)
+            own = [f for f in model.model_fields if f not in common and f != "type"]
             form = ModelForm(
-                SCHEDULE_TYPES[kind],
+                model,
                 "schedule",
                 values,
-                exclude=("type",),
+                only=own + common,
                 suggestions={"timezone": timezones()},
                 id="form-schedule",
             )
@@ -987,7 +993,7 @@ class WizardScreen(Screen[str | None]):
             ),
             Horizontal(
                 Button("Download file", id="download-button", compact=True),
-                ProgressBar(id="download-progress", show_eta=False),
+                ProgressBar(id="download-progress", show_eta=False, classes="-idle"),
                 id="download-bar",
             ),
             Static("", id="download-result", markup=False),
@@ -1000,8 +1006,9 @@ class WizardScreen(Screen[str | None]):
             f"{spec.get('workspace', 'default')}/{spec.get('name') or '(no name)'}"
             f"  ·  {spec.get('kind', 'datagen')}",
         ]
-        words = self._get("#schedule-words", Static).content
-        lines.append(f"Schedule: {words or 'manual'}")
+        lines.append(f"Schedule: {self.schedule_words or 'manual'}")
+        if self.next_fires:
+            lines.append(f"Next fire: {self.next_fires[0]}")
         datagen = spec.get("datagen")
         if isinstance(datagen, dict):
             lines.append(f"Datasets: {', '.join(datagen.get('datasets', [])) or '—'}")
@@ -1286,6 +1293,10 @@ class WizardScreen(Screen[str | None]):
 
     @on(SchedulePreviewed)
     def _schedule_previewed(self, message: SchedulePreviewed) -> None:
+        self.schedule_words = f"✖ {message.error}" if message.error else message.words
+        self.next_fires = [] if message.error else list(message.fires)
+        if self.step == "last":
+            self._update_summary()
         words = self._get("#schedule-words", Static)
         fires = self._get("#schedule-fires", Static)
         words.set_class(bool(message.error), "-failed")
@@ -1374,7 +1385,9 @@ class WizardScreen(Screen[str | None]):
             return
         row.set_error(None)
         _update(self._get("#download-result", Static), "Running…")
-        self._get("#download-progress", ProgressBar).update(total=None, progress=0)
+        bar = self._get("#download-progress", ProgressBar)
+        bar.remove_class("-idle")
+        bar.update(total=None, progress=0)
         self._download(spec, path)
 
     # -- steps ---------------------------------------------------------------------------
@@ -1445,6 +1458,9 @@ class WizardScreen(Screen[str | None]):
         )
 
     def _focus_first(self, step: str) -> None:
+        if step == "datasets":
+            self._get(f"#{field_id('datagen.datasets')}", SelectionList).focus()
+            return
         container = self.query_one(f"#step-{step}")
         for widget in container.query("*"):
             if widget.focusable and not isinstance(widget, VerticalScroll):
