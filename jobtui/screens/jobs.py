@@ -124,7 +124,7 @@ WRITE_ACTIONS = frozenset(
 
 class JobsScreen(JobtuiScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "focus_filter", "Filter", id="jobs.filter"),
+        Binding("slash", "focus_filter", "Filter", id="jobs.filter", priority=True),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="jobs.clear_filter"),
         Binding("enter", "open", "Open", id="jobs.open"),
         Binding("r", "run", "Run", id="jobs.run"),
@@ -378,7 +378,13 @@ class JobsScreen(JobtuiScreen[None]):
 
     # -- filtering and sorting ---------------------------------------------------------
     def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        # A priority binding, focused at once: keys typed in the same burst (`/name`)
+        # must reach the filter, not the table.
+        box = self.query_one("#filter", Input)
+        if box.has_focus:
+            box.insert_text_at_cursor("/")
+        else:
+            self.set_focus(box)
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)

@@ -88,7 +88,7 @@ class LogsScreen(JobtuiScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "back", "Back", id="logs.back"),
         Binding("f", "follow", "Follow", id="logs.follow"),
-        Binding("slash", "search", "Search", id="logs.search"),
+        Binding("slash", "search", "Search", id="logs.search", priority=True),
         Binding("n", "find_next", "Next match", id="logs.next"),
         Binding("N", "find_previous", "Prev match", show=False, id="logs.previous"),
         Binding("e", "next_error", "Next error", id="logs.next_error"),
@@ -402,11 +402,14 @@ class LogsScreen(JobtuiScreen[None]):
 
     # search ------------------------------------------------------------------------
     def action_search(self) -> None:
+        box = self.query_one("#log-search", Input)
+        if box.has_focus:  # a priority binding: `/` inside a pattern is text
+            box.insert_text_at_cursor("/")
+            return
         row = self.query_one("#log-search-row")
         row.display = True
-        box = self.query_one("#log-search", Input)
         box.value = self.pattern
-        box.focus()
+        self.set_focus(box)  # at once: the pattern's keys may already be queued
 
     @on(Input.Submitted, "#log-search")
     def _search_submitted(self, event: Input.Submitted) -> None:

@@ -62,7 +62,9 @@ def daemon_text(status: DaemonStatus | None, note: str, now: float) -> Text:
     if status.alive:
         text.append(" · at start: " + reconciled_text(status.info or {}))
     if note:
-        text.append(f" · {note}")
+        # "started the jobtui daemon in the background (pid 42)" is said in full once, as
+        # a notification; the bar keeps the gist.
+        text.append(" · started by this session" if note.startswith("started") else f" · {note}")
     return text
 
 

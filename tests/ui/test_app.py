@@ -107,7 +107,8 @@ async def test_opening_starts_the_daemon_and_says_so(seeded, monkeypatch):
         await settle(pilot)
         assert calls == [True]
         bar = str(app.screen.query_one(DaemonBar).render())
-        assert "started the jobtui daemon" in bar
+        assert "started by this session" in bar
+        assert any("pid 4242" in n.message for n in app._notifications)
 
 
 async def test_read_only_never_starts_the_daemon(seeded, monkeypatch):
