@@ -265,3 +265,20 @@ async def test_dimmed_actions_that_do_not_apply(seeded):
         await goto_row(pilot, "orders-csv")
         assert app.screen.check_action("cancel", ()) is True
         assert app.screen.check_action("logs", ()) is True
+
+
+async def test_a_burst_of_keys_after_slash_reaches_the_filter(seeded):
+    """`/back⏎` typed (or pasted) in one go: the keys after `/` are filter text."""
+    from textual import events
+
+    engine, _ = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for key, char in [("slash", "/"), ("b", "b"), ("a", "a"), ("c", "c"), ("k", "k")]:
+            app.post_message(events.Key(key, char))
+        app.post_message(events.Key("enter", "\r"))
+        await settle(pilot)
+        assert app.screen.query_one("#filter").value == "back"
+        assert row_names(app) == ["backup"]
+        assert app.focused is table(app)
