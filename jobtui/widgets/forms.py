@@ -133,6 +133,8 @@ def _describe_field(key: str, info: FieldInfo, prefix: str, words: bool) -> Fiel
             annotation = literals[0]
         elif len(args) == 1:
             annotation = args[0]
+        elif set(args) <= {int, float}:
+            annotation = float  # a number: typed as one
         else:
             annotation = str  # str | int | float: durations and the like, typed as text
     base = dict(
@@ -195,7 +197,10 @@ def text_to_value(spec: FieldSpec, text: str) -> Any:
         if not stripped:
             return None if spec.optional or not spec.required else ""
         try:
-            return int(stripped) if spec.kind == "int" else float(stripped)
+            if spec.kind == "int":
+                return int(stripped)
+            number = float(stripped)
+            return int(number) if number.is_integer() and "." not in stripped else number
         except ValueError:
             return stripped
     if spec.kind == "list":
