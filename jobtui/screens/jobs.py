@@ -140,7 +140,7 @@ class JobsScreen(JobtuiScreen[None]):
         Binding("ctrl+d", "delete", "Delete", id="jobs.delete"),
         Binding("space", "mark", "Mark", show=False, id="jobs.mark"),
         Binding("s", "cycle_status", "Status", id="jobs.status"),
-        Binding("w", "cycle_workspace", "Workspace", show=False, id="jobs.workspace"),
+        Binding("w", "cycle_workspace", "Workspace", id="jobs.workspace"),
         Binding("S", "toggle_system", "System jobs", show=False, id="jobs.system"),
         Binding("o", "cycle_sort", "Sort", show=False, id="jobs.sort"),
         Binding("O", "reverse_sort", "Reverse sort", show=False, id="jobs.reverse"),
@@ -414,10 +414,24 @@ class JobsScreen(JobtuiScreen[None]):
         self.reload()
 
     def action_cycle_workspace(self) -> None:
-        options: list[str | None] = [None, *self.workspaces]
-        current = self.query_state.workspace
-        index = options.index(current) if current in options else 0
-        self.query_state.workspace = options[(index + 1) % len(options)]
+        """Pick the workspace shown (the workspaces screen), or cycle when it is absent."""
+        try:
+            from jobtui.screens.workspaces import ALL_WORKSPACES, WorkspacesScreen
+        except ImportError:
+            options: list[str | None] = [None, *self.workspaces]
+            current = self.query_state.workspace
+            index = options.index(current) if current in options else 0
+            self.set_workspace(options[(index + 1) % len(options)])
+            return
+
+        def chosen(name: str | None) -> None:
+            if name is not None:
+                self.set_workspace(None if name == ALL_WORKSPACES else name)
+
+        self.app.push_screen(WorkspacesScreen(self.engine, self.query_state.workspace), chosen)
+
+    def set_workspace(self, name: str | None) -> None:
+        self.query_state.workspace = name
         self.load_workspaces()
         self.reload()
 

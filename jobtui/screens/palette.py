@@ -19,8 +19,7 @@ if TYPE_CHECKING:
 # (label, module, class) of screens other parts of jobtui may provide.
 NAVIGATION = [
     ("Datasets", "jobtui.screens.datasets", "DatasetsScreen"),
-    ("Sink presets", "jobtui.screens.presets", "PresetsScreen"),
-    ("Workspaces", "jobtui.screens.workspaces", "WorkspacesScreen"),
+    ("Sink presets", "jobtui.screens.sink_presets", "SinkPresetsScreen"),
 ]
 
 
@@ -46,6 +45,7 @@ class JobCommands(Provider):
             except (ImportError, AttributeError):
                 continue
             out.append((f"Go to: {label.lower()}", partial(self._open, cls), label))
+        out.append(("Go to: workspaces", self._go_workspaces, "Pick the workspace the list shows"))
         out.append(("Toggle local/UTC times", app.action_toggle_utc, "Every time shown"))
         if not app.read_only:
             out.append(("Undo", app.action_undo, "The last delete, pause/resume or bulk action"))
@@ -66,6 +66,14 @@ class JobCommands(Provider):
         app = self.app
         while len(app.screen_stack) > 2 and not isinstance(app.screen, JobsScreen):
             app.pop_screen()
+
+    def _go_workspaces(self) -> None:
+        from jobtui.screens.jobs import JobsScreen
+
+        self._go_jobs()
+        screen = self.app.screen
+        if isinstance(screen, JobsScreen):
+            screen.action_cycle_workspace()
 
     def _go_history(self) -> None:
         from jobtui.screens.history import HistoryScreen

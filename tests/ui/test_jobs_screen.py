@@ -61,11 +61,16 @@ async def test_status_cycle_workspace_system_and_sort(seeded):
         assert row_names(app) == ["backup"]
         while screen.query_state.status is not None:
             await press(pilot, "s")
+        from jobtui.screens.workspaces import WorkspacesScreen
+
         await press(pilot, "w")
-        assert screen.query_state.workspace == "default"
-        await press(pilot, "w")
+        assert isinstance(app.screen, WorkspacesScreen)
+        app.screen.dismiss("finance")
+        await settle(pilot)
         assert row_names(app) == ["billing"]
         await press(pilot, "w")
+        app.screen.dismiss("")  # all workspaces
+        await settle(pilot)
         assert screen.query_state.workspace is None
         n = len(row_names(app))
         await press(pilot, "S")
