@@ -226,3 +226,18 @@ def test_builtins_work_in_other_locales(locale: str) -> None:
         rows = gen.sample(name, 50)
         assert len(rows) == 50
         assert all(re.match(r"^[a-z0-9._]+@[a-z0-9.-]+$", r["email"]) for r in rows)
+
+
+def test_parallel_records_and_stop() -> None:
+    spec = BUILTIN_DATASETS["iot_readings"]
+    base = chunk_args([spec], 5, "en_US", "iot_readings", 3000, need_records=True)
+    got = list(parallel_chunks(base, 1000, 2))
+    assert [n for _, _, n in got] == [1000, 1000, 1000]
+    rows = [r for _, records, _ in got for r in records or []]
+    assert rows == [
+        r for b in DatasetGenerator([spec], seed=5).batches("iot_readings", 3000, 1000) for r in b
+    ]
+    seen: list[Any] = []
+    for item in parallel_chunks(base, 500, 2, stop=lambda: len(seen) >= 2):
+        seen.append(item)
+    assert len(seen) == 2
