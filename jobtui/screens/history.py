@@ -280,6 +280,18 @@ class HistoryScreen(JobtuiScreen[None]):
     def _selected(self, message: VirtualTable.Selected) -> None:
         self.action_logs()
 
+    def palette_actions(self) -> list[tuple[str, str, str]]:
+        run = self.current
+        name = f"run #{run.id}" if run else "run"
+        return [
+            (f"Log of {name}", "logs", "Log viewer"),
+            (f"Errors and results of {name}", "details", ""),
+            (f"Replay {name}", "replay", "Deliver its stored output again"),
+            (f"Re-run {name} with the same parameters", "rerun", ""),
+            (f"Cancel {name}", "cancel", ""),
+            ("Diff two runs", "diff", "The marked two, or this one and the one before"),
+        ]
+
     # -- actions ------------------------------------------------------------------------------
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -310,7 +310,9 @@ class LogsScreen(JobtuiScreen[None]):
         zone_label = datetime.now(zone).tzname() or "UTC"
         parts = [
             f"{fmt_count(self.log_lines)} lines",
-            "full log" if self.full else f"last {TAIL_LINES} lines",
+            "full log"
+            if self.full or self.log_lines <= TAIL_LINES
+            else f"last {TAIL_LINES:,} lines (a: full log)",
             LEVEL_FILTERS[self.level_filter][0],
             STREAM_FILTERS[self.stream_filter][0],
             f"times in {zone_label}" if view.show_timestamps else "no timestamps",

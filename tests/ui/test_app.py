@@ -118,3 +118,21 @@ async def test_read_only_never_starts_the_daemon(seeded, monkeypatch):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert app.sub_title == "read-only"
+
+
+async def test_palette_offers_replay_on_the_focused_run(seeded):
+    from jobtui.screens.confirm import ConfirmScreen
+    from jobtui.screens.history import HistoryScreen
+
+    engine, ids = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(HistoryScreen(ids["backup"], "default/backup"))
+        await settle(pilot)
+        await press(pilot, "colon")
+        await pilot.press(*"replay run")
+        await settle(pilot)
+        await press(pilot, "enter")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.screen.title_text == f"Replay run #{ids['backup-failed']}?"
