@@ -742,17 +742,8 @@ class DatasetGenerator:
 _WORKER_CACHE: dict[str, tuple[DatasetGenerator, dict[tuple[str, str], Any]]] = {}
 
 
-def generate_chunk(args: dict[str, Any]) -> tuple[bytes, list[dict[str, Any]] | None, int]:
-    """Make (and encode) records start..start+count-1 of one dataset, in any process.
-
-    `args`: datasets (list of specs), seed, locale, counts ({dataset: run count}), name,
-    start, count, total (the dataset's record count in the run), format, options,
-    need_bytes, need_records. Returns (encoded bytes, records or None, number of records).
-    Generators and encoders are cached per process, so pools fill once per worker.
-    """
+def _cached_generator(args: dict[str, Any]) -> tuple[DatasetGenerator, dict[Any, Any]]:
     import orjson
-
-    from jobtui.engine.datagen.formats import make_encoder
 
     key = orjson.dumps(
         [args["datasets"], args["seed"], args["locale"], args.get("counts") or {}],
@@ -771,7 +762,38 @@ def generate_chunk(args: dict[str, Any]) -> tuple[bytes, list[dict[str, Any]] | 
         )
         cached = (gen, {})
         _WORKER_CACHE[key] = cached
-    gen, encoders = cached
+    if args.get("pools"):
+        cached[0].pools.load(args["pools"])
+    return cached
+
+
+def warm_pools(args: dict[str, Any]) -> dict[tuple[Any, ...], list[Any]]:
+    """Fill, in this process, every pool the dataset of `args` uses and return them, for
+    workers (`generate_chunk(dict(args, pools=...))`): a worker then skips its own warm-up.
+    Pool values depend only on the seed, so the bytes are the same either way."""
+    gen, _ = _cached_generator(args)
+    name = args["name"]
+    if gen._prepared != (name, args["total"]):
+        gen.prepare(name, args["total"])
+    for col in gen.columns(name):
+        col.values(0, 0, 1)  # compile and touch every column (references included)
+    gen.pools.fill_all()
+    return gen.pools.export()
+
+
+def generate_chunk(args: dict[str, Any]) -> tuple[bytes, list[dict[str, Any]] | None, int]:
+    """Make (and encode) records start..start+count-1 of one dataset, in any process.
+
+    `args`: datasets (list of specs), seed, locale, counts ({dataset: run count}), name,
+    start, count, total (the dataset's record count in the run), format, options,
+    need_bytes, need_records. Returns (encoded bytes, records or None, number of records).
+    Generators and encoders are cached per process, so pools fill once per worker.
+    """
+    import orjson
+
+    from jobtui.engine.datagen.formats import make_encoder
+
+    gen, encoders = _cached_generator(args)
     name = args["name"]
     if gen._prepared != (name, args["total"]):
         gen.prepare(name, args["total"])

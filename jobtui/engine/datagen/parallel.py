@@ -17,9 +17,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from jobtui.engine.datagen.generate import generate_chunk
+from jobtui.engine.datagen.generate import generate_chunk, warm_pools
 
 PRELOAD = ["jobtui.engine.datagen.generate", "jobtui.engine.datagen.formats", "faker", "orjson"]
+
+
+def _ready() -> bool:
+    return True
 
 
 def make_pool(processes: int) -> ProcessPoolExecutor:
@@ -97,6 +101,11 @@ def parallel_chunks(
     own = pool is None
     executor = pool or make_pool(processes - 1)
     window = in_flight or max(2, (processes - 1) * 3)
+    # Start the workers now (they boot while this process fills the pools), then hand the
+    # filled pools to the first batch of each worker so none repeats the warm-up.
+    booting: list[Future[bool]] = [executor.submit(_ready) for _ in range(processes - 1)]
+    shared = warm_pools(dict(base, start=0, count=0))
+    to_share = processes - 1
     futures: dict[int, Future[tuple[bytes, list[dict[str, Any]] | None, int]]] = {}
     made: dict[int, tuple[bytes, list[dict[str, Any]] | None, int]] = {}
     unassigned = 0
@@ -107,9 +116,11 @@ def parallel_chunks(
                     return
                 while unassigned < len(plan) and len(futures) < window:
                     start, count = plan[unassigned]
-                    futures[unassigned] = executor.submit(
-                        generate_chunk, dict(base, start=start, count=count)
-                    )
+                    args = dict(base, start=start, count=count)
+                    if to_share > 0:
+                        args["pools"] = shared
+                        to_share -= 1
+                    futures[unassigned] = executor.submit(generate_chunk, args)
                     unassigned += 1
                 if i in made:
                     result = made.pop(i)
@@ -132,5 +143,7 @@ def parallel_chunks(
     finally:
         for future in futures.values():
             future.cancel()
+        for boot in booting:
+            boot.cancel()
         if own:
             executor.shutdown(wait=True, cancel_futures=True)

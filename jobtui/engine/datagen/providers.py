@@ -274,6 +274,39 @@ class Pools:
     def __init__(self, seed: int):
         self.seed = seed
         self._pools: dict[tuple[Any, ...], LazyPool] = {}
+        self._loaded: dict[tuple[Any, ...], list[Any]] = {}
+
+    # -- sharing filled pools with worker processes --------------------------------------
+    def register(self, key: tuple[Any, ...], pool: LazyPool) -> LazyPool:
+        """Track a pool made elsewhere (a composer's); fill it from a loaded state."""
+        values = self._loaded.get(key)
+        if values is not None and len(values) == pool.size and pool.filled < pool.size:
+            pool.values = list(values)
+            pool.filled = pool.size
+        self._pools[key] = pool
+        return pool
+
+    def fill_all(self) -> None:
+        """Fill every slot of every pool (what a long run ends up doing anyway)."""
+        done: set[int] = set()
+        while True:
+            todo = [p for p in self._pools.values() if id(p) not in done]
+            if not todo:
+                return
+            for pool in todo:
+                done.add(id(pool))
+                for k in range(pool.size):
+                    pool.get(k)
+
+    def export(self) -> dict[tuple[Any, ...], list[Any]]:
+        """The values of the filled pools. Pool values depend only on the seed, so a
+        worker given them makes exactly what it would have made filling its own."""
+        return {k: p.values for k, p in self._pools.items() if p.filled == p.size}
+
+    def load(self, state: dict[tuple[Any, ...], list[Any]]) -> None:
+        self._loaded.update(state)
+        for key, pool in self._pools.items():
+            self.register(key, pool)
 
     def provider(
         self, locale: str, provider: str, args: dict[str, Any] | None = None, size: int = POOL_SIZE
@@ -294,7 +327,7 @@ class Pools:
                     return [plain(method(**args)) for _ in range(FILL_CHUNK)]
 
                 pool = LazyPool(size, make, FILL_CHUNK)
-            self._pools[key] = pool
+            self.register(key, pool)
         return pool
 
     def _fast_pool(self, locale: str, provider: str, size: int, base: int) -> LazyPool | None:
@@ -460,7 +493,7 @@ class Composer:
             self.compiled.append((template, token_pools, digit_kinds))
         size = size or COMPOSED_POOL
         self.base = derive(pools.seed, locale, "composed", key, size)
-        self.pool = LazyPool(size, self.compose)
+        self.pool = pools.register(("composed", locale, key, size), LazyPool(size, self.compose))
 
     def compose(self, k: int) -> str:
         h = mix(self.base ^ k)
@@ -588,7 +621,9 @@ class EmailComposer:
             self.domains = [pools.provider(locale, "domain_name", None, TOKEN_POOL_SIZE)]
         self._ascii: dict[tuple[int, int], str] = {}
         self.base = derive(pools.seed, locale, "composed", provider, unique)
-        self.pool = LazyPool(COMPOSED_POOL, self.compose)
+        self.pool = pools.register(
+            ("email", locale, provider, unique), LazyPool(COMPOSED_POOL, self.compose)
+        )
 
     def _folded(self, pool: LazyPool, k: int, fallback: str) -> str:
         key = (id(pool), k)
