@@ -57,8 +57,14 @@ class RunOptionsScreen(ModalScreen[dict[str, Any] | None]):
                     )
                 yield Label("Since (records newer than; ISO date or date time, UTC)")
                 yield Input(placeholder="2026-03-01 12:00", id="ro-since")
-                yield Label("Custom arguments (shell words, passed to the run)")
-                yield Input(placeholder="--full --verbose", id="ro-args")
+                if self.job.kind.value == "command":
+                    yield Label("Arguments (shell words; replace the configured ones)")
+                    yield Input(placeholder="--full --verbose", id="ro-args")
+                else:
+                    yield Label("Records per dataset (empty: the job's setting)")
+                    yield Input(placeholder="1000", id="ro-max-records", type="integer")
+                    yield Label("Random seed (empty: the job's setting)")
+                    yield Input(placeholder="42", id="ro-seed", type="integer")
                 yield Label("", id="ro-error", classes="form-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Run (ctrl+s)", id="run", variant="primary")
@@ -93,16 +99,27 @@ class RunOptionsScreen(ModalScreen[dict[str, Any] | None]):
             since = parse_since(self.query_one("#ro-since", Input).value)
         except ValueError:
             raise ValueError("since: use a date like 2026-03-01 or 2026-03-01 12:00") from None
-        args_text = self.query_one("#ro-args", Input).value
-        try:
-            args = shlex.split(args_text)
-        except ValueError as exc:
-            raise ValueError(f"arguments: {exc}") from None
+        options: dict[str, Any] = {}
+        if self.job.kind.value == "command":
+            try:
+                args = shlex.split(self.query_one("#ro-args", Input).value)
+            except ValueError as exc:
+                raise ValueError(f"arguments: {exc}") from None
+            if args:
+                options["args"] = args
+        else:
+            for key, box in (("max_records", "#ro-max-records"), ("seed", "#ro-seed")):
+                text = self.query_one(box, Input).value.strip()
+                if text:
+                    try:
+                        options[key] = int(text)
+                    except ValueError:
+                        raise ValueError(f"{key.replace('_', ' ')}: a whole number") from None
         return {
             "title": self.query_one("#ro-title", Input).value.strip(),
             "parameters": parameters or None,
             "since": since,
-            "options": {"args": args} if args else None,
+            "options": options or None,
         }
 
     def action_submit(self) -> None:

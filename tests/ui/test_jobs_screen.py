@@ -120,9 +120,19 @@ async def test_run_cancel_and_run_with_options(seeded):
         assert isinstance(app.screen, RunOptionsScreen)
         await pilot.press(*"nightly check")
         app.screen.query_one("#ro-param-region").value = "us"
+        app.screen.query_one("#ro-max-records").value = "5"
+        app.screen.query_one("#ro-since").value = "2027-01-01"
         await press(pilot, "ctrl+s")
         run = engine.list_runs(job=ids["orders-csv"], limit=1)[0]
         assert run.title == "nightly check" and run.parameters == {"region": "us"}
+        assert engine.run_options(run.id)["max_records"] == 5
+        assert run.since is not None and run.since.year == 2027
+        await goto_row(pilot, "backup")
+        await press(pilot, "R")
+        app.screen.query_one("#ro-args").value = "--dry-run 'two words'"
+        await press(pilot, "ctrl+s")
+        run = engine.list_runs(job=ids["backup"], limit=1)[0]
+        assert engine.run_options(run.id)["args"] == ["--dry-run", "two words"]
 
 
 async def test_pause_resume_and_undo(seeded):
