@@ -7,7 +7,14 @@ record values depend only on (seed, dataset, field, record number), the bytes ar
 same as one process would make with the same batch size.
 
 Workers are started with the `forkserver` method (never `fork` from a process that may
-have threads) and import the generator once; pools fill once per worker per run.
+have threads) and import the generator once. The caller fills the Faker pools while the
+workers boot and hands them over with each worker's first batch, so no worker repeats
+the warm-up; pool values depend only on the seed, so this never changes the bytes.
+
+Using it from the pipeline (`threads` > 1): pass the run's record counts (`counts=`) so
+references resolve against the counts actually made, the referenced datasets in
+`datasets`, and call `encoder.advance(n)` on the main encoder for every batch received so
+its footer (JSON array) knows records were written.
 """
 
 from __future__ import annotations
