@@ -175,7 +175,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rss-records", type=int, default=3_000_000, help="peak-RSS run")
     args = parser.parse_args(argv if argv is not None else sys.argv[1:])
     n = args.records
-    print(f"users (8 fields), {os.cpu_count()} CPU(s); engine runs: {n:,} records", flush=True)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    print(
+        f"users (8 fields), {os.cpu_count()} CPU(s), load average {load:.2f} before the run "
+        f"(other work on the machine skews the 2-process figures); engine runs: {n:,} records",
+        flush=True,
+    )
     naive = naive_faker(args.naive)
     print(f"  naive Faker loop ({args.naive:,} records)   {naive:>12,.0f} rec/s   1.0x", flush=True)
     stdlib = stdlib_limit(args.stdlib)
