@@ -197,6 +197,8 @@ class Saved(Message):
     qualified_name: str | None
     errors: list[FieldError]
     error: str = ""
+    stay: bool = False  # saved on the way to a download: keep the wizard open
+    job_id: int | None = None
 
 
 class Scroll(VerticalScroll, can_focus=False):
@@ -260,6 +262,7 @@ class WizardScreen(Screen[str | None]):
         self.original: dict[str, Any] = {}
         self.job_id: int | None = None
         self.source_name = ""
+        self.saved_name: str | None = None
         self.loaded = False
         self.steps: tuple[str, ...] = DATAGEN_STEPS
         self.step = "settings"
@@ -597,6 +600,12 @@ class WizardScreen(Screen[str | None]):
         kept += [d for d in event.selection_list.selected if d not in kept]
         self.selected_datasets = kept
         self.touched.add("datagen.datasets")
+        index = event.selection_list.highlighted
+        if index is not None:
+            name = event.selection_list.get_option_at_index(index).value
+            if name != self.highlighted_dataset:
+                self.highlighted_dataset = name
+                self._sample(name, self.sample_seed)
         self._revalidate()
 
     @on(SelectionList.SelectionHighlighted, "#f-datagen-datasets")
@@ -691,6 +700,7 @@ class WizardScreen(Screen[str | None]):
             return
         await self._mount_format_form(fmt, {})
         self._revalidate()
+        self._format_preview(self.collect_spec())
 
     @work(thread=True, exclusive=True, group="wizard-format-preview", exit_on_error=False)
     def _format_preview(self, spec: dict[str, Any]) -> None:
@@ -965,7 +975,7 @@ class WizardScreen(Screen[str | None]):
     # -- last step ----------------------------------------------------------------------
     async def _build_last(self) -> None:
         holder = self._get("#last-forms", Scroll)
-        widgets: list[Widget] = [Static("", id="summary", markup=False)]
+        widgets: list[Widget] = []
         if self.mode == "edit":
             widgets.append(
                 FieldRow(
@@ -997,6 +1007,7 @@ class WizardScreen(Screen[str | None]):
                 id="download-bar",
             ),
             Static("", id="download-result", markup=False),
+            Static("", id="summary", markup=False),
         ]
         await holder.mount_all(widgets)
 
@@ -1059,21 +1070,45 @@ class WizardScreen(Screen[str | None]):
         _update(self._get("#output", Static), message.text)
 
     @work(thread=True, exclusive=True, group="wizard-download", exit_on_error=False)
-    def _download(self, spec: dict[str, Any], path: str) -> None:
-        runner = getattr(self.engine, "run_to_file", None)
-        if runner is None:
-            self.post_message(DownloadDone(False, "downloading is not available yet"))
-            return
-
-        def progress(done: int, total: int | None = None) -> None:
-            self.post_message(DownloadProgress(done, total))
-
+    def _download(self, spec: dict[str, Any], path: str, note: str) -> None:
+        """Save the job, run it now into one file (the run's `to_file` option), follow it."""
+        engine = self.engine
         try:
-            where = runner(spec, path, progress=progress)
-        except (JobtuiError, NotImplementedError, OSError) as exc:
+            job = self._store_job(spec, note or "saved to download a file")
+        except SpecError as exc:
+            self.post_message(Saved(None, list(exc.errors), stay=True))
+            self.post_message(DownloadDone(False, "not saved: fix the fields first"))
+            return
+        except JobtuiError as exc:
             self.post_message(DownloadDone(False, str(exc)))
             return
-        self.post_message(DownloadDone(True, f"Written to {where}"))
+        self.post_message(Saved(job.qualified_name, [], stay=True, job_id=job.id))
+        total: int | None = None
+        datagen = spec.get("datagen")
+        if isinstance(datagen, dict):
+            per = datagen.get("max_records", 1000)
+            if isinstance(per, int):
+                total = per * max(1, len(datagen.get("datasets", [])))
+        try:
+            run = engine.queue_run(
+                job.id, title="download from the wizard", options={"to_file": path}
+            )
+
+            def polled(current: Any) -> None:
+                self.post_message(DownloadProgress(int(current.records or 0), total))
+
+            final = engine.wait_for_run(run.id, on_poll=polled)
+        except (JobtuiError, OSError) as exc:
+            self.post_message(DownloadDone(False, str(exc)))
+            return
+        if final.state.value not in ("succeeded", "partially_succeeded"):
+            reason = final.error or final.state.value
+            self.post_message(DownloadDone(False, f"run {final.id} {final.state.value}: {reason}"))
+            return
+        where = "; ".join(final.results) or path
+        self.post_message(
+            DownloadDone(True, f"{final.records} records written (run {final.id}): {where}")
+        )
 
     @on(DownloadProgress)
     def _download_progress(self, message: DownloadProgress) -> None:
@@ -1388,7 +1423,7 @@ class WizardScreen(Screen[str | None]):
         bar = self._get("#download-progress", ProgressBar)
         bar.remove_class("-idle")
         bar.update(total=None, progress=0)
-        self._download(spec, path)
+        self._download(spec, path, self._note())
 
     # -- steps ---------------------------------------------------------------------------
     async def _set_steps(self) -> None:
@@ -1491,16 +1526,19 @@ class WizardScreen(Screen[str | None]):
         note = self._find(f"#{field_id('note')}", Input)
         return note.value.strip() if note is not None else ""
 
+    def _store_job(self, spec: dict[str, Any], note: str) -> Any:
+        """Create or update the job (in a worker thread); later saves update it."""
+        if self.job_id is not None:
+            return self.engine.update_job(self.job_id, spec, note)
+        if self.mode == "duplicate":
+            return self.engine.create_job(spec, f"duplicated from {self.source_name}")
+        return self.engine.create_job(spec, note or "created")
+
     @work(thread=True, exclusive=True, group="wizard-save", exit_on_error=False)
     def _save(self, spec: dict[str, Any], note: str) -> None:
         self._saving = True
         try:
-            if self.mode == "edit" and self.job_id is not None:
-                job = self.engine.update_job(self.job_id, spec, note)
-            elif self.mode == "duplicate":
-                job = self.engine.create_job(spec, f"duplicated from {self.source_name}")
-            else:
-                job = self.engine.create_job(spec, note or "created")
+            job = self._store_job(spec, note)
         except SpecError as exc:
             self.post_message(Saved(None, list(exc.errors)))
             return
@@ -1509,12 +1547,19 @@ class WizardScreen(Screen[str | None]):
             return
         finally:
             self._saving = False
-        self.post_message(Saved(job.qualified_name, []))
+        self.post_message(Saved(job.qualified_name, [], job_id=job.id))
 
     @on(Saved)
     async def _saved(self, message: Saved) -> None:
         if message.qualified_name:
-            verb = {"new": "Created", "edit": "Saved", "duplicate": "Created"}[self.mode]
+            if message.stay:
+                # Saved on the way to a download: the wizard now edits the stored job.
+                self.job_id = message.job_id
+                self.saved_name = message.qualified_name
+                self.baseline = self.collect_spec()
+                self.notify(f"Saved {message.qualified_name}", title="Job saved")
+                return
+            verb = "Saved" if self.mode == "edit" else "Created"
             self.notify(f"{verb} {message.qualified_name}", title="Job saved")
             self.dismiss(message.qualified_name)
             return
@@ -1538,6 +1583,8 @@ class WizardScreen(Screen[str | None]):
         if event.form.id == "form-sink":
             self._store_sink()
         self._revalidate()
+        if event.form.id == "form-format":
+            self._format_preview(self.collect_spec())
 
     @on(Input.Changed, "#f-policies-overlap-max")
     @on(Select.Changed, "#f-policies-overlap")
@@ -1551,13 +1598,14 @@ class WizardScreen(Screen[str | None]):
         return self.loaded and self.collect_spec() != self.baseline
 
     def action_cancel(self) -> None:
+        # A job saved on the way to a download exists: leaving returns its name.
         if not self.dirty:
-            self.dismiss(None)
+            self.dismiss(self.saved_name)
             return
 
         def answered(discard: bool | None) -> None:
             if discard:
-                self.dismiss(None)
+                self.dismiss(self.saved_name)
 
         self.app.push_screen(
             AskScreen("Discard your changes to this job?", "Discard", "Keep editing"), answered

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 from typing import Any
 
@@ -253,3 +255,33 @@ async def test_duplicate_makes_a_fresh_job_without_history(engine: Engine) -> No
     assert copy.spec == {**spec, "description": "v2", "name": "daily-copy"}
     assert [v.version for v in engine.list_versions("daily-copy")] == [1]
     assert len(engine.list_versions("daily")) == 2
+
+
+async def test_download_file_runs_the_job_into_the_chosen_path(
+    engine: Engine, tmp_path: Path
+) -> None:
+    spec = {
+        "name": "dl",
+        "datagen": {
+            "datasets": ["users"],
+            "max_records": 20,
+            "generator": {"format": "csv"},
+            "sinks": [{"type": "console"}],
+        },
+    }
+    engine.create_job(spec)
+    target = tmp_path / "users.csv"
+    app = WizardApp(engine, "default/dl")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for step in ("datasets", "generator", "sinks", "last"):
+            await next_step(pilot, step)
+        await type_in(pilot, "download", str(target))
+        await pilot.press("enter")
+        await settle(pilot)
+        result = str(wizard(pilot).query_one("#download-result", Static).content)
+        assert result.startswith("✔ 20 records written"), result
+        assert str(target) in result
+    rows = list(csv.reader(io.StringIO(target.read_text())))
+    assert rows[0][:2] == ["name", "email"]
+    assert len(rows) == 21
