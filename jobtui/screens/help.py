@@ -47,21 +47,31 @@ class HelpScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("key", "action", "where")
-        seen: set[tuple[str, str]] = set()
+        table.add_columns("keys", "action", "where")
+        # One row per action, its keys together; the screen's own actions first, then the
+        # app's, then the focused widget's (movement).
+        groups: dict[tuple[int, str, str], list[str]] = {}
+        enabled: dict[tuple[int, str, str], bool] = {}
         for key, active in self.target.active_bindings.items():
             binding = active.binding
             if not binding.description:
                 continue
-            display = describe_key(key, self.app.get_key_display(binding))
-            where = "app" if active.node is self.app else type(active.node).__name__
-            if (display, binding.description) in seen:
-                continue
-            seen.add((display, binding.description))
-            style = "" if active.enabled else "dim"
+            node = active.node
+            rank = 0 if node is self.target else 1 if node is self.app else 2
+            if not binding.id:
+                rank = 3  # Textual's own (focus next, copy): last
+            where = "app" if node is self.app else type(node).__name__.removesuffix("Screen")
+            ident = (rank, where, binding.description)
+            groups.setdefault(ident, []).append(
+                describe_key(key, self.app.get_key_display(binding))
+            )
+            enabled[ident] = active.enabled
+        for ident in sorted(groups, key=lambda i: i[0]):
+            _, where, description = ident
+            style = "" if enabled[ident] else "dim"
             table.add_row(
-                Text(display, style=style),
-                Text(binding.description + ("" if active.enabled else " (n/a)"), style=style),
+                Text(" ".join(dict.fromkeys(groups[ident])), style=style),
+                Text(description + ("" if enabled[ident] else " (n/a)"), style=style),
                 Text(where, style="dim"),
             )
         table.focus()
