@@ -47,22 +47,32 @@ OVERRIDABLE = ("max_records", "seed", "locale", "threads", "randomize_records")
 
 
 # -- adapters onto the generator and the formats (engine/datagen) ------------------------
-def make_generator(datasets: list[dict[str, Any]], seed: int | None, locale: str) -> Any:
+def make_generator(
+    datasets: list[dict[str, Any]],
+    seed: int | None,
+    locale: str,
+    counts: dict[str, int] | None = None,
+) -> Any:
+    """The run's generator; `counts` (every dataset's record count in this run) keeps
+    references in range whatever the order of the datasets and with randomize_records."""
     from jobtui.engine.datagen.generate import DatasetGenerator
 
-    return DatasetGenerator(datasets, seed=seed, locale=locale)
+    return DatasetGenerator(datasets, seed=seed, locale=locale, counts=counts)
 
 
 def make_encoder(fmt: str, options: dict[str, Any], dataset: dict[str, Any]) -> Any:
+    """The format's encoder; given the dataset's spec so column types are known (typed SQL
+    CREATE TABLE, CSV booleans)."""
     from jobtui.engine.datagen.formats import make_encoder as encoder_of
 
-    return encoder_of(fmt, options, dataset["name"], field_names(dataset))
+    return encoder_of(fmt, options, dataset, field_names(dataset))
 
 
 def make_decoder(fmt: str, options: dict[str, Any], dataset: dict[str, Any]) -> Any:
+    """The format's decoder for replay into table sinks, typed by the dataset's spec."""
     from jobtui.engine.datagen import formats
 
-    return formats.make_decoder(fmt, options, dataset["name"], field_names(dataset))
+    return formats.make_decoder(fmt, options, dataset, field_names(dataset))
 
 
 def field_names(dataset: dict[str, Any]) -> list[str]:
@@ -135,10 +145,14 @@ def effective_settings(spec: JobSpec, options: dict[str, Any]) -> Settings:
 
 
 def record_counts(settings: Settings, names: list[str]) -> dict[str, int]:
-    if not settings.randomize_records:
-        return dict.fromkeys(names, settings.max_records)
-    rng = random.Random(settings.seed)
-    return {name: rng.randint(1, settings.max_records) for name in names}
+    """Each dataset's record count: max_records, or (randomize_records) a seeded draw that
+    depends on the dataset's name only, not on the order of the datasets."""
+    from jobtui.engine.datagen.generate import record_count
+
+    return {
+        name: record_count(settings.seed, name, settings.max_records, settings.randomize_records)
+        for name in names
+    }
 
 
 def to_file_sink(path: str, several: bool) -> dict[str, Any]:
@@ -169,11 +183,12 @@ def run_sinks(ctx: RunContext, several_datasets: bool) -> list[dict[str, Any]]:
 
 
 def load_datasets(engine: Engine, names: list[str]) -> list[dict[str, Any]]:
-    out = []
-    for name in names:
-        dataset = engine.get_dataset(name)  # type: ignore[attr-defined]
-        out.append(dataset.to_spec())
-    return out
+    """The job's datasets (in the job's order), then every dataset they reference,
+    transitively (a custom dataset may reference another custom one)."""
+    specs = [engine.get_dataset(name).to_spec() for name in names]  # type: ignore[attr-defined]
+    closure: list[dict[str, Any]] = engine.dataset_closure(specs)  # type: ignore[attr-defined]
+    wanted = set(names)
+    return specs + [d for d in closure if d["name"] not in wanted]
 
 
 # -- delivering ---------------------------------------------------------------------------
@@ -309,43 +324,17 @@ def serial_batches(gen: Any, name: str, count: int, batch_size: int) -> Iterator
     yield from gen.batches(name, count, batch_size)
 
 
-# Parallel generation uses processes: on CPython the GIL makes threads no faster for
-# generation, which is pure Python. Each process makes whole chunks [start, start + n) of
-# the dataset; chunks come back in order, so the output is the same as with one process
-# when the generator can start at an offset (`batches(..., start=)`). Formats whose
-# encoding depends on what came before (a JSON array's commas) are encoded here.
-PARALLEL_CHUNK = 50_000
-_worker_state: dict[str, Any] = {}
-
-
+# Parallel generation uses processes (datagen/parallel.py): on CPython the GIL makes threads
+# no faster for generation, which is pure Python. Batches are made (and encoded, with
+# `encode_at(batch, start)`) by `threads` processes, the caller included, and come back
+# in order; record values depend only on (seed, dataset, field, record number), so the
+# bytes are those of one process. The main encoder is advanced by each batch so that its
+# footer (a JSON array's) knows records were written.
 def can_split(gen: Any) -> bool:
-    import inspect
+    """Whether this generator's records can be made in other processes (the real one)."""
+    from jobtui.engine.datagen.generate import DatasetGenerator
 
-    try:
-        return "start" in inspect.signature(gen.batches).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _make_chunk(job: tuple[Any, ...]) -> list[tuple[bytes, Any, int]]:
-    datasets, seed, locale, dataset, start, n, batch_size, fmt, fmt_options, enc, recs = job
-    key = repr((seed, locale, [d["name"] for d in datasets]))
-    if _worker_state.get("key") != key:
-        _worker_state["key"] = key
-        _worker_state["gen"] = make_generator(datasets, seed, locale)
-    gen = _worker_state["gen"]
-    encoder = make_encoder(fmt, fmt_options, dataset) if enc else None
-    fields = field_names(dataset)
-    out = []
-    for batch in gen.batches(dataset["name"], n, batch_size, start=start):
-        out.append(
-            (
-                encoder.encode(batch) if encoder is not None else b"",
-                records_of(batch, fields) if recs else None,
-                len(batch),
-            )
-        )
-    return out
+    return isinstance(gen, DatasetGenerator)
 
 
 def parallel_batches(
@@ -355,52 +344,31 @@ def parallel_batches(
     count: int,
     batch_size: int,
     settings: Settings,
+    counts: dict[str, int],
     encoder: Any,
     *,
     need_bytes: bool,
     need_records: bool,
 ) -> Iterator[tuple[bytes, Any, int]]:
-    import multiprocessing
-    from concurrent.futures import Future, ProcessPoolExecutor
+    from jobtui.engine.datagen.parallel import chunk_args, parallel_chunks
 
-    encode_there = need_bytes and settings.format != "json"
-    records_here = need_records or (need_bytes and not encode_there)
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    pending: list[Future[list[tuple[bytes, Any, int]]]] = []
-    with ProcessPoolExecutor(
-        max_workers=settings.threads, mp_context=multiprocessing.get_context(method)
-    ) as pool:
-        chunks = iter(range(0, count, PARALLEL_CHUNK))
-        try:
-            while True:
-                while len(pending) < settings.threads * 2:
-                    start = next(chunks, None)
-                    if start is None:
-                        break
-                    job = (
-                        datasets,
-                        settings.seed,
-                        settings.locale,
-                        dataset,
-                        start,
-                        min(PARALLEL_CHUNK, count - start),
-                        batch_size,
-                        settings.format,
-                        settings.format_options,
-                        encode_there,
-                        records_here,
-                    )
-                    pending.append(pool.submit(_make_chunk, job))
-                if not pending:
-                    return
-                for data, records, n in pending.pop(0).result():
-                    if need_bytes and not encode_there:
-                        data = encoder.encode(records)
-                    yield data, (records if need_records else None), n
-                ctx.check()
-        finally:
-            for future in pending:
-                future.cancel()
+    base = chunk_args(
+        datasets,
+        settings.seed,
+        settings.locale,
+        dataset["name"],
+        count,
+        counts=counts,
+        fmt=settings.format,
+        options=settings.format_options,
+        need_bytes=need_bytes,
+        need_records=need_records,
+    )
+    for data, records, n in parallel_chunks(
+        base, batch_size, settings.threads, stop=ctx.stop.is_set
+    ):
+        encoder.advance(n)
+        yield data, records, n
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -502,10 +470,13 @@ def run_datagen(ctx: RunContext) -> Outcome:
     settings = effective_settings(ctx.spec, ctx.options)
     _record_effective(ctx, settings)
     assert ctx.spec.datagen is not None
-    datasets = load_datasets(ctx.engine, list(ctx.spec.datagen.datasets))
-    counts = record_counts(settings, [d["name"] for d in datasets])
+    names = list(ctx.spec.datagen.datasets)
+    # The job's datasets first, then those they reference (made only as references).
+    every = load_datasets(ctx.engine, names)
+    datasets = every[: len(names)]
+    counts = record_counts(settings, [d["name"] for d in every])
     sinks = run_sinks(ctx, len(datasets) > 1)
-    ctx.total = sum(counts.values())
+    ctx.total = sum(counts[d["name"]] for d in datasets)
     tasks: dict[str, list[TaskState]] = {}
     for dataset in datasets:
         tasks[dataset["name"]] = [
@@ -521,7 +492,7 @@ def run_datagen(ctx: RunContext) -> Outcome:
         "options": settings.format_options,
         "datasets": [],
     }
-    gen = make_generator(datasets, settings.seed, settings.locale)
+    gen = make_generator(every, settings.seed, settings.locale, counts)
     results: list[str] = []
     for dataset in datasets:
         ctx.check()
@@ -545,7 +516,7 @@ def run_datagen(ctx: RunContext) -> Outcome:
             )
         try:
             if any(d.alive for d in deliveries) or replay is not None:
-                _produce(ctx, gen, datasets, dataset, counts[name], settings, deliveries, replay)
+                _produce(ctx, gen, every, dataset, counts, settings, deliveries, replay)
         except BaseException:
             for d in deliveries:
                 if d.alive:
@@ -570,12 +541,13 @@ def _produce(
     gen: Any,
     datasets: list[dict[str, Any]],
     dataset: dict[str, Any],
-    count: int,
+    counts: dict[str, int],
     settings: Settings,
     deliveries: list[Delivery],
     replay: ReplayWriter | None,
 ) -> None:
     name = dataset["name"]
+    count = counts[name]
     fields = field_names(dataset)
     encoder = make_encoder(settings.format, settings.format_options, dataset)
     if settings.flush_each_record:
@@ -604,7 +576,7 @@ def _produce(
         if parallel and not can_split(gen):
             ctx.log.warning(
                 f"threads: {settings.threads} asked, but this generator cannot start at an "
-                "offset; generating in one process"
+                "offset in another process; generating in one process"
             )
             parallel = False
         if parallel:
@@ -615,6 +587,7 @@ def _produce(
                 count,
                 batch_size,
                 settings,
+                counts,
                 encoder,
                 need_bytes=need_bytes,
                 need_records=need_records,
@@ -753,8 +726,11 @@ def preview_spec(engine: Engine, spec: JobSpec, n: int) -> str:
     settings = effective_settings(spec, {})
     if spec.datagen is not None and spec.datagen.seed is None:
         settings.seed = 0
-    datasets = load_datasets(engine, list(spec.datagen.datasets if spec.datagen else []))
-    gen = make_generator(datasets, settings.seed, settings.locale)
+    names = list(spec.datagen.datasets if spec.datagen else [])
+    every = load_datasets(engine, names)
+    datasets = every[: len(names)]
+    counts = record_counts(settings, [d["name"] for d in every])
+    gen = make_generator(every, settings.seed, settings.locale, counts)
     parts: list[str] = []
     for dataset in datasets:
         encoder = make_encoder(settings.format, settings.format_options, dataset)

@@ -111,3 +111,92 @@ def test_a_run_into_postgres_lands_every_record(engine: Engine, tmp_path: Path) 
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv"])
+def test_threads_two_gives_the_same_bytes_as_threads_one(
+    engine: Engine, tmp_path: Path, fmt: str
+) -> None:
+    out = tmp_path / "out"
+    outputs = []
+    for threads in (1, 2):
+        users_job(
+            engine,
+            f"t{threads}",
+            out,
+            max_records=2500,
+            threads=threads,
+            use_buffer=False,
+            generator={"format": fmt},
+        )
+        run = engine.wait_for_run(engine.queue_run(f"t{threads}").id, timeout=60)
+        assert run.state == RunState.SUCCEEDED, run.errors
+        assert run.records == 2500
+        outputs.append((out / f"t{threads}" / f"users-{run.id}.{fmt}").read_bytes())
+    assert outputs[0] == outputs[1]
+    if fmt == "json":
+        assert len(json.loads(outputs[0])) == 2500
+
+
+def test_custom_datasets_referencing_each_other_stay_in_range_in_any_order(
+    engine: Engine, tmp_path: Path
+) -> None:
+    engine.save_dataset(
+        {"name": "teams", "fields": [{"name": "id", "type": "sequence", "start": 1}]}
+    )
+    engine.save_dataset(
+        {
+            "name": "players",
+            "fields": [
+                {"name": "id", "type": "sequence", "start": 1},
+                {"name": "team", "type": "reference", "dataset": "teams", "field": "id"},
+            ],
+        }
+    )
+    engine.save_dataset(
+        {
+            "name": "scores",
+            "fields": [
+                {"name": "player", "type": "reference", "dataset": "players", "field": "id"},
+                {"name": "points", "type": "integer", "min": 0, "max": 9},
+            ],
+        }
+    )
+    out = tmp_path / "out"
+    # players before teams, scores referencing players (itself referencing teams: a
+    # custom dataset referencing another custom one), counts randomized.
+    users_job(
+        engine,
+        "league",
+        out,
+        datasets=["scores", "players", "teams"],
+        max_records=300,
+        randomize_records=True,
+        sinks=[{"type": "sqlite", "options": {"path": str(out / "l.sqlite")}}],
+    )
+    run = engine.wait_for_run(engine.queue_run("league").id, timeout=60)
+    assert run.state == RunState.SUCCEEDED, run.errors
+    import sqlite3
+
+    conn = sqlite3.connect(out / "l.sqlite")
+    teams = conn.execute("SELECT count(*), min(id), max(id) FROM teams").fetchone()
+    players = conn.execute("SELECT count(*), max(id), max(team), min(team) FROM players").fetchone()
+    scores = conn.execute("SELECT max(player), min(player) FROM scores").fetchone()
+    assert teams[1] == 1 and teams[2] == teams[0]
+    assert players[3] >= 1 and players[2] <= teams[0]
+    assert scores[1] >= 1 and scores[0] <= players[0]
+
+
+def test_sql_inserts_use_the_datasets_types(engine: Engine, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    users_job(
+        engine,
+        "sql",
+        out,
+        max_records=10,
+        generator={"format": "sql", "options": {"create_table": True}},
+    )
+    run = engine.wait_for_run(engine.queue_run("sql").id, timeout=60)
+    assert run.state == RunState.SUCCEEDED, run.errors
+    text = (out / "sql" / f"users-{run.id}.sql").read_text()
+    assert '"age" INTEGER' in text.split(";")[0]

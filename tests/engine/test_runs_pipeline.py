@@ -22,7 +22,13 @@ from jobtui.engine.worker import RunWorker
 class FakeGenerator:
     made = 0
 
-    def __init__(self, datasets: list[dict[str, Any]], seed: int | None, locale: str):
+    def __init__(
+        self,
+        datasets: list[dict[str, Any]],
+        seed: int | None,
+        locale: str,
+        counts: dict[str, int] | None = None,
+    ):
         self.seed = seed
 
     def batches(self, name: str, count: int, batch_size: int) -> Iterator[list[dict[str, Any]]]:
