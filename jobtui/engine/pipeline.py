@@ -9,7 +9,9 @@ their work.
 Buffering (DESIGN.md §2, seed 000):
 - `flush_each_record`: one record at a time, written and flushed before the next is made;
 - `use_buffer` + `buffer_size`: a bounded queue per sink between generation and delivery,
-  so a slow sink slows generation and memory stays flat;
+  so a slow sink slows generation and memory stays flat; sinks marked `inline` (file,
+  console, sqlite: cheap or GIL-bound work) are written in the generating thread instead,
+  which is just as bounded and avoids GIL hand-overs;
 - neither: generation and delivery alternate in one thread, a batch at a time;
 - `threads` > 1: batches are made (and encoded) by that many processes, in order.
 """
@@ -559,7 +561,7 @@ def _produce(
     buffered = settings.use_buffer and not settings.flush_each_record
     if buffered:
         for d in deliveries:
-            if d.alive:
+            if d.alive and not d.sink.inline:
                 d.start_buffered(settings.buffer_size // batch_size)
     need_bytes = replay is not None or any(d.sink.takes == "bytes" for d in deliveries if d.alive)
     need_records = any(d.sink.takes == "records" for d in deliveries if d.alive)

@@ -66,6 +66,11 @@ class Sink:
 
     type: ClassVar[str] = ""
     takes: ClassVar[str] = "bytes"  # "bytes" (stream sinks) or "records" (table sinks)
+    # Written in the generating thread even with `use_buffer` (still bounded: a slow write
+    # slows generation): a sink whose work holds the GIL or is cheap (a buffered local
+    # file, sqlite3 binding rows) gains nothing from a thread, and the hand-overs cost
+    # 25-35% of a run's speed. Network sinks (PostgreSQL, HTTP) keep their thread.
+    inline: ClassVar[bool] = False
 
     def __init__(self, options: dict[str, Any], ctx: SinkContext):
         self.options = options

@@ -11,6 +11,7 @@ from jobtui.engine.sinks.options import ConsoleOptions
 class ConsoleSink(Sink):
     type = "console"
     takes = "bytes"
+    inline = True
 
     def __init__(self, options: dict[str, Any], ctx: SinkContext):
         super().__init__(options, ctx)

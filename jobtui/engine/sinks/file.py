@@ -62,6 +62,7 @@ def resolve_target(options: FileOptions, ctx: SinkContext) -> tuple[str, str]:
 class FileSink(Sink):
     type = "file"
     takes = "bytes"
+    inline = True
 
     def __init__(self, options: dict[str, Any], ctx: SinkContext):
         super().__init__(options, ctx)

@@ -1,8 +1,16 @@
-"""The SQLite table sink: a table made from the dataset's fields, filled with executemany."""
+"""The SQLite table sink: a table made from the dataset's fields, filled with executemany.
+
+Bulk load: rows go to `executemany` as plain tuples (values converted only in a batch
+that holds something sqlite3 cannot bind, e.g. a nested object), one transaction per
+`batch_size` rows, and the *target* database runs with `PRAGMA synchronous = OFF` while
+the sink has it open: a power loss during the load may lose the load's last
+transactions, never corrupt the file (WAL) or touch jobtui's own database.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import operator
 import os
 import re
 import sqlite3
@@ -34,6 +42,7 @@ def table_name(template: str, ctx: SinkContext) -> str:
 class SqliteSink(Sink):
     type = "sqlite"
     takes = "records"
+    inline = True
 
     def __init__(self, options: dict[str, Any], ctx: SinkContext):
         super().__init__(options, ctx)
@@ -52,7 +61,7 @@ class SqliteSink(Sink):
                 self.path, isolation_level=None, timeout=30, check_same_thread=False
             )
             self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA synchronous = OFF")
         except (OSError, sqlite3.Error) as exc:
             raise InvalidInput(f"sqlite sink: cannot open {self.path}: {exc}") from None
         if self.config.if_exists == "replace":
@@ -85,16 +94,33 @@ class SqliteSink(Sink):
             self._prepare(records)
         columns = self._columns
         size = self.config.batch_size
+        getter = operator.itemgetter(*columns) if len(columns) > 1 else None
         for start in range(0, len(records), size):
             part = records[start : start + size]
-            rows = [tuple(plain_value(r.get(c)) for c in columns) for r in part]
-            self._conn.execute("BEGIN")
+            rows: list[Any]
             try:
-                self._conn.executemany(self._insert, rows)
+                if getter is None:
+                    rows = [(r[columns[0]],) for r in part]
+                else:
+                    rows = list(map(getter, part))
+            except KeyError:
+                rows = [tuple(r.get(c) for c in columns) for r in part]
+            conn = self._conn
+            conn.execute("BEGIN")
+            try:
+                try:
+                    conn.executemany(self._insert, rows)
+                except (sqlite3.InterfaceError, sqlite3.ProgrammingError, OverflowError):
+                    # A value sqlite3 cannot bind (nested object, date…): convert this batch.
+                    conn.execute("ROLLBACK")
+                    conn.execute("BEGIN")
+                    rows = [tuple(plain_value(v) for v in row) for row in rows]
+                    conn.executemany(self._insert, rows)
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            conn.execute("COMMIT")
             self.records += len(rows)
 
     def close(self) -> str:
