@@ -349,9 +349,12 @@ def parallel_batches(
     counts: dict[str, int],
     encoder: Any,
     *,
+    pool: Any = None,
     need_bytes: bool,
     need_records: bool,
 ) -> Iterator[tuple[bytes, Any, int]]:
+    """`threads` worker processes make and encode the batches; this process only delivers
+    them (sinks and generation overlap), so `threads: 2` is two generating processes."""
     from jobtui.engine.datagen.parallel import chunk_args, parallel_chunks
 
     base = chunk_args(
@@ -367,7 +370,13 @@ def parallel_batches(
         need_records=need_records,
     )
     for data, records, n in parallel_chunks(
-        base, batch_size, settings.threads, stop=ctx.stop.is_set
+        base,
+        batch_size,
+        settings.threads + 1,
+        pool=pool,
+        in_flight=settings.threads * 2,
+        ahead=0,
+        stop=ctx.stop.is_set,
     ):
         encoder.advance(n)
         yield data, records, n
@@ -495,6 +504,41 @@ def run_datagen(ctx: RunContext) -> Outcome:
         "datasets": [],
     }
     gen = make_generator(every, settings.seed, settings.locale, counts)
+    pool = None
+    if settings.threads > 1 and not settings.flush_each_record and can_split(gen):
+        from jobtui.engine.datagen.parallel import make_pool
+
+        # Started now, so the workers boot while the sinks open.
+        pool = make_pool(settings.threads)
+    try:
+        results = _each_dataset(
+            ctx, gen, every, datasets, counts, sinks, tasks, settings, manifest, replay_dir, pool
+        )
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    if replay_dir is not None:
+        (replay_dir / "manifest.json").write_text(json.dumps(manifest, default=str))
+        pruned = prune_job_replays(ctx.engine, ctx.job_id, settings.replay_keep, ctx.run_id)
+        if pruned:
+            ctx.log.info(f"replay store: pruned the output of {pruned} older run(s)")
+    state, error = _final_state(ctx)
+    return Outcome(state, error=error, results=results)
+
+
+def _each_dataset(
+    ctx: RunContext,
+    gen: Any,
+    every: list[dict[str, Any]],
+    datasets: list[dict[str, Any]],
+    counts: dict[str, int],
+    sinks: list[dict[str, Any]],
+    tasks: dict[str, list[TaskState]],
+    settings: Settings,
+    manifest: dict[str, Any],
+    replay_dir: Path | None,
+    pool: Any,
+) -> list[str]:
     results: list[str] = []
     for dataset in datasets:
         ctx.check()
@@ -518,7 +562,7 @@ def run_datagen(ctx: RunContext) -> Outcome:
             )
         try:
             if any(d.alive for d in deliveries) or replay is not None:
-                _produce(ctx, gen, every, dataset, counts, settings, deliveries, replay)
+                _produce(ctx, gen, every, dataset, counts, settings, deliveries, replay, pool)
         except BaseException:
             for d in deliveries:
                 if d.alive:
@@ -529,13 +573,7 @@ def run_datagen(ctx: RunContext) -> Outcome:
                 replay.close()
         results += _settle(ctx, deliveries)
         ctx.log.info(f"{name}: {counts[name]} record(s) made")
-    if replay_dir is not None:
-        (replay_dir / "manifest.json").write_text(json.dumps(manifest, default=str))
-        pruned = prune_job_replays(ctx.engine, ctx.job_id, settings.replay_keep, ctx.run_id)
-        if pruned:
-            ctx.log.info(f"replay store: pruned the output of {pruned} older run(s)")
-    state, error = _final_state(ctx)
-    return Outcome(state, error=error, results=results)
+    return results
 
 
 def _produce(
@@ -547,22 +585,24 @@ def _produce(
     settings: Settings,
     deliveries: list[Delivery],
     replay: ReplayWriter | None,
+    pool: Any = None,
 ) -> None:
     name = dataset["name"]
     count = counts[name]
     fields = field_names(dataset)
     encoder = make_encoder(settings.format, settings.format_options, dataset)
+    buffered = settings.use_buffer and not settings.flush_each_record
+    queued = [d for d in deliveries if d.alive and not d.sink.inline] if buffered else []
+    # Batches never depend on `threads` (so the bytes do not either); a queue of
+    # `buffer_size` records needs batches no bigger than that.
     if settings.flush_each_record:
         batch_size = 1
-    elif settings.use_buffer:
+    elif queued:
         batch_size = max(1, min(BATCH_SIZE, settings.buffer_size))
     else:
         batch_size = BATCH_SIZE
-    buffered = settings.use_buffer and not settings.flush_each_record
-    if buffered:
-        for d in deliveries:
-            if d.alive and not d.sink.inline:
-                d.start_buffered(settings.buffer_size // batch_size)
+    for d in queued:
+        d.start_buffered(settings.buffer_size // batch_size)
     need_bytes = replay is not None or any(d.sink.takes == "bytes" for d in deliveries if d.alive)
     need_records = any(d.sink.takes == "records" for d in deliveries if d.alive)
 
@@ -591,6 +631,7 @@ def _produce(
                 settings,
                 counts,
                 encoder,
+                pool=pool,
                 need_bytes=need_bytes,
                 need_records=need_records,
             )

@@ -11,7 +11,7 @@ import pytest
 
 from jobtui.engine import Engine, RunState
 
-from .runs_helpers import start_running, wait_until
+from .runs_helpers import live_members, start_running, wait_until
 from .test_sinks_tables import pg_dsn
 
 pytest.importorskip(
@@ -58,8 +58,11 @@ def test_users_demo_writes_valid_records_and_the_same_seed_gives_the_same_bytes(
     assert outputs[0] == outputs[1]
 
 
-def test_cancelling_a_100m_record_run_stops_it_promptly(engine: Engine, tmp_path: Path) -> None:
-    users_job(engine, "huge", tmp_path / "out", max_records=100_000_000)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_cancelling_a_100m_record_run_stops_it_promptly(
+    engine: Engine, tmp_path: Path, threads: int
+) -> None:
+    users_job(engine, "huge", tmp_path / "out", max_records=100_000_000, threads=threads)
     run = engine.queue_run("huge")
     supervisor = start_running(engine, run.id)
     wait_until(lambda: engine.get_run(run.id).records > 0, timeout=30)
@@ -75,6 +78,8 @@ def test_cancelling_a_100m_record_run_stops_it_promptly(engine: Engine, tmp_path
     final = engine.get_run(run.id)
     assert final.state == RunState.CANCELLED
     assert final.records < 100_000_000
+    assert final.pgid is not None
+    wait_until(lambda: not live_members(final.pgid), timeout=5)  # generation processes too
 
 
 def test_replay_delivers_byte_identical_output_to_a_new_file(
