@@ -332,6 +332,22 @@ def serial_batches(gen: Any, name: str, count: int, batch_size: int) -> Iterator
 # in order; record values depend only on (seed, dataset, field, record number), so the
 # bytes are those of one process. The main encoder is advanced by each batch so that its
 # footer (a JSON array's) knows records were written.
+WARM_FROM = 50_000  # records from which filling every pool first pays for itself
+
+
+def warm(gen: Any, name: str, count: int) -> None:
+    """Fill every Faker pool the dataset uses before a big serial run: filled pools are
+    drawn from without a per-value check, and filling them in chunks costs less than
+    filling them slot by slot as draws reach them (~35% of a 1M-record run). Pool values
+    depend only on the seed, so the bytes do not change."""
+    if count < WARM_FROM or not can_split(gen):
+        return
+    gen.prepare(name, count)
+    for col in gen.columns(name):
+        col.values(0, 0, 1)  # compile every column and touch its pools (references too)
+    gen.pools.fill_all()
+
+
 def can_split(gen: Any) -> bool:
     """Whether this generator's records can be made in other processes (the real one)."""
     from jobtui.engine.datagen.generate import DatasetGenerator
@@ -636,6 +652,7 @@ def _produce(
                 need_records=need_records,
             )
         else:
+            warm(gen, name, count)
             source = (
                 (
                     encoder.encode(batch) if need_bytes else b"",
