@@ -218,3 +218,56 @@ def test_postgres_test_connection(engine: Engine, monkeypatch: pytest.MonkeyPatc
         engine.test_sink(
             {"type": "postgres", "options": {"dsn": "postgresql://nobody@127.0.0.1:9/none"}}
         )
+
+
+AWKWARD = [
+    {"id": 1, "name": "tab\there", "score": None, "active": True, "tags": {"k": ["\\n"]}},
+    {"id": 2, "name": "line\nbreak\r\\back\\slash", "score": 1e20, "active": False, "tags": None},
+    {"id": 3, "name": "", "score": -0.5, "active": None, "tags": ["é", "\t"]},
+    {"id": 4, "name": None, "score": 2.0, "active": True, "tags": []},
+]
+
+
+@pytest.mark.server
+def test_postgres_copy_text_round_trips_awkward_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    dsn = pg_dsn()
+    table = f"jobtui_test_{uuid.uuid4().hex[:8]}"
+    sink = make_sink("postgres", {"dsn": dsn, "table": table}, ctx())
+    try:
+        sink.open()
+        sink.write_records(AWKWARD)
+        sink.close()
+        with psycopg.connect(dsn) as conn:
+            rows = conn.execute(
+                f"SELECT id, name, score, active, tags FROM {table} ORDER BY id"
+            ).fetchall()
+        expected = [
+            (
+                r["id"],
+                r["name"],
+                r["score"],
+                r["active"],
+                None if r["tags"] is None else json.dumps(r["tags"], separators=(",", ":")),
+            )
+            for r in AWKWARD
+        ]
+        assert [
+            (*row[:4], row[4] and json.dumps(json.loads(row[4]), separators=(",", ":")))
+            for row in rows
+        ] == [(*e[:4], e[4]) for e in expected]
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def test_sqlite_converts_only_batches_with_values_it_cannot_bind(tmp_path: Path) -> None:
+    path = tmp_path / "a.sqlite"
+    sink = make_sink("sqlite", {"path": str(path)}, ctx())
+    sink.open()
+    sink.write_records(AWKWARD)
+    sink.close()
+    rows = sqlite3.connect(path).execute("SELECT name, tags FROM users ORDER BY id").fetchall()
+    assert rows[1][0] == "line\nbreak\r\\back\\slash"
+    assert json.loads(rows[0][1]) == {"k": ["\\n"]} and rows[1][1] is None
