@@ -287,6 +287,9 @@ def make_control(spec: FieldSpec, value: Any, suggestions: list[str] | None = No
         placeholder = "NAME=value, NAME2=value"
     elif spec.kind == "list":
         placeholder = "program arg …" if spec.words else "comma-separated"
+    elif spec.key == "timezone" and spec.default is None:
+        # A schedule without a zone uses the machine's; say which one it is.
+        placeholder = f"(machine's: {machine_timezone()})"
     elif spec.optional and spec.default is None:
         placeholder = "(none)"
     return Input(
@@ -300,6 +303,23 @@ def make_control(spec: FieldSpec, value: Any, suggestions: list[str] | None = No
         compact=True,
         select_on_focus=False,
     )
+
+
+def machine_timezone() -> str:
+    """The IANA name of this machine's zone when it can be told, else its abbreviation."""
+    import os
+    from datetime import datetime
+
+    tz = os.environ.get("TZ")
+    if tz:
+        return tz.lstrip(":")
+    try:
+        link = os.readlink("/etc/localtime")
+        if "zoneinfo/" in link:
+            return link.split("zoneinfo/", 1)[1]
+    except OSError:
+        pass
+    return datetime.now().astimezone().tzname() or "local"
 
 
 def read_control(spec: FieldSpec, control: Widget) -> Any:
