@@ -385,7 +385,9 @@ def parallel_batches(
         need_bytes=need_bytes,
         need_records=need_records,
     )
-    for data, records, n in parallel_chunks(
+    from concurrent.futures.process import BrokenProcessPool
+
+    chunks = parallel_chunks(
         base,
         batch_size,
         settings.threads + 1,
@@ -393,9 +395,17 @@ def parallel_batches(
         in_flight=settings.threads * 2,
         ahead=0,
         stop=ctx.stop.is_set,
-    ):
-        encoder.advance(n)
-        yield data, records, n
+    )
+    try:
+        for data, records, n in chunks:
+            encoder.advance(n)
+            yield data, records, n
+    except BrokenProcessPool:
+        # A cancel SIGTERMs the whole process group, generating processes included, and
+        # their end may be seen before this process's own SIGTERM handler has run.
+        ctx.stop.wait(2.0)
+        ctx.check()
+        raise
 
 
 # -- the run ------------------------------------------------------------------------------

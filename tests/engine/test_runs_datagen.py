@@ -76,7 +76,7 @@ def test_cancelling_a_100m_record_run_stops_it_promptly(
     wait_until(ended, timeout=2 + supervisor.grace)
     assert time.monotonic() - started < 2 + supervisor.grace
     final = engine.get_run(run.id)
-    assert final.state == RunState.CANCELLED
+    assert final.state == RunState.CANCELLED, final.errors
     assert final.records < 100_000_000
     assert final.pgid is not None
     wait_until(lambda: not live_members(final.pgid), timeout=5)  # generation processes too
