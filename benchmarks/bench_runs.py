@@ -109,15 +109,12 @@ def timed_run(engine: Engine, name: str, datagen: dict[str, Any]) -> tuple[float
     done = threading.Event()
 
     def watch() -> None:
-        watcher = Engine.open(data_dir=engine.data_dir)
-        try:
-            while not done.is_set():
-                pid = watcher.get_run(run.id).pid
-                if pid:
-                    peak[0] = max(peak[0], peak_rss_mb(pid))
-                done.wait(0.2)
-        finally:
-            watcher.close()
+        # The store gives this thread its own connection.
+        while not done.is_set():
+            pid = engine.get_run(run.id).pid
+            if pid:
+                peak[0] = max(peak[0], peak_rss_mb(pid))
+            done.wait(0.2)
 
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
