@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Static
+from textual.worker import WorkerFailed
 
 from jobtui.app import JobtuiApp, make_app
 from jobtui.engine import Engine
@@ -26,8 +28,14 @@ async def settle(pilot: Pilot[Any]) -> None:
     app = pilot.app
     for _ in range(20):
         await pilot.pause(0)  # every widget has drained its queue
-        if any(not w.is_finished for w in app.workers):
-            await app.workers.wait_for_complete()
+        pending = [w for w in app.workers if not w.is_finished]
+        if pending:
+            # An exclusive worker replaced by a newer one ends cancelled: that is expected,
+            # while a worker that failed must still fail the test.
+            results = await asyncio.gather(*(w.wait() for w in pending), return_exceptions=True)
+            for result in results:
+                if isinstance(result, WorkerFailed):
+                    raise result
             continue
         await pilot.pause()  # let a repaint happen: a paint may ask for rows
         if not any(not w.is_finished for w in app.workers):
