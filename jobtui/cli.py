@@ -146,6 +146,11 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def format_when(value: Any) -> str:
+    """A timestamp in the machine's zone, with the zone shown; "—" when there is none."""
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z") if value else "—"
+
+
 def print_json(value: Any) -> None:
     click.echo(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
 

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import click
 
-from jobtui.cli import Context, pass_context, print_json, print_table, read_json_file
+from jobtui.cli import Context, format_when, pass_context, print_json, print_table, read_json_file
 from jobtui.engine.durations import format_duration
 from jobtui.engine.errors import InvalidInput
-
-
-def _when(value: datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z") if value else "—"
 
 
 @click.group(invoke_without_command=True)
@@ -137,8 +132,8 @@ def status_cmd(obj: Context, as_json: bool) -> None:
                 f"unresponsive: pid {status.pid} holds the lock but its last heartbeat was "
                 f"{format_duration(age)} ago (frozen or stopped?)"
             )
-        click.echo(f"since: {_when(status.since)}")
-        click.echo(f"heartbeat: {_when(status.heartbeat_at)}")
+        click.echo(f"since: {format_when(status.since)}")
+        click.echo(f"heartbeat: {format_when(status.heartbeat_at)}")
         click.echo(f"paused: {'yes (draining: no new fires)' if status.paused else 'no'}")
         info = status.info
         if info.get("adopted") or info.get("interrupted") or "missed" in info:
@@ -154,7 +149,7 @@ def status_cmd(obj: Context, as_json: bool) -> None:
         if fires:
             click.echo("next fires:")
             for fire in fires:
-                click.echo(f"  {_when(fire['at'])}  {fire['job']}")
+                click.echo(f"  {format_when(fire['at'])}  {fire['job']}")
     if not (status.alive and status.responsive):
         raise click.exceptions.Exit(1)
 

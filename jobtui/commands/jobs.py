@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 import click
 
-from jobtui.cli import Context, pass_context, print_json, print_table, read_json_file
+from jobtui.cli import Context, format_when, pass_context, print_json, print_table, read_json_file
 from jobtui.engine.durations import format_duration
 from jobtui.engine.errors import InvalidInput
 from jobtui.engine.models import JobStatus, JobSummary
 
 STATUS_CHOICES = click.Choice([s.value for s in JobStatus])
-
-
-def _when(value: datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z") if value else "—"
 
 
 def _row(job: JobSummary) -> list[Any]:
@@ -27,8 +22,8 @@ def _row(job: JobSummary) -> list[Any]:
         job.workspace,
         job.status.value,
         job.schedule_text,
-        _when(job.next_fire_at),
-        f"{last.state.value} {_when(last.started_at)}" if last else "—",
+        format_when(job.next_fire_at),
+        f"{last.state.value} {format_when(last.started_at)}" if last else "—",
         format_duration(last.duration) if last else "—",
         last.records if last and last.records is not None else "—",
     ]
@@ -103,11 +98,11 @@ def show_job(obj: Context, name: str, as_json: bool) -> None:
     if job.description:
         click.echo(job.description)
     click.echo(f"schedule: {job.schedule_text}" + (f" ({job.timezone})" if job.timezone else ""))
-    click.echo(f"next run: {_when(job.next_fire_at)}")
+    click.echo(f"next run: {format_when(job.next_fire_at)}")
     if job.last_run:
         click.echo(
             f"last run: #{job.last_run.id} {job.last_run.state.value} "
-            f"{_when(job.last_run.started_at)}"
+            f"{format_when(job.last_run.started_at)}"
         )
     click.echo(json.dumps(job.spec, indent=2, ensure_ascii=False))
 
@@ -271,7 +266,7 @@ def versions(obj: Context, name: str, as_json: bool) -> None:
         print_table(
             ["version", "star", "when", "author", "note"],
             [
-                [v.version, "★" if v.starred else "", _when(v.created_at), v.author, v.note]
+                [v.version, "★" if v.starred else "", format_when(v.created_at), v.author, v.note]
                 for v in items
             ],
         )

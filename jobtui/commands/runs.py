@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime
 from typing import Any
 
 import click
 
-from jobtui.cli import Context, pass_context, print_json, print_table, to_jsonable
+from jobtui.cli import Context, format_when, pass_context, print_json, print_table, to_jsonable
 from jobtui.commands.jobs import jobs
 from jobtui.engine.durations import format_duration
 from jobtui.engine.errors import InvalidInput
@@ -17,10 +16,6 @@ from jobtui.engine.models import Run, RunState
 
 STATE_CHOICES = click.Choice([s.value for s in RunState])
 LEVEL_CHOICES = click.Choice(["debug", "info", "warning", "error"], case_sensitive=False)
-
-
-def _when(value: datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "—"
 
 
 def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
@@ -240,7 +235,7 @@ def list_runs(
                 f"{r.workspace}/{r.job_name}",
                 r.state.value,
                 r.trigger.value,
-                _when(r.started_at or r.queued_at),
+                format_when(r.started_at or r.queued_at),
                 format_duration(r.duration),
                 r.records,
                 r.title,
@@ -270,12 +265,12 @@ def show_run(obj: Context, run_id: int, as_json: bool) -> None:
         ("title", run.title or "—"),
         ("state", run.state.value),
         ("trigger", f"{run.trigger.value} (attempt {run.attempt})"),
-        ("queued", _when(run.queued_at)),
-        ("started", _when(run.started_at)),
-        ("ended", _when(run.ended_at)),
+        ("queued", format_when(run.queued_at)),
+        ("started", format_when(run.started_at)),
+        ("ended", format_when(run.ended_at)),
         ("duration", format_duration(run.duration)),
         ("records", run.records),
-        ("since", _when(run.since)),
+        ("since", format_when(run.since)),
         ("worker", f"pid {run.pid}" if run.pid else "—"),
     ]
     if run.parameters:
