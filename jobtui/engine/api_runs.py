@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobtui.engine.base import RUN_COLUMNS, EngineBase, dumps, run_from_row, task_from_row
 from jobtui.engine.errors import (
@@ -19,7 +19,7 @@ from jobtui.engine.errors import (
     NotFound,
     SpecError,
 )
-from jobtui.engine.models import LogLine, Run, RunState, Trigger
+from jobtui.engine.models import DaemonStatus, LogLine, Run, RunState, Trigger
 from jobtui.engine.spec import JobSpec, coerce_parameter
 
 RUN_OPTION_KEYS = {
@@ -33,7 +33,6 @@ RUN_OPTION_KEYS = {
     "to_file": "write to this one file instead of the job's sinks",
     "replay_of": "replay the stored output of this run",
 }
-DAEMON_STALE = 15.0
 
 
 def _epoch(value: float | int | str | datetime | None, field: str) -> float | None:
@@ -63,6 +62,11 @@ def _epoch(value: float | int | str | datetime | None, field: str) -> float | No
 
 
 class RunsAPI(EngineBase):
+    if TYPE_CHECKING:
+        # Provided by DaemonAPI in the composed Engine (declared for the type checker only:
+        # a real method here would shadow it in the MRO).
+        def daemon_status(self, next_fires: int = 5) -> DaemonStatus: ...
+
     # -- queueing ----------------------------------------------------------------------
     def _check_parameters(self, spec: JobSpec, given: dict[str, Any] | None) -> dict[str, Any]:
         given = dict(given or {})
@@ -290,20 +294,12 @@ class RunsAPI(EngineBase):
 
     # -- waiting -----------------------------------------------------------------------------
     def _daemon_alive(self) -> bool:
-        status = getattr(self, "daemon_status", None)
-        if callable(status):
-            # A paused, draining or frozen daemon starts nothing: supervise here instead.
-            try:
-                current = status()
-            except JobtuiError:
-                return False
-            return bool(current.alive and current.responsive and not current.paused)
-        from jobtui.engine.executor import pid_alive
-
-        row = self.store.query_one("SELECT pid, heartbeat_at FROM daemon_lease WHERE id = 1")
-        if row is None or row["pid"] is None or row["heartbeat_at"] is None:
+        # A paused, draining or frozen daemon starts nothing: supervise here instead.
+        try:
+            current = self.daemon_status()
+        except JobtuiError:
             return False
-        return time.time() - row["heartbeat_at"] < DAEMON_STALE and pid_alive(row["pid"])
+        return bool(current.alive and current.responsive and not current.paused)
 
     def wait_for_run(
         self,
