@@ -26,10 +26,12 @@ def build(engine: Engine, **kwargs: Any) -> JobtuiApp:
 async def settle(pilot: Pilot[Any]) -> None:
     """Let messages flow and every worker finish, twice (results start more work)."""
     app = pilot.app
-    for _ in range(20):
+    quiet = 0
+    for _ in range(30):
         await pilot.pause(0)  # every widget has drained its queue
         pending = [w for w in app.workers if not w.is_finished]
         if pending:
+            quiet = 0
             # An exclusive worker replaced by a newer one ends cancelled: that is expected,
             # while a worker that failed must still fail the test.
             results = await asyncio.gather(*(w.wait() for w in pending), return_exceptions=True)
@@ -37,8 +39,14 @@ async def settle(pilot: Pilot[Any]) -> None:
                 if isinstance(result, WorkerFailed):
                     raise result
             continue
-        await pilot.pause()  # let a repaint happen: a paint may ask for rows
-        if not any(not w.is_finished for w in app.workers):
+        # Let a repaint happen: a paint may ask for rows after the refresh (call_after_refresh),
+        # so only two quiet rounds in a row mean nothing more is coming.
+        await pilot.pause()
+        if any(not w.is_finished for w in app.workers):
+            quiet = 0
+            continue
+        quiet += 1
+        if quiet == 2:
             break
 
 
