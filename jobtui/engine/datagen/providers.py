@@ -49,6 +49,7 @@ FILL_CHUNK = 16
 _TOKEN = re.compile(r"{{\s*(\w+)\s*}}")
 _TOKEN_ANY = re.compile(r"{{.*?}}")
 _DIGIT_CHARS = "#%$"
+_DIGIT_MAP = {"%": "1123456789", "$": "2234566789"}  # 1 + d*9//10, 2 + d*8//10
 
 # Methods of a Faker proxy that are not value providers (or are unsafe / useless here).
 DENIED = {
@@ -195,6 +196,16 @@ class LazyPool:
             self.values[first + j] = v
         return self.values[k]
 
+    def fill_all(self) -> None:
+        if self.filled == self.size:
+            return
+        if self.chunk == 1 and self.filled == 0:
+            self.values = list(map(self.make, range(self.size)))
+            self.filled = self.size
+            return
+        for k in range(self.size):
+            self.get(k)
+
     def get(self, k: int) -> Any:
         value = self.values[k]
         if value is _EMPTY:
@@ -226,11 +237,15 @@ def _words(rng: Random, n: int, width: int) -> Sequence[int]:
     return words
 
 
-def uniform_indices(rng: Random, n: int, size: int) -> Sequence[int]:
-    """n indices uniform in [0, size): 16-bit draws for powers of two up to 65,536, else
-    32-bit draws scaled (bias below size / 2**32)."""
+def uniform_indices(rng: Random, n: int, size: int, offset: int = 0) -> Sequence[int]:
+    """n indices uniform in [0, size), plus `offset` (IntegerColumn's low): 16-bit draws
+    for powers of two up to 65,536, else 32-bit draws scaled (bias below size / 2**32)."""
     if n <= 0:
         return []
+    if offset and size < 2**32 and size & (size - 1):
+        return [((w * size) >> 32) + offset for w in _words(rng, n, 4)]
+    if offset:
+        return [k + offset for k in uniform_indices(rng, n, size)]
     if size <= 65536 and size & (size - 1) == 0:
         if size == 65536:
             return _words(rng, n, 2)
@@ -295,8 +310,7 @@ class Pools:
                 return
             for pool in todo:
                 done.add(id(pool))
-                for k in range(pool.size):
-                    pool.get(k)
+                pool.fill_all()
 
     def export(self) -> dict[tuple[Any, ...], list[Any]]:
         """The values of the filled pools. Pool values depend only on the seed, so a
@@ -504,18 +518,25 @@ class Composer:
         for j, pool in enumerate(token_pools):
             if j and j % 6 == 0:
                 h = mix(h)
-            parts.append(pool.get(((h >> (10 * (j % 6))) & 0x3FF) % pool.size))
+            i = ((h >> (10 * (j % 6))) & 0x3FF) % pool.size
+            value = pool.values[i]
+            parts.append(pool.fill(i) if value is _EMPTY else value)
         if digits:
-            h = mix(h)
-            for j, ch in enumerate(digits):
-                if j and j % 18 == 0:
-                    h = mix(h)
-                d = (h // 10 ** (j % 18)) % 10
-                if ch == "%":
-                    d = 1 + d * 9 // 10
-                elif ch == "$":
-                    d = 2 + d * 8 // 10
-                parts.append(d)
+            # Digit j of a group is (h // 10**j) % 10: the decimal string of h read from
+            # the right, 18 digits per hash (then '%' maps 0-9 to 1-9, '$' to 2-9).
+            for group in range(0, len(digits), 18):
+                h = mix(h)
+                kinds = digits[group : group + 18]
+                reversed_digits = str(h).zfill(20)[::-1]
+                if kinds.count("#") == len(kinds):
+                    parts.extend(reversed_digits[: len(kinds)])
+                else:
+                    parts.extend(
+                        _DIGIT_MAP[ch][ord(reversed_digits[j]) - 48]
+                        if ch != "#"
+                        else reversed_digits[j]
+                        for j, ch in enumerate(kinds)
+                    )
         return template.format(*parts) if parts else template
 
     @classmethod
