@@ -26,7 +26,7 @@ import random
 import shutil
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -38,6 +38,7 @@ from jobtui.engine.models import RunState
 from jobtui.engine.sinks.base import Sink, SinkContext, make_sink
 
 if TYPE_CHECKING:
+    from jobtui.engine.datagen.generate import Chunk
     from jobtui.engine.facade import Engine
     from jobtui.engine.spec import JobSpec
     from jobtui.engine.worker import Outcome, RunContext, TaskState
@@ -231,9 +232,18 @@ class Delivery:
             if self.failed is None and not self.ctx.stop.is_set():
                 self._write(*item)
 
-    def _write(self, data: bytes, records: list[dict[str, Any]] | None, n: int) -> None:
+    def _write(
+        self,
+        data: bytes,
+        records: list[dict[str, Any]] | None,
+        n: int,
+        encoded: dict[str, Any] | None = None,
+    ) -> None:
         try:
-            if self.sink.takes == "bytes":
+            own = encoded.get(self.sink.encoding) if encoded and self.sink.encoding else None
+            if own is not None:
+                self.sink.write_encoded(own, n)
+            elif self.sink.takes == "bytes":
                 if data:
                     self.sink.write_bytes(data, n)
             elif records:
@@ -260,15 +270,21 @@ class Delivery:
             self.ctx.update_task(self.task, state="failed", error=message)
         self.sink.abort()
 
-    def put(self, data: bytes, records: list[dict[str, Any]] | None, n: int) -> None:
+    def put(
+        self,
+        data: bytes,
+        records: list[dict[str, Any]] | None,
+        n: int,
+        encoded: dict[str, Any] | None = None,
+    ) -> None:
         if self.failed is not None:
             return
         if self.queue is None:
-            self._write(data, records, n)
+            self._write(data, records, n, encoded)
             return
         while True:
             try:
-                self.queue.put((data, records, n), timeout=PUT_POLL)
+                self.queue.put((data, records, n, encoded), timeout=PUT_POLL)
                 return
             except queue.Full:
                 self.ctx.check()
@@ -368,9 +384,10 @@ def parallel_batches(
     pool: Any = None,
     need_bytes: bool,
     need_records: bool,
-) -> Iterator[tuple[bytes, Any, int]]:
-    """`threads` worker processes make and encode the batches; this process only delivers
-    them (sinks and generation overlap), so `threads: 2` is two generating processes."""
+    encodings: list[str],
+) -> Iterator[Chunk]:
+    """`threads` processes make and encode the batches, this one included (it also
+    delivers them): `threads: 2` is this process and one helper."""
     from jobtui.engine.datagen.parallel import chunk_args, parallel_chunks
 
     base = chunk_args(
@@ -384,28 +401,46 @@ def parallel_batches(
         options=settings.format_options,
         need_bytes=need_bytes,
         need_records=need_records,
+        encodings=encodings,
     )
-    from concurrent.futures.process import BrokenProcessPool
-
-    chunks = parallel_chunks(
+    # A cancel SIGTERMs the whole process group, helpers included; a helper that is gone
+    # only means this process makes the batches, until its own handler sets `stop`.
+    for chunk in parallel_chunks(
         base,
         batch_size,
-        settings.threads + 1,
+        settings.threads,
         pool=pool,
-        in_flight=settings.threads * 2,
-        ahead=0,
         stop=ctx.stop.is_set,
-    )
-    try:
-        for data, records, n in chunks:
-            encoder.advance(n)
-            yield data, records, n
-    except BrokenProcessPool:
-        # A cancel SIGTERMs the whole process group, generating processes included, and
-        # their end may be seen before this process's own SIGTERM handler has run.
-        ctx.stop.wait(2.0)
-        ctx.check()
-        raise
+        report=lambda text: ctx.log.write(text, "debug", "engine"),
+    ):
+        encoder.advance(chunk[2])
+        yield chunk
+    ctx.check()  # the chunks end early when `stop` is set: a cancel, not the end
+
+
+def encoded_batches(
+    gen: Any,
+    name: str,
+    count: int,
+    batch_size: int,
+    encoder: Any,
+    *,
+    need_bytes: bool,
+    need_records: bool,
+    encodings: list[str],
+) -> Iterator[Chunk]:
+    """Batches in this process when a sink takes encoded rows: those are made from the
+    generator's columns (no record dicts unless another sink or the format needs them)."""
+    from jobtui.engine.sinks.base import encode_columns
+
+    gen.prepare(name, count)
+    for start in range(0, count, batch_size):
+        n = min(batch_size, count - start)
+        rows = gen.rows(name, start, n) if need_bytes or need_records else None
+        data = encoder.encode(rows) if rows is not None and need_bytes else b""
+        columns = gen.column_values(name, start, n)
+        encoded = {e: encode_columns(e, columns) for e in encodings}
+        yield data, (rows if need_records else None), n, encoded
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -534,15 +569,15 @@ def run_datagen(ctx: RunContext) -> Outcome:
     if settings.threads > 1 and not settings.flush_each_record and can_split(gen):
         from jobtui.engine.datagen.parallel import make_pool
 
-        # Started now, so the workers boot while the sinks open.
-        pool = make_pool(settings.threads)
+        # Started now, so the helpers boot while the sinks open.
+        pool = make_pool(settings.threads - 1)
     try:
         results = _each_dataset(
             ctx, gen, every, datasets, counts, sinks, tasks, settings, manifest, replay_dir, pool
         )
     finally:
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown()
     if replay_dir is not None:
         (replay_dir / "manifest.json").write_text(json.dumps(manifest, default=str))
         pruned = prune_job_replays(ctx.engine, ctx.job_id, settings.replay_keep, ctx.run_id)
@@ -602,6 +637,18 @@ def _each_dataset(
     return results
 
 
+def _sampler(gen: Any, name: str, count: int) -> Callable[[], list[dict[str, Any]]]:
+    """The dataset's first records (at most a block), for a sink creating a table."""
+
+    def sample() -> list[dict[str, Any]]:
+        if getattr(gen, "_prepared", None) != (name, count):
+            gen.prepare(name, count)
+        rows: list[dict[str, Any]] = gen.rows(name, 0, min(count, 1000))
+        return rows
+
+    return sample
+
+
 def _produce(
     ctx: RunContext,
     gen: Any,
@@ -629,14 +676,30 @@ def _produce(
         batch_size = BATCH_SIZE
     for d in queued:
         d.start_buffered(settings.buffer_size // batch_size)
-    need_bytes = replay is not None or any(d.sink.takes == "bytes" for d in deliveries if d.alive)
-    need_records = any(d.sink.takes == "records" for d in deliveries if d.alive)
+    alive = [d for d in deliveries if d.alive]
+    need_bytes = replay is not None or any(d.sink.takes == "bytes" for d in alive)
+    # Table sinks with an encoding of their own get rows encoded from the generator's
+    # columns, in the generating processes (the real generator only: it has columns).
+    encoders_of = {d.sink.encoding for d in alive if d.sink.takes == "records" and d.sink.encoding}
+    encodings = sorted(e for e in encoders_of if e is not None) if can_split(gen) else []
+    need_records = any(
+        d.sink.takes == "records" and d.sink.encoding not in encodings for d in alive
+    )
+    if encodings:
+        sample = _sampler(gen, name, count)
+        for d in alive:
+            d.sink.ctx.sample = sample
 
-    def send(data: bytes, records: list[dict[str, Any]] | None, n: int) -> None:
+    def send(
+        data: bytes,
+        records: list[dict[str, Any]] | None,
+        n: int,
+        encoded: dict[str, Any] | None = None,
+    ) -> None:
         if replay is not None:
             replay.write(data)
         for d in deliveries:
-            d.put(data, records, n)
+            d.put(data, records, n, encoded)
 
     try:
         send(encoder.header() if need_bytes else b"", None, 0)
@@ -648,7 +711,7 @@ def _produce(
             )
             parallel = False
         if parallel:
-            source: Iterator[tuple[bytes, Any, int]] = parallel_batches(
+            source: Iterator[Chunk] = parallel_batches(
                 ctx,
                 datasets,
                 dataset,
@@ -660,6 +723,19 @@ def _produce(
                 pool=pool,
                 need_bytes=need_bytes,
                 need_records=need_records,
+                encodings=encodings,
+            )
+        elif encodings:
+            warm(gen, name, count)
+            source = encoded_batches(
+                gen,
+                name,
+                count,
+                batch_size,
+                encoder,
+                need_bytes=need_bytes,
+                need_records=need_records,
+                encodings=encodings,
             )
         else:
             warm(gen, name, count)
@@ -668,12 +744,13 @@ def _produce(
                     encoder.encode(batch) if need_bytes else b"",
                     records_of(batch, fields) if need_records else None,
                     len(batch),
+                    {},
                 )
                 for batch in serial_batches(gen, name, count, batch_size)
             )
-        for data, records, n in source:
+        for data, records, n, encoded in source:
             ctx.check()
-            send(data, records, n)
+            send(data, records, n, encoded)
             ctx.add_records(n)
             if not any(d.alive for d in deliveries) and replay is None:
                 ctx.log.warning(f"{name}: every sink failed; generation stopped")

@@ -4,8 +4,11 @@ resolve, nullable / unique / weights honoured, realistic values."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import subprocess
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +16,13 @@ import pytest
 from jobtui.engine.datagen.builtins import BUILTIN_DATASETS
 from jobtui.engine.datagen.formats import make_encoder
 from jobtui.engine.datagen.generate import DatasetGenerator, Permutation, record_count
-from jobtui.engine.datagen.parallel import chunk_args, parallel_chunks
+from jobtui.engine.datagen.parallel import (
+    SPOOL_PREFIX,
+    _sweep_spools,
+    chunk_args,
+    make_pool,
+    parallel_chunks,
+)
 from jobtui.engine.errors import InvalidInput
 
 ALL = list(BUILTIN_DATASETS.values())
@@ -52,12 +61,12 @@ def test_two_processes_give_the_same_bytes_as_one() -> None:
     single = output("users", 6000, seed=3, batch=1000)
     enc = make_encoder("jsonl", {}, BUILTIN_DATASETS["users"])
     base = chunk_args([BUILTIN_DATASETS["users"]], 3, "en_US", "users", 6000)
-    parts = [data for data, _, _ in parallel_chunks(base, 1000, 2)]
+    parts = [data for data, _, _, _ in parallel_chunks(base, 1000, 2)]
     assert enc.header() + b"".join(parts) + enc.footer() == single
     json_single = output("orders", 2500, seed=3, batch=1000, fmt="json")
     enc = make_encoder("json", {}, BUILTIN_DATASETS["orders"])
     base = chunk_args(ALL, 3, "en_US", "orders", 2500, fmt="json", counts={"customers": 2500})
-    parts = [data for data, _, n in parallel_chunks(base, 1000, 2)]
+    parts = [data for data, _, _, _ in parallel_chunks(base, 1000, 2)]
     enc.advance(2500)
     assert enc.header() + b"".join(parts) + enc.footer() == json_single
 
@@ -232,8 +241,8 @@ def test_parallel_records_and_stop() -> None:
     spec = BUILTIN_DATASETS["iot_readings"]
     base = chunk_args([spec], 5, "en_US", "iot_readings", 3000, need_records=True)
     got = list(parallel_chunks(base, 1000, 2))
-    assert [n for _, _, n in got] == [1000, 1000, 1000]
-    rows = [r for _, records, _ in got for r in records or []]
+    assert [n for _, _, n, _ in got] == [1000, 1000, 1000]
+    rows = [r for _, records, _, _ in got for r in records or []]
     assert rows == [
         r for b in DatasetGenerator([spec], seed=5).batches("iot_readings", 3000, 1000) for r in b
     ]
@@ -241,3 +250,40 @@ def test_parallel_records_and_stop() -> None:
     for item in parallel_chunks(base, 500, 2, stop=lambda: len(seen) >= 2):
         seen.append(item)
     assert len(seen) == 2
+
+
+def test_a_helper_that_dies_costs_only_speed() -> None:
+    """Killing the helper mid-run: the caller makes its batches, the bytes do not change,
+    and the helper processes reused for the next dataset are the live ones."""
+    single = output("users", 6000, seed=3, batch=500)
+    enc = make_encoder("jsonl", {}, BUILTIN_DATASETS["users"])
+    base = chunk_args([BUILTIN_DATASETS["users"]], 3, "en_US", "users", 6000)
+    pool = make_pool(1)
+    try:
+        parts = []
+        for i, (data, _, _, _) in enumerate(parallel_chunks(base, 500, 2, pool=pool)):
+            parts.append(data)
+            if i == 2:
+                for helper in pool.helpers:
+                    helper.process.kill()
+        assert enc.header() + b"".join(parts) + enc.footer() == single
+        assert pool.helpers == []
+        again = [data for data, _, _, _ in parallel_chunks(base, 500, 2, pool=pool)]
+        assert enc.header() + b"".join(again) + enc.footer() == single
+    finally:
+        pool.shutdown()
+    assert not os.path.exists(pool.spool)
+
+
+def test_spool_directories_of_dead_workers_are_swept(tmp_path: Path) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f"{SPOOL_PREFIX}{dead.pid}-abc"
+    live = tmp_path / f"{SPOOL_PREFIX}{os.getpid()}-def"
+    other = tmp_path / "unrelated"
+    for directory in (stale, live, other):
+        directory.mkdir()
+        (directory / "part").write_bytes(b"x")
+    _sweep_spools(str(tmp_path))
+    assert not stale.exists()
+    assert live.exists() and other.exists()

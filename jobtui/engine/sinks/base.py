@@ -41,6 +41,9 @@ class SinkContext:
     task: str = ""
     log: LogFn = _no_log
     cancel: threading.Event = field(default_factory=threading.Event)
+    # The dataset's first records, for a sink given encoded rows that must still create a
+    # table from the values' kinds.
+    sample: Callable[[], list[dict[str, Any]]] = list
 
     @property
     def ts(self) -> str:
@@ -66,6 +69,9 @@ class Sink:
 
     type: ClassVar[str] = ""
     takes: ClassVar[str] = "bytes"  # "bytes" (stream sinks) or "records" (table sinks)
+    # A table sink may also take its rows already encoded (`write_encoded`) in an encoding
+    # of `encode_columns`, made in the generating process straight from the columns.
+    encoding: ClassVar[str | None] = None
     # Written in the generating thread even with `use_buffer` (still bounded: a slow write
     # slows generation): a sink whose work holds the GIL or is cheap (a buffered local
     # file, sqlite3 binding rows) gains nothing from a thread, and the hand-overs cost
@@ -86,6 +92,9 @@ class Sink:
 
     def write_records(self, records: Sequence[dict[str, Any]]) -> None:
         raise NotImplementedError(f"the {self.type} sink takes bytes")
+
+    def write_encoded(self, data: Any, records: int) -> None:
+        raise NotImplementedError(f"the {self.type} sink takes no encoded rows")
 
     def flush(self) -> None:
         """Push what is buffered to the destination (flush_each_record calls it per record)."""
@@ -142,24 +151,36 @@ def columns_of(ctx: SinkContext, records: Sequence[dict[str, Any]]) -> list[str]
     return list(records[0].keys()) if records else []
 
 
-def sink_class(sink_type: str) -> type[Sink]:
-    from jobtui.engine.sinks.console import ConsoleSink
-    from jobtui.engine.sinks.file import FileSink
-    from jobtui.engine.sinks.http import HttpSink
-    from jobtui.engine.sinks.postgres import PostgresSink
-    from jobtui.engine.sinks.sqlite import SqliteSink
+def encode_columns(encoding: str, columns: Sequence[Sequence[Any]]) -> Any:
+    """Rows given as a list of values per column, in a sink's own encoding: "pgcopy"
+    (COPY text, bytes) or "tuples" (a list of row tuples, what executemany binds)."""
+    if encoding == "pgcopy":
+        from jobtui.engine.sinks.postgres import copy_columns
 
-    registry: dict[str, type[Sink]] = {
-        "console": ConsoleSink,
-        "file": FileSink,
-        "sqlite": SqliteSink,
-        "http": HttpSink,
-        "postgres": PostgresSink,
-    }
-    try:
-        return registry[sink_type]
-    except KeyError:
-        raise InvalidInput(f"unknown sink type {sink_type!r}") from None
+        return copy_columns(columns)
+    if encoding == "tuples":
+        return list(zip(*columns, strict=True))
+    raise InvalidInput(f"unknown row encoding {encoding!r}")
+
+
+# Imported only when used: a run into a file need not load httpx (~0.1 s) or psycopg.
+SINK_CLASSES = {
+    "console": ("jobtui.engine.sinks.console", "ConsoleSink"),
+    "file": ("jobtui.engine.sinks.file", "FileSink"),
+    "sqlite": ("jobtui.engine.sinks.sqlite", "SqliteSink"),
+    "http": ("jobtui.engine.sinks.http", "HttpSink"),
+    "postgres": ("jobtui.engine.sinks.postgres", "PostgresSink"),
+}
+
+
+def sink_class(sink_type: str) -> type[Sink]:
+    import importlib
+
+    where = SINK_CLASSES.get(sink_type)
+    if where is None:
+        raise InvalidInput(f"unknown sink type {sink_type!r}")
+    cls: type[Sink] = getattr(importlib.import_module(where[0]), where[1])
+    return cls
 
 
 def make_sink(sink_type: str, options: dict[str, Any], ctx: SinkContext) -> Sink:

@@ -2,17 +2,22 @@
 
 The DSN may be a secret reference (`env:NAME`, `file:PATH`), resolved at run time.
 
-Bulk load: each batch is encoded here, column by column, into COPY's text format and sent
-with one `copy.write(bytes)` (no per-row driver calls); the session runs with
+Bulk load: rows arrive as COPY text, made column by column where they are generated
+(`write_encoded`; helper processes included) or encoded here from records (replay), and
+are streamed by a loader thread (behind a queue of `QUEUED` batches) into one COPY per
+`COPY_BATCH` records, so the server ingests, and a COPY ends and commits, while the next
+batch is made. The session runs with
 `synchronous_commit = off`, so a server crash during the load may lose its last batches
-(never corrupt anything); each batch is still committed.
+(never corrupt anything); each COPY is still committed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import operator
+import queue
 import re
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,8 +55,11 @@ def copy_column(values: Sequence[Any]) -> list[str]:
     kinds = set(map(type, values))
     if kinds == {str}:
         # Escape the whole column at once: join on NUL (which text never holds in
-        # PostgreSQL), replace, split; far faster than a translate per value.
+        # PostgreSQL), replace, split; far faster than a translate per value. Most columns
+        # hold nothing to escape and are used as they are.
         joined = "\0".join(values)
+        if not any(char in joined for char, _ in _COPY_PAIRS):
+            return values if isinstance(values, list) else list(values)
         if joined.count("\0") != len(values) - 1:
             esc = _COPY_ESCAPES
             return [v.translate(esc) for v in values]
@@ -64,21 +72,28 @@ def copy_column(values: Sequence[Any]) -> list[str]:
     return list(map(_copy_cell, values))
 
 
+def copy_columns(columns: Sequence[Sequence[Any]]) -> bytes:
+    """Rows given column by column as the body of `COPY ... FROM STDIN` (text format)."""
+    cells = [copy_column(col) for col in columns]
+    if not cells or not cells[0]:
+        return b""
+    return ("\n".join(map("\t".join, zip(*cells, strict=True))) + "\n").encode()
+
+
 def copy_text(records: Sequence[dict[str, Any]], columns: list[str]) -> bytes:
     """Records as the body of `COPY ... FROM STDIN` (text format)."""
     if len(columns) == 1:
         name = columns[0]
-        cells = [copy_column([r.get(name) for r in records])]
-    else:
-        try:
-            rows = list(map(operator.itemgetter(*columns), records))
-        except KeyError:
-            rows = [tuple(r.get(c) for c in columns) for r in records]
-        cells = [copy_column(col) for col in zip(*rows, strict=True)]
-    return ("\n".join(map("\t".join, zip(*cells, strict=True))) + "\n").encode()
+        return copy_columns([[r.get(name) for r in records]])
+    try:
+        rows = list(map(operator.itemgetter(*columns), records))
+    except KeyError:
+        rows = [tuple(r.get(c) for c in columns) for r in records]
+    return copy_columns(list(zip(*rows, strict=True)))
 
 
-COPY_BATCH = 20_000  # records gathered into one COPY (and one commit)
+COPY_BATCH = 50_000  # records streamed into one COPY (and one commit)
+QUEUED = 4  # batches waiting for the loader thread
 
 PG_TYPES = {"int": "BIGINT", "float": "DOUBLE PRECISION", "bool": "BOOLEAN", "text": "TEXT"}
 
@@ -90,6 +105,7 @@ def _safe_dsn(dsn: str) -> str:
 class PostgresSink(Sink):
     type = "postgres"
     takes = "records"
+    encoding = "pgcopy"  # rows arrive as COPY text, made where they are generated
 
     def __init__(self, options: dict[str, Any], ctx: SinkContext):
         super().__init__(options, ctx)
@@ -98,8 +114,13 @@ class PostgresSink(Sink):
         self._conn: Any = None
         self._copy_sql: Any = None
         self._columns: list[str] = []
-        self._pending: list[bytes] = []
+        self._cursor: Any = None
+        self._copy_cm: Any = None
+        self._copy: Any = None
         self._pending_records = 0
+        self._queue: queue.Queue[tuple[bytes, int] | None] = queue.Queue(maxsize=QUEUED)
+        self._loader: threading.Thread | None = None
+        self._failure: BaseException | None = None
 
     def _connect(self) -> Any:
         import psycopg
@@ -160,26 +181,85 @@ class PostgresSink(Sink):
             return
         if self._copy_sql is None:
             self._prepare(records)
-        self._pending.append(copy_text(records, self._columns))
-        self._pending_records += len(records)
-        if self._pending_records >= COPY_BATCH:
+        self._write(copy_text(records, self._columns), len(records))
+
+    def write_encoded(self, data: bytes, records: int) -> None:
+        """COPY text made from the dataset's columns (`copy_columns`), in field order."""
+        if not records:
+            return
+        if self._copy_sql is None:
+            self._prepare(self.ctx.sample())
+        self._write(data, records)
+
+    def _write(self, data: bytes, records: int) -> None:
+        """Hand the COPY text to the loader thread (bounded: a slow server slows the run,
+        memory stays flat), so the next batch is made while the server ingests this one
+        and while a COPY ends and commits."""
+        self._raise_failure()
+        if self._loader is None:
+            self._loader = threading.Thread(target=self._load, name="postgres-copy", daemon=True)
+            self._loader.start()
+        while True:
+            try:
+                self._queue.put((data, records), timeout=0.25)
+                return
+            except queue.Full:
+                self._raise_failure()
+                if self.ctx.cancel.is_set():
+                    return
+
+    def _load(self) -> None:
+        """The loader thread: stream batches into one COPY per `COPY_BATCH` records."""
+        try:
+            while (item := self._queue.get()) is not None:
+                data, records = item
+                if self._copy is None:
+                    self._cursor = self._conn.cursor()
+                    self._copy_cm = self._cursor.copy(self._copy_sql)
+                    self._copy = self._copy_cm.__enter__()
+                self._copy.write(data)
+                self._pending_records += records
+                if self._pending_records >= COPY_BATCH:
+                    self._send()
             self._send()
+        except BaseException as exc:
+            self._failure = exc
+            with contextlib.suppress(queue.Empty):  # unblock a waiting writer
+                while True:
+                    self._queue.get_nowait()
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    def _stop_loader(self) -> None:
+        """Let the loader finish what is queued (and commit it), then end it."""
+        if self._loader is None:
+            return
+        while self._loader.is_alive():
+            try:
+                self._queue.put(None, timeout=0.25)
+                break
+            except queue.Full:
+                continue
+        self._loader.join()
+        self._loader = None
+        self._raise_failure()
 
     def _send(self) -> None:
-        """One COPY (and commit) for the batches gathered since the last one."""
-        if not self._pending:
+        """End the COPY and commit what it carried."""
+        if self._copy is None:
             return
-        with self._conn.cursor() as cur, cur.copy(self._copy_sql) as copy:
-            for data in self._pending:
-                copy.write(data)
+        copy_cm, self._copy, self._copy_cm = self._copy_cm, None, None
+        copy_cm.__exit__(None, None, None)
+        self._cursor.close()
         self._conn.commit()
         self.records += self._pending_records
-        self._pending = []
         self._pending_records = 0
 
     def flush(self) -> None:
-        if self._conn is not None and self._copy_sql is not None:
-            self._send()
+        if self._conn is not None:
+            self._stop_loader()
 
     def close(self) -> str:
         if self._conn is not None:
@@ -189,6 +269,20 @@ class PostgresSink(Sink):
         return f"postgres table {self.config.db_schema}.{self.table}"
 
     def abort(self) -> None:
+        if self._loader is not None:
+            self._failure = self._failure or RuntimeError("jobtui: the run stopped")
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    self._queue.get_nowait()
+            with contextlib.suppress(queue.Full):
+                self._queue.put_nowait(None)
+            self._loader.join(timeout=10)
+            self._loader = None
+        if self._copy_cm is not None:
+            copy_cm, self._copy, self._copy_cm = self._copy_cm, None, None
+            with contextlib.suppress(Exception):
+                failure = RuntimeError("jobtui: the run stopped")
+                copy_cm.__exit__(RuntimeError, failure, None)  # COPY fails: nothing lands
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 self._conn.rollback()

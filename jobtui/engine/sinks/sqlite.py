@@ -42,6 +42,7 @@ def table_name(template: str, ctx: SinkContext) -> str:
 class SqliteSink(Sink):
     type = "sqlite"
     takes = "records"
+    encoding = "tuples"  # rows arrive as tuples made from the generator's columns
     inline = True
 
     def __init__(self, options: dict[str, Any], ctx: SinkContext):
@@ -93,35 +94,48 @@ class SqliteSink(Sink):
         if not self._insert:
             self._prepare(records)
         columns = self._columns
+        try:
+            if len(columns) == 1:
+                rows: list[Any] = [(r[columns[0]],) for r in records]
+            else:
+                rows = list(map(operator.itemgetter(*columns), records))
+        except KeyError:
+            rows = [tuple(r.get(c) for c in columns) for r in records]
+        self._insert_rows(rows)
+
+    def write_encoded(self, data: Any, records: int) -> None:
+        """Row tuples made from the dataset's columns (`encode_columns("tuples")`), in
+        field order: no record dicts on the way."""
+        if not records:
+            return
+        assert self._conn is not None, "sqlite sink used before open()"
+        if not self._insert:
+            self._prepare(self.ctx.sample())
+        self._insert_rows(data)
+
+    def _insert_rows(self, rows: Sequence[Any]) -> None:
+        """executemany in transactions of `batch_size` rows."""
         size = self.config.batch_size
-        getter = operator.itemgetter(*columns) if len(columns) > 1 else None
-        for start in range(0, len(records), size):
-            part = records[start : start + size]
-            rows: list[Any]
-            try:
-                if getter is None:
-                    rows = [(r[columns[0]],) for r in part]
-                else:
-                    rows = list(map(getter, part))
-            except KeyError:
-                rows = [tuple(r.get(c) for c in columns) for r in part]
-            conn = self._conn
+        conn = self._conn
+        assert conn is not None
+        for start in range(0, len(rows), size):
+            part = rows[start : start + size]
             conn.execute("BEGIN")
             try:
                 try:
-                    conn.executemany(self._insert, rows)
+                    conn.executemany(self._insert, part)
                 except (sqlite3.InterfaceError, sqlite3.ProgrammingError, OverflowError):
                     # A value sqlite3 cannot bind (nested object, date…): convert this batch.
                     conn.execute("ROLLBACK")
                     conn.execute("BEGIN")
-                    rows = [tuple(plain_value(v) for v in row) for row in rows]
-                    conn.executemany(self._insert, rows)
+                    part = [tuple(plain_value(v) for v in row) for row in part]
+                    conn.executemany(self._insert, part)
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
-            self.records += len(rows)
+            self.records += len(part)
 
     def close(self) -> str:
         if self._conn is not None:
