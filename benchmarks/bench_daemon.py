@@ -151,12 +151,12 @@ def engine_jobs(n: int) -> int:
     return n - (n % 2)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle measurement")
     parser.add_argument("--probe", type=float, default=12.0, help="seconds of fire measurement")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     base = scenario(0, args.idle, args.probe)
     big = scenario(args.jobs, args.idle, args.probe)
     heading = f"{big['jobs']:,} jobs"

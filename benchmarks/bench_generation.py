@@ -111,7 +111,7 @@ def engine_file(n: int, fmt: str, processes: int, path: Path, batch: int = 5000)
                 fh.write(encoder.encode(rows))
         else:
             base = chunk_args([spec], SEED, "en_US", "users", n, fmt=fmt)
-            for data, _, count in parallel_chunks(base, batch, processes):
+            for data, _, count, _ in parallel_chunks(base, batch, processes):
                 fh.write(data)
                 encoder.advance(count)
         fh.write(encoder.footer())
