@@ -271,6 +271,7 @@ def parallel_chunks(
     warmed = time.monotonic() - began
     ready_after: list[float] = []
     by_caller = 0
+    waited = 0.0  # the caller's time spent waiting for a helper's batch
     live = helpers.started()
     for helper in live:
         helper.assigned = []
@@ -355,14 +356,16 @@ def parallel_chunks(
                     made[unassigned] = local(unassigned)
                     unassigned += 1
                     continue
+                waiting = time.monotonic()
                 wait([maker.conn], timeout=0.25)  # then receive() in assign()
+                waited += time.monotonic() - waiting
             yield result
         if report is not None:
             ready = ", ".join(f"{t:.2f} s" for t in ready_after) or "never"
             report(
                 f"parallel generation: pools filled in {warmed:.2f} s; helper(s) ready after "
                 f"{ready}; this process made {by_caller} of {len(plan)} batches in "
-                f"{time.monotonic() - began:.2f} s"
+                f"{time.monotonic() - began:.2f} s, waiting {waited:.2f} s of it for helpers"
             )
     finally:
         for path, _, _ in done.values():
