@@ -431,16 +431,21 @@ def encoded_batches(
 ) -> Iterator[Chunk]:
     """Batches in this process when a sink takes encoded rows: those are made from the
     generator's columns (no record dicts unless another sink or the format needs them)."""
-    from jobtui.engine.sinks.base import encode_columns
+    from jobtui.engine.datagen.generate import make_chunk
 
     gen.prepare(name, count)
     for start in range(0, count, batch_size):
-        n = min(batch_size, count - start)
-        rows = gen.rows(name, start, n) if need_bytes or need_records else None
-        data = encoder.encode(rows) if rows is not None and need_bytes else b""
-        columns = gen.column_values(name, start, n)
-        encoded = {e: encode_columns(e, columns) for e in encodings}
-        yield data, (rows if need_records else None), n, encoded
+        chunk = make_chunk(
+            gen,
+            name,
+            start,
+            min(batch_size, count - start),
+            encoder if need_bytes else None,
+            need_records=need_records,
+            encodings=encodings,
+        )
+        encoder.advance(chunk[2])
+        yield chunk
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -680,8 +685,11 @@ def _produce(
     need_bytes = replay is not None or any(d.sink.takes == "bytes" for d in alive)
     # Table sinks with an encoding of their own get rows encoded from the generator's
     # columns, in the generating processes (the real generator only: it has columns).
-    encoders_of = {d.sink.encoding for d in alive if d.sink.takes == "records" and d.sink.encoding}
-    encodings = sorted(e for e in encoders_of if e is not None) if can_split(gen) else []
+    encodings = (
+        sorted({d.sink.encoding for d in alive if d.sink.takes == "records" and d.sink.encoding})
+        if can_split(gen)
+        else []
+    )
     need_records = any(
         d.sink.takes == "records" and d.sink.encoding not in encodings for d in alive
     )

@@ -754,37 +754,40 @@ class DatasetGenerator:
             self._row_makers[name] = maker
         return maker
 
+    def _spans(self, start: int, n: int) -> Iterator[tuple[int, int, int]]:
+        """(block, lo, hi) for records start..start+n-1: slice [lo:hi] of each block."""
+        pos, end = start, start + n
+        while pos < end:
+            block = pos // BLOCK
+            hi = min(BLOCK, end - block * BLOCK)
+            yield block, pos - block * BLOCK, hi
+            pos = block * BLOCK + hi
+
+    @staticmethod
+    def _past_count(name: str) -> InvalidInput:
+        return InvalidInput(f"{name}: records past the run's count were asked for")
+
     def column_values(self, name: str, start: int, n: int) -> list[list[Any]]:
         """Records start..start+n-1 as a list of values per top-level field (what `rows`
         gives, without making a dict per record)."""
         width = len(self.columns(name))
         out: list[list[Any]] = [[] for _ in range(width)]
-        pos, end = start, start + n
-        while pos < end:
-            block = pos // BLOCK
+        for block, lo, hi in self._spans(start, n):
             columns = self.block_columns(name, block)
-            lo = pos - block * BLOCK
-            hi = min(BLOCK, end - block * BLOCK)
             if width and hi > len(columns[0]):
-                raise InvalidInput(f"{name}: records past the run's count were asked for")
+                raise self._past_count(name)
             for mine, theirs in zip(out, columns, strict=True):
                 mine.extend(theirs if lo == 0 and hi == len(theirs) else theirs[lo:hi])
-            pos = block * BLOCK + hi
         return out
 
     def rows(self, name: str, start: int, n: int) -> list[dict[str, Any]]:
         """Records number start..start+n-1 of a dataset (call `prepare` first)."""
         out: list[dict[str, Any]] = []
-        pos, end = start, start + n
-        while pos < end:
-            block = pos // BLOCK
+        for block, lo, hi in self._spans(start, n):
             rows = self.block_rows(name, block)
-            lo = pos - block * BLOCK
-            hi = min(BLOCK, end - block * BLOCK)
             if hi > len(rows):
-                raise InvalidInput(f"{name}: records past the run's count were asked for")
+                raise self._past_count(name)
             out.extend(rows if lo == 0 and hi == len(rows) else rows[lo:hi])
-            pos = block * BLOCK + hi
         return out
 
     def batches(self, name: str, count: int, batch_size: int = 1000) -> Iterator[Batch]:
@@ -859,29 +862,50 @@ def generate_chunk(args: dict[str, Any]) -> Chunk:
     import orjson
 
     from jobtui.engine.datagen.formats import make_encoder
-    from jobtui.engine.sinks.base import encode_columns
 
     gen, encoders = _cached_generator(args)
     name = args["name"]
     if gen._prepared != (name, args["total"]):
         gen.prepare(name, args["total"])
-    start, count = args["start"], args["count"]
-    need_bytes = args.get("need_bytes", True)
-    need_records = bool(args.get("need_records"))
-    rows = gen.rows(name, start, count) if need_bytes or need_records else None
-    data = b""
-    if rows is not None and need_bytes:
+    encoder = None
+    if args.get("need_bytes", True):
         fmt = args.get("format", "jsonl")
         ekey = (name, orjson.dumps([fmt, args.get("options") or {}]).decode())
         encoder = encoders.get(ekey)
         if encoder is None:
             encoder = make_encoder(fmt, args.get("options") or {}, gen.spec_of(name))
             encoders[ekey] = encoder
-        data = encoder.encode_at(rows, start)
+    return make_chunk(
+        gen,
+        name,
+        args["start"],
+        args["count"],
+        encoder,
+        need_records=bool(args.get("need_records")),
+        encodings=args.get("encodings") or [],
+    )
+
+
+def make_chunk(
+    gen: DatasetGenerator,
+    name: str,
+    start: int,
+    count: int,
+    encoder: Any,
+    *,
+    need_records: bool,
+    encodings: Sequence[str],
+) -> Chunk:
+    """Records start..start+count-1 of a prepared dataset as a `Chunk`: the format's bytes
+    (when `encoder` is given; it is not advanced), the records when asked, and each sink
+    encoding made straight from the columns."""
+    from jobtui.engine.sinks.base import encode_columns
+
+    rows = gen.rows(name, start, count) if encoder is not None or need_records else None
+    data = encoder.encode_at(rows, start) if encoder is not None and rows is not None else b""
     encoded: dict[str, Any] = {}
-    if args.get("encodings") and count:
+    if encodings and count:
         columns = gen.column_values(name, start, count)
-        for encoding in args["encodings"]:
-            encoded[encoding] = encode_columns(encoding, columns)
+        encoded = {encoding: encode_columns(encoding, columns) for encoding in encodings}
     n = len(rows) if rows is not None else count
     return data, (rows if need_records else None), n, encoded
