@@ -49,6 +49,17 @@ def start_running(engine: Engine, run_id: int, timeout: float = 10.0) -> Supervi
     return supervisor
 
 
+def tick_until_final(supervisor: Supervisor, engine: Engine, run_id: int, timeout: float) -> Run:
+    """Tick the supervisor until the run is in a final state; return it."""
+
+    def ended() -> bool:
+        supervisor.tick()
+        return engine.get_run(run_id).state.is_final
+
+    wait_until(ended, timeout)
+    return engine.get_run(run_id)
+
+
 def live_members(pgid: int) -> list[int]:
     """Non-zombie processes of a process group, from /proc."""
     out = []

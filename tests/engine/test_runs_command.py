@@ -12,7 +12,14 @@ import pytest
 from jobtui.engine import Conflict, Engine, NotFound, RunState, SpecError
 from jobtui.engine.executor import Supervisor
 
-from .runs_helpers import command_job, live_members, run_to_end, start_running, wait_until
+from .runs_helpers import (
+    command_job,
+    live_members,
+    run_to_end,
+    start_running,
+    tick_until_final,
+    wait_until,
+)
 
 
 def test_output_is_captured_line_by_line_with_its_stream(engine: Engine) -> None:
@@ -102,11 +109,7 @@ def test_cancel_kills_the_whole_tree_of_a_forking_command(engine: Engine) -> Non
     started = time.monotonic()
     assert engine.cancel_run(run.id).state == RunState.CANCELLING
 
-    def ended() -> bool:
-        supervisor.tick()
-        return engine.get_run(run.id).state.is_final
-
-    wait_until(ended, timeout=2 + supervisor.grace)
+    tick_until_final(supervisor, engine, run.id, timeout=2 + supervisor.grace)
     assert time.monotonic() - started < 2 + supervisor.grace
     assert engine.get_run(run.id).state == RunState.CANCELLED
     wait_until(lambda: not live_members(pgid), timeout=2)
@@ -133,11 +136,7 @@ def test_a_dead_worker_is_found_and_marked_interrupted(engine: Engine) -> None:
     finished: list[int] = []
     fresh.on_run_finished = lambda r: finished.append(r.id)
 
-    def ended() -> bool:
-        fresh.tick()
-        return engine.get_run(run.id).state.is_final
-
-    wait_until(ended, timeout=5)
+    tick_until_final(fresh, engine, run.id, timeout=5)
     final = engine.get_run(run.id)
     assert final.state == RunState.INTERRUPTED
     assert "died" in (final.error or "")
@@ -153,11 +152,7 @@ def test_a_restarted_supervisor_adopts_a_live_worker(engine: Engine) -> None:
     done: list[int] = []
     adopter.on_run_finished = lambda r: done.append(r.id)
 
-    def ended() -> bool:
-        adopter.tick()
-        return engine.get_run(run.id).state.is_final
-
-    wait_until(ended, timeout=10)
+    tick_until_final(adopter, engine, run.id, timeout=10)
     assert engine.get_run(run.id).state == RunState.SUCCEEDED
     assert done == [run.id]
 

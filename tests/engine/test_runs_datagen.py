@@ -11,7 +11,7 @@ import pytest
 
 from jobtui.engine import Engine, RunState
 
-from .runs_helpers import live_members, start_running, wait_until
+from .runs_helpers import live_members, start_running, tick_until_final, wait_until
 from .test_sinks_tables import pg_dsn
 
 pytest.importorskip(
@@ -69,11 +69,7 @@ def test_cancelling_a_100m_record_run_stops_it_promptly(
     started = time.monotonic()
     engine.cancel_run(run.id)
 
-    def ended() -> bool:
-        supervisor.tick()
-        return engine.get_run(run.id).state.is_final
-
-    wait_until(ended, timeout=2 + supervisor.grace)
+    tick_until_final(supervisor, engine, run.id, timeout=2 + supervisor.grace)
     assert time.monotonic() - started < 2 + supervisor.grace
     final = engine.get_run(run.id)
     assert final.state == RunState.CANCELLED, final.errors
@@ -250,11 +246,7 @@ def test_cancelling_a_run_into_postgres_stops_it_promptly(engine: Engine, tmp_pa
         started = time.monotonic()
         engine.cancel_run(run.id)
 
-        def ended() -> bool:
-            supervisor.tick()
-            return engine.get_run(run.id).state.is_final
-
-        wait_until(ended, timeout=2 + supervisor.grace)
+        tick_until_final(supervisor, engine, run.id, timeout=2 + supervisor.grace)
         assert time.monotonic() - started < 2 + supervisor.grace
         assert engine.get_run(run.id).state == RunState.CANCELLED
     finally:
