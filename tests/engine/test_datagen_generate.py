@@ -275,6 +275,38 @@ def test_a_helper_that_dies_costs_only_speed() -> None:
     assert not os.path.exists(pool.spool)
 
 
+@pytest.mark.parametrize("slot_size", [1024, 200_000])
+def test_results_bigger_than_a_slot_go_through_spool_files(slot_size: int) -> None:
+    """A 500-record users batch is ~130 kB: with 1 kB slots every result the helper makes
+    goes through a spool file, with 200 kB slots through shared memory. The bytes are the
+    same, over two datasets on the same helper, and nothing is left behind."""
+    single = output("users", 6000, seed=3, batch=500)
+    enc = make_encoder("jsonl", {}, BUILTIN_DATASETS["users"])
+    base = chunk_args([BUILTIN_DATASETS["users"]], 3, "en_US", "users", 6000)
+    pool = make_pool(1, slot_size=slot_size)
+
+    def patient() -> bool:
+        # Before each batch, wait for the helper's next word (ready, or a batch it was
+        # given), so it makes some of them.
+        helper = pool.helpers[0]
+        if not helper.ready or helper.assigned:
+            helper.conn.poll(5)
+        return False
+
+    try:
+        for _ in range(2):
+            lines: list[str] = []
+            chunks = parallel_chunks(base, 500, 2, pool=pool, stop=patient, report=lines.append)
+            parts = [data for data, _, _, _ in chunks]
+            assert enc.header() + b"".join(parts) + enc.footer() == single
+            by_caller = re.search(r"made (\d+) of 12 batches", lines[0])
+            assert by_caller is not None and int(by_caller.group(1)) < 12
+            assert [n for n in os.listdir(pool.spool) if not n.startswith("ring-")] == []
+    finally:
+        pool.shutdown()
+    assert not os.path.exists(pool.spool)
+
+
 def test_spool_directories_of_dead_workers_are_swept(tmp_path: Path) -> None:
     dead = subprocess.Popen(["true"])
     dead.wait()
