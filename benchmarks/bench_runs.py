@@ -8,10 +8,11 @@ and `threads: 2`, timed from the run's start to its end as the worker records th
 warm-up and, for threads 2, starting the generating processes included). Memory: the
 worker's peak RSS (VmHWM, read from /proc while it runs) for a big file run (10M
 records by default). Throughput runs go in rounds (`--repeat`): each round measures the
-naive loop again and runs every sink with threads 1 and 2, and each ratio is the median of
-the ratios within a round, because these machines drift by 10-20% from one minute to the
-next. The load average is printed before and after, since other work on the machine skews
-every figure. Not a test: it prints, it never asserts.
+naive loop again and runs every sink with threads 1 and 2 back to back (threads 2 first in
+even rounds), and each ratio is the median of the ratios within a round, because these
+machines drift by 10-20% from one minute to the next. The load average is printed before
+and after, since other work on the machine skews every figure. Not a test: it prints, it
+never asserts.
 
 Parallel ceiling: two processes doing the same pure-Python loop as one, measured before and
 after each pair of runs, because on these shared 2-vCPU machines two busy processes get
@@ -20,7 +21,7 @@ anywhere from 1.2x to 2.0x the work of one, from one second to the next.
 Targets: jsonl file threads 1 >= 100x naive; threads 2 >= 1.8x threads 1; SQLite and
 PostgreSQL >= half the jsonl file's records/s (same threads); worker RSS < 200 MB.
 
-    python -m benchmarks.bench_runs [--records 3000000] [--memory-records 10000000] [--repeat 3]
+    python -m benchmarks.bench_runs [--records 3000000] [--memory-records 10000000] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--memory-records", type=int, default=10_000_000, help="records of the memory run"
     )
-    parser.add_argument("--repeat", type=int, default=3, help="rounds of throughput runs")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds of throughput runs")
     args = parser.parse_args(argv)
 
     print(f"before: {load()}")
@@ -253,10 +254,10 @@ def main(argv: list[str] | None = None) -> None:
             print("postgres: not reachable on 127.0.0.1:5432; skipped")
         print(
             f"throughput: {args.records:,} records a run; {args.repeat} rounds, each: the "
-            "machine's 2-process ceiling, the naive loop, every sink with threads 1 then 2, "
-            "the ceiling again. Ratios are medians of the ratios within a round (figures "
-            "measured minutes apart on this shared host are not comparable); rates are "
-            "medians over the rounds"
+            "machine's 2-process ceiling, the naive loop, every sink with threads 1 and 2 "
+            "back to back (which goes first alternates), the ceiling again. Ratios are "
+            "medians of the ratios within a round (figures measured minutes apart on this "
+            "shared host are not comparable); rates are medians over the rounds"
         )
         tables: list[str] = []
         counter = iter(range(1, 1_000_000))
@@ -286,15 +287,23 @@ def main(argv: list[str] | None = None) -> None:
             naives.append(naive_faker(1.0))
             rates: dict[tuple[str, int], float] = {}
             cpus: dict[tuple[str, int], float] = {}
-            for threads in (1, 2):
-                for label, sink, fmt in sinks:
+            # A sink's two runs back to back, threads 1 first in odd rounds and threads 2
+            # first in even ones: a ratio compares runs seconds apart, and neither side
+            # always goes first.
+            order = (1, 2) if number % 2 else (2, 1)
+            for label, sink, fmt in sinks:
+                for threads in order:
                     rates[label, threads], cpus[label, threads] = one_run(sink, fmt, threads)
             ceilings.append(parallel_ceiling())
             rounds.append(rates)
             cpu_seconds.append(cpus)
             print(
                 f"  round {number}: naive {naives[-1]:,.0f}; "
-                + "; ".join(f"{label} t{t} {r / 1000:,.0f}k" for (label, t), r in rates.items())
+                + "; ".join(
+                    f"{label} t{t} {rates[label, t] / 1000:,.0f}k"
+                    for label, _, _ in sinks
+                    for t in (1, 2)
+                )
                 + f"; ceiling {ceilings[-2]:.2f}/{ceilings[-1]:.2f}",
                 flush=True,
             )

@@ -171,15 +171,13 @@ class _Helper:
         self.slot_size = slot_size
         self.free = list(range(RING_SLOTS)) if ring is not None else []
         self.slots: dict[int, int] = {}  # batch -> its slot
-        self.ready = False
         self.alive = True
         self.assigned: list[int] = []
 
-    def has_room(self) -> bool:
-        return self.ring is None or bool(self.free)
-
     def take_slot(self, key: int) -> int | None:
-        if self.ring is None:
+        """A free slot for the batch, or None: its result then goes through a spool file
+        (a helper never waits for the caller to free a slot)."""
+        if not self.free:
             return None
         slot = self.free.pop()
         self.slots[key] = slot
@@ -405,7 +403,6 @@ def parallel_chunks(
     live = helpers.started()
     for helper in live:
         helper.assigned = []
-        helper.ready = False
         try:
             helper.conn.send(("pools", pools))
         except (OSError, ValueError):
@@ -428,7 +425,6 @@ def parallel_chunks(
             while helper.conn.poll():
                 message = helper.conn.recv()
                 if message[0] == "ready":
-                    helper.ready = True
                     ready_after.append(time.monotonic() - began)
                 elif message[0] == "done":
                     _, key, result = message
@@ -452,12 +448,9 @@ def parallel_chunks(
             if not helper.alive:
                 continue
             receive(helper)
-            while (
-                helper.alive
-                and helper.ready
-                and len(helper.assigned) < IN_FLIGHT
-                and helper.has_room()
-            ):
+            # Batches go out before the helper says it has its pools (it takes messages
+            # in order), so it starts on one the moment it is ready.
+            while helper.alive and len(helper.assigned) < IN_FLIGHT:
                 if unassigned >= len(plan):
                     return
                 start, count = plan[unassigned]
