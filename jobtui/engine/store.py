@@ -13,13 +13,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from jobtui.engine.errors import StorageError
 from jobtui.engine.schema import MIGRATIONS, SCHEMA_VERSION
 from jobtui.paths import ensure_private_dir, ensure_private_file
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 BUSY_TIMEOUT_MS = 10_000
 NETWORK_FILESYSTEMS = frozenset(
@@ -128,6 +129,10 @@ class Store:
     def db(self) -> sqlite_utils.Database:
         db = getattr(self._local, "db", None)
         if db is None:
+            # Imported here: it costs ~50 ms (plugin entry points), which every worker
+            # and command paid at start-up for a view only some callers use.
+            import sqlite_utils
+
             db = sqlite_utils.Database(self.conn)
             self._local.db = db
         return db
