@@ -239,6 +239,12 @@ class Supervisor:
             if code is not None:
                 del self.children[run_id]
                 self.exit_codes[run_id] = code
+                if code < 0:
+                    # Killed by a signal: it could not remove its helpers' shared-memory
+                    # spool (~16 MB a helper). Reaped now, so its pid reads as gone.
+                    from jobtui.engine.datagen.spool import sweep_spools
+
+                    sweep_spools()
 
     def _watch_active(self) -> None:
         scope, params = self._scope()

@@ -16,13 +16,8 @@ import pytest
 from jobtui.engine.datagen.builtins import BUILTIN_DATASETS
 from jobtui.engine.datagen.formats import make_encoder
 from jobtui.engine.datagen.generate import DatasetGenerator, Permutation, record_count
-from jobtui.engine.datagen.parallel import (
-    SPOOL_PREFIX,
-    _sweep_spools,
-    chunk_args,
-    make_pool,
-    parallel_chunks,
-)
+from jobtui.engine.datagen.parallel import chunk_args, make_pool, parallel_chunks
+from jobtui.engine.datagen.spool import SPOOL_PREFIX, sweep_spools
 from jobtui.engine.errors import InvalidInput
 
 ALL = list(BUILTIN_DATASETS.values())
@@ -316,6 +311,6 @@ def test_spool_directories_of_dead_workers_are_swept(tmp_path: Path) -> None:
     for directory in (stale, live, other):
         directory.mkdir()
         (directory / "part").write_bytes(b"x")
-    _sweep_spools(str(tmp_path))
+    assert sweep_spools(str(tmp_path)) == 1
     assert not stale.exists()
     assert live.exists() and other.exists()

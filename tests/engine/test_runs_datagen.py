@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 import uuid
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from jobtui.engine import Engine, RunState
+from jobtui.engine.datagen.spool import SPOOL_PREFIX, spool_root
 
 from .runs_helpers import live_members, start_running, tick_until_final, wait_until
 from .test_sinks_tables import pg_dsn
@@ -56,6 +59,30 @@ def test_users_demo_writes_valid_records_and_the_same_seed_gives_the_same_bytes(
     lines = outputs[0].splitlines()
     assert len(lines) == 1000 and all(isinstance(json.loads(line), dict) for line in lines)
     assert outputs[0] == outputs[1]
+
+
+def test_a_worker_killed_mid_run_leaves_no_shared_memory_behind(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """SIGKILL gives a worker no chance to remove its helpers' spool (shared-memory slots,
+    ~16 MB a helper); the supervisor sweeps it once it has reaped the worker."""
+    users_job(engine, "killed", tmp_path / "out", max_records=100_000_000, threads=2)
+    run = engine.queue_run("killed")
+    supervisor = start_running(engine, run.id)
+    pid = engine.get_run(run.id).pid
+    assert pid is not None
+
+    def spools() -> list[str]:
+        return [n for n in os.listdir(spool_root()) if n.startswith(f"{SPOOL_PREFIX}{pid}-")]
+
+    wait_until(lambda: engine.get_run(run.id).records > 0 and spools(), timeout=30)
+    pgid = engine.get_run(run.id).pgid
+    assert pgid is not None
+    os.killpg(pgid, signal.SIGKILL)
+
+    tick_until_final(supervisor, engine, run.id, timeout=10)
+    assert engine.get_run(run.id).state == RunState.INTERRUPTED
+    assert spools() == []
 
 
 @pytest.mark.parametrize("threads", [1, 2])

@@ -43,6 +43,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, NamedTuple
 
 from jobtui.engine.datagen.generate import Chunk, generate_chunk, warm_pools
+from jobtui.engine.datagen.spool import SPOOL_PREFIX, spool_root, sweep_spools
 
 PRELOAD = [
     "jobtui.engine.datagen.parallel",
@@ -69,37 +70,6 @@ class Result(NamedTuple):
     size: int
     n: int
     pickled: bool
-
-
-def _spool_root() -> str | None:
-    """tmpfs when the machine has one (results never touch a disk), else the default."""
-    shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
-
-
-SPOOL_PREFIX = "jobtui-spool-"
-
-
-def _sweep_spools(root: str) -> None:
-    """Remove spool directories left by workers that died without cleaning up (SIGKILL
-    after a cancel's grace period): their names carry the owner's pid."""
-    try:
-        names = os.listdir(root)
-    except OSError:
-        return
-    for name in names:
-        if not name.startswith(SPOOL_PREFIX):
-            continue
-        pid_text = name[len(SPOOL_PREFIX) :].split("-", 1)[0]
-        if not pid_text.isdigit():
-            continue
-        try:
-            os.kill(int(pid_text), 0)
-            continue  # alive (or not ours to signal): leave it
-        except ProcessLookupError:
-            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
-        except OSError:
-            continue
 
 
 def _open_ring(path: str | None, slot_size: int) -> mmap.mmap | None:
@@ -227,8 +197,8 @@ class GeneratorProcesses:
         self._context: Any = multiprocessing.get_context(method)
         if method == "forkserver":
             self._context.set_forkserver_preload(PRELOAD)
-        root = _spool_root() or tempfile.gettempdir()
-        _sweep_spools(root)
+        root = spool_root()
+        sweep_spools(root)
         self.spool = tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-", dir=root)
         self.helpers: list[_Helper] = []
         self._count = max(0, count)
