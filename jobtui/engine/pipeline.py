@@ -418,7 +418,7 @@ def parallel_batches(
     ctx.check()  # the chunks end early when `stop` is set: a cancel, not the end
 
 
-def encoded_batches(
+def serial_chunks(
     gen: Any,
     name: str,
     count: int,
@@ -429,8 +429,9 @@ def encoded_batches(
     need_records: bool,
     encodings: list[str],
 ) -> Iterator[Chunk]:
-    """Batches in this process when a sink takes encoded rows: those are made from the
-    generator's columns (no record dicts unless another sink or the format needs them)."""
+    """The batches, made in this process the way helpers make theirs (`make_chunk`): the
+    format's bytes, records when a sink takes them, and sink encodings made straight from
+    the generator's columns (no record dicts unless a sink or the format needs them)."""
     from jobtui.engine.datagen.generate import make_chunk
 
     gen.prepare(name, count)
@@ -741,9 +742,9 @@ def _produce(
                 need_records=need_records,
                 encodings=encodings,
             )
-        elif encodings:
+        elif can_split(gen):
             warm(gen, name, count)
-            source = encoded_batches(
+            source = serial_chunks(
                 gen,
                 name,
                 count,
@@ -753,8 +754,7 @@ def _produce(
                 need_records=need_records,
                 encodings=encodings,
             )
-        else:
-            warm(gen, name, count)
+        else:  # a generator without columns: its batches, encoded here
             source = (
                 (
                     encoder.encode(batch) if need_bytes else b"",
