@@ -241,7 +241,7 @@ class Supervisor:
                 self.exit_codes[run_id] = code
                 if code < 0:
                     # Killed by a signal: it could not remove its helpers' shared-memory
-                    # spool (~16 MB a helper). Reaped now, so its pid reads as gone.
+                    # spool (~20 MB a helper). Reaped now, so its pid reads as gone.
                     from jobtui.engine.datagen.spool import sweep_spools
 
                     sweep_spools()

@@ -65,7 +65,7 @@ def test_a_worker_killed_mid_run_leaves_no_shared_memory_behind(
     engine: Engine, tmp_path: Path
 ) -> None:
     """SIGKILL gives a worker no chance to remove its helpers' spool (shared-memory slots,
-    ~16 MB a helper); the supervisor sweeps it once it has reaped the worker."""
+    ~20 MB a helper); the supervisor sweeps it once it has reaped the worker."""
     users_job(engine, "killed", tmp_path / "out", max_records=100_000_000, threads=2)
     run = engine.queue_run("killed")
     supervisor = start_running(engine, run.id)
