@@ -52,7 +52,10 @@ class JobtuiGroup(click.Group):
         from jobtui.engine.errors import JobtuiError, SpecError
 
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:
+                sys.stdout.flush()  # a reader gone away shows here, not in the flush at exit
         except SpecError as exc:
             for error in exc.errors:
                 click.echo(f"error: {error}", err=True)
@@ -63,6 +66,11 @@ class JobtuiGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        except BrokenPipeError:
+            # The reader went away (`jobtui logs 7 | head`): stop quietly with 1, as click
+            # does for --help; stdout goes to /dev/null so the flush at exit cannot fail.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:

@@ -204,3 +204,25 @@ def test_sink_presets_and_workspaces(jobtui, tmp_path) -> None:  # type: ignore[
     names = [w["name"] for w in json.loads(jobtui("workspaces", "list", "--json").stdout)]
     assert names == ["default", "team"]
     assert jobtui("workspaces", "create", "team").returncode == 2
+
+
+@pytest.mark.parametrize("args", [["jobs", "list"], ["jobs", "list", "--json"], ["--help"]])
+def test_a_reader_gone_away_ends_the_command_quietly(tmp_path: Path, args: list[str]) -> None:
+    """`jobtui … | head` where head has exited: no 'internal error', no traceback, exit
+    status 1 (what click gives for --help)."""
+    env = {**os.environ, "JOBTUI_DATA_DIR": str(tmp_path / "data")}
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will ever read: the command's first write fails (EPIPE)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "jobtui", *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.stderr == ""
+    assert proc.returncode == 1
