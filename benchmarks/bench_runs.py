@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> None:
         remove_files(out)  # the memory run's file is big; keep the disk free
 
         # The same long run with threads 2, twice, then threads 1 again (1, 2, 2, 1 back to
-        # back: drift cancels). Start-up (the worker, the pools: ~0.6 s whatever the size)
+        # back: drift cancels). Start-up (~0.25 s the worker, ~0.3 s the pools, whatever the size)
         # weighs a third of what it weighs in the 3M-record runs below.
         long_rates: dict[int, list[float]] = {1: [rate], 2: []}
         for number, threads in enumerate((2, 2, 1)):
