@@ -76,7 +76,11 @@ class _Follower:
 )
 @click.option("--arg", "args", multiple=True, help="Command job: replace the configured arguments.")
 @click.option("--env", "envs", multiple=True, help="Command job: extra environment KEY=VALUE.")
-@click.option("--to-file", "to_file", help="Write to this one file instead of the job's sinks.")
+@click.option(
+    "--to-file",
+    "to_file",
+    help="Write to this one file instead of the job's sinks (replaced if it exists).",
+)
 @click.option("--wait", "-w", is_flag=True, help="Wait for the end (exit 0 only on success).")
 @click.option("--follow", "-f", is_flag=True, help="Print the log while it runs (implies --wait).")
 @click.option("--timeout", type=float, help="With --wait: give up waiting after this many seconds.")
