@@ -261,6 +261,7 @@ def test_a_helper_that_dies_costs_only_speed() -> None:
             if i == 2:
                 for helper in pool.helpers:
                     helper.process.kill()
+                    helper.process.join(timeout=10)  # dead before the caller goes on
         assert enc.header() + b"".join(parts) + enc.footer() == single
         assert pool.helpers == []
         again = [data for data, _, _, _ in parallel_chunks(base, 500, 2, pool=pool)]
