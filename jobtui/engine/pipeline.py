@@ -356,12 +356,8 @@ def warm(gen: Any, name: str, count: int) -> None:
     drawn from without a per-value check, and filling them in chunks costs less than
     filling them slot by slot as draws reach them (~35% of a 1M-record run). Pool values
     depend only on the seed, so the bytes do not change."""
-    if count < WARM_FROM or not can_split(gen):
-        return
-    gen.prepare(name, count)
-    for col in gen.columns(name):
-        col.values(0, 0, 1)  # compile every column and touch its pools (references too)
-    gen.pools.fill_all()
+    if count >= WARM_FROM and can_split(gen):
+        gen.fill_pools(name, count)
 
 
 def can_split(gen: Any) -> bool:

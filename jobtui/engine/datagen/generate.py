@@ -712,6 +712,15 @@ class DatasetGenerator:
         for col in self.columns(name):
             col.check_count(count)
 
+    def fill_pools(self, name: str, count: int) -> None:
+        """Compile every column of `name` and fill every Faker pool it uses (references
+        included). Pool values depend only on the seed, so the bytes do not change."""
+        if self._prepared != (name, count):
+            self.prepare(name, count)
+        for col in self.columns(name):
+            col.values(0, 0, 1)  # compile the column and touch its pools
+        self.pools.fill_all()
+
     def block_columns(self, name: str, block: int) -> list[list[Any]]:
         """The values of one block, a list per top-level field. The last block of a run is
         made only up to the run's count: every column draws value by value, so a shorter
@@ -836,12 +845,7 @@ def warm_pools(args: dict[str, Any]) -> dict[tuple[Any, ...], list[Any]]:
     workers (`generate_chunk(dict(args, pools=...))`): a worker then skips its own warm-up.
     Pool values depend only on the seed, so the bytes are the same either way."""
     gen, _ = _cached_generator(args)
-    name = args["name"]
-    if gen._prepared != (name, args["total"]):
-        gen.prepare(name, args["total"])
-    for col in gen.columns(name):
-        col.values(0, 0, 1)  # compile and touch every column (references included)
-    gen.pools.fill_all()
+    gen.fill_pools(args["name"], args["total"])
     return gen.pools.export()
 
 
