@@ -224,9 +224,13 @@ class PostgresSink(Sink):
             self._send()
         except BaseException as exc:
             self._failure = exc
-            with contextlib.suppress(queue.Empty):  # unblock a waiting writer
-                while True:
-                    self._queue.get_nowait()
+            self._drain()  # unblock a waiting writer
+
+    def _drain(self) -> None:
+        """Drop what is queued for the loader."""
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._queue.get_nowait()
 
     def _raise_failure(self) -> None:
         if self._failure is not None:
@@ -271,9 +275,7 @@ class PostgresSink(Sink):
     def abort(self) -> None:
         if self._loader is not None:
             self._failure = self._failure or RuntimeError("jobtui: the run stopped")
-            with contextlib.suppress(queue.Empty):
-                while True:
-                    self._queue.get_nowait()
+            self._drain()
             with contextlib.suppress(queue.Full):
                 self._queue.put_nowait(None)
             self._loader.join(timeout=10)
