@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import subprocess
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -52,16 +53,25 @@ def test_a_sample_is_the_start_of_the_run() -> None:
     assert DatasetGenerator(ALL, seed=5).sample("users", 5) == head
 
 
-def test_two_processes_give_the_same_bytes_as_one() -> None:
+@pytest.mark.parametrize("processes", [2, 3])
+def test_several_processes_give_the_same_bytes_as_one(processes: int) -> None:
+    """Also the end of the run, where every batch is given out and the one awaited is the
+    last helper's (with 3 processes the caller once spun there forever: `stop` ends that
+    here, and the bytes then fall short)."""
+    deadline = time.monotonic() + 60
+
+    def overdue() -> bool:
+        return time.monotonic() > deadline
+
     single = output("users", 6000, seed=3, batch=1000)
     enc = make_encoder("jsonl", {}, BUILTIN_DATASETS["users"])
     base = chunk_args([BUILTIN_DATASETS["users"]], 3, "en_US", "users", 6000)
-    parts = [data for data, _, _, _ in parallel_chunks(base, 1000, 2)]
+    parts = [data for data, _, _, _ in parallel_chunks(base, 500, processes, stop=overdue)]
     assert enc.header() + b"".join(parts) + enc.footer() == single
     json_single = output("orders", 2500, seed=3, batch=1000, fmt="json")
     enc = make_encoder("json", {}, BUILTIN_DATASETS["orders"])
     base = chunk_args(ALL, 3, "en_US", "orders", 2500, fmt="json", counts={"customers": 2500})
-    parts = [data for data, _, _, _ in parallel_chunks(base, 1000, 2)]
+    parts = [data for data, _, _, _ in parallel_chunks(base, 250, processes, stop=overdue)]
     enc.advance(2500)
     assert enc.header() + b"".join(parts) + enc.footer() == json_single
 

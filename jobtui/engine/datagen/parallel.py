@@ -425,7 +425,7 @@ def parallel_chunks(
             # in order), so it starts on one the moment it is ready.
             while helper.alive and len(helper.assigned) < IN_FLIGHT:
                 if unassigned >= len(plan):
-                    return
+                    break  # not return: the next helpers must still be read from
                 start, count = plan[unassigned]
                 slot = helper.take_slot(unassigned)
                 try:
