@@ -8,13 +8,20 @@ the final state with errors (message and traceback) and results.
 
 from __future__ import annotations
 
-import argparse
+import sys
+
+if __name__ == "__main__":
+    # Before the engine's imports (~0.2 s), so a run with threads has its helpers' server
+    # booting beside them (see datagen/prestart.py).
+    from jobtui.engine.datagen.prestart import prestart
+
+    prestart(sys.argv[1:])
+
 import contextlib
 import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import traceback
@@ -554,12 +561,10 @@ class RunWorker:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobtui.engine.worker")
-    parser.add_argument("--db", required=True, help="the jobtui database file")
-    parser.add_argument("--data-dir", default=None, help="the data directory")
-    parser.add_argument("run_id", type=int)
-    args = parser.parse_args(argv)
+    from jobtui.engine.datagen.prestart import worker_arguments
     from jobtui.engine.facade import Engine
+
+    args = worker_arguments(argv)
 
     data_dir = args.data_dir or str(Path(args.db).expanduser().parent)
     engine = Engine.open(data_dir=data_dir, db=args.db)

@@ -310,3 +310,33 @@ def test_threads_fall_back_to_one_process_when_the_generator_cannot_split(
     run = run_here(engine, "thr")
     assert run.state == RunState.SUCCEEDED and run.records == 100
     assert engine.find_log(run.id, 0, pattern="cannot start at an offset") is not None
+
+
+def test_the_worker_knows_first_thing_how_many_helpers_its_run_wants(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Read straight from the database before the engine is imported (to start the
+    helpers' server early): threads - 1, the run's override first; none for one thread,
+    flush_each_record, a replay, a command job, a run that is not there or no database."""
+    from jobtui.engine.datagen.prestart import helpers_wanted
+
+    out = tmp_path / "out"
+    job(engine, "one", out)
+    job(engine, "two", out, threads=2)
+    job(engine, "flush", out, threads=4, flush_each_record=True)
+    engine.create_job({"name": "cmd", "kind": "command", "command": {"argv": ["true"]}})
+    db = str(engine.db_path)
+
+    def wanted(name: str, **options: Any) -> int:
+        return helpers_wanted(db, engine.queue_run(name, options=options or None).id)
+
+    assert wanted("one") == 0
+    assert wanted("two") == 1
+    assert wanted("one", threads=3) == 2
+    assert wanted("two", threads=1) == 0
+    assert wanted("flush") == 0
+    assert wanted("two", replay_of=1) == 0
+    assert wanted("cmd") == 0
+    assert helpers_wanted(db, 99_999) == 0
+    assert helpers_wanted(str(tmp_path / "missing.db"), 1) == 0
+    assert not (tmp_path / "missing.db").exists()

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import mmap
-import multiprocessing
 import os
 import pickle
 import shutil
@@ -43,16 +42,8 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, NamedTuple
 
 from jobtui.engine.datagen.generate import Chunk, generate_chunk, warm_pools
+from jobtui.engine.datagen.prestart import helper_context
 from jobtui.engine.datagen.spool import SPOOL_PREFIX, spool_root, sweep_spools
-
-PRELOAD = [
-    "jobtui.engine.datagen.parallel",
-    "jobtui.engine.datagen.generate",
-    "jobtui.engine.datagen.formats",
-    "jobtui.engine.sinks.postgres",
-    "faker",
-    "orjson",
-]
 
 # Batches queued per helper, so it never waits for the caller to ask. Between two top-ups
 # the caller makes a batch itself (~10 ms) and hands one to the sink; with 2 queued a helper
@@ -194,12 +185,7 @@ class GeneratorProcesses:
 
     def __init__(self, count: int, slot_size: int = SLOT_SIZE):
         self.slot_size = slot_size
-        method = (
-            "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        )
-        self._context: Any = multiprocessing.get_context(method)
-        if method == "forkserver":
-            self._context.set_forkserver_preload(PRELOAD)
+        self._context: Any = helper_context()
         root = spool_root()
         sweep_spools(root)
         self.spool = tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-", dir=root)
@@ -209,8 +195,8 @@ class GeneratorProcesses:
         # The starter thread and the caller both send first messages: one at a time.
         self._lock = threading.Lock()
         self._greeting: Any = None
-        # Starting a forkserver child waits for the server's imports (~0.3 s): do it beside
-        # the caller, which opens sinks and fills pools meanwhile.
+        # Starting a forkserver child waits for the server's imports (~0.25 s) unless the
+        # worker started it first: do it beside the caller, which opens sinks meanwhile.
         self._starter = threading.Thread(target=self._start, name="jobtui-generators")
         self._starter.daemon = True
         self._starter.start()

@@ -1,0 +1,105 @@
+"""Starting the generating helpers' forkserver as the worker starts, before its imports.
+
+A helper comes from a `multiprocessing` forkserver, which first imports the generator
+(`PRELOAD`, ~0.25 s). Started when the run's pipeline asks for helpers, that comes on top
+of the worker's own imports and set-up, and the helper is up only after the caller has
+filled the Faker pools alone. Started here, from `python -m jobtui.engine.worker` before it
+imports the engine, the server boots on the other core while the worker imports, and the
+helper is there to fill half of the pools (see `parallel.py`).
+
+Only stdlib imports: this runs before anything else in the worker. `helpers_wanted` reads
+the run's settings straight from the database; it is a hint (a wrong guess costs a
+forkserver nobody uses, or the later start), never what the run does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import multiprocessing
+import sqlite3
+from typing import Any
+
+PRELOAD = [
+    "jobtui.engine.datagen.parallel",
+    "jobtui.engine.datagen.generate",
+    "jobtui.engine.datagen.formats",
+    "jobtui.engine.sinks.postgres",
+    "faker",
+    "orjson",
+]
+
+
+class _QuietParser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # the worker's own parsing reports it
+        raise ValueError(message)
+
+
+def worker_arguments(argv: list[str] | None, *, quiet: bool = False) -> argparse.Namespace:
+    """The worker's command line (`quiet`: bad arguments raise ValueError, nothing printed)."""
+    kind = _QuietParser if quiet else argparse.ArgumentParser
+    parser = kind(prog="python -m jobtui.engine.worker")
+    parser.add_argument("--db", required=True, help="the jobtui database file")
+    parser.add_argument("--data-dir", default=None, help="the data directory")
+    parser.add_argument("run_id", type=int)
+    return parser.parse_args(argv)
+
+
+def start_method() -> str:
+    """How helpers start: `forkserver` (never `fork` from a process that may have threads)
+    where there is one, else `spawn`."""
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def helper_context() -> Any:
+    """The multiprocessing context helpers start from, its forkserver set to preload the
+    generator."""
+    method = start_method()
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(PRELOAD)
+    return context
+
+
+def helpers_wanted(db_path: str, run_id: int) -> int:
+    """How many helper processes the run will ask for (its `threads` - 1, the run's
+    override first), 0 for a command job, `flush_each_record`, a replay or any doubt."""
+    try:
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=0.5)
+    except sqlite3.Error:
+        return 0
+    try:
+        row = conn.execute(
+            "SELECT r.options, COALESCE(v.spec, j.spec) FROM runs r "
+            "JOIN jobs j ON j.id = r.job_id "
+            "LEFT JOIN job_versions v ON v.job_id = r.job_id AND v.version = r.job_version "
+            "WHERE r.id = ?",
+            (run_id,),
+        ).fetchone()
+        if row is None:
+            return 0
+        options, spec = json.loads(row[0] or "{}"), json.loads(row[1] or "{}")
+        datagen = spec.get("datagen")
+        if not isinstance(datagen, dict) or datagen.get("flush_each_record"):
+            return 0
+        if options.get("replay_of") is not None:
+            return 0
+        threads = options.get("threads") or datagen.get("threads") or 1
+        return max(0, int(threads) - 1)
+    except (sqlite3.Error, ValueError, TypeError, AttributeError):
+        return 0
+    finally:
+        conn.close()
+
+
+def prestart(argv: list[str]) -> None:
+    """Start the helpers' forkserver now when the run in `argv` will want helpers. Never
+    fails: without it the pipeline starts the server itself, later."""
+    with contextlib.suppress(Exception):
+        args = worker_arguments(argv, quiet=True)
+        if helpers_wanted(args.db, args.run_id) and start_method() == "forkserver":
+            from multiprocessing import forkserver
+
+            helper_context()
+            forkserver.ensure_running()
