@@ -9,15 +9,23 @@ import re
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from jobtui.engine.datagen import parallel
 from jobtui.engine.datagen.builtins import BUILTIN_DATASETS
 from jobtui.engine.datagen.formats import make_encoder
 from jobtui.engine.datagen.generate import DatasetGenerator, Permutation, record_count
-from jobtui.engine.datagen.parallel import chunk_args, make_pool, parallel_chunks
+from jobtui.engine.datagen.parallel import (
+    SLOT_SIZE,
+    GeneratorProcesses,
+    chunk_args,
+    make_pool,
+    parallel_chunks,
+)
 from jobtui.engine.datagen.spool import SPOOL_PREFIX, sweep_spools
 from jobtui.engine.errors import InvalidInput
 
@@ -311,6 +319,86 @@ def test_results_bigger_than_a_slot_go_through_spool_files(slot_size: int) -> No
     finally:
         pool.shutdown()
     assert not os.path.exists(pool.spool)
+
+
+def test_every_process_splits_the_pools_the_same_way() -> None:
+    """Each pool in exactly one share, shares of about equal size, the same in any process
+    (a fresh generator stands for the helper's)."""
+    shares = []
+    for _ in range(2):
+        gen = DatasetGenerator(ALL, seed=3)
+        gen.touch_pools("users", 6000)
+        shares.append(gen.pools.split(2))
+    assert shares[0] == shares[1]
+    keys = [key for share in shares[0] for key in share]
+    assert len(keys) == len(set(keys)) > 10
+    sizes = [sum(key[-1] if isinstance(key[-1], int) else 0 for key in s) for s in shares[0]]
+    assert all(share for share in shares[0])
+    assert max(sizes) < 2 * min(sizes)
+
+
+def helper_shares(
+    seed: int, slot_size: int, prepare: Callable[[GeneratorProcesses], None] | None = None
+) -> tuple[int, int]:
+    """Make 6,000 users in two processes, the helper up before the dataset comes (as when
+    the worker starts the helpers' server first thing), after `prepare(pool)`; check the
+    bytes are one process's and nothing is left in the spool. (Pools the helper filled,
+    pools.)"""
+    single = output("users", 6000, seed=seed, batch=500)
+    enc = make_encoder("jsonl", {}, BUILTIN_DATASETS["users"])
+    base = chunk_args([BUILTIN_DATASETS["users"]], seed, "en_US", "users", 6000)
+    pool = make_pool(1, slot_size=slot_size)
+    try:
+        assert len(pool.started()) == 1
+        if prepare is not None:
+            prepare(pool)
+        lines: list[str] = []
+        chunks = parallel_chunks(base, 500, 2, pool=pool, report=lines.append)
+        parts = [data for data, _, _, _ in chunks]
+        assert enc.header() + b"".join(parts) + enc.footer() == single
+        assert [n for n in os.listdir(pool.spool) if not n.startswith("ring-")] == []
+    finally:
+        pool.shutdown()
+    shared = re.search(r"\((\d+) of (\d+) by helpers\)", lines[0])
+    assert shared is not None, lines
+    return int(shared.group(1)), int(shared.group(2))
+
+
+# A seed per case: this process caches its generators, whose pools would be filled already.
+@pytest.mark.parametrize(("slot_size", "seed"), [(SLOT_SIZE, 31), (1024, 32)])
+def test_a_helper_fills_a_share_of_the_pools(
+    slot_size: int, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The helper fills its share of the Faker pools beside the caller, which takes it
+    (back through shared memory, or a spool file with 1 kB slots)."""
+    monkeypatch.setattr(parallel, "SHARE_PATIENCE", 60.0)
+    by_helper, pools = helper_shares(seed, slot_size)
+    assert 0 < by_helper < pools
+
+
+@pytest.mark.parametrize(("slot_size", "seed"), [(SLOT_SIZE, 33), (1024, 34)])
+def test_a_share_of_the_pools_that_comes_late_is_dropped(
+    slot_size: int, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A caller with nothing to fill of its own and no patience fills every pool itself;
+    the helper's share, which comes only after that, is dropped (its spool file too)."""
+    monkeypatch.setattr(parallel, "SHARE_PATIENCE", 0.0)
+    real_shares, real_warm = parallel.pool_shares, parallel.warm_pools
+
+    def caller_shares(args: dict[str, Any], shares: int) -> list[list[Any]]:
+        keys = [key for share in real_shares(args, shares) for key in share]
+        return [[], keys]
+
+    def prepare(pool: GeneratorProcesses) -> None:
+        def warm_once_the_share_is_on_its_way(args: dict[str, Any]) -> Any:
+            assert pool.helpers[0].conn.poll(30)  # the helper's share, now too late
+            return real_warm(args)
+
+        monkeypatch.setattr(parallel, "warm_pools", warm_once_the_share_is_on_its_way)
+
+    monkeypatch.setattr(parallel, "pool_shares", caller_shares)
+    by_helper, _ = helper_shares(seed, slot_size, prepare)
+    assert by_helper == 0
 
 
 def test_spool_directories_of_dead_workers_are_swept(tmp_path: Path) -> None:

@@ -712,13 +712,18 @@ class DatasetGenerator:
         for col in self.columns(name):
             col.check_count(count)
 
-    def fill_pools(self, name: str, count: int) -> None:
-        """Compile every column of `name` and fill every Faker pool it uses (references
-        included). Pool values depend only on the seed, so the bytes do not change."""
+    def touch_pools(self, name: str, count: int) -> None:
+        """Compile every column of `name`, so every Faker pool it uses (references
+        included) exists."""
         if self._prepared != (name, count):
             self.prepare(name, count)
         for col in self.columns(name):
             col.values(0, 0, 1)  # compile the column and touch its pools
+
+    def fill_pools(self, name: str, count: int) -> None:
+        """Compile every column of `name` and fill every Faker pool it uses. Pool values
+        depend only on the seed, so the bytes do not change."""
+        self.touch_pools(name, count)
         self.pools.fill_all()
 
     def block_columns(self, name: str, block: int) -> list[list[Any]]:
@@ -847,6 +852,29 @@ def warm_pools(args: dict[str, Any]) -> dict[tuple[Any, ...], list[Any]]:
     gen, _ = _cached_generator(args)
     gen.fill_pools(args["name"], args["total"])
     return gen.pools.export()
+
+
+def pool_shares(args: dict[str, Any], shares: int) -> list[list[tuple[Any, ...]]]:
+    """The keys of the pools the dataset of `args` uses, in `shares` lists of about equal
+    work, the same in every process (`parallel_chunks` shares the filling out)."""
+    gen, _ = _cached_generator(args)
+    gen.touch_pools(args["name"], args["total"])
+    return gen.pools.split(shares)
+
+
+def fill_share(
+    args: dict[str, Any], keys: list[tuple[Any, ...]], stop: Callable[[], bool] | None = None
+) -> dict[tuple[Any, ...], list[Any]]:
+    """Fill the pools `keys` of the dataset of `args` in this process (until `stop()`, which
+    is asked before each pool); the values of those filled."""
+    gen, _ = _cached_generator(args)
+    gen.pools.fill(keys, stop)
+    return gen.pools.export(keys)
+
+
+def load_pools(args: dict[str, Any], pools: dict[tuple[Any, ...], list[Any]]) -> None:
+    """Take pools filled by another process (see `warm_pools`)."""
+    _cached_generator(dict(args, pools=pools))
 
 
 Chunk = tuple[bytes, list[dict[str, Any]] | None, int, dict[str, Any]]

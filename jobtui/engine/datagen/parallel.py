@@ -16,11 +16,13 @@ it out between its own batches and frees the slot. The helper never waits for th
 A result bigger than a slot goes into a spool file of its own.
 
 Helpers are started with the `forkserver` method (never `fork` from a process that may have
-threads) and import the generator once; `GeneratorProcesses` starts them in a thread and
-sends each the dataset as soon as it is up, so it compiles the dataset while the caller
-fills the Faker pools; the caller then hands the pools over, and no helper repeats that
-warm-up (pool values depend only on the seed: the bytes do not change). Until a helper has
-its pools, the caller makes every batch itself.
+threads), whose server imports the generator once; the worker starts that server before its
+own imports (`prestart.py`). `GeneratorProcesses` starts the helpers in a thread and sends
+each the dataset as soon as it is up, with a share of the Faker pools to fill: the caller
+fills its own share meanwhile, takes the helpers' shares when they come (filling whatever
+has not come in time itself) and hands every helper the rest. Pool values depend only on
+the seed, so who filled a pool does not change the bytes. Until a helper has its pools,
+the caller makes every batch itself.
 
 A helper that fails a batch or dies costs only speed: the caller makes that batch itself
 (an error that is real then surfaces there, with its own traceback). A helper reads EOF
@@ -41,7 +43,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any, NamedTuple
 
-from jobtui.engine.datagen.generate import Chunk, generate_chunk, warm_pools
+from jobtui.engine.datagen.generate import (
+    Chunk,
+    fill_share,
+    generate_chunk,
+    load_pools,
+    pool_shares,
+    warm_pools,
+)
 from jobtui.engine.datagen.prestart import helper_context
 from jobtui.engine.datagen.spool import SPOOL_PREFIX, spool_root, sweep_spools
 
@@ -55,6 +64,13 @@ IN_FLIGHT = 3
 # against ~0.06 ms. A result bigger than a slot goes through a spool file instead.
 SLOT_SIZE = 4 << 20
 RING_SLOTS = IN_FLIGHT + 2
+# A helper's share of the Faker pools comes back through this slot: it is written before
+# any batch is taken (messages are handled in order) and read before any is given out.
+SHARE_SLOT = 0
+# How long the caller waits for the helpers' shares once it has filled its own, as a
+# multiple of the time its own took (the shares are of equal size; a helper that has not
+# delivered by then is late, and the caller fills its share itself).
+SHARE_PATIENCE = 1.0
 
 
 class Result(NamedTuple):
@@ -85,6 +101,20 @@ def _serve(conn: Connection, spool: str, ring_path: str | None, slot_size: int) 
     """A helper's loop: take the dataset (and its pools), then make batches until EOF."""
     base: dict[str, Any] = {}
     ring = _open_ring(ring_path, slot_size)
+
+    def put(payload: bytes, slot: int | None, name: str) -> tuple[str | None, int]:
+        """Write a result into its slot, or a spool file when there is no ring or it does
+        not fit: (the file or None, its size). Only a few bytes go through the pipe, so
+        this never waits for the caller to read."""
+        if ring is not None and slot is not None and len(payload) <= slot_size:
+            offset = slot * slot_size
+            ring[offset : offset + len(payload)] = payload
+            return None, len(payload)
+        path = os.path.join(spool, f"{os.getpid()}-{name}")
+        with open(path, "wb") as fh:
+            fh.write(payload)
+        return path, len(payload)
+
     while True:
         try:
             message = conn.recv()
@@ -95,10 +125,18 @@ def _serve(conn: Connection, spool: str, ring_path: str | None, slot_size: int) 
         if message[0] in ("dataset", "pools"):
             try:
                 if message[0] == "dataset":
-                    # Sent as soon as this helper starts: it compiles the dataset while
-                    # the caller fills the pools (no records are made).
-                    base = message[1]
-                    generate_chunk(dict(base, start=0, count=0))
+                    # Sent as soon as this helper starts, with its share of the pools to
+                    # fill beside the caller (None: the caller has them all already).
+                    _, base, share, shares, greeting = message
+                    if share is None:
+                        generate_chunk(dict(base, start=0, count=0))  # compile only
+                    else:
+                        keys = pool_shares(dict(base, start=0, count=0), shares)[share]
+                        # A message waiting means the caller has every pool already.
+                        filled = fill_share(base, keys, stop=conn.poll)
+                        pools = pickle.dumps(filled, pickle.HIGHEST_PROTOCOL)
+                        path, size = put(pools, SHARE_SLOT, "pools")
+                        conn.send(("filled", greeting, Result(path, size, 0, True)))
                 else:
                     generate_chunk(dict(base, pools=message[1], start=0, count=0))
                     conn.send(("ready",))
@@ -114,21 +152,17 @@ def _serve(conn: Connection, spool: str, ring_path: str | None, slot_size: int) 
                 if pickled
                 else data
             )
-            path = None
-            if ring is not None and slot is not None and len(payload) <= slot_size:
-                offset = slot * slot_size
-                ring[offset : offset + len(payload)] = payload
-            else:  # no ring, or a batch bigger than a slot
-                path = os.path.join(spool, f"{os.getpid()}-{key}")
-                with open(path, "wb") as fh:
-                    fh.write(payload)
-            conn.send(("done", key, Result(path, len(payload), n, pickled)))
+            path, size = put(payload, slot, str(key))
+            conn.send(("done", key, Result(path, size, n, pickled)))
         except Exception as exc:
             conn.send(("failed", key, f"{type(exc).__name__}: {exc}"))
 
 
 class _Helper:
-    def __init__(self, conn: Connection, process: Any, ring: mmap.mmap | None, slot_size: int):
+    def __init__(
+        self, number: int, conn: Connection, process: Any, ring: mmap.mmap | None, slot_size: int
+    ):
+        self.number = number  # its share of the pools is number + 1 (the caller's is 0)
         self.conn = conn
         self.process = process
         self.ring = ring
@@ -137,6 +171,8 @@ class _Helper:
         self.slots: dict[int, int] = {}  # batch -> its slot
         self.alive = True
         self.assigned: list[int] = []
+        self.sharing = False  # given a share of the current dataset's pools, not yet back
+        self.filled: set[Any] = set()  # the keys of the pools it filled
 
     def take_slot(self, key: int) -> int | None:
         """A free slot for the batch, or None: its result then goes through a spool file
@@ -152,15 +188,18 @@ class _Helper:
         if slot is not None:
             self.free.append(slot)
 
+    def read(self, slot: int | None, result: Result) -> bytes:
+        """What the helper put in `slot` or in the result's spool file."""
+        if result.path is None:
+            assert self.ring is not None and slot is not None
+            offset = slot * self.slot_size
+            return self.ring[offset : offset + result.size]
+        with open(result.path, "rb") as fh:
+            return fh.read()
+
     def load(self, key: int, result: Result) -> Chunk:
         """The batch's chunk; its slot or spool file is free again."""
-        if result.path is None:
-            assert self.ring is not None
-            offset = self.slots[key] * self.slot_size
-            raw = self.ring[offset : offset + result.size]
-        else:
-            with open(result.path, "rb") as fh:
-                raw = fh.read()
+        raw = self.read(self.slots.get(key), result)
         self.discard(key, result)
         if not result.pickled:
             return raw, None, result.n, {}
@@ -169,6 +208,11 @@ class _Helper:
 
     def discard(self, key: int, result: Result | None) -> None:
         self.release(key)
+        self.remove(result)
+
+    @staticmethod
+    def remove(result: Result | None) -> None:
+        """Delete the result's spool file, if it has one."""
         if result is not None and result.path is not None:
             with contextlib.suppress(OSError):
                 os.unlink(result.path)
@@ -194,7 +238,10 @@ class GeneratorProcesses:
         self._closed = False
         # The starter thread and the caller both send first messages: one at a time.
         self._lock = threading.Lock()
-        self._greeting: Any = None
+        self._greeting: tuple[dict[str, Any], int] | None = None  # the dataset, shares
+        self._sharing = False
+        # Greetings are numbered: a share that comes back is the current dataset's.
+        self.greetings = 0
         # Starting a forkserver child waits for the server's imports (~0.25 s) unless the
         # worker started it first: do it beside the caller, which opens sinks meanwhile.
         self._starter = threading.Thread(target=self._start, name="jobtui-generators")
@@ -238,11 +285,10 @@ class GeneratorProcesses:
                     ring.close()
                 return  # no helpers: the caller makes every batch
             theirs.close()
-            helper = _Helper(ours, process, ring, self.slot_size)
+            helper = _Helper(number, ours, process, ring, self.slot_size)
             with self._lock:
                 self.helpers.append(helper)
-                if self._greeting is not None:
-                    self._send(helper, self._greeting)
+                self._greet(helper)
 
     @staticmethod
     def _send(helper: _Helper, message: Any) -> None:
@@ -251,14 +297,34 @@ class GeneratorProcesses:
         except (OSError, ValueError):
             helper.alive = False
 
-    def greet(self, message: Any) -> None:
-        """Send `message` to every helper now, or as soon as it has started, without
-        waiting for the helpers to start."""
+    def _greet(self, helper: _Helper) -> None:
+        if self._greeting is None or not helper.alive:
+            return
+        base, shares = self._greeting
+        share = helper.number + 1 if self._sharing and helper.number + 1 < shares else None
+        helper.sharing = share is not None
+        helper.filled = set()
+        self._send(helper, ("dataset", base, share, shares, self.greetings))
+
+    def greet(self, base: dict[str, Any], shares: int) -> None:
+        """Send every helper the dataset and its share of the pools (of `shares`) now, or
+        as soon as it has started, without waiting for the helpers to start."""
         with self._lock:
-            self._greeting = message
+            self.greetings += 1
+            self._greeting = (base, shares)
+            self._sharing = shares > 1
             for helper in self.helpers:
-                if helper.alive:
-                    self._send(helper, message)
+                self._greet(helper)
+
+    def stop_sharing(self) -> None:
+        """Helpers that start from now on get no share (the caller has every pool)."""
+        with self._lock:
+            self._sharing = False
+
+    def current(self) -> list[_Helper]:
+        """The helpers started so far and alive (the starter may still be at work)."""
+        with self._lock:
+            return [h for h in self.helpers if h.alive]
 
     def started(self) -> list[_Helper]:
         self._starter.join()
@@ -353,20 +419,12 @@ def parallel_chunks(
     own = pool is None
     began = time.monotonic()
     helpers = pool or make_pool(processes - 1)
-    helpers.greet(("dataset", dict(base)))
-    pools = warm_pools(dict(base, start=0, count=0))
-    warmed = time.monotonic() - began
+    helpers.greet(dict(base), processes)
+    warming = True
+    from_helpers: list[Any] = []  # the keys of the pools helpers filled
     ready_after: list[float] = []
     by_caller = 0
     waited = 0.0  # the caller's time spent waiting for a helper's batch
-    live = helpers.started()
-    for helper in live:
-        helper.assigned = []
-        try:
-            helper.conn.send(("pools", pools))
-        except (OSError, ValueError):
-            helper.alive = False
-    del pools
     owner: dict[int, _Helper] = {}  # batch -> the helper making it
     done: dict[int, tuple[_Helper, Result]] = {}  # batch -> who made it, and where
     made: dict[int, Chunk] = {}
@@ -385,6 +443,16 @@ def parallel_chunks(
                 message = helper.conn.recv()
                 if message[0] == "ready":
                     ready_after.append(time.monotonic() - began)
+                elif message[0] == "filled":
+                    _, greeting, where = message
+                    if greeting == helpers.greetings:
+                        helper.sharing = False
+                    if warming and greeting == helpers.greetings:  # else too late
+                        share = pickle.loads(helper.read(SHARE_SLOT, where))
+                        load_pools(dict(base), share)
+                        helper.filled = set(share)
+                        from_helpers.extend(share)
+                    helper.remove(where)
                 elif message[0] == "done":
                     _, key, result = message
                     done[key] = (helper, result)
@@ -392,7 +460,7 @@ def parallel_chunks(
                     helper.assigned.remove(key)
                 elif message[0] == "failed":
                     key = message[1]
-                    if key is None:
+                    if key is None:  # its dataset or pools: it cannot make batches
                         lost(helper)
                         return
                     owner.pop(key, None)
@@ -424,7 +492,43 @@ def parallel_chunks(
                 owner[unassigned] = helper
                 unassigned += 1
 
+    def warm_up() -> dict[Any, list[Any]]:
+        """Fill the caller's share of the pools, take the helpers' shares when they come
+        (waiting `SHARE_PATIENCE` at most: the caller then fills them itself) and return
+        every pool."""
+        nonlocal warming
+        args = dict(base, start=0, count=0)
+        keys = pool_shares(args, processes)
+        sharing_began = time.monotonic()
+        fill_share(args, keys[0])
+        deadline = time.monotonic() + SHARE_PATIENCE * (time.monotonic() - sharing_began)
+        while True:
+            for helper in helpers.current():
+                receive(helper)
+            busy = [h for h in helpers.current() if h.sharing]
+            left = deadline - time.monotonic()
+            if not busy or left <= 0:
+                break
+            wait([h.conn for h in busy], timeout=left)
+        helpers.stop_sharing()
+        warming = False
+        return warm_pools(args)  # whatever did not come in time, and the rest
+
+    live: list[_Helper] = []
     try:
+        pools = warm_up()
+        warmed = time.monotonic() - began
+        pool_count = len(pools)
+        live = helpers.started()
+        for helper in live:
+            helper.assigned = []
+            try:
+                helper.conn.send(
+                    ("pools", {k: v for k, v in pools.items() if k not in helper.filled})
+                )
+            except (OSError, ValueError):
+                helper.alive = False
+        del pools
         for i in range(len(plan)):
             while True:
                 if stop is not None and stop():
@@ -455,7 +559,8 @@ def parallel_chunks(
         if report is not None:
             ready = ", ".join(f"{t:.2f} s" for t in ready_after) or "never"
             report(
-                f"parallel generation: pools filled in {warmed:.2f} s; helper(s) ready after "
+                f"parallel generation: pools filled in {warmed:.2f} s ({len(from_helpers)} of "
+                f"{pool_count} by helpers); helper(s) ready after "
                 f"{ready}; this process made {by_caller} of {len(plan)} batches in "
                 f"{time.monotonic() - began:.2f} s, waiting {waited:.2f} s of it for helpers"
             )

@@ -31,7 +31,7 @@ import sys
 import unicodedata
 from array import array
 from bisect import bisect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -312,10 +312,39 @@ class Pools:
                 done.add(id(pool))
                 pool.fill_all()
 
-    def export(self) -> dict[tuple[Any, ...], list[Any]]:
-        """The values of the filled pools. Pool values depend only on the seed, so a
-        worker given them makes exactly what it would have made filling its own."""
-        return {k: p.values for k, p in self._pools.items() if p.filled == p.size}
+    def fill(self, keys: Iterable[tuple[Any, ...]], stop: Callable[[], bool] | None = None) -> None:
+        """Fill every slot of the pools `keys` (those this generator has), one pool after
+        the other until `stop()` says to stop."""
+        for key in keys:
+            if stop is not None and stop():
+                return
+            pool = self._pools.get(key)
+            if pool is not None:
+                pool.fill_all()
+
+    def split(self, shares: int) -> list[list[tuple[Any, ...]]]:
+        """The pools' keys in `shares` lists of about equal filling work (slots), biggest
+        pools first: the same lists in every process that compiled the same datasets."""
+        out: list[list[tuple[Any, ...]]] = [[] for _ in range(max(1, shares))]
+        slots = [0] * len(out)
+        for key, pool in sorted(self._pools.items(), key=lambda item: -item[1].size):
+            least = slots.index(min(slots))
+            out[least].append(key)
+            slots[least] += pool.size
+        return out
+
+    def export(
+        self, keys: Iterable[tuple[Any, ...]] | None = None
+    ) -> dict[tuple[Any, ...], list[Any]]:
+        """The values of the filled pools (of `keys` only, when given). Pool values depend
+        only on the seed, so a worker given them makes exactly what it would have made
+        filling its own."""
+        wanted = None if keys is None else set(keys)
+        return {
+            k: p.values
+            for k, p in self._pools.items()
+            if p.filled == p.size and (wanted is None or k in wanted)
+        }
 
     def load(self, state: dict[tuple[Any, ...], list[Any]]) -> None:
         self._loaded.update(state)
