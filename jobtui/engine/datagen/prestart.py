@@ -5,7 +5,7 @@ A helper comes from a `multiprocessing` forkserver, which first imports the gene
 of the worker's own imports and set-up, and the helper is up only after the caller has
 filled the Faker pools alone. Started here, from `python -m jobtui.engine.worker` before it
 imports the engine, the server boots on the other core while the worker imports, and the
-helper is there to fill half of the pools (see `parallel.py`).
+helper is there to fill its share of the pools (see `parallel.py`).
 
 Only stdlib imports: this runs before anything else in the worker. `helpers_wanted` reads
 the run's settings straight from the database; it is a hint (a wrong guess costs a
