@@ -8,6 +8,9 @@ call never crashes the app.
 
 from __future__ import annotations
 
+import os
+import select
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -44,6 +47,25 @@ class DaemonStarted(Message):
 class UndoEntry:
     label: str  # what comes back, for the notification: "restored 3 jobs"
     undo: Callable[[], Any]  # runs in a worker
+
+
+def stdin_terminal() -> int | None:
+    """The file descriptor of stdin when it is a terminal."""
+    try:
+        fd = sys.__stdin__.fileno() if sys.__stdin__ is not None else None
+        return fd if fd is not None and os.isatty(fd) else None
+    except (OSError, ValueError):
+        return None
+
+
+def hung_up(fd: int) -> bool:
+    """Whether the terminal on `fd` has hung up (it reads as no terminal at all then)."""
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return any(events & (select.POLLHUP | select.POLLNVAL) for _, events in poller.poll(0))
+    except (OSError, ValueError):
+        return True
 
 
 class JobtuiApp(App[None]):
@@ -84,6 +106,16 @@ class JobtuiApp(App[None]):
         self.push_screen(JobsScreen())
         if self.start_daemon and not self.read_only:
             self.ensure_daemon()
+        terminal = stdin_terminal()
+        if not self.is_headless and terminal is not None:
+            self.set_interval(1.0, lambda: self._exit_if_hung_up(terminal))
+
+    def _exit_if_hung_up(self, terminal: int) -> None:
+        # A terminal can go away without a SIGHUP reaching us (an SSH connection that
+        # drops under `make run`, or a shell that does not pass it on); Textual's input
+        # thread then spins on EOF at full CPU, so leave (the daemon runs on).
+        if hung_up(terminal):
+            self.exit(return_code=1)
 
     # -- engine calls ------------------------------------------------------------
     def call_engine(

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+
 from textual.command import CommandPalette
 from textual.widgets import DataTable
 
@@ -136,3 +143,35 @@ async def test_palette_offers_replay_on_the_focused_run(seeded):
         await press(pilot, "enter")
         assert isinstance(app.screen, ConfirmScreen)
         assert app.screen.title_text == f"Replay run #{ids['backup-failed']}?"
+
+
+def test_the_dashboard_leaves_when_its_terminal_goes_away(tmp_path):
+    """A terminal that hangs up without a SIGHUP reaching the dashboard (an SSH connection
+    that drops under `make run`): the dashboard leaves within seconds instead of spinning on
+    its closed input at full CPU for ever."""
+    leader, follower = pty.openpty()
+    app = subprocess.Popen(
+        [sys.executable, "-m", "jobtui", "--data-dir", str(tmp_path / "data"), "--no-daemon"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        start_new_session=True,  # its own session: no SIGHUP comes from ours
+        env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"},
+    )
+    os.close(follower)
+    try:
+        screen = b""
+        deadline = time.monotonic() + 30
+        while b"NAME" not in screen:  # the job list's header: the dashboard is up
+            assert time.monotonic() < deadline, screen[-500:]
+            if select.select([leader], [], [], 0.5)[0]:
+                try:
+                    screen += os.read(leader, 65536)
+                except OSError:
+                    break
+        os.close(leader)  # hang up
+        app.wait(timeout=15)
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait()
