@@ -109,6 +109,9 @@ class Settings:
     replay: bool
     replay_keep: int
     effective: dict[str, Any] = field(default_factory=dict)
+    # The processes that generate: `threads`, but no more than the CPUs the run may use,
+    # and 1 with flush_each_record (each record reaches the sink before the next is made).
+    processes: int = 1
 
 
 def effective_settings(spec: JobSpec, options: dict[str, Any]) -> Settings:
@@ -130,6 +133,8 @@ def effective_settings(spec: JobSpec, options: dict[str, Any]) -> Settings:
         effective["seed"] = {"value": values["seed"], "from": "random"}
     if options.get("to_file"):
         effective["sinks"] = {"value": f"file {options['to_file']}", "from": "run"}
+    from jobtui.engine.datagen.prestart import processes_for
+
     return Settings(
         max_records=int(values["max_records"]),
         seed=int(values["seed"]),
@@ -144,6 +149,7 @@ def effective_settings(spec: JobSpec, options: dict[str, Any]) -> Settings:
         replay=dg.replay.enabled,
         replay_keep=dg.replay.keep,
         effective=effective,
+        processes=1 if dg.flush_each_record else processes_for(int(values["threads"])),
     )
 
 
@@ -404,7 +410,7 @@ def parallel_batches(
     for chunk in parallel_chunks(
         base,
         batch_size,
-        settings.threads,
+        settings.processes,
         pool=pool,
         stop=ctx.stop.is_set,
         report=lambda text: ctx.log.write(text, "debug", "engine"),
@@ -542,12 +548,17 @@ def run_datagen(ctx: RunContext) -> Outcome:
     settings = effective_settings(ctx.spec, ctx.options)
     _record_effective(ctx, settings)
     pool = None
-    if settings.threads > 1 and not settings.flush_each_record:
+    if settings.processes < settings.threads and not settings.flush_each_record:
+        ctx.log.info(
+            f"threads: {settings.threads} asked, {settings.processes} used: the run may use "
+            f"{settings.processes} CPU(s), and more processes would only compete for them"
+        )
+    if settings.processes > 1:
         from jobtui.engine.datagen.parallel import make_pool
 
         # Started first thing: a helper takes ~0.3 s to boot, which the datasets, the
         # sinks and the generator's set-up hide, and it then competes less with the pools.
-        pool = make_pool(settings.threads - 1)
+        pool = make_pool(settings.processes - 1)
     try:
         return _generate(ctx, settings, pool)
     finally:
@@ -716,7 +727,7 @@ def _produce(
 
     try:
         send(encoder.header() if need_bytes else b"", None, 0)
-        parallel = settings.threads > 1 and not settings.flush_each_record
+        parallel = settings.processes > 1
         if parallel and not can_split(gen):
             ctx.log.warning(
                 f"threads: {settings.threads} asked, but this generator cannot start at an "

@@ -313,13 +313,16 @@ def test_threads_fall_back_to_one_process_when_the_generator_cannot_split(
 
 
 def test_the_worker_knows_first_thing_how_many_helpers_its_run_wants(
-    engine: Engine, tmp_path: Path
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Read straight from the database before the engine is imported (to start the
-    helpers' server early): threads - 1, the run's override first; none for one thread,
-    flush_each_record, a replay, a command job, a run that is not there or no database."""
+    helpers' server early): threads - 1, the run's override first, no more than the CPUs
+    allow; none for one thread, flush_each_record, a replay, a command job, a run that is
+    not there or no database."""
+    from jobtui.engine.datagen import prestart
     from jobtui.engine.datagen.prestart import helpers_wanted
 
+    monkeypatch.setattr(prestart, "usable_cpus", lambda: 8)
     out = tmp_path / "out"
     job(engine, "one", out)
     job(engine, "two", out, threads=2)
@@ -340,3 +343,35 @@ def test_the_worker_knows_first_thing_how_many_helpers_its_run_wants(
     assert helpers_wanted(db, 99_999) == 0
     assert helpers_wanted(str(tmp_path / "missing.db"), 1) == 0
     assert not (tmp_path / "missing.db").exists()
+    monkeypatch.setattr(prestart, "usable_cpus", lambda: 1)
+    assert wanted("two") == 0
+
+
+def test_threads_beyond_the_cpus_use_as_many_processes_as_cpus(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """threads: 8 where the run may use 2 CPUs: 2 processes (8 would only compete for
+    them), the log says so, and the bytes are those of one process."""
+    from jobtui.engine.datagen import parallel, prestart
+
+    monkeypatch.setattr(prestart, "usable_cpus", lambda: 2)
+    helpers: list[int] = []
+    real_make_pool = parallel.make_pool
+
+    def counted(count: int, *args: Any) -> Any:
+        helpers.append(count)
+        return real_make_pool(count, *args)
+
+    monkeypatch.setattr(parallel, "make_pool", counted)
+    for name, threads in (("eight", 8), ("one", 1)):
+        job(engine, name, tmp_path / name, threads=threads, max_records=20_000)
+    eight, one = run_here(engine, "eight"), run_here(engine, "one")
+    assert eight.state == one.state == RunState.SUCCEEDED
+    assert helpers == [1]
+    assert engine.find_log(eight.id, 0, pattern="threads: 8 asked, 2 used") is not None
+    assert engine.find_log(one.id, 0, pattern="asked") is None
+    made = [
+        (tmp_path / n / f"users-{r.id}.jsonl").read_bytes()
+        for n, r in (("eight", eight), ("one", one))
+    ]
+    assert made[0] == made[1] and made[0].count(b"\n") == 20_000
