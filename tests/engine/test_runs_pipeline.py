@@ -341,8 +341,9 @@ def test_the_worker_knows_first_thing_how_many_helpers_its_run_wants(
     assert wanted("two", replay_of=1) == 0
     assert wanted("cmd") == 0
     assert helpers_wanted(db, 99_999) == 0
-    assert helpers_wanted(str(tmp_path / "missing.db"), 1) == 0
-    assert not (tmp_path / "missing.db").exists()
+    for missing in ("missing.db", "odd?name#.db"):
+        assert helpers_wanted(str(tmp_path / missing), 1) == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["data"]  # nothing created
     monkeypatch.setattr(prestart, "usable_cpus", lambda: 1)
     assert wanted("two") == 0
 

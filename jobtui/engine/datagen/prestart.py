@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import sqlite3
 from typing import Any
+from urllib.parse import quote
 
 PRELOAD = [
     "jobtui.engine.datagen.parallel",
@@ -83,7 +84,10 @@ def helpers_wanted(db_path: str, run_id: int) -> int:
     run's override first, - 1), 0 for a command job, `flush_each_record`, a replay or any
     doubt."""
     try:
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=0.5)
+        # Read-only, so a wrong path never creates a database; quoted, so a "?" or "#" in
+        # the path is part of the name.
+        uri = f"file:{quote(os.path.abspath(db_path))}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=0.5)
     except sqlite3.Error:
         return 0
     try:
