@@ -50,7 +50,9 @@ class UndoEntry:
 
 
 def stdin_terminal() -> int | None:
-    """The file descriptor of stdin when it is a terminal."""
+    """The file descriptor of stdin when it is a terminal that `hung_up` can watch."""
+    if not hasattr(select, "poll"):  # not on every platform
+        return None
     try:
         fd = sys.__stdin__.fileno() if sys.__stdin__ is not None else None
         return fd if fd is not None and os.isatty(fd) else None
