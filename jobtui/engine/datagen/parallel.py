@@ -445,13 +445,13 @@ def parallel_chunks(
                     ready_after.append(time.monotonic() - began)
                 elif message[0] == "filled":
                     _, greeting, where = message
-                    if greeting == helpers.greetings:
+                    if greeting == helpers.greetings:  # else an earlier dataset's
                         helper.sharing = False
-                    if warming and greeting == helpers.greetings:  # else too late
-                        share = pickle.loads(helper.read(SHARE_SLOT, where))
-                        load_pools(dict(base), share)
-                        helper.filled = set(share)
-                        from_helpers.extend(share)
+                        if warming:  # else too late: the caller filled them itself
+                            share = pickle.loads(helper.read(SHARE_SLOT, where))
+                            load_pools(dict(base), share)
+                            helper.filled = set(share)
+                            from_helpers.extend(share)
                     helper.remove(where)
                 elif message[0] == "done":
                     _, key, result = message
