@@ -109,9 +109,7 @@ class Settings:
     replay: bool
     replay_keep: int
     effective: dict[str, Any] = field(default_factory=dict)
-    # The processes that generate: `threads`, but no more than the CPUs the run may use,
-    # and 1 with flush_each_record (each record reaches the sink before the next is made).
-    processes: int = 1
+    processes: int = 1  # that generate (`prestart.processes_for`)
 
 
 def effective_settings(spec: JobSpec, options: dict[str, Any]) -> Settings:
@@ -149,7 +147,7 @@ def effective_settings(spec: JobSpec, options: dict[str, Any]) -> Settings:
         replay=dg.replay.enabled,
         replay_keep=dg.replay.keep,
         effective=effective,
-        processes=1 if dg.flush_each_record else processes_for(int(values["threads"])),
+        processes=processes_for(int(values["threads"]), dg.flush_each_record),
     )
 
 

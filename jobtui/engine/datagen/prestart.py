@@ -56,10 +56,13 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def processes_for(threads: int) -> int:
+def processes_for(threads: int, flush_each_record: bool = False) -> int:
     """Processes a run with `threads` generates in: no more than the CPUs it may use (on 2
     CPUs, 8 processes made 1M users at 0.65x the rate of 2, and each holds ~20 MB of
-    shared memory)."""
+    shared memory), and one with flush_each_record (each record reaches the sink before
+    the next is made)."""
+    if flush_each_record:
+        return 1
     return max(1, min(int(threads), usable_cpus()))
 
 
@@ -102,12 +105,10 @@ def helpers_wanted(db_path: str, run_id: int) -> int:
             return 0
         options, spec = json.loads(row[0] or "{}"), json.loads(row[1] or "{}")
         datagen = spec.get("datagen")
-        if not isinstance(datagen, dict) or datagen.get("flush_each_record"):
-            return 0
-        if options.get("replay_of") is not None:
+        if not isinstance(datagen, dict) or options.get("replay_of") is not None:
             return 0
         threads = options.get("threads") or datagen.get("threads") or 1
-        return processes_for(int(threads)) - 1
+        return processes_for(int(threads), bool(datagen.get("flush_each_record"))) - 1
     except (sqlite3.Error, ValueError, TypeError, AttributeError):
         return 0
     finally:
