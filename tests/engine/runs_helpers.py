@@ -53,8 +53,12 @@ def tick_until_final(supervisor: Supervisor, engine: Engine, run_id: int, timeou
     """Tick the supervisor until the run is in a final state; return it."""
 
     def ended() -> bool:
+        # Looked at before the tick: the supervisor then ticks once more after the run has
+        # ended, as a daemon would, and so sees it end (else the run could end between
+        # its last tick and this look, and its end would go unnoticed by it).
+        final = engine.get_run(run_id).state.is_final
         supervisor.tick()
-        return engine.get_run(run_id).state.is_final
+        return final
 
     wait_until(ended, timeout)
     return engine.get_run(run_id)

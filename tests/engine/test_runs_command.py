@@ -144,13 +144,18 @@ def test_a_dead_worker_is_found_and_marked_interrupted(engine: Engine) -> None:
     wait_until(lambda: not live_members(row.pgid), timeout=2)  # type: ignore[arg-type]
 
 
-def test_a_restarted_supervisor_adopts_a_live_worker(engine: Engine) -> None:
-    command_job(engine, "adopt", ["sleep", "0.8"])
+def test_a_restarted_supervisor_adopts_a_live_worker(engine: Engine, tmp_path: Path) -> None:
+    # The command ends only once the adopter has seen it running (with a fixed sleep, a
+    # slow first look could come after the end).
+    go = tmp_path / "go"
+    command_job(engine, "adopt", [f"while [ ! -e {go} ]; do sleep 0.02; done"], shell=True)
     run = engine.queue_run("adopt")
     start_running(engine, run.id)
     adopter = Supervisor(engine)  # knows nothing of the worker
     done: list[int] = []
     adopter.on_run_finished = lambda r: done.append(r.id)
+    adopter.tick()
+    go.touch()
 
     tick_until_final(adopter, engine, run.id, timeout=10)
     assert engine.get_run(run.id).state == RunState.SUCCEEDED
