@@ -28,6 +28,23 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     return out
 
 
+def _say_who_starts(engine: Any, run: Run) -> None:
+    """A queued run left to the daemon waits for ever when none is running, or while it is
+    paused: say so on stderr (stdout keeps only the run id, for scripts)."""
+    status = engine.daemon_status(next_fires=0)
+    if not status.alive:
+        click.echo(
+            f"run {run.id} waits in the queue: no daemon is running (start one with "
+            "`jobtui daemon start`, or use --wait to run it from here)",
+            err=True,
+        )
+    elif status.paused:
+        click.echo(
+            f"run {run.id} waits in the queue: the daemon is paused (`jobtui daemon resume`)",
+            err=True,
+        )
+
+
 def _summary(run: Run) -> str:
     text = f"run {run.id} {run.state.value}"
     if run.duration is not None:
@@ -126,6 +143,7 @@ def run_command(
             print_json(run)
         else:
             click.echo(run.id)
+        _say_who_starts(engine, run)
         return
     if not as_json:
         click.echo(f"run {run.id} of {run.workspace}/{run.job_name} queued", err=True)
@@ -328,6 +346,8 @@ def replay_run(obj: Context, run_id: int, wait: bool, as_json: bool) -> None:
     run = obj.engine.replay_run(run_id)
     if wait:
         run = obj.engine.wait_for_run(run.id)
+    else:
+        _say_who_starts(obj.engine, run)
     if as_json:
         print_json(run)
     else:

@@ -39,6 +39,7 @@ def test_run_queues_and_prints_the_id_then_wait_supervises_without_a_daemon(setu
     queued = jobtui(setup, "run", "hello")
     assert queued.exit_code == 0, queued.stderr
     run_id = int(queued.stdout.strip())
+    assert f"run {run_id} waits in the queue: no daemon is running" in queued.stderr
     listed = json.loads(jobtui(setup, "runs", "list", "hello", "--json").stdout)
     assert [(r["id"], r["state"]) for r in listed] == [(run_id, "queued")]
     assert jobtui(setup, "runs", "cancel", str(run_id)).exit_code == 0
