@@ -99,7 +99,7 @@ def test_several_mistakes_are_all_named_with_paths() -> None:
                 "datasets": ["no-such-dataset"],
                 "max_records": -5,
                 "generator": {"format": "csv"},
-                "sinks": [{"type": "file", "options": {"path": "../../etc/x"}}],
+                "sinks": [{"type": "file", "options": {"path": "../../etc/{run}.{ext}"}}],
             },
             "surprise": 1,
         }
@@ -110,7 +110,9 @@ def test_several_mistakes_are_all_named_with_paths() -> None:
         "schedule.cron": "minute 61 is out of range 0-59",
         "datagen.max_records": "must be at least 1",
         "datagen.datasets[0]": "no dataset named 'no-such-dataset'",
-        "datagen.sinks[0].options.path": "'../../etc/x' leads outside the base directory '~/jobtui-out'",
+        "datagen.sinks[0].options.path": (
+            "'../../etc/{run}.{ext}' leads outside the base directory '~/jobtui-out'"
+        ),
     }
 
 

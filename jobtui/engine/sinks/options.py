@@ -37,15 +37,17 @@ def render_sample_path(template: str) -> str:
         ) from None
 
 
-def contained_path(base_dir: str, relative: str) -> str:
-    """Join and normalise; raise ValueError when the result leaves the base directory."""
+def contained_path(base_dir: str, relative: str, template: str | None = None) -> str:
+    """Join and normalise; raise ValueError when the result leaves the base directory
+    (naming `template`, the path as the user wrote it, when given)."""
     base = os.path.normpath(os.path.expanduser(base_dir))
     if os.path.isabs(relative):
         target = os.path.normpath(relative)
     else:
         target = os.path.normpath(os.path.join(base, relative))
     if target != base and not target.startswith(base.rstrip(os.sep) + os.sep):
-        raise ValueError(f"{relative!r} leads outside the base directory {base_dir!r}")
+        shown = relative if template is None else template
+        raise ValueError(f"{shown!r} leads outside the base directory {base_dir!r}")
     return target
 
 
@@ -69,7 +71,7 @@ class FileOptions(SinkOptions):
     @model_validator(mode="after")
     def _inside_base(self) -> FileOptions:
         try:
-            contained_path(self.base_dir, render_sample_path(self.path))
+            contained_path(self.base_dir, render_sample_path(self.path), self.path)
         except ValueError as exc:
             raise ValueError(f"path: {exc}") from None
         return self
