@@ -11,7 +11,9 @@ records by default), then the same big run with threads 2, 2 and 1 (long runs, w
 start-up weighs less). Throughput runs go in rounds (`--repeat`): each round measures the
 naive loop again and runs every sink with threads 1 and 2 back to back (threads 2 first in
 even rounds), and each ratio is the median of the ratios within a round, because these
-machines drift by 10-20% from one minute to the next. The load average is printed before
+machines drift by 10-20% from one minute to the next. A run's output (its file, SQLite
+database or PostgreSQL table) is removed right after it, so that no run shares the CPUs
+with the write-back of earlier runs' gigabytes. The load average is printed before
 and after, since other work on the machine skews every figure. Not a test: it prints, it
 never asserts.
 
@@ -148,6 +150,13 @@ def pg_available() -> bool:
         return False
 
 
+def drop_pg_table(table: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+
 def peak_rss_mb(pid: int) -> float:
     """The process's peak resident set (VmHWM) in MB, 0 when it is gone."""
     try:
@@ -214,11 +223,11 @@ def timed_run(
     return final.records / seconds, final, peak[0], sum(cpu.values())
 
 
-def remove_files(directory: Path, keep: str | None = None) -> None:
-    """Delete the runs' output files (a 10M-record file is ~2.5 GB), but those ending in
-    `keep` (the SQLite database the table runs share)."""
+def remove_files(directory: Path) -> None:
+    """Delete the runs' output files (a 10M-record file is ~2.5 GB; the SQLite sink's
+    database too)."""
     for path in directory.rglob("*"):
-        if path.is_file() and (keep is None or path.suffix != keep):
+        if path.is_file():
             path.unlink()
 
 
@@ -315,20 +324,30 @@ def main(argv: list[str] | None = None) -> None:
             "medians of the ratios within a round (figures measured minutes apart on this "
             "shared host are not comparable); rates are medians over the rounds"
         )
-        tables: list[str] = []
         counter = iter(range(1, 1_000_000))
 
         def one_run(sink: dict[str, Any], fmt: str, threads: int) -> tuple[float, float]:
             sink_copy = {**sink, "options": dict(sink["options"])}
+            table = f"bench_users_{uuid.uuid4().hex[:8]}"
             if sink["type"] in ("sqlite", "postgres"):
-                sink_copy["options"]["table"] = f"bench_users_{uuid.uuid4().hex[:8]}"
-                tables.append(sink_copy["options"]["table"])
-            rate, _, _, cpu = timed_run(
-                engine,
-                f"bench-{next(counter)}",
-                {**base, "threads": threads, "generator": {"format": fmt}, "sinks": [sink_copy]},
-            )
-            remove_files(out, keep=".sqlite")
+                sink_copy["options"]["table"] = table
+            try:
+                rate, _, _, cpu = timed_run(
+                    engine,
+                    f"bench-{next(counter)}",
+                    {
+                        **base,
+                        "threads": threads,
+                        "generator": {"format": fmt},
+                        "sinks": [sink_copy],
+                    },
+                )
+            finally:
+                # Every run starts from the same state: no output of earlier runs left (a
+                # 3M-record table is ~0.6 GB) for the server to write back meanwhile.
+                remove_files(out)
+                if sink["type"] == "postgres":
+                    drop_pg_table(table)
             return rate, cpu
 
         # rounds[i][(label, threads)] = records/s in round i
@@ -418,12 +437,6 @@ def main(argv: list[str] | None = None) -> None:
                     f"({', '.join(notes)})  [rounds: {runs}]",
                     flush=True,
                 )
-        if pg_available():
-            import psycopg
-
-            with psycopg.connect(PG_DSN, autocommit=True) as conn:
-                for table in tables:
-                    conn.execute(f"DROP TABLE IF EXISTS {table}")
         engine.close()
     print(f"after: {load()}")
 
