@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,6 +13,9 @@ from jobtui.commands.jobs import jobs
 from jobtui.engine.durations import format_duration
 from jobtui.engine.errors import InvalidInput
 from jobtui.engine.models import Run, RunState
+
+if TYPE_CHECKING:
+    from jobtui.engine import Engine
 
 STATE_CHOICES = click.Choice([s.value for s in RunState])
 LEVEL_CHOICES = click.Choice(["debug", "info", "warning", "error"], case_sensitive=False)
@@ -28,7 +31,7 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     return out
 
 
-def _say_who_starts(engine: Any, run: Run) -> None:
+def _say_who_starts(engine: Engine, run: Run) -> None:
     """A queued run left to the daemon waits for ever when none is running, or while it is
     paused: say so on stderr (stdout keeps only the run id, for scripts)."""
     status = engine.daemon_status(next_fires=0)
