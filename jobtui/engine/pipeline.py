@@ -33,6 +33,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from jobtui.engine.base import dumps
 from jobtui.engine.datagen.options import FORMAT_EXTENSIONS
+from jobtui.engine.datagen.prestart import processes_for
 from jobtui.engine.errors import InvalidInput, NotFound
 from jobtui.engine.models import RunState
 from jobtui.engine.sinks.base import Sink, SinkContext, make_sink
@@ -131,8 +132,6 @@ def effective_settings(spec: JobSpec, options: dict[str, Any]) -> Settings:
         effective["seed"] = {"value": values["seed"], "from": "random"}
     if options.get("to_file"):
         effective["sinks"] = {"value": f"file {options['to_file']}", "from": "run"}
-    from jobtui.engine.datagen.prestart import processes_for
-
     return Settings(
         max_records=int(values["max_records"]),
         seed=int(values["seed"]),
