@@ -61,6 +61,19 @@ def _epoch(value: float | int | str | datetime | None, field: str) -> float | No
     raise InvalidInput(f"{field}: {value!r} is not a time")
 
 
+def _to_file_problem(path: str) -> str | None:
+    """Why a run could not write `path`, found before it is queued (a typo in a directory
+    would otherwise create that directory tree, or fail only once the run has started)."""
+    if os.path.isdir(path):
+        return f"{path} is a directory (give a file name)"
+    parent = os.path.dirname(path)
+    if not os.path.isdir(parent):
+        return f"directory {parent} does not exist"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"directory {parent} is not writable"
+    return None
+
+
 class RunsAPI(EngineBase):
     if TYPE_CHECKING:
         # Provided by DaemonAPI in the composed Engine (declared for the type checker only:
@@ -95,13 +108,14 @@ class RunsAPI(EngineBase):
     def _check_options(self, spec: JobSpec, options: dict[str, Any] | None) -> dict[str, Any]:
         out = dict(options or {})
         errors: list[FieldError] = []
-        for key in out:
-            if key not in RUN_OPTION_KEYS:
-                errors.append(
-                    FieldError(f"options.{key}", f"unknown (use: {', '.join(RUN_OPTION_KEYS)})")
-                )
         command_only = {"args", "env"}
         datagen_only = {"max_records", "seed", "locale", "threads", "randomize_records", "to_file"}
+        for key in out:
+            if key not in RUN_OPTION_KEYS:
+                # Name only what this job takes (replay_of is set by replay_run, not typed).
+                usable = command_only if spec.kind == "command" else datagen_only
+                known = ", ".join(k for k in RUN_OPTION_KEYS if k in usable)
+                errors.append(FieldError(f"options.{key}", f"unknown (use: {known})"))
         for key in out:
             if key in command_only and spec.kind != "command":
                 errors.append(FieldError(f"options.{key}", "only for a command job"))
@@ -143,6 +157,9 @@ class RunsAPI(EngineBase):
                 errors.append(FieldError("options.locale", f"unknown locale {out['locale']!r}"))
         if "to_file" in out:
             out["to_file"] = os.path.abspath(os.path.expanduser(str(out["to_file"])))
+            problem = _to_file_problem(out["to_file"])
+            if problem:
+                errors.append(FieldError("options.to_file", problem))
         if errors:
             raise SpecError(errors)
         return out

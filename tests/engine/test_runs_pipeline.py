@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
-from jobtui.engine import Engine, RunState
+from jobtui.engine import Engine, RunState, SpecError
 from jobtui.engine import pipeline as pl
 from jobtui.engine.sinks import base as sinks_base
 from jobtui.engine.worker import RunWorker
@@ -230,6 +230,25 @@ def test_to_file_replaces_the_sinks_with_one_file(engine: Engine, tmp_path: Path
     assert run.state == RunState.SUCCEEDED, run.errors
     assert len(target.read_bytes().splitlines()) == 3
     assert not (tmp_path / "never").exists()
+
+
+def test_a_to_file_that_cannot_be_written_is_refused_before_queueing(
+    engine: Engine, tmp_path: Path
+) -> None:
+    job(engine, "dl", tmp_path / "out")
+    missing = tmp_path / "typo" / "deeper" / "x.jsonl"
+    with pytest.raises(SpecError) as err:
+        engine.queue_run("dl", options={"to_file": str(missing)})
+    assert err.value.errors[0].path == "options.to_file"
+    assert f"directory {missing.parent} does not exist" in str(err.value)
+    with pytest.raises(SpecError, match="is a directory"):
+        engine.queue_run("dl", options={"to_file": str(tmp_path)})
+    with pytest.raises(SpecError) as err:
+        engine.queue_run("dl", options={"treads": 2})
+    # The message names what a datagen job takes, not the internal replay_of or args.
+    assert "use: max_records, seed, locale, threads, randomize_records, to_file" in str(err.value)
+    assert engine.count_runs("dl") == 0
+    assert not (tmp_path / "typo").exists()
 
 
 def test_replay_store_keeps_the_last_n_and_replays_byte_identical(
