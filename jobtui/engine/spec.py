@@ -541,7 +541,9 @@ def validate_spec(
         else:
             errors += _check_datagen(datagen, known_datasets, known_presets)
         if data.get("command") is not None:
-            errors.append(FieldError("command", "only a command job has a command"))
+            # kind defaults to datagen: a command spec that left it out gets told how.
+            hint = "" if "kind" in data else ' (add "kind": "command")'
+            errors.append(FieldError("command", f"only a command job has a command{hint}"))
     elif kind == "command":
         if data.get("command") is None:
             errors.append(FieldError("command", "is required for a command job"))

@@ -216,6 +216,9 @@ def test_kind_sections_must_match() -> None:
     found = errors({"name": "d", "kind": "datagen", "command": {"argv": ["x"]}})
     assert found["datagen"] == "is required for a datagen job"
     assert found["command"] == "only a command job has a command"
+    # Left out, kind is datagen: the message says what to add.
+    found = errors({"name": "e", "command": {"argv": ["x"]}})
+    assert found["command"] == 'only a command job has a command (add "kind": "command")'
 
 
 def test_datagen_mistakes_name_their_fields() -> None:
