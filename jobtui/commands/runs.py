@@ -158,7 +158,8 @@ def run_command(
         print_json(final)
     else:
         for result in final.results:
-            click.echo(result)
+            if result != final.error:  # the summary below says it
+                click.echo(result)
         click.echo(_summary(final), err=not follow and final.state == RunState.SUCCEEDED)
     sys.exit(0 if final.state == RunState.SUCCEEDED else 1)
 

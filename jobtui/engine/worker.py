@@ -20,6 +20,7 @@ if __name__ == "__main__":
 import contextlib
 import json
 import os
+import shlex
 import signal
 import subprocess
 import threading
@@ -316,7 +317,8 @@ def run_command(ctx: RunContext) -> Outcome:
     if cwd is not None and not os.path.isdir(cwd):
         raise InvalidInput(f"command.cwd: {cwd} is not a directory")
     ctx.log.info(
-        f"$ {' '.join(argv) if not spec.shell else argv[2]}" + (f"  (in {cwd})" if cwd else "")
+        # Quoted as a shell would need it, so the line can be pasted to try it by hand.
+        f"$ {shlex.join(argv) if not spec.shell else argv[2]}" + (f"  (in {cwd})" if cwd else "")
     )
     try:
         proc = subprocess.Popen(

@@ -62,6 +62,8 @@ def test_wait_exits_1_on_failure_and_follow_prints_the_log(setup: Path, tmp_path
     failed = jobtui(setup, "run", "boom", "--wait")
     assert failed.exit_code == 1
     assert "failed" in failed.stderr + failed.stdout
+    # The reason is said once, in the summary line, not again as a result above it.
+    assert (failed.stderr + failed.stdout).count("false exited with code 1") == 1
     followed = jobtui(setup, "run", "hello", "--follow")
     assert followed.exit_code == 0
     assert "hello world" in followed.stdout

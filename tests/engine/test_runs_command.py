@@ -31,6 +31,8 @@ def test_output_is_captured_line_by_line_with_its_stream(engine: Engine) -> None
     assert ("stdout", "one") in output and ("stdout", "three") in output
     assert ("stderr", "two") in output
     assert [line.seq for line in lines] == list(range(1, len(lines) + 1))
+    # The command line is logged quoted, as it could be pasted into a shell.
+    assert "$ sh -c 'echo one; echo two >&2; echo three'" in [line.message for line in lines]
     assert run.pid is not None and run.started_at is not None and run.ended_at is not None
 
 
