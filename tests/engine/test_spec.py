@@ -280,6 +280,18 @@ def test_secret_references_are_accepted() -> None:
     )
 
 
+def test_http_timeout_and_backoff_take_a_duration_or_seconds() -> None:
+    def http_errors(**options: object) -> dict[str, str]:
+        sink = {"type": "http", "options": {"url": "https://x.example", **options}}
+        return errors(minimal(datagen={"datasets": ["users"], "sinks": [sink]}))
+
+    assert http_errors(timeout=1.5, backoff=0) == {}
+    assert http_errors(timeout="2m", backoff="500ms") == {}
+    found = http_errors(timeout=0, backoff=[1])
+    assert found["datagen.sinks[0].options.timeout"] == "must be longer than zero"
+    assert "number of seconds" in found["datagen.sinks[0].options.backoff"]
+
+
 def test_not_an_object() -> None:
     assert errors([1, 2]) == {"": "a job spec must be a JSON object"}
 

@@ -9,7 +9,14 @@ import os
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from jobtui.engine.secrets import is_secret_reference
 
@@ -90,9 +97,11 @@ class HttpOptions(SinkOptions):
     format: Literal["ndjson", "json"] = Field("ndjson", description="Body of each batch")
     batch_size: int = Field(500, ge=1, le=100_000, description="Records per request")
     headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers")
-    timeout: str = Field("30s", description="Per request")
+    timeout: str | int | float = Field(
+        "30s", description="Per request (30s, 1m; a number: seconds)"
+    )
     retries: int = Field(3, ge=0, le=20, description="Attempts after the first failure")
-    backoff: str = Field("1s", description="First delay between attempts (doubles)")
+    backoff: str | int | float = Field("1s", description="First delay between attempts (doubles)")
 
     @field_validator("url")
     @classmethod
@@ -113,12 +122,15 @@ class HttpOptions(SinkOptions):
                 )
         return value
 
-    @field_validator("timeout", "backoff")
+    @field_validator("timeout", "backoff", mode="before")
     @classmethod
-    def _duration(cls, value: str) -> str:
+    def _duration(cls, value: object, info: ValidationInfo) -> object:
         from jobtui.engine.durations import parse_duration
 
-        parse_duration(value)
+        if not isinstance(value, str | int | float):
+            raise ValueError("must be a duration such as 30s or 1m, or a number of seconds")
+        if parse_duration(value) <= 0 and info.field_name == "timeout":
+            raise ValueError("must be longer than zero")
         return value
 
 
