@@ -101,6 +101,8 @@ class LogsScreen(JobtuiScreen[None]):
         Binding("y", "copy", "Copy", id="logs.copy"),
         Binding("v", "select", "Select", show=False, id="logs.select"),
         Binding("ctrl+s", "save", "Save", id="logs.save"),
+        # Watching a runaway run's output is where one decides to stop it.
+        Binding("c", "cancel", "Cancel", id="logs.cancel"),
     ]
 
     def __init__(self, run_id: int) -> None:
@@ -338,7 +340,9 @@ class LogsScreen(JobtuiScreen[None]):
         self._show_status()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "follow":
+        if action == "cancel" and self.read_only:
+            return False
+        if action in ("follow", "cancel"):
             return True if self.run is None or self.run.state.is_active else None
         if action in ("find_next", "find_previous"):
             return True if self.pattern else None
@@ -357,6 +361,15 @@ class LogsScreen(JobtuiScreen[None]):
             self.view.focus()
             return
         self.app.pop_screen()
+
+    def action_cancel(self) -> None:
+        if self.run is not None and not self.run.state.is_active:
+            return
+        self.call(
+            self.engine.cancel_run,
+            self.run_id,
+            then=self.done(lambda r: f"Run #{r.id}: {state_label(r.state.value)}"),
+        )
 
     def action_follow(self) -> None:
         view = self.view

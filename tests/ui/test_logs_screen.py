@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from jobtui.engine import RunState
 from jobtui.screens.confirm import PromptScreen
 from jobtui.screens.logs import LogsScreen
 from jobtui.widgets.fmt import inert
@@ -98,6 +99,26 @@ async def test_follow_tail_full_wrap_timestamps(seeded):
         await press(pilot, "T")
         assert not view.show_timestamps
         assert ":" not in _lines(app).splitlines()[0][:14]
+
+
+async def test_c_cancels_the_run_being_watched(seeded):
+    engine, ids = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await open_log(pilot, ids["backup-failed"])
+        assert app.screen.check_action("cancel", ()) is None  # ended: dimmed
+        await press(pilot, "c")
+        assert engine.get_run(ids["backup-failed"]).state == RunState.FAILED
+        await press(pilot, "escape")
+        await open_log(pilot, ids["running-run"])
+        await press(pilot, "c")
+        assert engine.get_run(ids["running-run"]).state == RunState.CANCELLING
+    read_only = build(engine, read_only=True)
+    async with read_only.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await open_log(pilot, ids["running-run"])
+        assert read_only.screen.check_action("cancel", ()) is False
 
 
 def add_logs_after(engine, run_id: int, start: int, count: int) -> None:
