@@ -250,6 +250,7 @@ def list_runs(
 ) -> None:
     """Runs, newest first (of one job when NAME is given)."""
     items = obj.engine.list_runs(job=name, states=states, limit=limit)
+    now = obj.engine.now()
     if as_json:
         print_json(items)
         return
@@ -262,13 +263,20 @@ def list_runs(
                 r.state.value,
                 r.trigger.value,
                 format_when(r.started_at or r.queued_at),
-                format_duration(r.duration),
+                _duration_text(r, now),
                 r.records,
                 r.title,
             ]
             for r in items
         ],
     )
+
+
+def _duration_text(run: Run, now: float) -> str:
+    """How long the run took, or for one still going, how long so far."""
+    if run.duration is None and run.started_at is not None and run.state.is_active:
+        return f"{format_duration(max(0.0, now - run.started_at.timestamp()))} so far"
+    return format_duration(run.duration)
 
 
 @runs.command("show")
@@ -294,7 +302,7 @@ def show_run(obj: Context, run_id: int, as_json: bool) -> None:
         ("queued", format_when(run.queued_at)),
         ("started", format_when(run.started_at)),
         ("ended", format_when(run.ended_at)),
-        ("duration", format_duration(run.duration)),
+        ("duration", _duration_text(run, engine.now())),
         ("records", run.records),
         ("since", format_when(run.since)),
         ("worker", f"pid {run.pid}" if run.pid else "—"),

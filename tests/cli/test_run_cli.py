@@ -82,3 +82,18 @@ def test_errors_are_one_line_with_exit_codes(setup: Path) -> None:
     assert jobtui(setup, "logs", "999").exit_code == 3
     assert jobtui(setup, "runs", "replay", "999").exit_code == 3
     assert jobtui(setup, "jobs", "reset-offset", "hello").exit_code == 0
+
+
+def test_a_running_run_shows_how_long_it_has_run_so_far(setup: Path) -> None:
+    run_id = int(jobtui(setup, "run", "hello").stdout.strip())
+    engine = Engine.open(data_dir=setup)
+    # As a worker would have it: started 75 s ago, not ended.
+    engine.store.execute(
+        "UPDATE runs SET state = 'running', started_at = ? WHERE id = ?",
+        (engine.now() - 75, run_id),
+    )
+    engine.close()
+    listed = jobtui(setup, "runs", "list", "hello").stdout
+    assert "1m15s so far" in listed or "1m16s so far" in listed
+    shown = jobtui(setup, "runs", "show", str(run_id)).stdout
+    assert "so far" in shown
