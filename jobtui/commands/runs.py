@@ -154,13 +154,20 @@ def run_command(
     final = engine.wait_for_run(run.id, timeout=timeout, on_poll=follower)
     if follower is not None:
         follower()
+    _report_end(final, as_json, summary_on_stdout=follow)
+
+
+def _report_end(final: Run, as_json: bool, *, summary_on_stdout: bool = False) -> None:
+    """A waited-for run's results and summary (or the run as JSON); exit 0 only when it
+    succeeded. The summary of a success goes to stderr, unless the log went to stdout."""
     if as_json:
         print_json(final)
     else:
         for result in final.results:
             if result != final.error:  # the summary below says it
                 click.echo(result)
-        click.echo(_summary(final), err=not follow and final.state == RunState.SUCCEEDED)
+        ok = final.state == RunState.SUCCEEDED
+        click.echo(_summary(final), err=ok and not summary_on_stdout)
     sys.exit(0 if final.state == RunState.SUCCEEDED else 1)
 
 
@@ -357,15 +364,12 @@ def replay_run(obj: Context, run_id: int, wait: bool, as_json: bool) -> None:
     """Deliver a run's stored output to the job's current sinks, as a new run."""
     run = obj.engine.replay_run(run_id)
     if wait:
-        run = obj.engine.wait_for_run(run.id)
-    else:
-        _say_who_starts(obj.engine, run)
+        _report_end(obj.engine.wait_for_run(run.id), as_json)
+    _say_who_starts(obj.engine, run)
     if as_json:
         print_json(run)
     else:
-        click.echo(run.id if not wait else _summary(run))
-    if wait and run.state != RunState.SUCCEEDED:
-        sys.exit(1)
+        click.echo(run.id)
 
 
 @jobs.command("reset-offset")

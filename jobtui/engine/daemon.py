@@ -310,7 +310,12 @@ class Daemon:
         except ImportError:
             log.warning("no run executor available: queued runs will not start")
             return None
-        return Supervisor(self.engine, epoch=self.epoch, on_run_finished=self._on_run_finished)
+        return Supervisor(
+            self.engine,
+            epoch=self.epoch,
+            on_run_finished=self._on_run_finished,
+            started_by=f"the daemon (pid {os.getpid()})",
+        )
 
     def _on_run_finished(self, run: Any) -> None:
         # Called by the supervisor when a run ends: apply retry/alerts at once.

@@ -25,6 +25,7 @@ from jobtui.engine.base import dumps
 from jobtui.engine.durations import parse_duration
 from jobtui.engine.logs import append_log
 from jobtui.engine.models import Run, RunState
+from jobtui.engine.secrets import STARTED_BY_VARIABLE
 
 if TYPE_CHECKING:
     from jobtui.engine.facade import Engine
@@ -131,8 +132,10 @@ def spawn_worker(
     *,
     data_dir: str | os.PathLike[str] | None = None,
     stderr_path: str | os.PathLike[str] | None = None,
+    started_by: str | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start the worker of one run in its own session and process group."""
+    """Start the worker of one run in its own session and process group; `started_by`
+    names the supervisor in its messages (see `secrets.resolve_secret`)."""
     argv = [sys.executable, "-m", "jobtui.engine.worker", "--db", str(db_path)]
     if data_dir is not None:
         argv += ["--data-dir", str(data_dir)]
@@ -151,6 +154,7 @@ def spawn_worker(
             stderr=stderr,
             close_fds=True,
             start_new_session=True,
+            env={**os.environ, STARTED_BY_VARIABLE: started_by} if started_by else None,
         )
     finally:
         if handle is not None:
@@ -195,6 +199,7 @@ class Supervisor:
         queues: Iterable[str] | None = ("local",),
         max_workers: int | None = None,
         spawn: Callable[..., subprocess.Popen[bytes]] = spawn_worker,
+        started_by: str | None = None,
     ):
         self.engine = engine
         self.grace = grace
@@ -205,6 +210,7 @@ class Supervisor:
         self.queues = set(queues) if queues is not None else None
         self.max_workers = max_workers
         self.spawn = spawn
+        self.started_by = started_by
         self.children: dict[int, subprocess.Popen[bytes]] = {}
         self.exit_codes: dict[int, int] = {}
         self._watching: set[int] = set()
@@ -435,6 +441,7 @@ class Supervisor:
                 run_id,
                 data_dir=self.engine.data_dir,
                 stderr_path=log_path,
+                started_by=self.started_by,
             )
         except OSError as exc:
             self._finish(run_id, RunState.FAILED, f"could not start the worker: {exc}")

@@ -11,6 +11,8 @@ from jobtui.engine.errors import InvalidInput
 
 _REFERENCE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$")
 MASK = "••••••"
+# Set by the supervisor in a worker's environment: who started it ("the daemon (pid 12)").
+STARTED_BY_VARIABLE = "JOBTUI_STARTED_BY"
 
 
 def is_secret_reference(value: Any) -> bool:
@@ -24,7 +26,11 @@ def resolve_secret(value: str, *, field: str = "secret") -> str:
     kind, _, name = value.partition(":")
     if kind == "env":
         if name not in os.environ:
-            raise InvalidInput(f"{field}: environment variable {name} is not set")
+            # A worker's environment is its supervisor's: say whose, since a variable set
+            # in the shell that typed `jobtui run` does not reach a run the daemon starts.
+            whose = os.environ.get(STARTED_BY_VARIABLE)
+            where = f" in the environment of {whose}, which started this run" if whose else ""
+            raise InvalidInput(f"{field}: environment variable {name} is not set{where}")
         return os.environ[name]
     path = Path(name).expanduser()
     try:

@@ -97,3 +97,32 @@ def test_a_running_run_shows_how_long_it_has_run_so_far(setup: Path) -> None:
     assert "1m15s so far" in listed or "1m16s so far" in listed
     shown = jobtui(setup, "runs", "show", str(run_id)).stdout
     assert "so far" in shown
+
+
+def test_replay_wait_reports_like_run_wait(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    out = tmp_path / "out"
+    engine = Engine.open(data_dir=data_dir)
+    engine.create_job(
+        {
+            "name": "kept",
+            "datagen": {
+                "datasets": ["users"],
+                "max_records": 50,
+                "seed": 3,
+                "replay": {"enabled": True, "keep": 1},
+                "sinks": [{"type": "file", "options": {"base_dir": str(out)}}],
+            },
+        }
+    )
+    engine.close()
+    first = jobtui(data_dir, "run", "kept", "--wait")
+    assert first.exit_code == 0, first.stderr
+    replayed = jobtui(data_dir, "runs", "replay", "1", "--wait")
+    assert replayed.exit_code == 0, replayed.stderr
+    # The result lines on stdout, the summary on stderr, as `run --wait` prints them.
+    assert replayed.stdout == f"users: 50 records → {out / 'kept' / 'users-2.jsonl'}\n"
+    assert "run 2 succeeded" in replayed.stderr
+    assert (out / "kept" / "users-2.jsonl").read_bytes() == (
+        out / "kept" / "users-1.jsonl"
+    ).read_bytes()

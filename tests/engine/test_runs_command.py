@@ -74,6 +74,21 @@ def test_a_missing_secret_fails_the_run_with_a_reason(engine: Engine) -> None:
     assert "JOBTUI_NOT_SET_ANYWHERE is not set" in (run.error or "")
 
 
+def test_a_missing_variable_names_the_daemon_whose_environment_the_run_has(
+    engine: Engine,
+) -> None:
+    # Set in the shell that queued the run, it does not reach a run the daemon starts.
+    command_job(engine, "daemonic", ["true"], env={"X": "env:JOBTUI_NOT_SET_ANYWHERE"})
+    run = engine.queue_run("daemonic")
+    supervisor = Supervisor(engine, only_runs={run.id}, started_by="the daemon (pid 4242)")
+    final = tick_until_final(supervisor, engine, run.id, timeout=30)
+    assert final.state == RunState.FAILED
+    assert (
+        "environment variable JOBTUI_NOT_SET_ANYWHERE is not set in the environment of the "
+        "daemon (pid 4242), which started this run"
+    ) in (final.error or "")
+
+
 def test_parameters_are_validated_when_queued(engine: Engine) -> None:
     command_job(
         engine,
