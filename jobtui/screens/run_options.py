@@ -57,14 +57,26 @@ class RunOptionsScreen(ModalScreen[dict[str, Any] | None]):
                     )
                 yield Label("Since (records newer than; ISO date or date time, UTC)")
                 yield Input(placeholder="2026-03-01 12:00", id="ro-since")
+                # Placeholders show what an empty box leaves in force: the job's own setting.
                 if self.job.kind.value == "command":
+                    argv = (self.job.spec.get("command") or {}).get("argv") or []
+                    configured = shlex.join(argv[1:]) if len(argv) > 1 else "none"
                     yield Label("Arguments (shell words; replace the configured ones)")
-                    yield Input(placeholder="--full --verbose", id="ro-args")
+                    yield Input(placeholder=f"configured: {configured}", id="ro-args")
                 else:
+                    datagen = self.job.spec.get("datagen") or {}
+                    records = datagen.get("max_records", 1000)
+                    seed = datagen.get("seed")
                     yield Label("Records per dataset (empty: the job's setting)")
-                    yield Input(placeholder="1000", id="ro-max-records", type="integer")
+                    yield Input(
+                        placeholder=f"the job's: {records}", id="ro-max-records", type="integer"
+                    )
                     yield Label("Random seed (empty: the job's setting)")
-                    yield Input(placeholder="42", id="ro-seed", type="integer")
+                    yield Input(
+                        placeholder=f"the job's: {'random' if seed is None else seed}",
+                        id="ro-seed",
+                        type="integer",
+                    )
                 yield Label("", id="ro-error", classes="form-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Run (ctrl+s)", id="run", variant="primary")

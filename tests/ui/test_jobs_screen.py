@@ -118,6 +118,9 @@ async def test_run_cancel_and_run_with_options(seeded):
         await goto_row(pilot, "orders-csv")
         await press(pilot, "R")
         assert isinstance(app.screen, RunOptionsScreen)
+        # An empty box leaves the job's setting in force, and says which.
+        assert app.screen.query_one("#ro-max-records").placeholder == "the job's: 100"
+        assert app.screen.query_one("#ro-seed").placeholder == "the job's: random"
         await pilot.press(*"nightly check")
         app.screen.query_one("#ro-param-region").value = "us"
         app.screen.query_one("#ro-max-records").value = "5"
@@ -129,6 +132,7 @@ async def test_run_cancel_and_run_with_options(seeded):
         assert run.since is not None and run.since.year == 2027
         await goto_row(pilot, "backup")
         await press(pilot, "R")
+        assert app.screen.query_one("#ro-args").placeholder == "configured: --full"
         app.screen.query_one("#ro-args").value = "--dry-run 'two words'"
         await press(pilot, "ctrl+s")
         run = engine.list_runs(job=ids["backup"], limit=1)[0]
