@@ -413,17 +413,18 @@ class RunsAPI(EngineBase):
         with_time: bool = True,
     ) -> int:
         """Write the (filtered) log to a file, a chunk at a time; how many lines."""
-        from jobtui.engine.logs import format_line, iter_log
+        from jobtui.engine.logs import LineFormatter, iter_log
 
         self.get_run(run_id)
         count = 0
         target = Path(path).expanduser()
+        formatted = LineFormatter(with_time)
         try:
             with open(target, "w", encoding="utf-8") as fh:
                 for line in iter_log(
                     self.store, int(run_id), levels=levels, streams=streams, grep=grep
                 ):
-                    fh.write(format_line(line, with_time) + "\n")
+                    fh.write(formatted(line) + "\n")
                     count += 1
         except OSError as exc:
             raise InvalidInput(f"{target}: {exc.strerror}") from None

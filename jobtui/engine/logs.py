@@ -12,6 +12,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 from jobtui.engine.clock import to_datetime
@@ -309,6 +310,27 @@ def iter_log(
         seq = lines[-1].seq + 1
 
 
+class LineFormatter:
+    """`format_line` for many lines in a row: the local date and time to the second is
+    made once per second (the zone conversion and strftime were half the time of
+    printing a 1M-line log)."""
+
+    def __init__(self, with_time: bool = True) -> None:
+        self.with_time = with_time
+        self._second: datetime | None = None
+        self._stamp = ""
+
+    def __call__(self, line: LogLine) -> str:
+        text = f"{line.level.upper():<7} {line.stream:<6} {line.message}"
+        if not self.with_time:
+            return text
+        ts = line.ts
+        second = ts.replace(microsecond=0)
+        if second != self._second:
+            self._second = second
+            self._stamp = second.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        return f"{self._stamp}.{ts.microsecond // 1000:03d} {text}"
+
+
 def format_line(line: LogLine, with_time: bool = True) -> str:
-    stamp = line.ts.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " " if with_time else ""
-    return f"{stamp}{line.level.upper():<7} {line.stream:<6} {line.message}"
+    return LineFormatter(with_time)(line)

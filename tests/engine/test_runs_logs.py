@@ -94,3 +94,29 @@ def test_writers_from_two_processes_never_clash_on_seq(engine: Engine) -> None:
     first.flush()
     second.flush()
     assert [(line.seq, line.message) for line in engine.read_log(run.id)] == [(1, "a"), (2, "b")]
+
+
+def test_lines_are_printed_with_local_time_to_the_millisecond() -> None:
+    from datetime import UTC, datetime
+
+    from jobtui.engine.logs import LineFormatter, format_line
+    from jobtui.engine.models import LogLine
+
+    def line(seq: int, iso: str) -> LogLine:
+        ts = datetime.fromisoformat(iso).replace(tzinfo=UTC)
+        return LogLine(seq, 1, seq, ts, "warning", "stdout", f"message {seq}")
+
+    # Three lines in one formatter: two in the same second, one in the next.
+    lines = [
+        line(1, "2027-01-15T08:00:00.123456"),
+        line(2, "2027-01-15T08:00:00.999999"),
+        line(3, "2027-01-15T08:00:01.000500"),
+    ]
+    formatted = LineFormatter()
+    expected = [
+        f"{x.ts.astimezone().strftime('%Y-%m-%d %H:%M:%S.%f')[:-3]} WARNING stdout {x.message}"
+        for x in lines
+    ]
+    assert [formatted(x) for x in lines] == expected
+    assert [format_line(x) for x in lines] == expected
+    assert format_line(lines[0], with_time=False) == "WARNING stdout message 1"
