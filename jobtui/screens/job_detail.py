@@ -155,6 +155,33 @@ def stats_text(recent: list[Run], total: int) -> tuple[Text, list[float]]:
     return text, list(reversed(durations))
 
 
+class RecentSpeed:
+    """A running run's time left, from its progress and its records/s over the last few
+    polls: the average since the start counts the start-up (pools, processes), which made
+    the first estimates of a 40 s run read several minutes."""
+
+    WINDOW = 10.0  # seconds of samples kept
+
+    def __init__(self) -> None:
+        self.run_id: int | None = None
+        self.samples: list[tuple[float, int]] = []
+
+    def eta(self, run: Run, now: float, average: float) -> float | None:
+        if run.id != self.run_id:
+            self.run_id, self.samples = run.id, []
+        if not self.samples or now > self.samples[-1][0]:
+            self.samples.append((now, run.records))
+        self.samples = [s for s in self.samples if s[0] >= now - self.WINDOW] or self.samples[-1:]
+        # progress is records made / records to make (a task per dataset and sink would
+        # count each record once per sink).
+        if not run.progress or run.progress >= 1 or run.records <= 0:
+            return None
+        left = run.records / run.progress - run.records
+        (first_at, first), (last_at, last) = self.samples[0], self.samples[-1]
+        rate = (last - first) / (last_at - first_at) if last_at - first_at >= 2 else average
+        return left / rate if rate > 0 else None
+
+
 class JobDetailScreen(JobtuiScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "back", "Back", id="detail.back"),
@@ -177,6 +204,7 @@ class JobDetailScreen(JobtuiScreen[None]):
         self.job_id = job_id
         self.data: DetailData | None = None
         self.marked_versions: list[int] = []
+        self.speed = RecentSpeed()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="detail-head"):
@@ -260,8 +288,7 @@ class JobDetailScreen(JobtuiScreen[None]):
             return
         elapsed = now - run.started_at.timestamp() if run.started_at else 0.0
         rate = run.records / elapsed if elapsed > 0 else 0.0
-        total = sum(t.total or 0 for t in run.tasks)
-        eta = (total - run.records) / rate if rate > 0 and total > run.records else None
+        eta = self.speed.eta(run, now, rate)
         summary.update(
             f"#{run.id} {state_label(run.state.value)} · {fmt_count(run.records)} records"
             f" · {rate:,.0f}/s · elapsed {fmt_duration(elapsed)}"

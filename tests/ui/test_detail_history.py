@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from jobtui.engine import RunState
 from jobtui.screens.confirm import ConfirmScreen, TextScreen
 from jobtui.screens.history import HistoryScreen
@@ -33,7 +35,7 @@ async def test_detail_shows_spec_fires_run_and_stats(seeded):
         assert "Every 5 minutes" in spec and "next fires" in spec
         assert spec.count("CET") >= 5  # five fires, each with its zone
         run = text_of(screen, "#run-summary")
-        assert "#13 running" in run and "600 records" in run and "ETA" in run
+        assert "#13 running" in run and "600 records" in run and "ETA 2m20s" in run
         assert len(screen.query(".task-row")) == 2
         stats = text_of(screen, "#stats-text")
         assert "92% succeeded" in stats and "p90" in stats
@@ -171,3 +173,23 @@ async def test_all_runs_history_pages_as_you_scroll(seeded):
         assert len(app.screen.runs.rows) == 465
         assert not app.screen.runs.more
         assert t.cursor == 464
+
+
+def test_time_left_counts_each_record_once_and_follows_the_recent_speed(seeded):
+    from dataclasses import replace
+
+    from jobtui.screens.job_detail import RecentSpeed
+
+    engine, ids = seeded
+    run = engine.get_run(ids["running-run"])
+    speed = RecentSpeed()
+    # 6M records to make (its tasks, one per dataset and sink, hold 12M between them);
+    # slow at first (the start-up), then 150,000/s.
+    at = 1_000.0
+    assert speed.eta(replace(run, records=100_000, progress=100_000 / 6e6), at, 25_000) == (
+        pytest.approx((6e6 - 100_000) / 25_000)
+    )
+    speed.eta(replace(run, records=1_000_000, progress=1 / 6), at + 6, 150_000)
+    left = speed.eta(replace(run, records=1_600_000, progress=1.6 / 6), at + 10, 100_000)
+    assert left == pytest.approx(4_400_000 / 150_000)  # from the last 10 s, not the average
+    assert speed.eta(replace(run, records=600, progress=None), at + 11, 10) is None
