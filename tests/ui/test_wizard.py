@@ -276,6 +276,13 @@ async def test_download_file_runs_the_job_into_the_chosen_path(
         await settle(pilot)
         for step in ("datasets", "generator", "sinks", "last"):
             await next_step(pilot, step)
+        # A mistyped directory is named, and nothing is run or created.
+        await type_in(pilot, "download", str(tmp_path / "typo" / "users.csv"))
+        await pilot.press("enter")
+        await settle(pilot)
+        result = str(wizard(pilot).query_one("#download-result", Static).content)
+        assert result == f"✖ options.to_file: directory {tmp_path / 'typo'} does not exist"
+        assert engine.count_runs("dl") == 0 and not (tmp_path / "typo").exists()
         await type_in(pilot, "download", str(target))
         await pilot.press("enter")
         await settle(pilot)
