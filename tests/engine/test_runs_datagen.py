@@ -76,6 +76,10 @@ def test_a_worker_killed_mid_run_leaves_no_shared_memory_behind(
         return [n for n in os.listdir(spool_root()) if n.startswith(f"{SPOOL_PREFIX}{pid}-")]
 
     wait_until(lambda: engine.get_run(run.id).records > 0 and spools(), timeout=30)
+    # multiprocessing's own temp directory (the forkserver's socket) is among them: a
+    # /tmp/pymp-* of its own would outlive the kill.
+    (mp_dir,) = [n for n in spools() if n.startswith(f"{SPOOL_PREFIX}{pid}-mp-")]
+    assert [p.name[:5] for p in Path(spool_root(), mp_dir).iterdir()] == ["pymp-"]
     pgid = engine.get_run(run.id).pgid
     assert pgid is not None
     os.killpg(pgid, signal.SIGKILL)

@@ -75,6 +75,9 @@ def start_method() -> str:
 def helper_context() -> Any:
     """The multiprocessing context helpers start from, its forkserver set to preload the
     generator."""
+    from jobtui.engine.datagen.spool import multiprocessing_temp_in_spool
+
+    multiprocessing_temp_in_spool()
     method = start_method()
     context = multiprocessing.get_context(method)
     if method == "forkserver":

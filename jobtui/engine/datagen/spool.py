@@ -11,6 +11,7 @@ import shutil
 import tempfile
 
 SPOOL_PREFIX = "jobtui-spool-"
+_multiprocessing_parent: str | None = None
 
 
 def spool_root() -> str:
@@ -45,3 +46,32 @@ def sweep_spools(root: str | None = None) -> int:
         except OSError:
             continue
     return removed
+
+
+def multiprocessing_temp_in_spool() -> None:
+    """Have `multiprocessing` make its temporary directory (where the forkserver's socket
+    lives) inside a spool-named directory of this process: a worker killed by SIGKILL
+    cannot remove it, and a plain /tmp/pymp-* would stay for good, where `sweep_spools`
+    removes this one with the rest. Call before the first helper process starts; once
+    is enough."""
+    global _multiprocessing_parent
+    if _multiprocessing_parent is not None:
+        return
+    from multiprocessing import util
+
+    try:
+        parent = tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-mp-", dir=spool_root())
+    except OSError:
+        return
+    saved = tempfile.tempdir
+    tempfile.tempdir = parent  # get_temp_dir() makes its pymp-* with tempfile.mkdtemp
+    try:
+        made = util.get_temp_dir()
+    finally:
+        tempfile.tempdir = saved
+    if os.path.dirname(made) != parent:  # made earlier, elsewhere: ours is not needed
+        shutil.rmtree(parent, ignore_errors=True)
+        return
+    _multiprocessing_parent = parent
+    # After multiprocessing's own finalizer (exitpriority -100) has removed the pymp-*.
+    util.Finalize(None, shutil.rmtree, args=(parent, True), exitpriority=-101)
