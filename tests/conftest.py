@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +21,36 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
+def stop_leftover_workers(eng: Engine) -> None:
+    """Kill the process group of every worker of this database still running: a test that
+    fails midway would otherwise leave one behind (a 100M-record run goes on for minutes).
+    Only a group whose leader is a worker of this very database is touched."""
+    from jobtui.engine.datagen.spool import sweep_spools
+
+    killed = False
+    rows = eng.store.query(
+        "SELECT pgid FROM runs WHERE state IN ('running', 'cancelling') AND pgid IS NOT NULL"
+    )
+    for row in rows:
+        pgid = int(row["pgid"])
+        try:
+            cmdline = Path(f"/proc/{pgid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"jobtui.engine.worker" in cmdline and str(eng.db_path).encode() in cmdline:
+            with contextlib.suppress(OSError):
+                os.killpg(pgid, signal.SIGKILL)
+                os.waitpid(pgid, 0)  # when it is our child: reaped, so the sweep sees it gone
+            killed = True
+    if killed:
+        sweep_spools()
+
+
 @pytest.fixture
 def engine(data_dir: Path) -> Iterator[Engine]:
     eng = Engine.open(data_dir=data_dir)
     yield eng
+    stop_leftover_workers(eng)
     eng.close()
 
 
@@ -35,6 +63,7 @@ def clock() -> ManualClock:
 def clocked_engine(data_dir: Path, clock: ManualClock) -> Iterator[Engine]:
     eng = Engine.open(data_dir=data_dir, clock=clock)
     yield eng
+    stop_leftover_workers(eng)
     eng.close()
 
 
