@@ -434,16 +434,24 @@ class RunsAPI(EngineBase):
     def replay_dir(self, run_id: int) -> Path:
         return self.data_dir / "replay" / str(int(run_id))
 
-    def replay_run(self, run_id: int, *, title: str = "") -> Run:
-        """Deliver the stored output of a run to its job's current sinks, as a new run."""
-        original = self.get_run(run_id)
+    def replay_problem(self, run_id: int) -> str | None:
+        """Why run `run_id` cannot be replayed, or None when it can."""
         from jobtui.engine.pipeline import replay_files
 
+        self.get_run(run_id)
         if not replay_files(self.replay_dir(run_id)):
-            raise NotFound(
+            return (
                 f"run {run_id} has no stored output to replay (the job keeps output only with "
                 "datagen.replay.enabled, for its last N runs)"
             )
+        return None
+
+    def replay_run(self, run_id: int, *, title: str = "") -> Run:
+        """Deliver the stored output of a run to its job's current sinks, as a new run."""
+        original = self.get_run(run_id)
+        problem = self.replay_problem(run_id)
+        if problem:
+            raise NotFound(problem)
         return self.queue_run(
             original.job_id,
             trigger="replay",

@@ -79,6 +79,39 @@ class JobtuiScreen(Screen[R]):
 
         return callback
 
+    def confirm_replay(self, run_id: int, title: str) -> None:
+        """Ask before replaying run `run_id`, or say at once why it cannot be (no stored
+        output), rather than after a confirmation."""
+        from jobtui.screens.confirm import ConfirmScreen
+
+        def checked(problem: str | None) -> None:
+            if problem:
+                self.notify(problem, title="Replay", severity="warning")
+                return
+
+            def confirmed(yes: bool | None) -> None:
+                if yes:
+                    self.call(
+                        self.engine.replay_run,
+                        run_id,
+                        then=self.done(
+                            lambda new: f"Queued replay #{new.id} of run #{run_id}",
+                            title="Replay",
+                        ),
+                    )
+
+            self.app.push_screen(
+                ConfirmScreen(
+                    title,
+                    "Its stored output is delivered again to the job's current sinks "
+                    "(not a re-run).",
+                    yes="Replay",
+                ),
+                confirmed,
+            )
+
+        self.call(self.engine.replay_problem, run_id, then=checked)
+
     def deliver(self, callback: Callable[[Any], None], value: Any = None) -> None:
         """Thread-safe: hand `value` to `callback` on the UI thread (a posted message)."""
         self.post_message(Deliver(callback, value))

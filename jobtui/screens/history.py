@@ -343,30 +343,9 @@ class HistoryScreen(JobtuiScreen[None]):
         )
 
     def action_replay(self) -> None:
-        from jobtui.screens.confirm import ConfirmScreen
-
         run = self.current
-        if run is None:
-            return
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.call(
-                    self.engine.replay_run,
-                    run.id,
-                    then=self.done(
-                        lambda new: f"Queued replay #{new.id} of run #{run.id}", title="Replay"
-                    ),
-                )
-
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Replay run #{run.id}?",
-                "Its stored output is delivered again to the job's current sinks (not a re-run).",
-                yes="Replay",
-            ),
-            confirmed,
-        )
+        if run is not None:
+            self.confirm_replay(run.id, f"Replay run #{run.id}?")
 
     def action_cancel(self) -> None:
         run = self.current

@@ -674,29 +674,10 @@ class JobsScreen(JobtuiScreen[None]):
         self.app.push_screen(ConfirmScreen(title, message, yes="Delete", danger=True), confirmed)
 
     def action_replay_last(self) -> None:
-        from jobtui.screens.confirm import ConfirmScreen
-
         job = self.current
-        if job is None or job.last_run is None:
-            return
-        run_id = job.last_run.id
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.call(
-                    self.engine.replay_run,
-                    run_id,
-                    then=lambda run: self.notify(f"Queued replay #{run.id} of run #{run_id}"),
-                )
-
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Replay run #{run_id} of {job.qualified_name}?",
-                "Its stored output is delivered again to the job's current sinks.",
-                yes="Replay",
-            ),
-            confirmed,
-        )
+        if job is not None and job.last_run is not None:
+            run_id = job.last_run.id
+            self.confirm_replay(run_id, f"Replay run #{run_id} of {job.qualified_name}?")
 
     def palette_actions(self) -> list[tuple[str, str, str]]:
         job = self.current

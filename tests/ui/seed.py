@@ -93,6 +93,14 @@ def add_logs(engine: Engine, run_id: int, lines: list[tuple[str, str, str]]) -> 
         )
 
 
+def store_output(engine: Engine, run_id: int) -> None:
+    """Give a run stored output, as a job with replay enabled keeps it (replay can go)."""
+    directory = engine.replay_dir(run_id)
+    directory.mkdir(parents=True)
+    manifest = {"run": run_id, "format": "jsonl", "options": {}, "datasets": []}
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+
+
 def seed(engine: Engine) -> dict[str, int]:
     """Five jobs in two workspaces, with history; returns ids by name."""
     ids: dict[str, int] = {}

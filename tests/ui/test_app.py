@@ -18,6 +18,7 @@ from jobtui.screens.job_detail import JobDetailScreen
 from jobtui.screens.jobs import JobsScreen
 from jobtui.widgets.bars import DaemonBar
 from tests.ui.helpers import build, goto_row, press, settle, table
+from tests.ui.seed import store_output
 
 SIZE = (120, 36)
 
@@ -132,6 +133,7 @@ async def test_palette_offers_replay_on_the_focused_run(seeded):
     from jobtui.screens.history import HistoryScreen
 
     engine, ids = seeded
+    store_output(engine, ids["backup-failed"])
     app = build(engine)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -11,6 +11,7 @@ from jobtui.screens.job_detail import JobDetailScreen
 from jobtui.screens.logs import LogsScreen
 from jobtui.screens.run_options import RunOptionsScreen
 from tests.ui.helpers import build, press, row_names, settle, table
+from tests.ui.seed import store_output
 
 SIZE = (120, 36)
 
@@ -143,11 +144,17 @@ async def test_history_rerun_cancel_replay_diff(seeded):
         assert newest.id == 16 and newest.parameters == {"region": "eu"}
         # the new run pushed the list down; the cursor stayed on #12
         assert table(app).current_row.key == 12
+        await press(pilot, "y")  # no stored output: said at once, nothing to confirm
+        assert isinstance(app.screen, HistoryScreen)
+        assert any("no stored output" in n.message for n in app._notifications)
+        store_output(engine, 12)
         await press(pilot, "y")
         assert isinstance(app.screen, ConfirmScreen)
-        await press(pilot, "y")  # no stored output: an error notification, no crash
+        await press(pilot, "y")
         assert isinstance(app.screen, HistoryScreen)
-        assert any("replay" in n.message for n in app._notifications)
+        replay = engine.list_runs(job=ids["orders-csv"], limit=1)[0]
+        assert replay.trigger.value == "replay" and replay.title == "replay of run 12"
+        assert table(app).current_row.key == 12
         await press(pilot, "space", "space", "d")
         assert isinstance(app.screen, TextScreen)
         assert "run #11" in str(app.screen.query_one("#text-content").render())

@@ -10,6 +10,7 @@ from jobtui.screens.jobs import JobsScreen
 from jobtui.screens.logs import LogsScreen
 from jobtui.screens.run_options import RunOptionsScreen
 from tests.ui.helpers import build, goto_row, press, row_names, settle, table
+from tests.ui.seed import store_output
 
 SIZE = (120, 36)
 
@@ -301,3 +302,22 @@ async def test_a_burst_of_keys_after_slash_reaches_the_filter(seeded):
         assert app.screen.query_one("#filter").value == "back"
         assert row_names(app) == ["backup"]
         assert app.focused is table(app)
+
+
+async def test_replay_last_says_at_once_when_there_is_nothing_stored(seeded):
+    engine, ids = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto_row(pilot, "backup")
+        app.screen.action_replay_last()
+        await settle(pilot)
+        assert isinstance(app.screen, JobsScreen)
+        assert any("no stored output" in n.message for n in app._notifications)
+        store_output(engine, ids["backup-failed"])
+        app.screen.action_replay_last()
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await press(pilot, "y")
+        newest = engine.list_runs(job=ids["backup"], limit=1)[0]
+        assert newest.trigger.value == "replay"
