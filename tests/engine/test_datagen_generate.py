@@ -250,6 +250,18 @@ def test_builtins_work_in_other_locales(locale: str) -> None:
         assert all(re.match(r"^[a-z0-9._]+@[a-z0-9.-]+$", r["email"]) for r in rows)
 
 
+def test_a_customers_address_is_of_one_country() -> None:
+    # de_DE has no state_abbr: its own Bundesland, not an American state, and DE.
+    from faker.providers.address.de_DE import Provider as GermanAddress
+
+    german = DatasetGenerator(ALL, seed=1, locale="de_DE").sample("customers", 200)
+    assert {r["address"]["state"] for r in german} <= set(GermanAddress.states)
+    assert {r["address"]["country"] for r in german} == {"DE"}
+    american = DatasetGenerator(ALL, seed=1).sample("customers", 200)
+    assert all(re.fullmatch(r"[A-Z]{2}", r["address"]["state"]) for r in american)
+    assert {r["address"]["country"] for r in american} == {"US"}
+
+
 def test_parallel_records_and_stop() -> None:
     spec = BUILTIN_DATASETS["iot_readings"]
     base = chunk_args([spec], 5, "en_US", "iot_readings", 3000, need_records=True)

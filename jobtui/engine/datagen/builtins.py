@@ -45,7 +45,7 @@ _DATASETS: list[dict[str, Any]] = [
                     _faker("city", "city"),
                     _faker("state", "state_abbr"),
                     _faker("postcode", "postcode"),
-                    _f("country", "constant", value="US"),
+                    _faker("country", "current_country_code"),  # the locale's: US, DE...
                 ],
             },
             _f(

@@ -121,12 +121,24 @@ def provider_exists(name: str) -> bool:
     return name in provider_names()
 
 
-def usable_locale(locale: str, provider: str) -> str:
-    """The locale, or en_US when this locale has no such provider (de_DE has no
-    `state_abbr`): a built-in dataset then still works in every locale."""
-    if locale != "en_US" and not hasattr(faker_for(locale), provider):
-        return "en_US"
-    return locale
+# What a locale without a provider has instead, in its own words: de_DE has no
+# `state_abbr`, and an American state beside a German street and city is wrong data.
+SAME_LOCALE_SUBSTITUTES = {
+    "state_abbr": "administrative_unit",  # Hessen, Midi-Pyrénées, 広島県
+    "state": "administrative_unit",
+}
+
+
+def usable_provider(locale: str, provider: str) -> tuple[str, str]:
+    """(locale, provider) to draw from: the locale's own, or what it has instead
+    (`SAME_LOCALE_SUBSTITUTES`), or en_US's when it has neither. A built-in dataset then
+    works in every locale, with values of that locale wherever it has them."""
+    if locale == "en_US" or hasattr(faker_for(locale), provider):
+        return locale, provider
+    substitute = SAME_LOCALE_SUBSTITUTES.get(provider)
+    if substitute is not None and hasattr(faker_for(locale), substitute):
+        return locale, substitute
+    return "en_US", provider
 
 
 def plain(value: Any) -> Any:
@@ -355,7 +367,7 @@ class Pools:
         self, locale: str, provider: str, args: dict[str, Any] | None = None, size: int = POOL_SIZE
     ) -> LazyPool:
         args = args or {}
-        locale = usable_locale(locale, provider)
+        locale, provider = usable_provider(locale, provider)
         key = (locale, provider, repr(sorted(args.items())), size)
         pool = self._pools.get(key)
         if pool is None:
@@ -405,7 +417,7 @@ class Pools:
 
     def distinct(self, locale: str, provider: str, args: dict[str, Any]) -> list[Any]:
         """Up to POOL_SIZE distinct values (for unique fields), in a seeded order."""
-        locale = usable_locale(locale, provider)
+        locale, provider = usable_provider(locale, provider)
         key = ("distinct", locale, provider, repr(sorted(args.items())))
         pool = self._pools.get(key)
         if pool is None:
