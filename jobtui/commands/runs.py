@@ -32,14 +32,16 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     return out
 
 
-def _say_who_starts(engine: Engine, run: Run) -> None:
+def _say_who_starts(engine: Engine, run: Run, *, can_wait: bool = True) -> None:
     """A queued run left to the daemon waits for ever when none is running, or while it is
-    paused: say so on stderr (stdout keeps only the run id, for scripts)."""
+    paused: say so on stderr (stdout keeps only the run id, for scripts). `can_wait`: the
+    command has a --wait that would run it from here."""
     status = engine.daemon_status(next_fires=0)
     if not status.alive:
+        also = ", or use --wait to run it from here" if can_wait else ""
         click.echo(
             f"run {run.id} waits in the queue: no daemon is running (start one with "
-            "`jobtui daemon start`, or use --wait to run it from here)",
+            f"`jobtui daemon start`{also})",
             err=True,
         )
     elif status.paused:
@@ -242,6 +244,8 @@ def logs_command(
         next_seq = max(next_seq, engine.log_size(run_id) + 1) if not follow else next_seq
     if not follow:
         return
+    if run.state == RunState.QUEUED:
+        _say_who_starts(engine, run, can_wait=False)
     while True:
         lines = engine.read_log(
             run_id, from_seq=next_seq, limit=1000, levels=levels, streams=streams, grep=grep

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,21 @@ def test_replay_wait_reports_like_run_wait(tmp_path: Path) -> None:
     assert (out / "kept" / "users-2.jsonl").read_bytes() == (
         out / "kept" / "users-1.jsonl"
     ).read_bytes()
+
+
+def test_following_a_queued_run_says_when_no_daemon_will_start_it(setup: Path) -> None:
+    run_id = int(jobtui(setup, "run", "hello").stdout.strip())
+    # The follower waits for the run's end: cancel it from elsewhere once it is waiting.
+    other = Engine.open(data_dir=setup)
+    cancel = threading.Timer(0.3, other.cancel_run, args=(run_id,))
+    cancel.start()
+    try:
+        followed = jobtui(setup, "logs", str(run_id), "--follow")
+    finally:
+        cancel.join()
+        other.close()
+    assert followed.exit_code == 0
+    assert followed.stderr == (
+        f"run {run_id} waits in the queue: no daemon is running (start one with "
+        "`jobtui daemon start`)\n"
+    )
