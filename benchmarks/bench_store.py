@@ -153,14 +153,16 @@ def main(argv: list[str] | None = None) -> None:
                 lambda: engine.list_jobs(statuses=["failed"], limit=100),
                 lambda: naive_status_filter(engine),
             ),
-            ("list: all 10,000 jobs as models (jobs list)", lambda: engine.list_jobs(), None),
         ]
+        # Not a page: every job (`jobtui jobs list`, the wizard's taken names). The 20 ms
+        # target is for what the dashboard asks per screen, so this row has none.
+        whole = ("list: all 10,000 jobs as models (jobs list)", lambda: engine.list_jobs(), None)
         print(f"\n{'query':52} {'jobtui':>10} {'baseline':>12}  target < 20 ms")
-        for label, fast, slow in rows:
+        for label, fast, slow in [*rows, whole]:
             fast_ms, result = timed(fast)
             base = f"{timed(slow, 3)[0]:9.1f} ms" if slow else "         —"
             n = len(result) if isinstance(result, list | dict) else result
-            ok = "ok" if fast_ms < 20 else "SLOW"
+            ok = "no target" if label == whole[0] else "ok" if fast_ms < 20 else "SLOW"
             print(f"{label:52} {fast_ms:7.2f} ms {base}  {ok}  ({n} rows)")
         print(
             "baseline: the same page with the last run found per job by scanning runs "

@@ -133,7 +133,9 @@ def build(engine: Engine, jobs: int, runs: int, log_lines: int) -> int:
                 "ended_at, records) VALUES (?, 1, 'schedule', ?, ?, ?, ?, 1000)",
                 rows,
             )
-    log_run = int(store.query_one("SELECT MAX(id) FROM runs")[0])
+    newest = store.query_one("SELECT MAX(id) FROM runs")
+    assert newest is not None  # the runs were just inserted
+    log_run = int(newest[0])
     levels = ["info"] * 97 + ["warning"] * 2 + ["error"]
     for base in range(0, log_lines, 200_000):
         with store.transaction():
