@@ -590,6 +590,9 @@ class Decoder:
     def __init__(self, fields: list[str], spec: Mapping[str, Any] | None, opts: Any):
         self.fields = fields
         self.types: dict[str, str] | None = column_types(spec) if spec else None
+        self.specs: dict[str, Mapping[str, Any]] = {
+            f["name"]: f for f in (spec or {}).get("fields", [])
+        }
         self.opts = opts
 
     def kind(self, name: str) -> str | None:
@@ -770,14 +773,21 @@ class XmlDecoder(Decoder):
     def decode(self, stream: IO[bytes]) -> Iterator[list[dict[str, Any]]]:
         return _batched(self._records(stream))
 
-    def _value(self, el: Any, kind: str | None) -> Any:
+    def _value(self, el: Any, kind: str | None, field: Mapping[str, Any] | None) -> Any:
+        """An element's value; `field` (the spec of an object's or a list's member) types
+        what is inside, so a postcode "01234" in an address stays text."""
         if el.get("null") == "true":
             return None
         if el.get("type") == "object":
-            return {self._name(c): self._value(c, None) for c in el}
+            members = {m.get("name"): m for m in (field or {}).get("fields", [])}
+            return {self._name(c): self._member(c, members.get(self._name(c))) for c in el}
         if el.get("type") == "list":
-            return [self._value(c, None) for c in el]
-        return _convert(el.text or "", kind) if kind else _convert(el.text or "", None)
+            item = (field or {}).get("item")
+            return [self._member(c, item) for c in el]
+        return _convert(el.text or "", kind)
+
+    def _member(self, el: Any, field: Mapping[str, Any] | None) -> Any:
+        return self._value(el, field_type(field) if field else None, field)
 
     @staticmethod
     def _name(el: Any) -> str:
@@ -794,7 +804,12 @@ class XmlDecoder(Decoder):
                 continue
             depth -= 1
             if el.tag == item and depth == 1:
-                yield {self._name(c): self._value(c, self.kind(self._name(c))) for c in el}
+                yield {
+                    self._name(c): self._value(
+                        c, self.kind(self._name(c)), self.specs.get(self._name(c))
+                    )
+                    for c in el
+                }
                 el.clear()
 
 
