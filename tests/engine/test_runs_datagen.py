@@ -107,6 +107,8 @@ def test_cancelling_a_100m_record_run_stops_it_promptly(
     assert final.records < 100_000_000
     assert final.pgid is not None
     wait_until(lambda: not live_members(final.pgid), timeout=5)  # generation processes too
+    # No half-written file where the output would have gone, nor its hidden partial.
+    assert [p for p in (tmp_path / "out").rglob("*") if p.is_file()] == []
 
 
 def test_replay_delivers_byte_identical_output_to_a_new_file(

@@ -93,6 +93,38 @@ def test_no_overwrite_unless_asked(tmp_path: Path) -> None:
     assert (tmp_path / "out.jsonl").read_text() == "new\n"
 
 
+def test_output_takes_its_name_only_once_complete(tmp_path: Path) -> None:
+    (tmp_path / "out.jsonl").write_text("previous, complete\n")
+    options = {"base_dir": str(tmp_path), "path": "out.jsonl", "overwrite": True}
+    # A run that fails or is cancelled midway: the previous file is left whole, and the
+    # half-written one is gone.
+    failed = make_sink("file", options, ctx())
+    failed.open()
+    failed.write_bytes(b"half", 0)
+    failed.flush()
+    assert (tmp_path / "out.jsonl").read_text() == "previous, complete\n"
+    failed.abort()
+    assert tree(tmp_path) == ["out.jsonl"]
+    assert (tmp_path / "out.jsonl").read_text() == "previous, complete\n"
+    done = make_sink("file", options, ctx())
+    done.open()
+    done.write_bytes(b"new\n", 1)
+    assert done.close() == str(tmp_path / "out.jsonl")
+    assert tree(tmp_path) == ["out.jsonl"]
+    assert (tmp_path / "out.jsonl").read_text() == "new\n"
+
+
+def test_without_overwrite_a_file_made_meanwhile_is_kept(tmp_path: Path) -> None:
+    sink = make_sink("file", {"base_dir": str(tmp_path), "path": "out.jsonl"}, ctx())
+    sink.open()
+    sink.write_bytes(b"ours\n", 1)
+    (tmp_path / "out.jsonl").write_text("theirs\n")  # another writer took the name
+    with pytest.raises(InvalidInput, match="exists already"):
+        sink.close()
+    assert tree(tmp_path) == ["out.jsonl"]
+    assert (tmp_path / "out.jsonl").read_text() == "theirs\n"
+
+
 def test_gzip_is_deterministic_and_named_gz(tmp_path: Path) -> None:
     outputs = []
     for run in (1, 2):

@@ -2,6 +2,11 @@
 
 `..`, absolute paths outside the base and symlinks that lead out of it are refused
 before anything is written; an existing file is kept unless `overwrite: true`.
+
+The output is written under a hidden name beside the target (`.NAME.partial-PID-RUN`)
+and renamed to it once complete: a failed or cancelled run leaves no truncated file
+where readers look for output, and an overwrite replaces the previous file only with a
+whole new one.
 """
 
 from __future__ import annotations
@@ -68,31 +73,33 @@ class FileSink(Sink):
         super().__init__(options, ctx)
         self.config = FileOptions.model_validate(options)
         self.path = ""
+        self.partial = ""  # where the output is written until it is complete
         self._raw: IO[bytes] | None = None
         self._out: Any = None
 
+    def _exists(self, target: str) -> InvalidInput:
+        return InvalidInput(
+            f"file sink: {target} exists already (set overwrite: true to replace it)"
+        )
+
     def open(self) -> None:
         _, target = resolve_target(self.config, self.ctx)
-        if os.path.exists(target) and not self.config.overwrite:
-            raise InvalidInput(
-                f"file sink: {target} exists already (set overwrite: true to replace it)"
-            )
+        if os.path.lexists(target) and not self.config.overwrite:
+            raise self._exists(target)
+        if os.path.isdir(target):
+            raise InvalidInput(f"file sink: cannot write {target}: it is a directory")
         os.makedirs(os.path.dirname(target), exist_ok=True)
         # Re-check after creating directories: a symlink swapped in meanwhile is refused too.
         resolve_target(self.config, self.ctx)
-        flags = (
-            os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-        )
-        flags |= os.O_TRUNC if self.config.overwrite else os.O_EXCL
+        folder, name = os.path.split(target)
+        partial = os.path.join(folder, f".{name}.partial-{os.getpid()}-{self.ctx.run_id}")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
         try:
-            fd = os.open(target, flags, 0o644)
-        except FileExistsError:
-            raise InvalidInput(
-                f"file sink: {target} exists already (set overwrite: true to replace it)"
-            ) from None
+            fd = os.open(partial, flags, 0o644)
         except OSError as exc:
             raise InvalidInput(f"file sink: cannot write {target}: {exc.strerror}") from None
-        self.path = target
+        self.path, self.partial = target, partial
         self._raw = os.fdopen(fd, "wb", buffering=WRITE_BUFFER)
         if self.config.compression == "gzip":
             # mtime 0 and no file name: the same records give the same bytes.
@@ -112,17 +119,46 @@ class FileSink(Sink):
             if self._raw is not None and self._raw is not self._out:
                 self._raw.flush()
 
-    def close(self) -> str:
+    def _close_files(self) -> None:
         if self._out is not None and self._out is not self._raw:
             self._out.close()
         if self._raw is not None:
             self._raw.close()
         self._out = self._raw = None
+
+    def close(self) -> str:
+        self._close_files()
+        partial, self.partial = self.partial, ""
+        if partial:
+            try:
+                self._publish(partial, self.path)
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(partial)  # left after a link, or when publishing failed
         return self.path
+
+    def _publish(self, partial: str, target: str) -> None:
+        """The complete output takes the target's name: replacing what is there when
+        overwriting, else only if nothing has taken the name meanwhile."""
+        try:
+            if self.config.overwrite:
+                os.replace(partial, target)
+            else:
+                os.link(partial, target)  # never replaces: fails if the name is taken
+        except FileExistsError:
+            raise self._exists(target) from None
+        except OSError as exc:
+            if self.config.overwrite or os.path.lexists(target):
+                raise InvalidInput(f"file sink: cannot write {target}: {exc.strerror}") from None
+            os.rename(partial, target)  # a file system without hard links
 
     def abort(self) -> None:
         with contextlib.suppress(Exception):
-            self.close()
+            self._close_files()
+        if self.partial:
+            with contextlib.suppress(OSError):
+                os.unlink(self.partial)
+            self.partial = ""
 
     @classmethod
     def test(cls, options: dict[str, Any], ctx: SinkContext) -> str:
