@@ -19,6 +19,7 @@ Buffering (DESIGN.md §2, seed 000):
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import queue
@@ -35,6 +36,7 @@ from jobtui.engine.base import dumps
 from jobtui.engine.datagen.options import FORMAT_EXTENSIONS
 from jobtui.engine.datagen.prestart import processes_for
 from jobtui.engine.errors import InvalidInput, NotFound
+from jobtui.engine.executor import note_partial, partials_listing
 from jobtui.engine.models import RunState
 from jobtui.engine.sinks.base import Sink, SinkContext, make_sink
 
@@ -523,6 +525,9 @@ def _sink_context(
         task=task,
         log=ctx.log.write,
         cancel=ctx.stop,
+        note_partial=functools.partial(
+            note_partial, partials_listing(ctx.engine.data_dir, ctx.run_id)
+        ),
     )
 
 

@@ -80,6 +80,8 @@ def test_a_worker_killed_mid_run_leaves_no_shared_memory_behind(
     # /tmp/pymp-* of its own would outlive the kill.
     (mp_dir,) = [n for n in spools() if n.startswith(f"{SPOOL_PREFIX}{pid}-mp-")]
     assert [p.name[:5] for p in Path(spool_root(), mp_dir).iterdir()] == ["pymp-"]
+    (partial,) = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert partial.name == f".users-{run.id}.jsonl.partial-{pid}-{run.id}"
     pgid = engine.get_run(run.id).pgid
     assert pgid is not None
     os.killpg(pgid, signal.SIGKILL)
@@ -87,6 +89,10 @@ def test_a_worker_killed_mid_run_leaves_no_shared_memory_behind(
     tick_until_final(supervisor, engine, run.id, timeout=10)
     assert engine.get_run(run.id).state == RunState.INTERRUPTED
     assert spools() == []
+    # Nor the file sink's hidden, half-written output (the worker had no chance to remove
+    # it): the supervisor removes what the run listed.
+    assert [p for p in (tmp_path / "out").rglob("*") if p.is_file()] == []
+    assert not (engine.data_dir / "workers" / f"run-{run.id}.partials").exists()
 
 
 @pytest.mark.parametrize("threads", [1, 2])

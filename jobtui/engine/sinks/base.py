@@ -26,6 +26,10 @@ def _no_log(message: str, level: str = "info", stream: str = "sink") -> None:
     pass
 
 
+def _no_note(path: str) -> None:
+    pass
+
+
 @dataclass
 class SinkContext:
     """Where a sink is used: names for templates, the dataset's columns, the run's log."""
@@ -41,6 +45,9 @@ class SinkContext:
     task: str = ""
     log: LogFn = _no_log
     cancel: threading.Event = field(default_factory=threading.Event)
+    # Told the path of a file written until complete (to be removed should the worker be
+    # killed before it can do so itself).
+    note_partial: Callable[[str], None] = _no_note
     # The dataset's first records, for a sink given encoded rows that must still create a
     # table from the values' kinds.
     sample: Callable[[], list[dict[str, Any]]] = list

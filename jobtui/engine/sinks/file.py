@@ -95,6 +95,7 @@ class FileSink(Sink):
         partial = os.path.join(folder, f".{name}.partial-{os.getpid()}-{self.ctx.run_id}")
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        self.ctx.note_partial(partial)
         try:
             fd = os.open(partial, flags, 0o644)
         except OSError as exc:
