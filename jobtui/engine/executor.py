@@ -126,6 +126,15 @@ def worker_log_path(data_dir: Path, run_id: int) -> Path:
     return data_dir / "workers" / f"run-{run_id}.log"
 
 
+def remove_worker_files(data_dir: Path, run_ids: Iterable[int], only_empty: bool = False) -> None:
+    """Delete the runs' worker stderr files (all, or `only_empty`)."""
+    for run_id in run_ids:
+        path = worker_log_path(data_dir, run_id)
+        with contextlib.suppress(OSError):
+            if not only_empty or path.stat().st_size == 0:
+                path.unlink()
+
+
 def partials_listing(data_dir: Path, run_id: int) -> Path:
     """Where a run's file sinks note the hidden files they write until complete."""
     return data_dir / "workers" / f"run-{run_id}.partials"
@@ -427,6 +436,9 @@ class Supervisor:
     def _finished(self, run_id: int) -> None:
         # Its file sinks renamed or removed what they wrote, unless a signal killed it.
         remove_partials(partials_listing(self.engine.data_dir, run_id))
+        # A worker's stderr file is kept only when it holds something (a crash's
+        # traceback): an empty one per run piled up by the thousand under a busy schedule.
+        remove_worker_files(self.engine.data_dir, [run_id], only_empty=True)
         self._termed.pop(run_id, None)
         self._timed_out.discard(run_id)
         self._timeouts.pop(run_id, None)

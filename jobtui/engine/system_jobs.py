@@ -139,6 +139,9 @@ def prune_history(
             store.execute(f"DELETE FROM run_logs WHERE run_id IN ({marks})", chunk)
             store.execute(f"DELETE FROM run_tasks WHERE run_id IN ({marks})", chunk)
             store.execute(f"DELETE FROM runs WHERE id IN ({marks})", chunk)
+    from jobtui.engine.executor import remove_worker_files
+
+    remove_worker_files(engine.data_dir, ids)  # their workers' stderr files go with them
     return len(ids)
 
 

@@ -44,8 +44,16 @@ def test_retention_keeps_last_n_and_the_latest_run(data_dir: Path, clock: Manual
             (run.id,),
         )
         ids.append(run.id)
+        # A worker's stderr file, kept because it holds something.
+        worker_log = data_dir / "workers" / f"run-{run.id}.log"
+        worker_log.parent.mkdir(exist_ok=True)
+        worker_log.write_text("Traceback ...\n")
     assert prune_history(engine, keep_runs=4, keep_days=0) == 6
     assert [r.id for r in engine.list_runs("j")] == ids[:-5:-1]
+    # The pruned runs' worker files go with them.
+    assert sorted(p.name for p in (data_dir / "workers").iterdir()) == sorted(
+        f"run-{i}.log" for i in ids[-4:]
+    )
     assert engine.store.query_one("SELECT COUNT(*) FROM run_logs")[0] == 4
     # By age: everything older than 2 days goes, but the job's last run always stays.
     assert prune_history(engine, keep_runs=0, keep_days=2) == 2

@@ -34,6 +34,8 @@ def test_output_is_captured_line_by_line_with_its_stream(engine: Engine) -> None
     # The command line is logged quoted, as it could be pasted into a shell.
     assert "$ sh -c 'echo one; echo two >&2; echo three'" in [line.message for line in lines]
     assert run.pid is not None and run.started_at is not None and run.ended_at is not None
+    # Its worker wrote nothing to stderr: no empty file of it is left per run.
+    assert list((engine.data_dir / "workers").iterdir()) == []
 
 
 def test_exit_code_decides_the_state_and_is_stored(engine: Engine) -> None:
