@@ -151,7 +151,7 @@ class JobtuiApp(App[None]):
         self.show_error(event.worker.error)
 
     def show_error(self, error: BaseException | None) -> None:
-        from jobtui.engine.errors import JobtuiError
+        from jobtui.engine import JobtuiError
 
         if isinstance(error, JobtuiError):
             self.notify(str(error), title="Error", severity="error", timeout=8)

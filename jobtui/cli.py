@@ -49,7 +49,7 @@ class JobtuiGroup(click.Group):
     """Turns engine errors into one readable line on stderr and the matching exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from jobtui.engine.errors import JobtuiError, SpecError
+        from jobtui.engine import JobtuiError, SpecError
 
         try:
             try:
@@ -176,7 +176,7 @@ def print_table(headers: list[str], rows: list[list[Any]]) -> None:
 
 
 def read_json_file(path: str) -> Any:
-    from jobtui.engine.errors import InvalidInput
+    from jobtui.engine import InvalidInput
 
     try:
         if path == "-":

@@ -37,7 +37,7 @@ def stop_leftover_workers(eng: Engine) -> None:
             cmdline = Path(f"/proc/{pgid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"jobtui.engine.worker" in cmdline and str(eng.db_path).encode() in cmdline:
+        if b"jobtui.engine.run.worker" in cmdline and str(eng.db_path).encode() in cmdline:
             with contextlib.suppress(OSError):
                 os.killpg(pgid, signal.SIGKILL)
                 os.waitpid(pgid, 0)  # when it is our child: reaped, so the sweep sees it gone

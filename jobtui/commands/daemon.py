@@ -7,8 +7,7 @@ from typing import Any
 import click
 
 from jobtui.cli import Context, format_when, pass_context, print_json, print_table, read_json_file
-from jobtui.engine.durations import format_duration
-from jobtui.engine.errors import InvalidInput
+from jobtui.engine import InvalidInput, format_duration
 
 
 @click.group(invoke_without_command=True)
@@ -37,17 +36,8 @@ def daemon(ctx: click.Context, grace: float, verbose: bool) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from jobtui.engine.daemon import Daemon, DaemonRunning, configure_logging
-
     obj: Context = ctx.obj
-    configure_logging(verbose)
-    engine = obj.engine
-    try:
-        code = Daemon(engine, grace=grace).run()
-    except DaemonRunning as exc:
-        click.echo(f"error: {exc}", err=True)
-        ctx.exit(2)
-    ctx.exit(code)
+    ctx.exit(obj.engine.run_daemon(grace=grace, verbose=verbose))
 
 
 @daemon.command("start")
@@ -58,25 +48,23 @@ def start(obj: Context, grace: float | None, wait: float) -> None:
     """Start the daemon in the background (logs to <data-dir>/daemon.log)."""
     import time
 
-    from jobtui.engine.daemon import lock_is_held, log_path, spawn_detached
-
     engine = obj.engine
     status = engine.daemon_status(next_fires=0)
     if status.alive:
         state = "" if status.responsive else ", unresponsive"
         click.echo(f"error: a jobtui daemon is already running: pid {status.pid}{state}", err=True)
         raise click.exceptions.Exit(2)
-    spawn_detached(engine.data_dir, engine.db_path, grace)
+    engine.start_daemon(grace)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        if lock_is_held(engine.data_dir):
+        if engine.daemon_lock_held():
             status = engine.daemon_status(next_fires=0)
             if status.pid and status.heartbeat_at:
                 click.echo(f"started the jobtui daemon: pid {status.pid}")
-                click.echo(f"log: {log_path(engine.data_dir)}", err=True)
+                click.echo(f"log: {engine.daemon_log_path}", err=True)
                 return
         time.sleep(0.05)
-    click.echo(f"error: the daemon did not start; see {log_path(engine.data_dir)}", err=True)
+    click.echo(f"error: the daemon did not start; see {engine.daemon_log_path}", err=True)
     raise click.exceptions.Exit(1)
 
 
@@ -216,24 +204,7 @@ def smtp(
         for key, value in settings.items():
             click.echo(f"{key}: {'' if value is None else value}")
     if test_to:
-        from jobtui.engine.alerts import send, smtp_settings
-
-        current = smtp_settings(engine.store)
-        if current is None:
-            raise InvalidInput("smtp: configure a host first")
-        from email.message import EmailMessage
-
-        msg = EmailMessage()
-        msg["Subject"] = "[jobtui] test message"
-        msg["From"] = current.sender
-        msg["To"] = test_to
-        msg.set_content("jobtui can send alerts through this server.\n")
-        try:
-            send(current, msg)
-        except Exception as exc:
-            click.echo(f"error: {current.host}:{current.port}: {exc}", err=True)
-            raise click.exceptions.Exit(1) from None
-        click.echo(f"sent a test message to {test_to}", err=True)
+        click.echo(engine.send_test_mail(test_to), err=True)
 
 
 @daemon.command("maintenance")
@@ -273,7 +244,7 @@ def preview(
     as_json: bool,
 ) -> None:
     """The next fires of a job (NAME), a --cron expression or a --spec file, in words."""
-    from jobtui.engine.schedules import describe_schedule, local_zone_name
+    from jobtui.engine import describe_schedule, local_zone_name
 
     given = [x for x in (name, cron_expr, spec_file) if x]
     if len(given) != 1:

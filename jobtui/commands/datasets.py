@@ -84,14 +84,11 @@ def sample_dataset(
     obj: Context, name: str, count: int, seed: int | None, locale: str, fmt: str, as_json: bool
 ) -> None:
     """Print sample records of a dataset."""
-    from jobtui.engine.datagen.formats import encode_all
-
     records = obj.engine.sample_dataset(name, n=count, seed=seed, locale=locale)
-    dataset = obj.engine.get_dataset(name).to_spec()
     if as_json:
         fmt = "json"
     options: dict[str, Any] = {"indent": 2} if fmt == "json" else {}
-    data = encode_all(fmt, options, dataset, records)
+    data = obj.engine.encode_records(fmt, options, name, records)
     click.echo(data.decode("utf-8"), nl=False)
 
 

@@ -8,9 +8,7 @@ from typing import Any
 import click
 
 from jobtui.cli import Context, format_when, pass_context, print_json, print_table, read_json_file
-from jobtui.engine.durations import format_duration
-from jobtui.engine.errors import InvalidInput
-from jobtui.engine.models import JobStatus, JobSummary
+from jobtui.engine import InvalidInput, JobStatus, JobSummary, format_duration
 
 STATUS_CHOICES = click.Choice([s.value for s in JobStatus])
 

@@ -11,9 +11,7 @@ import click
 
 from jobtui.cli import Context, format_when, pass_context, print_json, print_table, to_jsonable
 from jobtui.commands.jobs import jobs
-from jobtui.engine.durations import format_duration
-from jobtui.engine.errors import InvalidInput
-from jobtui.engine.models import LogLine, Run, RunState
+from jobtui.engine import InvalidInput, LogLine, Run, RunState, format_duration
 
 if TYPE_CHECKING:
     from jobtui.engine import Engine
@@ -80,7 +78,7 @@ class _Follower:
         self.run_id = run_id
         self.levels = levels
         self.next_seq = 1
-        from jobtui.engine.logs import LineFormatter
+        from jobtui.engine import LineFormatter
 
         self.formatted = LineFormatter()
 
@@ -215,7 +213,7 @@ def logs_command(
     save: str | None,
 ) -> None:
     """Print a run's log (engine messages, sink and command output)."""
-    from jobtui.engine.logs import LineFormatter, iter_log, levels_at_least
+    from jobtui.engine import LineFormatter, levels_at_least
 
     engine = obj.engine
     formatted = LineFormatter()
@@ -234,7 +232,7 @@ def logs_command(
         next_seq = engine.log_size(run_id) + 1
     else:
         chunk: list[LogLine] = []
-        for line in iter_log(engine.store, run_id, levels=levels, streams=streams, grep=grep):
+        for line in engine.iter_log(run_id, levels=levels, streams=streams, grep=grep):
             chunk.append(line)
             next_seq = line.seq + 1
             if len(chunk) == ECHO_CHUNK:

@@ -7,7 +7,7 @@ import json
 import click
 
 from jobtui.cli import Context, pass_context, print_json, print_table, read_json_file
-from jobtui.engine.secrets import mask_secrets
+from jobtui.engine import mask_secrets
 
 
 @click.group()

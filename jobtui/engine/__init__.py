@@ -1,4 +1,5 @@
-"""The jobtui engine: storage, specs, runs, schedules. Never imports textual or rich.
+"""The jobtui engine: the one door (`Engine`) for screens, the CLI, tests and Python users,
+plus the model types and option schemas they may name. Never imports textual or rich.
 
 The names below load on first use (PEP 562), so a process that needs one submodule (a
 generating helper imports only `datagen`) does not pay for the whole engine (~0.25 s).
@@ -10,12 +11,23 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from jobtui.engine.clock import (
+    from jobtui.engine.datagen.fields import (
+        FIELD_MODELS,
+    )
+    from jobtui.engine.facade import (
+        Engine,
+    )
+    from jobtui.engine.model.clock import (
         Clock,
         ManualClock,
         SystemClock,
+        to_datetime,
     )
-    from jobtui.engine.errors import (
+    from jobtui.engine.model.durations import (
+        format_duration,
+        parse_duration,
+    )
+    from jobtui.engine.model.errors import (
         Conflict,
         FieldError,
         InvalidInput,
@@ -24,10 +36,27 @@ if TYPE_CHECKING:
         SpecError,
         StorageError,
     )
-    from jobtui.engine.facade import (
-        Engine,
+    from jobtui.engine.model.formats import (
+        FORMAT_LABELS,
+        FORMAT_OPTIONS,
     )
-    from jobtui.engine.models import (
+    from jobtui.engine.model.secrets import (
+        mask_secrets,
+    )
+    from jobtui.engine.model.sinks import (
+        SINK_OPTIONS,
+    )
+    from jobtui.engine.model.spec import (
+        SCHEDULE_TYPES,
+        Alerts,
+        CommandSpec,
+        DatagenSpec,
+        JobSpec,
+        Policies,
+        ScheduleBase,
+        timezones,
+    )
+    from jobtui.engine.model.types import (
         DaemonStatus,
         Dataset,
         Job,
@@ -44,44 +73,78 @@ if TYPE_CHECKING:
         Trigger,
         Workspace,
     )
-    from jobtui.engine.schedules import (
+    from jobtui.engine.run.logs import (
+        LineFormatter,
+        levels_at_least,
+    )
+    from jobtui.engine.schedule.rules import (
         Fire,
+        describe_schedule,
+        local_zone_name,
     )
 
 _HOME = {
-    "Clock": "jobtui.engine.clock",
-    "ManualClock": "jobtui.engine.clock",
-    "SystemClock": "jobtui.engine.clock",
-    "Conflict": "jobtui.engine.errors",
-    "FieldError": "jobtui.engine.errors",
-    "InvalidInput": "jobtui.engine.errors",
-    "JobtuiError": "jobtui.engine.errors",
-    "NotFound": "jobtui.engine.errors",
-    "SpecError": "jobtui.engine.errors",
-    "StorageError": "jobtui.engine.errors",
+    "Clock": "jobtui.engine.model.clock",
+    "ManualClock": "jobtui.engine.model.clock",
+    "SystemClock": "jobtui.engine.model.clock",
+    "to_datetime": "jobtui.engine.model.clock",
+    "Conflict": "jobtui.engine.model.errors",
+    "FieldError": "jobtui.engine.model.errors",
+    "InvalidInput": "jobtui.engine.model.errors",
+    "JobtuiError": "jobtui.engine.model.errors",
+    "NotFound": "jobtui.engine.model.errors",
+    "SpecError": "jobtui.engine.model.errors",
+    "StorageError": "jobtui.engine.model.errors",
     "Engine": "jobtui.engine.facade",
-    "DaemonStatus": "jobtui.engine.models",
-    "Dataset": "jobtui.engine.models",
-    "Job": "jobtui.engine.models",
-    "JobKind": "jobtui.engine.models",
-    "JobStatus": "jobtui.engine.models",
-    "JobSummary": "jobtui.engine.models",
-    "JobVersion": "jobtui.engine.models",
-    "LastRun": "jobtui.engine.models",
-    "LogLine": "jobtui.engine.models",
-    "Run": "jobtui.engine.models",
-    "RunState": "jobtui.engine.models",
-    "RunTask": "jobtui.engine.models",
-    "SinkPreset": "jobtui.engine.models",
-    "Trigger": "jobtui.engine.models",
-    "Workspace": "jobtui.engine.models",
-    "Fire": "jobtui.engine.schedules",
+    "DaemonStatus": "jobtui.engine.model.types",
+    "Dataset": "jobtui.engine.model.types",
+    "Job": "jobtui.engine.model.types",
+    "JobKind": "jobtui.engine.model.types",
+    "JobStatus": "jobtui.engine.model.types",
+    "JobSummary": "jobtui.engine.model.types",
+    "JobVersion": "jobtui.engine.model.types",
+    "LastRun": "jobtui.engine.model.types",
+    "LogLine": "jobtui.engine.model.types",
+    "Run": "jobtui.engine.model.types",
+    "RunState": "jobtui.engine.model.types",
+    "RunTask": "jobtui.engine.model.types",
+    "SinkPreset": "jobtui.engine.model.types",
+    "Trigger": "jobtui.engine.model.types",
+    "Workspace": "jobtui.engine.model.types",
+    "Fire": "jobtui.engine.schedule.rules",
+    "describe_schedule": "jobtui.engine.schedule.rules",
+    "local_zone_name": "jobtui.engine.schedule.rules",
+    "format_duration": "jobtui.engine.model.durations",
+    "parse_duration": "jobtui.engine.model.durations",
+    "mask_secrets": "jobtui.engine.model.secrets",
+    "FORMAT_LABELS": "jobtui.engine.model.formats",
+    "FORMAT_OPTIONS": "jobtui.engine.model.formats",
+    "SINK_OPTIONS": "jobtui.engine.model.sinks",
+    "SCHEDULE_TYPES": "jobtui.engine.model.spec",
+    "Alerts": "jobtui.engine.model.spec",
+    "CommandSpec": "jobtui.engine.model.spec",
+    "DatagenSpec": "jobtui.engine.model.spec",
+    "JobSpec": "jobtui.engine.model.spec",
+    "Policies": "jobtui.engine.model.spec",
+    "ScheduleBase": "jobtui.engine.model.spec",
+    "timezones": "jobtui.engine.model.spec",
+    "FIELD_MODELS": "jobtui.engine.datagen.fields",
+    "LineFormatter": "jobtui.engine.run.logs",
+    "levels_at_least": "jobtui.engine.run.logs",
 }
 
 __all__ = [
+    "FIELD_MODELS",
+    "FORMAT_LABELS",
+    "FORMAT_OPTIONS",
+    "SCHEDULE_TYPES",
+    "SINK_OPTIONS",
+    "Alerts",
     "Clock",
+    "CommandSpec",
     "Conflict",
     "DaemonStatus",
+    "DatagenSpec",
     "Dataset",
     "Engine",
     "FieldError",
@@ -89,23 +152,35 @@ __all__ = [
     "InvalidInput",
     "Job",
     "JobKind",
+    "JobSpec",
     "JobStatus",
     "JobSummary",
     "JobVersion",
     "JobtuiError",
     "LastRun",
+    "LineFormatter",
     "LogLine",
     "ManualClock",
     "NotFound",
+    "Policies",
     "Run",
     "RunState",
     "RunTask",
+    "ScheduleBase",
     "SinkPreset",
     "SpecError",
     "StorageError",
     "SystemClock",
     "Trigger",
     "Workspace",
+    "describe_schedule",
+    "format_duration",
+    "levels_at_least",
+    "local_zone_name",
+    "mask_secrets",
+    "parse_duration",
+    "timezones",
+    "to_datetime",
 ]
 
 

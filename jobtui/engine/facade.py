@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from jobtui.engine.api_daemon import DaemonAPI
-from jobtui.engine.api_datasets import DatasetsAPI
-from jobtui.engine.api_jobs import JobsAPI
-from jobtui.engine.api_runs import RunsAPI
-from jobtui.engine.api_sinks import SinksAPI
-from jobtui.engine.clock import Clock
-from jobtui.engine.store import Store
+from jobtui.engine.api.daemon import DaemonAPI
+from jobtui.engine.api.datasets import DatasetsAPI
+from jobtui.engine.api.jobs import JobsAPI
+from jobtui.engine.api.runs import RunsAPI
+from jobtui.engine.api.sinks import SinksAPI
+from jobtui.engine.model.clock import Clock
+from jobtui.engine.store.db import Store
 from jobtui.paths import ensure_private_dir, resolve_data_dir, resolve_db_path
 
 
@@ -45,7 +45,7 @@ class Engine(RunsAPI, DaemonAPI, DatasetsAPI, SinksAPI, JobsAPI):
 
     def seed_demo(self) -> int:
         """Put the demo jobs in an empty database (first `make run`). Returns how many."""
-        from jobtui.engine.demo import demo_specs
+        from jobtui.engine.api.demo import demo_specs
 
         if self.store.get_setting("demo_seeded") or self.count_jobs(include_system=True):
             return 0

@@ -24,8 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, Select, Static
 from textual.worker import get_current_worker
 
-from jobtui.engine import Dataset, Engine, FieldError, JobtuiError, SpecError
-from jobtui.engine.datagen.fields import FIELD_MODELS
+from jobtui.engine import FIELD_MODELS, Dataset, Engine, FieldError, JobtuiError, SpecError
 from jobtui.screens.confirm import ConfirmScreen, PromptScreen
 from jobtui.widgets.forms import FieldRow, ModelForm, field_id, show_errors
 

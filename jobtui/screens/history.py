@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Footer, Label, Static
 
-from jobtui.engine.models import Run
+from jobtui.engine import Run
 from jobtui.screens import JobtuiScreen
 from jobtui.widgets.fmt import (
     STATE_ICONS,

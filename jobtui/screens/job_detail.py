@@ -14,8 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Label, ProgressBar, Sparkline, Static
 
-from jobtui.engine.models import Job, JobVersion, Run
-from jobtui.engine.secrets import mask_secrets
+from jobtui.engine import Job, JobVersion, Run, mask_secrets
 from jobtui.screens import JobtuiScreen
 from jobtui.widgets.bars import StatusBadge
 from jobtui.widgets.fmt import (

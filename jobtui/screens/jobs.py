@@ -19,7 +19,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Footer, Input, Label
 
-from jobtui.engine.models import DaemonStatus, JobStatus, JobSummary, Run
+from jobtui.engine import DaemonStatus, JobStatus, JobSummary, Run
 from jobtui.screens import JobtuiScreen
 from jobtui.widgets.bars import STATUS_ORDER, DaemonBar, TotalsBar, daemon_text, short_state
 from jobtui.widgets.fmt import (

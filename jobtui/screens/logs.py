@@ -20,7 +20,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Footer, Input, Label, Static
 
-from jobtui.engine.models import LogLine, Run
+from jobtui.engine import LogLine, Run
 from jobtui.screens import JobtuiScreen
 from jobtui.widgets.fmt import display_zone, fmt_count, fmt_full, inert, state_label
 from jobtui.widgets.logview import LogView

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
-from jobtui.engine.models import Job
+from jobtui.engine import Job
 
 
 def parse_since(text: str) -> datetime | None:

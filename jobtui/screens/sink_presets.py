@@ -18,8 +18,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, Select, Static
 
-from jobtui.engine import Engine, FieldError, JobtuiError, SinkPreset, SpecError
-from jobtui.engine.sinks.options import SINK_OPTIONS
+from jobtui.engine import SINK_OPTIONS, Engine, FieldError, JobtuiError, SinkPreset, SpecError
 from jobtui.screens.confirm import ConfirmScreen
 from jobtui.widgets.forms import FieldRow, ModelForm, field_id, show_errors
 

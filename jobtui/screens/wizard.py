@@ -37,17 +37,21 @@ from textual.widgets import (
 )
 from textual.worker import get_current_worker
 
-from jobtui.engine import Engine, FieldError, JobtuiError, SpecError
-from jobtui.engine.datagen.options import FORMAT_LABELS, FORMAT_OPTIONS
-from jobtui.engine.sinks.options import SINK_OPTIONS
-from jobtui.engine.spec import (
+from jobtui.engine import (
+    FORMAT_LABELS,
+    FORMAT_OPTIONS,
     SCHEDULE_TYPES,
+    SINK_OPTIONS,
     Alerts,
     CommandSpec,
     DatagenSpec,
+    Engine,
+    FieldError,
     JobSpec,
+    JobtuiError,
     Policies,
     ScheduleBase,
+    SpecError,
     timezones,
 )
 from jobtui.widgets.forms import FieldRow, ModelForm, field_id, show_errors
@@ -1302,7 +1306,7 @@ class WizardScreen(Screen[str | None]):
             return
         describe = getattr(self.engine, "describe_schedule", None)
         if describe is None:
-            from jobtui.engine.schedules import describe_schedule
+            from jobtui.engine import describe_schedule
 
             describe = describe_schedule
         try:

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, Static
 
-from jobtui.engine.models import DaemonStatus, JobStatus
+from jobtui.engine import DaemonStatus, JobStatus
 from jobtui.widgets.fmt import STATE_ICONS, fmt_relative, state_label
 
 STATUS_ORDER = [

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
 
-from jobtui.engine.durations import format_duration
+from jobtui.engine import format_duration
 
 # C0 controls (but tab), DEL, C1 controls, and the Unicode controls that reorder or hide
 # text (bidi overrides and isolates, zero-width joiners, line/paragraph separators, BOM).

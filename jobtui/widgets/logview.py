@@ -26,7 +26,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from jobtui.engine.models import LogLine
+from jobtui.engine import LogLine
 from jobtui.widgets.fmt import display_zone, inert
 
 CACHE_LIMIT = 6000

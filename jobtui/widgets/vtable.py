@@ -23,7 +23,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from jobtui.engine.models import JobStatus, RunState
+from jobtui.engine import JobStatus, RunState
 
 Part = tuple[str, str]  # (text, component class or "")
 Cell = str | Part | list[Part]

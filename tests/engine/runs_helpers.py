@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from jobtui.engine import Engine, Run
-from jobtui.engine.executor import Supervisor
+from jobtui.engine.run.executor import Supervisor
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:

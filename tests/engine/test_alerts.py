@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from jobtui.engine import Engine, InvalidInput, ManualClock
-from jobtui.engine.alerts import decide, smtp_settings
-from jobtui.engine.daemon import Daemon
-from jobtui.engine.spec import Alerts
+from jobtui.engine.model.spec import Alerts
+from jobtui.engine.schedule.alerts import decide, smtp_settings
+from jobtui.engine.schedule.daemon import Daemon
 
 
 def free_port() -> int:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from jobtui.engine import Engine, JobStatus, ManualClock
-from jobtui.engine.daemon import Daemon, DaemonRunning, LeaseLost
+from jobtui.engine.schedule.daemon import Daemon, DaemonRunning, LeaseLost
 
 T0 = 1_800_000_000.0  # 2027-01-15 08:00 UTC
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from jobtui.engine import Engine
-from jobtui.engine.executor import group_members
+from jobtui.engine.run.executor import group_members
 
 pytestmark = pytest.mark.slow
 

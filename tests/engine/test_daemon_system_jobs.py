@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from jobtui.engine import Engine, ManualClock
-from jobtui.engine.daemon import Daemon
-from jobtui.engine.system_jobs import TASKS, prune_history, prune_replays
+from jobtui.engine.schedule.daemon import Daemon
+from jobtui.engine.schedule.system_jobs import TASKS, prune_history, prune_replays
 
 
 def test_daemon_creates_valid_hidden_system_jobs(data_dir: Path, clock: ManualClock) -> None:

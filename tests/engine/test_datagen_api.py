@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from jobtui.engine import Engine
-from jobtui.engine.errors import Conflict, InvalidInput, NotFound, SpecError
+from jobtui.engine.model.errors import Conflict, InvalidInput, NotFound, SpecError
 
 CUSTOM: dict[str, Any] = {
     "name": "tickets",

@@ -22,7 +22,7 @@ from jobtui.engine.datagen.formats import (
     sql_literal,
 )
 from jobtui.engine.datagen.generate import DatasetGenerator
-from jobtui.engine.errors import SpecError
+from jobtui.engine.model.errors import SpecError
 
 NASTY = {
     "name": "nasty",

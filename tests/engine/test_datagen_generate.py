@@ -27,7 +27,7 @@ from jobtui.engine.datagen.parallel import (
     parallel_chunks,
 )
 from jobtui.engine.datagen.spool import SPOOL_PREFIX, sweep_spools
-from jobtui.engine.errors import InvalidInput
+from jobtui.engine.model.errors import InvalidInput
 
 ALL = list(BUILTIN_DATASETS.values())
 

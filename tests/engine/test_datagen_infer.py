@@ -9,7 +9,7 @@ import pytest
 
 from jobtui.engine import Engine
 from jobtui.engine.datagen.infer import infer_spec
-from jobtui.engine.errors import InvalidInput
+from jobtui.engine.model.errors import InvalidInput
 
 
 def kinds(spec: dict) -> dict[str, str]:

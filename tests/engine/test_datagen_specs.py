@@ -8,7 +8,7 @@ import pytest
 
 from jobtui.engine.datagen.builtins import BUILTIN_DATASETS
 from jobtui.engine.datagen.fields import validate_dataset
-from jobtui.engine.errors import SpecError
+from jobtui.engine.model.errors import SpecError
 
 
 def errors_of(spec: dict[str, Any], lookup: Any = None) -> list[str]:

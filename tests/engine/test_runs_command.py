@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from jobtui.engine import Conflict, Engine, NotFound, RunState, SpecError
-from jobtui.engine.executor import Supervisor
+from jobtui.engine.run.executor import Supervisor
 
 from .runs_helpers import (
     command_job,

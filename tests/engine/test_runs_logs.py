@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from jobtui.engine import Engine, InvalidInput
-from jobtui.engine.logs import LogWriter, iter_log, levels_at_least
+from jobtui.engine.run.logs import LogWriter, iter_log, levels_at_least
 
 from .runs_helpers import command_job
 
@@ -99,8 +99,8 @@ def test_writers_from_two_processes_never_clash_on_seq(engine: Engine) -> None:
 def test_lines_are_printed_with_local_time_to_the_millisecond() -> None:
     from datetime import UTC, datetime
 
-    from jobtui.engine.logs import LineFormatter, format_line
-    from jobtui.engine.models import LogLine
+    from jobtui.engine.model.types import LogLine
+    from jobtui.engine.run.logs import LineFormatter, format_line
 
     def line(seq: int, iso: str) -> LogLine:
         ts = datetime.fromisoformat(iso).replace(tzinfo=UTC)

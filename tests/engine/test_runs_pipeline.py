@@ -14,9 +14,9 @@ import orjson
 import pytest
 
 from jobtui.engine import Engine, RunState, SpecError
-from jobtui.engine import pipeline as pl
+from jobtui.engine.datagen import run as pl
+from jobtui.engine.run.worker import RunWorker
 from jobtui.engine.sinks import base as sinks_base
-from jobtui.engine.worker import RunWorker
 
 
 class FakeGenerator:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from jobtui.engine import Engine, InvalidInput, ManualClock
-from jobtui.engine.schedules import describe_schedule, preview_fires, wall_to_instant
+from jobtui.engine.schedule.rules import describe_schedule, preview_fires, wall_to_instant
 
 HEL = ZoneInfo("Europe/Helsinki")
 

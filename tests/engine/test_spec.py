@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from jobtui.engine.cron import CronError, describe_cron, parse_cron
-from jobtui.engine.durations import parse_duration
-from jobtui.engine.spec import validate_spec
+from jobtui.engine.model.cron import CronError, describe_cron, parse_cron
+from jobtui.engine.model.durations import parse_duration
+from jobtui.engine.model.spec import validate_spec
 
 DATASETS = {"users", "customers", "orders"}
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from jobtui.engine import Engine, StorageError
-from jobtui.engine import store as store_module
-from jobtui.engine.schema import SCHEMA_VERSION
+from jobtui.engine.store import db as store_module
+from jobtui.engine.store.schema import SCHEMA_VERSION
 
 
 def mode(path: Path) -> int:

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from jobtui.engine.errors import FieldError, SpecError
+from jobtui.engine.model.errors import FieldError, SpecError
 
 DATASET_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 FIELD_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$"
@@ -339,7 +339,7 @@ def _with_prefix(errors: list[FieldError], prefix: str) -> list[FieldError]:
 
 def check_field(data: Any, path: str, depth: int = 0, item: bool = False) -> list[FieldError]:
     """Every mistake of one field spec, with paths under `path`."""
-    from jobtui.engine.spec import errors_of
+    from jobtui.engine.model.spec import errors_of
 
     if not isinstance(data, dict):
         return [FieldError(path, "must be an object with a name and a type")]
@@ -425,7 +425,7 @@ def validate_dataset(
 
     `lookup(name)` gives another dataset's spec (or None) to check reference targets.
     """
-    from jobtui.engine.spec import errors_of
+    from jobtui.engine.model.spec import errors_of
 
     if not isinstance(data, dict):
         raise SpecError([FieldError("", "a dataset spec must be a JSON object")])

@@ -27,7 +27,8 @@ from xml.sax.saxutils import escape as xml_escape
 
 import orjson
 
-from jobtui.engine.datagen.options import (
+from jobtui.engine.model.errors import InvalidInput
+from jobtui.engine.model.formats import (
     FORMAT_OPTIONS,
     CsvOptions,
     JsonArrayOptions,
@@ -35,7 +36,6 @@ from jobtui.engine.datagen.options import (
     SqlOptions,
     XmlOptions,
 )
-from jobtui.engine.errors import InvalidInput
 
 Batch = Sequence[Mapping[str, Any]]
 DECODE_BATCH = 1000
@@ -163,8 +163,8 @@ def check_options(fmt: str, options: Mapping[str, Any] | None) -> Any:
         raise InvalidInput(f"unknown format {fmt!r} (one of {', '.join(FORMAT_OPTIONS)})")
     from pydantic import ValidationError
 
-    from jobtui.engine.errors import SpecError
-    from jobtui.engine.spec import errors_of
+    from jobtui.engine.model.errors import SpecError
+    from jobtui.engine.model.spec import errors_of
 
     try:
         return model.model_validate(dict(options or {}))

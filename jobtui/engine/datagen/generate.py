@@ -56,7 +56,7 @@ from jobtui.engine.datagen.providers import (
     uniform_indices,
     weighted_table,
 )
-from jobtui.engine.errors import InvalidInput
+from jobtui.engine.model.errors import InvalidInput
 
 BLOCK = 1000
 REF_POOL = 100_000

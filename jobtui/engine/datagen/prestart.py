@@ -3,7 +3,7 @@
 A helper comes from a `multiprocessing` forkserver, which first imports the generator
 (`PRELOAD`, ~0.25 s). Started when the run's pipeline asks for helpers, that comes on top
 of the worker's own imports and set-up, and the helper is up only after the caller has
-filled the Faker pools alone. Started here, from `python -m jobtui.engine.worker` before it
+filled the Faker pools alone. Started here, from `python -m jobtui.engine.run.worker` before it
 imports the engine, the server boots on the other core while the worker imports, and the
 helper is there to fill its share of the pools (see `parallel.py`).
 
@@ -41,7 +41,7 @@ class _QuietParser(argparse.ArgumentParser):
 def worker_arguments(argv: list[str] | None, *, quiet: bool = False) -> argparse.Namespace:
     """The worker's command line (`quiet`: bad arguments raise ValueError, nothing printed)."""
     kind = _QuietParser if quiet else argparse.ArgumentParser
-    parser = kind(prog="python -m jobtui.engine.worker")
+    parser = kind(prog="python -m jobtui.engine.run.worker")
     parser.add_argument("--db", required=True, help="the jobtui database file")
     parser.add_argument("--data-dir", default=None, help="the data directory")
     parser.add_argument("run_id", type=int)

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import orjson
 
-from jobtui.engine.errors import InvalidInput
+from jobtui.engine.model.errors import InvalidInput
 
 LogFn = Callable[[str, str, str], None]  # message, level, stream
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from jobtui.engine.model.sinks import ConsoleOptions
 from jobtui.engine.sinks.base import Sink, SinkContext
-from jobtui.engine.sinks.options import ConsoleOptions
 
 
 class ConsoleSink(Sink):

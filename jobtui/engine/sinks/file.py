@@ -16,9 +16,9 @@ import gzip
 import os
 from typing import IO, Any
 
-from jobtui.engine.errors import InvalidInput
+from jobtui.engine.model.errors import InvalidInput
+from jobtui.engine.model.sinks import FileOptions, contained_path
 from jobtui.engine.sinks.base import Sink, SinkContext
-from jobtui.engine.sinks.options import FileOptions, contained_path
 
 WRITE_BUFFER = 1 << 20
 

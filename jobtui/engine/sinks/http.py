@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 import orjson
 
-from jobtui.engine.durations import parse_duration
-from jobtui.engine.errors import InvalidInput
-from jobtui.engine.secrets import resolve_secret
+from jobtui.engine.model.durations import parse_duration
+from jobtui.engine.model.errors import InvalidInput
+from jobtui.engine.model.secrets import resolve_secret
+from jobtui.engine.model.sinks import HttpOptions
 from jobtui.engine.sinks.base import Sink, SinkContext
-from jobtui.engine.sinks.options import HttpOptions
 
 CONTENT_TYPES = {"ndjson": "application/x-ndjson", "json": "application/json"}
 

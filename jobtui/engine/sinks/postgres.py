@@ -21,10 +21,10 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from jobtui.engine.errors import InvalidInput
-from jobtui.engine.secrets import resolve_secret
+from jobtui.engine.model.errors import InvalidInput
+from jobtui.engine.model.secrets import resolve_secret
+from jobtui.engine.model.sinks import PostgresOptions
 from jobtui.engine.sinks.base import Sink, SinkContext, column_kinds, columns_of, plain_value
-from jobtui.engine.sinks.options import PostgresOptions
 from jobtui.engine.sinks.sqlite import table_name
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})

@@ -17,9 +17,9 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from jobtui.engine.errors import InvalidInput
+from jobtui.engine.model.errors import InvalidInput
+from jobtui.engine.model.sinks import SqliteOptions
 from jobtui.engine.sinks.base import Sink, SinkContext, column_kinds, columns_of, plain_value
-from jobtui.engine.sinks.options import SqliteOptions
 
 SQLITE_TYPES = {"int": "INTEGER", "float": "REAL", "bool": "INTEGER", "text": "TEXT"}
 

@@ -6,13 +6,14 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
-from jobtui.engine.base import EngineBase
-from jobtui.engine.clock import to_datetime
-from jobtui.engine.errors import InvalidInput
-from jobtui.engine.models import DaemonStatus
-from jobtui.engine.schedules import Fire, preview_fires
+from jobtui.engine.api.base import EngineBase
+from jobtui.engine.model.clock import to_datetime
+from jobtui.engine.model.errors import InvalidInput, JobtuiError
+from jobtui.engine.model.types import DaemonStatus
+from jobtui.engine.schedule.rules import Fire, preview_fires
 
 
 class DaemonAPI(EngineBase):
@@ -20,7 +21,7 @@ class DaemonAPI(EngineBase):
     def daemon_status(self, next_fires: int = 5) -> DaemonStatus:
         """What the lock and the lease row say. A daemon holding the lock without renewing
         its lease (frozen, SIGSTOPped) is `alive` but not `responsive`."""
-        from jobtui.engine.daemon import STALE_AFTER_S, lock_is_held, read_holder
+        from jobtui.engine.schedule.daemon import STALE_AFTER_S, lock_is_held, read_holder
 
         row = self.store.query_one("SELECT * FROM daemon_lease WHERE id = 1")
         alive = lock_is_held(self.data_dir)
@@ -63,7 +64,7 @@ class DaemonAPI(EngineBase):
     def ensure_daemon(self, wait: float = 10.0) -> str | None:
         """Start a daemon in the background when none is alive. None when one already was;
         otherwise what happened, in words."""
-        from jobtui.engine.daemon import lock_is_held, log_path, spawn_detached
+        from jobtui.engine.schedule.daemon import lock_is_held, log_path, spawn_detached
 
         if lock_is_held(self.data_dir):
             return None
@@ -76,6 +77,32 @@ class DaemonAPI(EngineBase):
             time.sleep(0.05)
         return f"tried to start the jobtui daemon; see {log_path(self.data_dir)}"
 
+    def run_daemon(self, grace: float | None = None, verbose: bool = False) -> int:
+        """Run the daemon in the foreground until SIGTERM/SIGINT; its exit code. Raises
+        `DaemonRunning` (exit 2) when another daemon holds this data directory."""
+        from jobtui.engine.schedule.daemon import DEFAULT_GRACE_S, Daemon, configure_logging
+
+        configure_logging(verbose)
+        return Daemon(self, grace=DEFAULT_GRACE_S if grace is None else grace).run()  # type: ignore[arg-type]
+
+    def start_daemon(self, grace: float | None = None) -> None:
+        """Start a daemon in the background, detached (see `daemon_lock_held`)."""
+        from jobtui.engine.schedule.daemon import spawn_detached
+
+        spawn_detached(self.data_dir, self.store.path, grace)
+
+    def daemon_lock_held(self) -> bool:
+        """Whether a daemon holds this data directory's lock right now."""
+        from jobtui.engine.schedule.daemon import lock_is_held
+
+        return lock_is_held(self.data_dir)
+
+    @property
+    def daemon_log_path(self) -> Path:
+        from jobtui.engine.schedule.daemon import log_path
+
+        return log_path(self.data_dir)
+
     def pause_daemon(self) -> DaemonStatus:
         """Drain: no new fires and no queued runs start; running runs finish."""
         self.store.execute("UPDATE daemon_lease SET paused = 1 WHERE id = 1")
@@ -87,7 +114,7 @@ class DaemonAPI(EngineBase):
 
     def stop_daemon(self, timeout: float = 60.0, kill: bool = False) -> str:
         """SIGTERM the daemon (it drains for its grace period, then exits) and wait."""
-        from jobtui.engine.daemon import lock_is_held
+        from jobtui.engine.schedule.daemon import lock_is_held
 
         status = self.daemon_status(next_fires=0)
         if not status.alive or not status.pid:
@@ -113,7 +140,7 @@ class DaemonAPI(EngineBase):
         anchor = None
         if isinstance(schedule, dict):
             sched = schedule
-            from jobtui.engine.spec import SCHEDULE_TYPES, errors_of
+            from jobtui.engine.model.spec import SCHEDULE_TYPES, errors_of
 
             model = SCHEDULE_TYPES.get(str(sched.get("type")))
             if model is None:
@@ -137,7 +164,7 @@ class DaemonAPI(EngineBase):
         if n < 1:
             raise InvalidInput("n: must be at least 1")
         if tz is not None:
-            from jobtui.engine.spec import _timezone
+            from jobtui.engine.model.spec import _timezone
 
             try:
                 _timezone(tz)
@@ -147,23 +174,43 @@ class DaemonAPI(EngineBase):
 
     # -- maintenance & alerts settings -----------------------------------------------------
     def run_maintenance(self, task: str, **options: Any) -> str:
-        from jobtui.engine.system_jobs import run_task
+        from jobtui.engine.schedule.system_jobs import run_task
 
         return run_task(self, task, **options)  # type: ignore[arg-type]
 
     def ensure_system_jobs(self) -> list[str]:
-        from jobtui.engine.system_jobs import ensure_system_jobs
+        from jobtui.engine.schedule.system_jobs import ensure_system_jobs
 
         return ensure_system_jobs(self)  # type: ignore[arg-type]
 
     def smtp_settings(self) -> dict[str, Any] | None:
-        from jobtui.engine.alerts import smtp_settings
+        from jobtui.engine.schedule.alerts import smtp_settings
 
         settings = smtp_settings(self.store)
         return settings.public() if settings else None
 
     def set_smtp_settings(self, **values: Any) -> dict[str, Any] | None:
-        from jobtui.engine.alerts import save_smtp_settings
+        from jobtui.engine.schedule.alerts import save_smtp_settings
 
         settings = save_smtp_settings(self.store, **values)
         return settings.public() if settings else None
+
+    def send_test_mail(self, to: str) -> str:
+        """Send a test message through the configured SMTP server; where it went."""
+        from email.message import EmailMessage
+
+        from jobtui.engine.schedule.alerts import send, smtp_settings
+
+        current = smtp_settings(self.store)
+        if current is None:
+            raise InvalidInput("smtp: configure a host first")
+        msg = EmailMessage()
+        msg["Subject"] = "[jobtui] test message"
+        msg["From"] = current.sender
+        msg["To"] = to
+        msg.set_content("jobtui can send alerts through this server.\n")
+        try:
+            send(current, msg)
+        except Exception as exc:
+            raise JobtuiError(f"{current.host}:{current.port}: {exc}") from None
+        return f"sent a test message to {to}"

@@ -139,7 +139,7 @@ def prune_history(
             store.execute(f"DELETE FROM run_logs WHERE run_id IN ({marks})", chunk)
             store.execute(f"DELETE FROM run_tasks WHERE run_id IN ({marks})", chunk)
             store.execute(f"DELETE FROM runs WHERE id IN ({marks})", chunk)
-    from jobtui.engine.executor import remove_worker_files
+    from jobtui.engine.run.executor import remove_worker_files
 
     remove_worker_files(engine.data_dir, ids)  # their workers' stderr files go with them
     return len(ids)
@@ -202,6 +202,6 @@ def run_task(engine: Engine, task: str, **options: Any) -> str:
         return optimize_database(engine)
     if task == "trash":
         return f"trash: purged {engine.purge_trash()} job(s)"
-    from jobtui.engine.errors import InvalidInput
+    from jobtui.engine.model.errors import InvalidInput
 
     raise InvalidInput(f"task: must be one of {', '.join(TASKS)}")

@@ -15,8 +15,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobtui.engine.errors import StorageError
-from jobtui.engine.schema import MIGRATIONS, SCHEMA_VERSION
+from jobtui.engine.model.errors import StorageError
+from jobtui.engine.store.schema import MIGRATIONS, SCHEMA_VERSION
 from jobtui.paths import ensure_private_dir, ensure_private_file
 
 if TYPE_CHECKING:

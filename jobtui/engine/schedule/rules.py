@@ -9,8 +9,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jobtui.engine.cron import describe_cron, parse_cron
-from jobtui.engine.durations import format_duration, parse_duration
+from jobtui.engine.model.cron import describe_cron, parse_cron
+from jobtui.engine.model.durations import format_duration, parse_duration
 
 
 def _every(value: Any) -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from jobtui.engine.base import EngineBase, dumps
-from jobtui.engine.clock import to_datetime
-from jobtui.engine.errors import Conflict, FieldError, NotFound, SpecError
-from jobtui.engine.models import SinkPreset
-from jobtui.engine.secrets import mask_secrets
-from jobtui.engine.sinks.options import SINK_OPTIONS
-from jobtui.engine.spec import NAME_PATTERN, errors_of
+from jobtui.engine.api.base import EngineBase, dumps
+from jobtui.engine.model.clock import to_datetime
+from jobtui.engine.model.errors import Conflict, FieldError, NotFound, SpecError
+from jobtui.engine.model.secrets import mask_secrets
+from jobtui.engine.model.sinks import SINK_OPTIONS
+from jobtui.engine.model.spec import NAME_PATTERN, errors_of
+from jobtui.engine.model.types import SinkPreset
 
 
 def check_preset(data: Any) -> dict[str, Any]:

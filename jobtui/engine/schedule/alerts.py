@@ -25,13 +25,13 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
-from jobtui.engine.errors import InvalidInput
-from jobtui.engine.secrets import is_secret_reference, resolve_secret
+from jobtui.engine.model.errors import InvalidInput
+from jobtui.engine.model.secrets import is_secret_reference, resolve_secret
 
 if TYPE_CHECKING:
     from jobtui.engine.facade import Engine
-    from jobtui.engine.spec import Alerts
-    from jobtui.engine.store import Store
+    from jobtui.engine.model.spec import Alerts
+    from jobtui.engine.store.db import Store
 
 log = logging.getLogger("jobtui.alerts")
 

@@ -8,9 +8,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from jobtui.engine.clock import Clock, SystemClock, to_datetime
-from jobtui.engine.errors import NotFound
-from jobtui.engine.models import (
+from jobtui.engine.model.clock import Clock, SystemClock, to_datetime
+from jobtui.engine.model.errors import NotFound
+from jobtui.engine.model.types import (
     JobKind,
     JobStatus,
     JobSummary,
@@ -20,7 +20,7 @@ from jobtui.engine.models import (
     RunTask,
     Trigger,
 )
-from jobtui.engine.store import Store
+from jobtui.engine.store.db import Store
 
 
 def current_user() -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobtui.engine.base import RUN_COLUMNS, EngineBase, dumps, run_from_row, task_from_row
-from jobtui.engine.errors import (
+from jobtui.engine.api.base import RUN_COLUMNS, EngineBase, dumps, run_from_row, task_from_row
+from jobtui.engine.model.errors import (
     Conflict,
     FieldError,
     InvalidInput,
@@ -19,8 +19,8 @@ from jobtui.engine.errors import (
     NotFound,
     SpecError,
 )
-from jobtui.engine.models import DaemonStatus, LogLine, Run, RunState, Trigger
-from jobtui.engine.spec import JobSpec, coerce_parameter
+from jobtui.engine.model.spec import JobSpec, coerce_parameter
+from jobtui.engine.model.types import DaemonStatus, LogLine, Run, RunState, Trigger
 
 RUN_OPTION_KEYS = {
     "args": "command arguments that replace the configured ones",
@@ -329,7 +329,7 @@ class RunsAPI(EngineBase):
     ) -> Run:
         """Block until the run ends. With no daemon alive, start and watch its worker here,
         so scripts and cron lines work without a daemon."""
-        from jobtui.engine.executor import Supervisor
+        from jobtui.engine.run.executor import Supervisor
 
         supervisor: Supervisor | None = None
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -369,7 +369,7 @@ class RunsAPI(EngineBase):
         streams: Iterable[str] | None = None,
         grep: str | None = None,
     ) -> list[LogLine]:
-        from jobtui.engine import logs
+        from jobtui.engine.run import logs
 
         return logs.read_log(
             self.store,
@@ -383,7 +383,7 @@ class RunsAPI(EngineBase):
         )
 
     def log_size(self, run_id: int) -> int:
-        from jobtui.engine.logs import log_size
+        from jobtui.engine.run.logs import log_size
 
         return log_size(self.store, int(run_id))
 
@@ -396,10 +396,26 @@ class RunsAPI(EngineBase):
         levels: Iterable[str] | None = None,
         backwards: bool = False,
     ) -> LogLine | None:
-        from jobtui.engine.logs import find_log
+        from jobtui.engine.run.logs import find_log
 
         return find_log(
             self.store, int(run_id), start_seq, pattern=pattern, levels=levels, backwards=backwards
+        )
+
+    def iter_log(
+        self,
+        run_id: int,
+        *,
+        from_seq: int = 1,
+        levels: Iterable[str] | None = None,
+        streams: Iterable[str] | None = None,
+        grep: str | None = None,
+    ) -> Iterator[LogLine]:
+        """Every matching line of a run's log from `from_seq`, read a chunk at a time."""
+        from jobtui.engine.run.logs import iter_log
+
+        return iter_log(
+            self.store, int(run_id), from_seq=from_seq, levels=levels, streams=streams, grep=grep
         )
 
     def save_log(
@@ -413,7 +429,7 @@ class RunsAPI(EngineBase):
         with_time: bool = True,
     ) -> int:
         """Write the (filtered) log to a file, a chunk at a time; how many lines."""
-        from jobtui.engine.logs import LineFormatter, iter_log
+        from jobtui.engine.run.logs import LineFormatter, iter_log
 
         self.get_run(run_id)
         count = 0
@@ -436,7 +452,7 @@ class RunsAPI(EngineBase):
 
     def replay_problem(self, run_id: int) -> str | None:
         """Why run `run_id` cannot be replayed, or None when it can."""
-        from jobtui.engine.pipeline import replay_files
+        from jobtui.engine.datagen.run import replay_files
 
         self.get_run(run_id)
         if not replay_files(self.replay_dir(run_id)):
@@ -462,7 +478,7 @@ class RunsAPI(EngineBase):
 
     def preview(self, ref_or_spec: str | int | dict[str, Any], n: int = 20) -> str:
         """The first `n` records of each dataset in the job's format; nothing is stored."""
-        from jobtui.engine.pipeline import preview_spec
+        from jobtui.engine.datagen.run import preview_spec
 
         if isinstance(ref_or_spec, dict):
             spec = self._checked(ref_or_spec)  # type: ignore[attr-defined]
@@ -481,9 +497,9 @@ class RunsAPI(EngineBase):
         """Check a sink can work ("test connection"); the ok message, or InvalidInput."""
         from pydantic import ValidationError
 
+        from jobtui.engine.model.sinks import SINK_OPTIONS
+        from jobtui.engine.model.spec import errors_of
         from jobtui.engine.sinks.base import SinkContext, sink_class
-        from jobtui.engine.sinks.options import SINK_OPTIONS
-        from jobtui.engine.spec import errors_of
 
         resolved = self.resolve_sink(sink)  # type: ignore[attr-defined]
         sink_type = resolved["type"]

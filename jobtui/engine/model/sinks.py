@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from jobtui.engine.secrets import is_secret_reference
+from jobtui.engine.model.secrets import is_secret_reference
 
 _SECRETISH_HEADER = re.compile(r"authorization|token|secret|api[-_]?key|password|cookie", re.I)
 _DSN_PASSWORD = re.compile(r"(://[^/@:]*:[^/@]+@)|(\bpassword\s*=)", re.I)
@@ -125,7 +125,7 @@ class HttpOptions(SinkOptions):
     @field_validator("timeout", "backoff", mode="before")
     @classmethod
     def _duration(cls, value: object, info: ValidationInfo) -> object:
-        from jobtui.engine.durations import parse_duration
+        from jobtui.engine.model.durations import parse_duration
 
         if not isinstance(value, str | int | float):
             raise ValueError("must be a duration such as 30s or 1m, or a number of seconds")

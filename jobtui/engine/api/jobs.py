@@ -8,18 +8,18 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from jobtui.engine.base import (
+from jobtui.engine.api.base import (
     JOB_SUMMARY_COLUMNS,
     EngineBase,
     current_user,
     dumps,
     summary_from_row,
 )
-from jobtui.engine.clock import to_datetime
-from jobtui.engine.errors import Conflict, FieldError, InvalidInput, NotFound, SpecError
-from jobtui.engine.models import Job, JobStatus, JobSummary, JobVersion, Workspace
-from jobtui.engine.schedules import describe_schedule
-from jobtui.engine.spec import NAME_PATTERN, JobSpec, validate_spec
+from jobtui.engine.model.clock import to_datetime
+from jobtui.engine.model.errors import Conflict, FieldError, InvalidInput, NotFound, SpecError
+from jobtui.engine.model.spec import NAME_PATTERN, JobSpec, validate_spec
+from jobtui.engine.model.types import Job, JobStatus, JobSummary, JobVersion, Workspace
+from jobtui.engine.schedule.rules import describe_schedule
 
 TRASH_DAYS = 7
 # Sort keys the list accepts, mapped to SQL: user text never reaches ORDER BY.

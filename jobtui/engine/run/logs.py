@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from jobtui.engine.clock import to_datetime
-from jobtui.engine.errors import InvalidInput
-from jobtui.engine.models import LogLine
-from jobtui.engine.store import Store
+from jobtui.engine.model.clock import to_datetime
+from jobtui.engine.model.errors import InvalidInput
+from jobtui.engine.model.types import LogLine
+from jobtui.engine.store.db import Store
 
 LEVELS = ("debug", "info", "warning", "error")
 STREAMS = ("engine", "stdout", "stderr", "sink")

@@ -39,9 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobtui.engine.errors import JobtuiError
-from jobtui.engine.schedules import OnceRule, RandomRule, Rule, WindowRule, make_rule
-from jobtui.engine.spec import JobSpec
+from jobtui.engine.model.errors import JobtuiError
+from jobtui.engine.model.spec import JobSpec
+from jobtui.engine.schedule.rules import OnceRule, RandomRule, Rule, WindowRule, make_rule
 
 if TYPE_CHECKING:
     from jobtui.engine.facade import Engine
@@ -125,7 +125,7 @@ def read_holder(data_dir: Path) -> dict[str, Any]:
 
 
 def owner_name() -> str:
-    from jobtui.engine.base import current_user
+    from jobtui.engine.api.base import current_user
 
     return f"{current_user()}@{socket.gethostname()}"
 
@@ -306,7 +306,7 @@ class Daemon:
     # -- supervisor (the run executor) -------------------------------------------------
     def _make_supervisor(self) -> Any:
         try:
-            from jobtui.engine.executor import Supervisor
+            from jobtui.engine.run.executor import Supervisor
         except ImportError:
             log.warning("no run executor available: queued runs will not start")
             return None
@@ -373,7 +373,7 @@ class Daemon:
                 elif r["state"] in ("interrupted", "retrying"):
                     self.report.interrupted.append(int(r["id"]))
         try:
-            from jobtui.engine.system_jobs import ensure_system_jobs
+            from jobtui.engine.schedule.system_jobs import ensure_system_jobs
 
             ensure_system_jobs(self.engine)
         except Exception:
@@ -837,7 +837,7 @@ class Daemon:
                 and int(run["attempt"]) <= retry.attempts
                 and now - ended < RETRY_HORIZON_S
             ):
-                from jobtui.engine.durations import parse_duration
+                from jobtui.engine.model.durations import parse_duration
 
                 self.store.execute(
                     "UPDATE runs SET state = 'retrying', retry_at = ? WHERE id = ?",
@@ -922,7 +922,7 @@ class Daemon:
 
     def _alert(self, spec: JobSpec, event: dict[str, Any]) -> None:
         try:
-            from jobtui.engine.alerts import AlertDispatcher
+            from jobtui.engine.schedule.alerts import AlertDispatcher
 
             if self._alerts is None:
                 self._alerts = AlertDispatcher(self.engine)

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from jobtui.engine.errors import InvalidInput
+from jobtui.engine.model.errors import InvalidInput
 
 _REFERENCE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$")
 MASK = "••••••"

@@ -22,11 +22,11 @@ from pydantic import (
     model_validator,
 )
 
-from jobtui.engine.cron import CronError, parse_cron
-from jobtui.engine.datagen.options import FORMAT_OPTIONS
-from jobtui.engine.durations import parse_duration
-from jobtui.engine.errors import FieldError, SpecError
-from jobtui.engine.sinks.options import SINK_OPTIONS
+from jobtui.engine.model.cron import CronError, parse_cron
+from jobtui.engine.model.durations import parse_duration
+from jobtui.engine.model.errors import FieldError, SpecError
+from jobtui.engine.model.formats import FORMAT_OPTIONS
+from jobtui.engine.model.sinks import SINK_OPTIONS
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobtui.engine.base import EngineBase, dumps
-from jobtui.engine.errors import Conflict, InvalidInput, NotFound
-from jobtui.engine.models import Dataset
+from jobtui.engine.api.base import EngineBase, dumps
+from jobtui.engine.model.errors import Conflict, InvalidInput, NotFound
+from jobtui.engine.model.types import Dataset
 
 if TYPE_CHECKING:
     from jobtui.engine.datagen.catalog import FieldTypeInfo
@@ -194,3 +194,11 @@ class DatasetsAPI(EngineBase):
         from jobtui.engine.datagen.catalog import field_types
 
         return field_types()
+
+    def encode_records(
+        self, fmt: str, options: dict[str, Any], dataset: str, records: list[dict[str, Any]]
+    ) -> bytes:
+        """Records of `dataset` serialised whole in format `fmt` (header, body, footer)."""
+        from jobtui.engine.datagen.formats import encode_all
+
+        return encode_all(fmt, options, self.get_dataset(dataset).to_spec(), records)

@@ -32,19 +32,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from jobtui.engine.base import dumps
-from jobtui.engine.datagen.options import FORMAT_EXTENSIONS
+from jobtui.engine.api.base import dumps
 from jobtui.engine.datagen.prestart import processes_for
-from jobtui.engine.errors import InvalidInput, NotFound
-from jobtui.engine.executor import note_partial, partials_listing
-from jobtui.engine.models import RunState
+from jobtui.engine.model.errors import InvalidInput, NotFound
+from jobtui.engine.model.formats import FORMAT_EXTENSIONS
+from jobtui.engine.model.types import RunState
+from jobtui.engine.run.executor import note_partial, partials_listing
 from jobtui.engine.sinks.base import Sink, SinkContext, make_sink
 
 if TYPE_CHECKING:
     from jobtui.engine.datagen.generate import Chunk
     from jobtui.engine.facade import Engine
-    from jobtui.engine.spec import JobSpec
-    from jobtui.engine.worker import Outcome, RunContext, TaskState
+    from jobtui.engine.model.spec import JobSpec
+    from jobtui.engine.run.worker import Outcome, RunContext, TaskState
 
 BATCH_SIZE = 5000
 PUT_POLL = 0.2
@@ -569,7 +569,7 @@ def run_datagen(ctx: RunContext) -> Outcome:
 
 
 def _generate(ctx: RunContext, settings: Settings, pool: Any) -> Outcome:
-    from jobtui.engine.worker import Outcome
+    from jobtui.engine.run.worker import Outcome
 
     assert ctx.spec.datagen is not None
     names = list(ctx.spec.datagen.datasets)
@@ -824,7 +824,7 @@ def prune_job_replays(engine: Engine, job_id: int, keep: int, current: int) -> i
 
 
 def run_replay(ctx: RunContext) -> Outcome:
-    from jobtui.engine.worker import Outcome
+    from jobtui.engine.run.worker import Outcome
 
     original = int(ctx.options["replay_of"])
     directory = ctx.engine.data_dir / "replay" / str(original)

@@ -1,4 +1,4 @@
-"""The worker: executes one run in its own process (`python -m jobtui.engine.worker`).
+"""The worker: executes one run in its own process (`python -m jobtui.engine.run.worker`).
 
 It claims the run (or finds it claimed by the supervisor that started it), records its
 pid and process group, heartbeats every second, notices a cancel request within a
@@ -31,14 +31,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobtui.engine.base import dumps
-from jobtui.engine.durations import format_duration
-from jobtui.engine.errors import InvalidInput, JobtuiError
-from jobtui.engine.executor import GRACE, HEARTBEAT_INTERVAL, group_members, run_timeout
-from jobtui.engine.logs import LogWriter
-from jobtui.engine.models import RunState
-from jobtui.engine.secrets import resolve_secret
-from jobtui.engine.spec import JobSpec
+from jobtui.engine.api.base import dumps
+from jobtui.engine.model.durations import format_duration
+from jobtui.engine.model.errors import InvalidInput, JobtuiError
+from jobtui.engine.model.secrets import resolve_secret
+from jobtui.engine.model.spec import JobSpec
+from jobtui.engine.model.types import RunState
+from jobtui.engine.run.executor import GRACE, HEARTBEAT_INTERVAL, group_members, run_timeout
+from jobtui.engine.run.logs import LogWriter
 
 if TYPE_CHECKING:
     from jobtui.engine.facade import Engine
@@ -391,7 +391,7 @@ class RunWorker:
                 )
             elif row["state"] in ("running", "cancelling"):
                 if row["pid"] not in (None, pid):
-                    from jobtui.engine.executor import is_worker
+                    from jobtui.engine.run.executor import is_worker
 
                     if is_worker(row["pid"]):
                         raise InvalidInput(
@@ -489,7 +489,7 @@ class RunWorker:
     def _body(self, ctx: RunContext) -> Outcome:
         if ctx.spec.kind == "command":
             return run_command(ctx)
-        from jobtui.engine.pipeline import run_datagen, run_replay
+        from jobtui.engine.datagen.run import run_datagen, run_replay
 
         if ctx.options.get("replay_of") is not None:
             return run_replay(ctx)

@@ -1,6 +1,6 @@
 """Starting and watching worker processes: the local executor the daemon and the CLI share.
 
-`spawn_worker` starts `python -m jobtui.engine.worker` in its own session (so its own
+`spawn_worker` starts `python -m jobtui.engine.run.worker` in its own session (so its own
 process group), with stdin closed and no inherited descriptors but stdio.
 
 `Supervisor.tick()` is stateless about runs it did not start: everything it needs (pid,
@@ -21,11 +21,11 @@ from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobtui.engine.base import dumps
-from jobtui.engine.durations import parse_duration
-from jobtui.engine.logs import append_log
-from jobtui.engine.models import Run, RunState
-from jobtui.engine.secrets import STARTED_BY_VARIABLE
+from jobtui.engine.api.base import dumps
+from jobtui.engine.model.durations import parse_duration
+from jobtui.engine.model.secrets import STARTED_BY_VARIABLE
+from jobtui.engine.model.types import Run, RunState
+from jobtui.engine.run.logs import append_log
 
 if TYPE_CHECKING:
     from jobtui.engine.facade import Engine
@@ -77,7 +77,7 @@ def is_worker(pid: int | None) -> bool:
         return False
     except OSError:
         return True  # no /proc: trust the pid
-    return b"jobtui.engine.worker" in cmdline
+    return b"jobtui.engine.run.worker" in cmdline
 
 
 def group_members(pgid: int | None, *, include_zombies: bool = False) -> list[int]:
@@ -177,7 +177,7 @@ def spawn_worker(
 ) -> subprocess.Popen[bytes]:
     """Start the worker of one run in its own session and process group; `started_by`
     names the supervisor in its messages (see `secrets.resolve_secret`)."""
-    argv = [sys.executable, "-m", "jobtui.engine.worker", "--db", str(db_path)]
+    argv = [sys.executable, "-m", "jobtui.engine.run.worker", "--db", str(db_path)]
     if data_dir is not None:
         argv += ["--data-dir", str(data_dir)]
     argv.append(str(run_id))

@@ -1,0 +1,1 @@
+"""The parts of the Engine facade, one per noun."""

@@ -1,0 +1,1 @@
+"""Pure model: the job spec and every option schema, errors, durations, result types. No I/O."""

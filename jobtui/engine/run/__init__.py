@@ -1,0 +1,1 @@
+"""The run lifecycle: executors, the worker, the command runner, the log writer."""

@@ -1,0 +1,1 @@
+"""Schedules: cron rules, the daemon (lease, firing, reconciliation, post-run), alerts."""

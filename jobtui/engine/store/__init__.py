@@ -1,0 +1,1 @@
+"""The SQLite store: connections, schema and migrations, and every SQL statement."""
