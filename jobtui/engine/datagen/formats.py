@@ -36,6 +36,7 @@ from jobtui.engine.model.formats import (
     SqlOptions,
     XmlOptions,
 )
+from jobtui.engine.model.sql import quote_identifier
 
 Batch = Sequence[Mapping[str, Any]]
 DECODE_BATCH = 1000
@@ -400,12 +401,6 @@ SQL_TYPES = {
         "JSON": "JSON",
     },
 }
-
-
-def quote_identifier(name: str, dialect: str) -> str:
-    if dialect == "mysql":
-        return "`" + name.replace("`", "``") + "`"
-    return '"' + name.replace('"', '""') + '"'
 
 
 _MYSQL_ESCAPES = str.maketrans(

@@ -931,7 +931,7 @@ def make_chunk(
     """Records start..start+count-1 of a prepared dataset as a `Chunk`: the format's bytes
     (when `encoder` is given; it is not advanced), the records when asked, and each sink
     encoding made straight from the columns."""
-    from jobtui.engine.sinks.base import encode_columns
+    from jobtui.engine.sinks.encodings import encode_columns
 
     rows = gen.rows(name, start, count) if encoder is not None or need_records else None
     data = encoder.encode_at(rows, start) if encoder is not None and rows is not None else b""

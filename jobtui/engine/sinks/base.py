@@ -158,18 +158,6 @@ def columns_of(ctx: SinkContext, records: Sequence[dict[str, Any]]) -> list[str]
     return list(records[0].keys()) if records else []
 
 
-def encode_columns(encoding: str, columns: Sequence[Sequence[Any]]) -> Any:
-    """Rows given as a list of values per column, in a sink's own encoding: "pgcopy"
-    (COPY text, bytes) or "tuples" (a list of row tuples, what executemany binds)."""
-    if encoding == "pgcopy":
-        from jobtui.engine.sinks.postgres import copy_columns
-
-        return copy_columns(columns)
-    if encoding == "tuples":
-        return list(zip(*columns, strict=True))
-    raise InvalidInput(f"unknown row encoding {encoding!r}")
-
-
 # Imported only when used: a run into a file need not load httpx (~0.1 s) or psycopg.
 SINK_CLASSES = {
     "console": ("jobtui.engine.sinks.console", "ConsoleSink"),

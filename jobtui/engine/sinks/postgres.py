@@ -14,7 +14,6 @@ batch is made. The session runs with
 from __future__ import annotations
 
 import contextlib
-import operator
 import queue
 import re
 import threading
@@ -24,73 +23,9 @@ from typing import Any
 from jobtui.engine.model.errors import InvalidInput
 from jobtui.engine.model.secrets import resolve_secret
 from jobtui.engine.model.sinks import PostgresOptions
-from jobtui.engine.sinks.base import Sink, SinkContext, column_kinds, columns_of, plain_value
-from jobtui.engine.sinks.sqlite import table_name
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-_COPY_PAIRS = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
-
-
-def _copy_cell(value: Any) -> str:
-    """One value in COPY's text format."""
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, int | float):
-        return str(value)
-    if not isinstance(value, str):
-        value = plain_value(value)
-        if not isinstance(value, str):
-            return _copy_cell(value)
-    return value.translate(_COPY_ESCAPES)
-
-
-def copy_column(values: Sequence[Any]) -> list[str]:
-    """A column of values in COPY's text format (one pass per column, not per value)."""
-    kinds = set(map(type, values))
-    if kinds == {str}:
-        # Escape the whole column at once: join on NUL (which text never holds in
-        # PostgreSQL), replace, split; far faster than a translate per value. Most columns
-        # hold nothing to escape and are used as they are.
-        joined = "\0".join(values)
-        if not any(char in joined for char, _ in _COPY_PAIRS):
-            return values if isinstance(values, list) else list(values)
-        if joined.count("\0") != len(values) - 1:
-            esc = _COPY_ESCAPES
-            return [v.translate(esc) for v in values]
-        for char, escaped in _COPY_PAIRS:
-            if char in joined:
-                joined = joined.replace(char, escaped)
-        return joined.split("\0")
-    if kinds == {int} or kinds == {float}:
-        return list(map(str, values))
-    return list(map(_copy_cell, values))
-
-
-def copy_columns(columns: Sequence[Sequence[Any]]) -> bytes:
-    """Rows given column by column as the body of `COPY ... FROM STDIN` (text format)."""
-    cells = [copy_column(col) for col in columns]
-    if not cells or not cells[0]:
-        return b""
-    return ("\n".join(map("\t".join, zip(*cells, strict=True))) + "\n").encode()
-
-
-def copy_text(records: Sequence[dict[str, Any]], columns: list[str]) -> bytes:
-    """Records as the body of `COPY ... FROM STDIN` (text format)."""
-    if len(columns) == 1:
-        name = columns[0]
-        return copy_columns([[r.get(name) for r in records]])
-    try:
-        rows = list(map(operator.itemgetter(*columns), records))
-    except KeyError:
-        rows = [tuple(r.get(c) for c in columns) for r in records]
-    return copy_columns(list(zip(*rows, strict=True)))
-
+from jobtui.engine.model.sql import table_name
+from jobtui.engine.sinks.base import Sink, SinkContext, column_kinds, columns_of
+from jobtui.engine.sinks.pgcopy import copy_text
 
 COPY_BATCH = 50_000  # records streamed into one COPY (and one commit)
 QUEUED = 4  # batches waiting for the loader thread
@@ -110,7 +45,7 @@ class PostgresSink(Sink):
     def __init__(self, options: dict[str, Any], ctx: SinkContext):
         super().__init__(options, ctx)
         self.config = PostgresOptions.model_validate(options)
-        self.table = table_name(self.config.table, ctx)
+        self.table = table_name(self.config.table, dataset=ctx.dataset, job=ctx.job, run=ctx.run_id)
         self._conn: Any = None
         self._copy_sql: Any = None
         self._columns: list[str] = []

@@ -12,31 +12,16 @@ from __future__ import annotations
 import contextlib
 import operator
 import os
-import re
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from jobtui.engine.model.errors import InvalidInput
 from jobtui.engine.model.sinks import SqliteOptions
+from jobtui.engine.model.sql import quote_identifier, table_name
 from jobtui.engine.sinks.base import Sink, SinkContext, column_kinds, columns_of, plain_value
 
 SQLITE_TYPES = {"int": "INTEGER", "float": "REAL", "bool": "INTEGER", "text": "TEXT"}
-
-
-def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def table_name(template: str, ctx: SinkContext) -> str:
-    try:
-        name = template.format(dataset=ctx.dataset, job=ctx.job, run=ctx.run_id)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise InvalidInput(f"table template {template!r}: {exc}") from None
-    name = re.sub(r"[^A-Za-z0-9_]", "_", name)
-    if not name:
-        raise InvalidInput(f"table template {template!r} gives an empty name")
-    return name
 
 
 class SqliteSink(Sink):
@@ -49,7 +34,7 @@ class SqliteSink(Sink):
         super().__init__(options, ctx)
         self.config = SqliteOptions.model_validate(options)
         self.path = os.path.expanduser(self.config.path)
-        self.table = table_name(self.config.table, ctx)
+        self.table = table_name(self.config.table, dataset=ctx.dataset, job=ctx.job, run=ctx.run_id)
         self._conn: sqlite3.Connection | None = None
         self._insert = ""
         self._columns: list[str] = []

@@ -1,0 +1,27 @@
+"""SQL names, one rule for the SQL formats and the table sinks."""
+
+from __future__ import annotations
+
+import re
+
+from jobtui.engine.model.errors import InvalidInput
+
+
+def quote_identifier(name: str, dialect: str = "ansi") -> str:
+    """`name` quoted for `dialect` (backticks for mysql, double quotes otherwise)."""
+    if dialect == "mysql":
+        return "`" + name.replace("`", "``") + "`"
+    return '"' + name.replace('"', '""') + '"'
+
+
+def table_name(template: str, *, dataset: str, job: str, run: int) -> str:
+    """A sink's table name from its template (`{dataset}`, `{job}`, `{run}`), reduced to
+    letters, digits and underscores."""
+    try:
+        name = template.format(dataset=dataset, job=job, run=run)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise InvalidInput(f"table template {template!r}: {exc}") from None
+    name = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    if not name:
+        raise InvalidInput(f"table template {template!r} gives an empty name")
+    return name

@@ -1,0 +1,20 @@
+"""Rows in a table sink's own encoding, made straight from the generator's columns in
+whichever process made the batch (no dict per record): see `Sink.encoding`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from jobtui.engine.model.errors import InvalidInput
+from jobtui.engine.sinks.pgcopy import copy_columns
+
+
+def encode_columns(encoding: str, columns: Sequence[Sequence[Any]]) -> Any:
+    """Rows given as a list of values per column, in a sink's own encoding: "pgcopy"
+    (COPY text, bytes) or "tuples" (a list of row tuples, what executemany binds)."""
+    if encoding == "pgcopy":
+        return copy_columns(columns)
+    if encoding == "tuples":
+        return list(zip(*columns, strict=True))
+    raise InvalidInput(f"unknown row encoding {encoding!r}")
