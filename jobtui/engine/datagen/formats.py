@@ -36,7 +36,7 @@ from jobtui.engine.model.formats import (
     SqlOptions,
     XmlOptions,
 )
-from jobtui.engine.model.sql import quote_identifier
+from jobtui.engine.model.sql import SQL_TYPES, quote_identifier
 
 Batch = Sequence[Mapping[str, Any]]
 DECODE_BATCH = 1000
@@ -370,37 +370,6 @@ class CsvEncoder(Encoder):
         buf, writer = self._writer()
         writer.writerows(rows)
         return buf.getvalue().encode()
-
-
-SQL_TYPES = {
-    "sqlite": {
-        "INTEGER": "INTEGER",
-        "REAL": "REAL",
-        "BOOLEAN": "INTEGER",
-        "TEXT": "TEXT",
-        "DATE": "TEXT",
-        "DATETIME": "TEXT",
-        "JSON": "TEXT",
-    },
-    "postgresql": {
-        "INTEGER": "BIGINT",
-        "REAL": "DOUBLE PRECISION",
-        "BOOLEAN": "BOOLEAN",
-        "TEXT": "TEXT",
-        "DATE": "DATE",
-        "DATETIME": "TIMESTAMP",
-        "JSON": "JSONB",
-    },
-    "mysql": {
-        "INTEGER": "BIGINT",
-        "REAL": "DOUBLE",
-        "BOOLEAN": "BOOLEAN",
-        "TEXT": "TEXT",
-        "DATE": "DATE",
-        "DATETIME": "DATETIME",
-        "JSON": "JSON",
-    },
-}
 
 
 _MYSQL_ESCAPES = str.maketrans(

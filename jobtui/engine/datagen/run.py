@@ -511,8 +511,15 @@ def _final_state(ctx: RunContext) -> tuple[RunState, str | None]:
 
 
 def _sink_context(
-    ctx: RunContext, dataset: dict[str, Any], settings: Settings, task: str
+    ctx: RunContext,
+    dataset: dict[str, Any],
+    settings: Settings,
+    task: str,
+    every: list[dict[str, Any]] | None = None,
 ) -> SinkContext:
+    from jobtui.engine.datagen.formats import column_types
+
+    by_name = {d["name"]: d for d in every or []}
     return SinkContext(
         job=ctx.job_name,
         workspace=ctx.workspace,
@@ -528,6 +535,7 @@ def _sink_context(
         note_partial=functools.partial(
             note_partial, partials_listing(ctx.engine.data_dir, ctx.run_id)
         ),
+        column_types=column_types(dataset, by_name.get),
     )
 
 
@@ -631,7 +639,7 @@ def _each_dataset(
             _open(
                 ctx,
                 sink_spec,
-                _sink_context(ctx, dataset, settings, task.name),
+                _sink_context(ctx, dataset, settings, task.name, every),
                 task,
                 settings.flush_each_record,
             )
@@ -846,11 +854,13 @@ def run_replay(ctx: RunContext) -> Outcome:
         for e in entries
     }
     results: list[str] = []
+    every = [e["dataset"] for e in entries if e.get("dataset")]
     for entry in entries:
         ctx.check()
         dataset = entry.get("dataset") or {"name": entry["name"], "fields": []}
+        sink_ctx = functools.partial(_sink_context, ctx, dataset, settings, every=every)
         deliveries = [
-            _open(ctx, spec, _sink_context(ctx, dataset, settings, task.name), task, False)
+            _open(ctx, spec, sink_ctx(task.name), task, False)
             for spec, task in zip(sinks, tasks[entry["name"]], strict=True)
         ]
         path = directory / entry["file"]

@@ -1,4 +1,4 @@
-"""SQL names, one rule for the SQL formats and the table sinks."""
+"""SQL names and column types: one rule for the SQL formats and the table sinks."""
 
 from __future__ import annotations
 
@@ -25,3 +25,36 @@ def table_name(template: str, *, dataset: str, job: str, run: int) -> str:
     if not name:
         raise InvalidInput(f"table template {template!r} gives an empty name")
     return name
+
+
+# A dataset's columns have generic types (datagen.formats.column_types: INTEGER, REAL,
+# BOOLEAN, TEXT, DATE, DATETIME, JSON); each dialect spells them its own way.
+SQL_TYPES = {
+    "sqlite": {
+        "INTEGER": "INTEGER",
+        "REAL": "REAL",
+        "BOOLEAN": "INTEGER",
+        "TEXT": "TEXT",
+        "DATE": "TEXT",
+        "DATETIME": "TEXT",
+        "JSON": "TEXT",
+    },
+    "postgresql": {
+        "INTEGER": "BIGINT",
+        "REAL": "DOUBLE PRECISION",
+        "BOOLEAN": "BOOLEAN",
+        "TEXT": "TEXT",
+        "DATE": "DATE",
+        "DATETIME": "TIMESTAMP",
+        "JSON": "JSONB",
+    },
+    "mysql": {
+        "INTEGER": "BIGINT",
+        "REAL": "DOUBLE",
+        "BOOLEAN": "BOOLEAN",
+        "TEXT": "TEXT",
+        "DATE": "DATE",
+        "DATETIME": "DATETIME",
+        "JSON": "JSON",
+    },
+}

@@ -51,6 +51,9 @@ class SinkContext:
     # The dataset's first records, for a sink given encoded rows that must still create a
     # table from the values' kinds.
     sample: Callable[[], list[dict[str, Any]]] = list
+    # The dataset's generic column types (model.sql.SQL_TYPES keys), from its field specs;
+    # empty when unknown (a replay of output without its dataset).
+    column_types: dict[str, str] = field(default_factory=dict)
 
     @property
     def ts(self) -> str:
