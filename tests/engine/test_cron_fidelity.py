@@ -389,6 +389,69 @@ def test_plain_expressions_match_croniter(expr: str, seconds: bool) -> None:
     assert found == expected
 
 
+# -- the daemon fires what the preview shows ---------------------------------------------------
+@pytest.mark.parametrize(
+    ("expr", "tz", "day", "count"),
+    [
+        ("*/5 * * * *", "Europe/Warsaw", "2023-10-29", 300),  # fall back: 288 + 12
+        ("0 * * * *", "America/New_York", "2024-11-03", 25),
+        ("*/20 3 * * *", "Europe/Athens", "2023-03-26", 3),  # spring: 04:00, 04:20, 04:40
+        ("30 2 * * *", "America/New_York", "2024-03-10", 1),  # at 03:30
+    ],
+)
+def test_daemon_fires_a_whole_dst_day_as_previewed(
+    data_dir, expr: str, tz: str, day: str, count: int
+) -> None:  # type: ignore[no-untyped-def]
+    from jobtui.engine import ManualClock
+    from jobtui.engine.daemon import Daemon
+
+    zone = ZoneInfo(tz)
+    midnight = datetime.fromisoformat(day).replace(tzinfo=zone)
+    day_end = (midnight + timedelta(days=1)).timestamp()
+    clock = ManualClock(midnight.timestamp() - 3600)
+    engine = Engine.open(data_dir=data_dir, clock=clock)
+    daemon = Daemon(engine, use_scheduler=False, supervise=False)
+    try:
+        engine.create_job(
+            {
+                "name": "dst-day",
+                "kind": "command",
+                "command": {"argv": ["true"]},
+                "schedule": {"type": "cron", "cron": expr, "timezone": tz},
+            }
+        )
+        daemon.acquire()
+        daemon.startup()
+        while True:
+            nxt = engine.get_job("dst-day").next_fire_at
+            if nxt is None or nxt.timestamp() >= day_end:
+                break
+            clock.set(nxt)
+            daemon.step()
+            # The run "finishes" at once, so the overlap policy never skips a fire.
+            engine.store.execute(
+                "UPDATE runs SET state = 'succeeded', started_at = ?, ended_at = ? "
+                "WHERE state IN ('queued', 'running')",
+                (clock.now(), clock.now()),
+            )  # (the hidden system jobs' runs too: they do not matter here)
+        rows = engine.store.query(
+            "SELECT scheduled_for, state FROM runs WHERE job_id = ? AND trigger = 'schedule' "
+            "AND scheduled_for >= ? AND scheduled_for < ? ORDER BY id",
+            (engine.get_job("dst-day").id, midnight.timestamp(), day_end),
+        )
+        fired = [float(r["scheduled_for"]) for r in rows]
+        assert {r["state"] for r in rows} == {"succeeded"}
+        assert len(fired) == count
+        previewed = engine.schedule_preview(
+            "dst-day", n=count + 1, after=(midnight - timedelta(seconds=1)).isoformat()
+        )
+        assert [f.at.timestamp() for f in previewed][:count] == fired
+        assert previewed[count].at.timestamp() >= day_end
+    finally:
+        daemon.release()
+        engine.close()
+
+
 # -- the search against a brute force over every minute ---------------------------------------
 def _every_minute_fires(expr: str, zone: ZoneInfo, start: datetime, end: datetime) -> list[float]:
     """The README's rules applied to each wall minute in [start, end), independently of
