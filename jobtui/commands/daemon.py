@@ -232,6 +232,12 @@ def schedule() -> None:
 )
 @click.option("-n", "count", type=int, default=10, show_default=True, help="How many fires.")
 @click.option("--tz", help="Time zone (default: the schedule's, else the machine's).")
+@click.option(
+    "--after",
+    "after",
+    metavar="ISO-TIME",
+    help="Preview from this instant instead of now (without an offset: read in the zone).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_context
 def preview(
@@ -241,9 +247,15 @@ def preview(
     spec_file: str | None,
     count: int,
     tz: str | None,
+    after: str | None,
     as_json: bool,
 ) -> None:
-    """The next fires of a job (NAME), a --cron expression or a --spec file, in words."""
+    """The next fires of a job (NAME), a --cron expression or a --spec file, in words.
+
+    --after previews from any instant, e.g. the night of a DST change:
+    `jobtui schedule preview --cron '*/20 3 * * *' --tz Europe/Athens
+    --after 2023-03-26T00:00:00 -n 3`.
+    """
     from jobtui.engine import describe_schedule, local_zone_name
 
     given = [x for x in (name, cron_expr, spec_file) if x]
@@ -269,7 +281,7 @@ def preview(
         if not sched:
             raise InvalidInput(f"{job.qualified_name} has no schedule (it runs when asked)")
         target = name
-    fires = engine.schedule_preview(target, n=count, tz=tz)
+    fires = engine.schedule_preview(target, n=count, tz=tz, after=after)
     zone = tz or sched.get("timezone") or local_zone_name()
     if as_json:
         print_json(
@@ -284,10 +296,11 @@ def preview(
     now = engine.now()
     rows = []
     for fire in fires:
+        ahead = fire.at.timestamp() - now
         rows.append(
             [
                 fire.at.strftime("%a %Y-%m-%d %H:%M:%S %Z"),
-                "in " + format_duration(max(0.0, fire.at.timestamp() - now)),
+                f"in {format_duration(ahead)}" if ahead >= 0 else f"{format_duration(-ahead)} ago",
                 fire.note,
             ]
         )

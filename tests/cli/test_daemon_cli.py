@@ -121,3 +121,63 @@ def test_system_jobs_hidden_unless_all_and_maintenance(tmp_path: Path, jobtui) -
         out = jobtui("daemon", "maintenance", task)
         assert out.returncode == 0, out.stderr
         assert out.stdout.startswith(task if task != "optimize" else "checkpoint")
+
+
+def test_preview_after_any_instant_the_issue_example(jobtui) -> None:  # type: ignore[no-untyped-def]
+    out = jobtui(
+        "schedule", "preview", "--cron", "0 0 12 ? * 6L",
+        "--after", "2023-06-01T00:00:00", "--tz", "UTC", "-n", "1", "--json",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert [f["at"] for f in json.loads(out.stdout)["fires"]] == ["2023-06-30T12:00:00+00:00"]
+
+
+def test_preview_after_reads_a_time_without_offset_in_the_zone(jobtui) -> None:  # type: ignore[no-untyped-def]
+    # Athens skips 03:00-04:00 on 2023-03-26: each 03:xx fire moves one hour on.
+    out = jobtui(
+        "schedule", "preview", "--cron", "*/20 3 * * *", "--tz", "Europe/Athens",
+        "--after", "2023-03-26T00:00:00", "-n", "4", "--json",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    fires = json.loads(out.stdout)["fires"]
+    assert [f["at"] for f in fires] == [
+        "2023-03-26T04:00:00+03:00",
+        "2023-03-26T04:20:00+03:00",
+        "2023-03-26T04:40:00+03:00",
+        "2023-03-27T03:00:00+03:00",
+    ]
+    assert [f["note"].split(" (")[0] for f in fires] == ["DST: skipped hour"] * 3 + [""]
+
+
+def test_preview_after_with_an_offset_picks_the_pass_of_the_repeated_hour(jobtui) -> None:  # type: ignore[no-untyped-def]
+    # 01:30 EDT is the first pass; the next half hours are 01:00 and 01:30 EST.
+    out = jobtui(
+        "schedule", "preview", "--cron", "*/30 * * * *", "--tz", "America/New_York",
+        "--after", "2024-11-03T01:30:00-04:00", "-n", "3", "--json",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert [f["at"] for f in json.loads(out.stdout)["fires"]] == [
+        "2024-11-03T01:00:00-05:00",
+        "2024-11-03T01:30:00-05:00",
+        "2024-11-03T02:00:00-05:00",
+    ]
+    text = jobtui(
+        "schedule", "preview", "--cron", "*/30 * * * *", "--tz", "America/New_York",
+        "--after", "2024-11-03T01:30:00-04:00", "-n", "1",
+    )  # fmt: skip
+    assert text.returncode == 0, text.stderr
+    assert "ago" in text.stdout.splitlines()[2]
+    assert "DST: repeated hour, second pass" in text.stdout
+
+
+def test_preview_bad_after_exits_2_naming_it(jobtui) -> None:  # type: ignore[no-untyped-def]
+    out = jobtui("schedule", "preview", "--cron", "* * * * *", "--after", "next tuesday")
+    assert out.returncode == 2
+    assert "after: 'next tuesday' is not an ISO time" in out.stderr
+    assert "Traceback" not in out.stderr
+    steps = jobtui("schedule", "preview", "--cron", "0/120 * * * * *")
+    assert steps.returncode == 2
+    assert "second step 120 is larger than the field's range 0-59" in steps.stderr
+    digits = jobtui("schedule", "preview", "--cron", "² * * * *")
+    assert digits.returncode == 2 and "minute '²'" in digits.stderr
+    assert "Traceback" not in digits.stderr

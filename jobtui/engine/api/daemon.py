@@ -13,7 +13,7 @@ from jobtui.engine.api.base import EngineBase
 from jobtui.engine.model.clock import to_datetime
 from jobtui.engine.model.errors import InvalidInput, JobtuiError
 from jobtui.engine.model.types import DaemonStatus
-from jobtui.engine.schedule.rules import Fire, preview_fires
+from jobtui.engine.schedule.rules import Fire, parse_instant, preview_fires, schedule_zone
 
 
 class DaemonAPI(EngineBase):
@@ -133,10 +133,16 @@ class DaemonAPI(EngineBase):
 
     # -- schedules --------------------------------------------------------------------
     def schedule_preview(
-        self, schedule: dict[str, Any] | str | int, n: int = 10, tz: str | None = None
+        self,
+        schedule: dict[str, Any] | str | int,
+        n: int = 10,
+        tz: str | None = None,
+        after: str | float | None = None,
     ) -> list[Fire]:
         """The next `n` fires of a schedule (a dict) or of a job (a name or id), in the
-        schedule's zone, flagged where DST or a window shapes them."""
+        schedule's zone, flagged where DST or a window shapes them. `after` (an ISO time,
+        read in the zone when it has no offset, or epoch seconds) previews from that
+        instant instead of now."""
         anchor = None
         if isinstance(schedule, dict):
             sched = schedule
@@ -170,7 +176,17 @@ class DaemonAPI(EngineBase):
                 _timezone(tz)
             except ValueError as exc:
                 raise InvalidInput(f"tz: {exc}") from None
-        return preview_fires(sched, now=self.now(), n=n, tz=tz, anchor=anchor)
+        start = self.now()
+        if isinstance(after, str):
+            try:
+                start = parse_instant(after, schedule_zone(sched, tz))
+            except ValueError:
+                raise InvalidInput(
+                    f"after: {after!r} is not an ISO time (like 2026-03-29T01:30:00)"
+                ) from None
+        elif after is not None:
+            start = float(after)
+        return preview_fires(sched, now=start, n=n, tz=tz, anchor=anchor)
 
     # -- maintenance & alerts settings -----------------------------------------------------
     def run_maintenance(self, task: str, **options: Any) -> str:

@@ -70,14 +70,19 @@ def describe_schedule(schedule: dict[str, Any] | None) -> str:
 # -- triggers: when a schedule fires -----------------------------------------------
 #
 # Every rule works on epoch seconds (UTC). Wall-clock kinds (cron, window, once at a
-# local time) are computed in the schedule's zone on *wall* times, then mapped to one
-# instant each: an ambiguous wall time (the repeated autumn hour) maps to its first
-# occurrence, and a wall time that does not exist (the spring gap) maps to the moment
-# the clocks jump. Instants never go backwards, so a daily 03:30 job fires exactly once
-# per local day across both DST changes.
+# local time) are computed in the schedule's zone on *wall* times, then mapped to
+# instants. For cron (as Quartz, Vixie cron and Cronos do it; the README's table):
+# - a wall time the spring gap skips fires once, shifted forward by the gap's length
+#   (02:30 in New York's gap fires at 03:30); a fire that lands on another fire's
+#   instant is one fire;
+# - a wall time the autumn hour repeats fires in both passes when the expression
+#   repeats within the hour or day (`*/5 * * * *`, `0 * * * *`), and once, in the
+#   first pass, when it is a fixed time (`30 1 * * *`);
+# so a daily 03:30 job fires exactly once per local day across both DST changes, and
+# a day the calendar skips (Pacific/Apia 2011-12-30) adds no second fire to the next.
+# Windows and `once` map a wall time to its first occurrence, or to the jump.
 
 _FAR_FUTURE = 4_102_444_800.0  # 2100-01-01
-_MAX_STEPS = 100_000
 
 
 @dataclass(frozen=True)
@@ -131,13 +136,17 @@ def wall_to_instant(wall: datetime, zone: ZoneInfo) -> tuple[float, str]:
     return float(round(high)), f"DST: skipped hour ({wall:%H:%M} does not exist, runs at the jump)"
 
 
-def _parse_bound(text: str | None, zone: ZoneInfo) -> float | None:
-    if not text:
-        return None
+def parse_instant(text: str, zone: ZoneInfo) -> float:
+    """An ISO time as epoch seconds; one without an offset is a wall time in `zone`.
+    Raises ValueError when `text` is not an ISO time."""
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
         return wall_to_instant(value, zone)[0]
     return value.timestamp()
+
+
+def _parse_bound(text: str | None, zone: ZoneInfo) -> float | None:
+    return parse_instant(text, zone) if text else None
 
 
 class Rule:
@@ -176,6 +185,18 @@ class Rule:
         return parse_duration(value) if value else None
 
 
+def _offset(zone: ZoneInfo, t: float) -> int:
+    """The zone's UTC offset at instant `t`, in seconds."""
+    delta = datetime.fromtimestamp(t, zone).utcoffset()
+    return 0 if delta is None else delta.days * 86_400 + delta.seconds
+
+
+_EPOCH_WALL = datetime(1970, 1, 1)
+# Longer than any change of offset (Apia skipped a whole day): offsets this far either
+# side of an instant are all that can put a fire's wall time near it.
+_NEAR = 25 * 3600
+
+
 class CronRule(Rule):
     kind = "cron"
 
@@ -183,24 +204,53 @@ class CronRule(Rule):
         super().__init__(schedule, zone)
         self.expr = parse_cron(str(schedule["cron"]))
 
-    def _after(self, t: float, inclusive: bool) -> float | None:
-        from croniter import croniter
+    def _instants(self, wall: int) -> list[tuple[int, int]]:
+        """(offset, instant) for each time the wall time `wall` (seconds) fires."""
+        dt = _EPOCH_WALL + timedelta(seconds=wall)
+        first = dt.replace(tzinfo=self.zone).utcoffset()
+        second = dt.replace(tzinfo=self.zone, fold=1).utcoffset()
+        o0 = 0 if first is None else first.days * 86_400 + first.seconds
+        o1 = 0 if second is None else second.days * 86_400 + second.seconds
+        if o0 > o1 and self.expr.repeating:  # the repeated hour: both passes
+            return [(o0, wall - o0), (o1, wall - o1)]
+        # Ordinary, the first pass of a repeated hour, or in the spring gap, where the
+        # offset before the jump moves the wall time forward by the gap's length.
+        return [(o0, wall - o0)]
 
-        wall = datetime.fromtimestamp(t, self.zone).replace(tzinfo=None)
-        # croniter's next is strictly after; step back a hair for an inclusive search.
-        start = wall - timedelta(microseconds=1) if inclusive else wall
-        it = croniter(self.expr.croniter_text, start, second_at_beginning=self.expr.has_seconds)
-        for _ in range(_MAX_STEPS):
-            try:
-                candidate = it.get_next(datetime)
-            except Exception:  # croniter gives up on expressions that never match again
-                return None
-            instant, _note = wall_to_instant(candidate, self.zone)
-            if instant > _FAR_FUTURE:
-                return None
-            if instant > t or (inclusive and instant == t):
-                return instant
-        return None
+    def _after(self, t: float, inclusive: bool) -> float | None:
+        """The first fire after `t` (at or after, if inclusive).
+
+        Fires are the instants of matching wall times; under one offset they come in the
+        order of their wall times, so for each offset in force near `t` (and near the
+        best fire found) the first matching wall time past `t` under that offset is found
+        and the earliest instant wins. Far from a DST change there is one offset and
+        this is one lookup."""
+        zone, expr = self.zone, self.expr
+        queue = [_offset(zone, t), _offset(zone, t - _NEAR), _offset(zone, t + _NEAR)]
+        seen: set[int] = set()
+        best: int | None = None
+        while queue:
+            o = queue.pop(0)
+            if o in seen:
+                continue
+            seen.add(o)
+            start = math.ceil(t + o) if inclusive else math.floor(t + o) + 1
+            wall = expr.next_wall(start)
+            while wall is not None and (best is None or wall - o < best):
+                found = self._instants(wall)
+                for offset, instant in found:
+                    if (instant >= t if inclusive else instant > t) and (
+                        best is None or instant < best
+                    ):
+                        best = instant
+                        queue += [_offset(zone, best), _offset(zone, best - _NEAR)]
+                    queue.append(offset)
+                if any(offset == o for offset, _ in found):
+                    break
+                wall = expr.next_wall(wall + 1)
+        if best is None or best > _FAR_FUTURE:
+            return None
+        return float(best)
 
     def first(self, anchor: float) -> float | None:
         # Strictly after the moment the job was saved; a `start` itself may be a fire.
@@ -212,14 +262,28 @@ class CronRule(Rule):
         return self._clip(self._after(prev, inclusive=False))
 
     def note(self, t: float) -> str:
-        wall = datetime.fromtimestamp(t, self.zone).replace(tzinfo=None)
-        note = wall_to_instant(wall, self.zone)[1]
-        if note:
-            return note
-        # A fire at the jump stands in for wall times that do not exist.
-        before = datetime.fromtimestamp(t - 1, self.zone)
-        if before.utcoffset() != datetime.fromtimestamp(t, self.zone).utcoffset():
-            return "DST: skipped hour (runs when the clocks jump)"
+        local = datetime.fromtimestamp(t, self.zone)
+        wall = local.replace(tzinfo=None)
+        if local.utcoffset() != local.replace(fold=1 - local.fold).utcoffset():
+            if not self.expr.repeating:
+                return "DST: repeated hour (runs once)"
+            return f"DST: repeated hour, {'second' if local.fold else 'first'} pass"
+        # A wall time in the spring gap that lands here, under the offset before the jump.
+        now, before = _offset(self.zone, t), _offset(self.zone, t - _NEAR)
+        if before < now:
+            missing = int(t) + before
+            if self.expr.matches_wall(missing) and self._instants(missing)[0][1] == int(t):
+                gone = _EPOCH_WALL + timedelta(seconds=missing)
+                late = format_duration(now - before)
+                if gone.date() == wall.date():
+                    text = f"DST: skipped hour ({gone:%H:%M} does not exist; runs {late} later"
+                else:  # a calendar day skipped (Pacific/Apia, 2011-12-30)
+                    text = (
+                        f"DST: skipped day ({gone:%Y-%m-%d %H:%M} does not exist; runs {late} later"
+                    )
+                if self.expr.matches_wall(missing + now - before):
+                    return text + f", as one fire with {wall:%H:%M} itself)"
+                return text + f", at {wall:%H:%M})"
         return ""
 
 
