@@ -93,11 +93,13 @@ _SPLIT = re.compile(r"[\s]+")
 @lru_cache(maxsize=1)
 def person_name_words() -> frozenset[str]:
     """First and last names Faker knows in NAME_LOCALES, lower case (~20,000 words)."""
+    from faker import Faker
     from faker.providers.person import Provider as PersonProvider
 
     words: set[str] = set()
     for locale in NAME_LOCALES:
-        for provider in faker_for(locale).providers:
+        # Not faker_for's shared instances: these are read once and dropped.
+        for provider in Faker(locale).providers:
             if not isinstance(provider, PersonProvider):
                 continue
             for attr in dir(provider):
