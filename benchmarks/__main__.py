@@ -2,6 +2,7 @@
 
 python -m benchmarks                 # all
 python -m benchmarks store runs      # bench_store.py and bench_runs.py
+python -m benchmarks infer           # bench_infer.py: inference fidelity, baseline beside
 """
 
 from __future__ import annotations

@@ -131,11 +131,27 @@ def delete_dataset(obj: Context, name: str, yes: bool) -> None:
 @click.option("--name", "-n", "name", required=True, help="Name of the new dataset.")
 @click.option("--save", is_flag=True, help="Store the inferred dataset after showing it.")
 @click.option("--replace", is_flag=True, help="With --save: replace a dataset of that name.")
+@click.option(
+    "--explain", is_flag=True, help="Say per column what was inferred and why (on stderr)."
+)
 @pass_context
-def infer_dataset(obj: Context, sample_file: str, name: str, save: bool, replace: bool) -> None:
-    """Infer a dataset from a sample CSV / JSON / JSON lines file and show it for review."""
-    spec = obj.engine.infer_dataset(sample_file, name)
+def infer_dataset(
+    obj: Context, sample_file: str, name: str, save: bool, replace: bool, explain: bool
+) -> None:
+    """Infer a dataset from a sample CSV / JSON / JSON lines file and show it for review.
+
+    The spec goes to stdout; warnings about the file (a first line that is metadata, not
+    a header...) and, with --explain, the reasons go to stderr."""
+    found = obj.engine.infer_dataset(sample_file, name, explain=True)
+    spec = found["dataset"]
+    for warning in found["warnings"]:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(json.dumps(spec, indent=2, ensure_ascii=False))
+    if explain:
+        for column in found["columns"]:
+            renamed = f" (field {column['field']})" if column["field"] != column["column"] else ""
+            click.echo(f"{column['column']}{renamed}: {column['type']}", err=True)
+            click.echo(f"    {column['why']}", err=True)
     if save:
         dataset = obj.engine.save_dataset(spec, replace=replace)
         click.echo(f"saved dataset {dataset.name} ({len(dataset.fields)} fields)", err=True)

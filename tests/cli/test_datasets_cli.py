@@ -109,3 +109,19 @@ def test_types_search(run: Any) -> None:
     assert result.exit_code == 0 and "free_email" in result.stdout
     items = json.loads(run("datasets", "types", "--json").stdout)
     assert any(t["name"] == "sequence" and t["kind"] == "builtin" for t in items)
+
+
+def test_infer_explain_and_header_warning(run: Any, tmp_path: Path) -> None:
+    rows = "\n".join(f"{i},{['USA', 'USA', 'USA', 'Palau'][i % 4]},{i * 1.5}" for i in range(40))
+    path = write(
+        tmp_path, "m.csv", "Report generated 2024-05-01 by ops\nid,country,amount\n" + rows
+    )
+    shown = run("datasets", "infer", path, "--name", "m", "--explain")
+    assert shown.exit_code == 0
+    spec = json.loads(shown.stdout)  # stdout stays a spec, whatever is explained
+    assert [f["name"] for f in spec["fields"]] == ["id", "country", "amount"]
+    assert "warning: the first line looks like metadata" in shown.stderr
+    assert "country: choice of 2" in shown.stderr
+    assert "only 2 distinct values in 40 rows" in shown.stderr
+    plain = run("datasets", "infer", path, "--name", "m")
+    assert "warning: the first line" in plain.stderr and "country: choice" not in plain.stderr

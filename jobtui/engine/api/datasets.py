@@ -180,14 +180,18 @@ class DatasetsAPI(EngineBase):
         gen = DatasetGenerator(self.dataset_closure([spec]), seed=seed, locale=locale)
         return gen.sample(spec["name"], n)
 
-    def infer_dataset(self, path: str | Path, name: str) -> dict[str, Any]:
-        """A dataset spec inferred from a sample CSV / JSON / JSON lines file (not saved)."""
+    def infer_dataset(self, path: str | Path, name: str, explain: bool = False) -> dict[str, Any]:
+        """A dataset spec inferred from a sample CSV / JSON / JSON lines file (not saved).
+
+        With `explain`: `{"dataset": spec, "columns": [{"column", "field", "type", "why"}],
+        "warnings": [...]}` — per column what was inferred and why, and what looks wrong
+        in the file (a first line that is metadata rather than a header...)."""
         from jobtui.engine.datagen.fields import validate_dataset
         from jobtui.engine.datagen.infer import infer_spec
 
-        spec = infer_spec(path, name)
-        validate_dataset(spec)
-        return spec
+        out = infer_spec(path, name, explain=explain)
+        validate_dataset(out["dataset"] if explain else out)
+        return out
 
     def field_types(self) -> list[FieldTypeInfo]:
         """Built-in field kinds and Faker providers (name, description, example)."""

@@ -62,6 +62,12 @@ BUILTIN_KINDS: list[tuple[str, str, str, dict[str, Any]]] = [
         "AB-1234",
         {"type": "pattern", "pattern": "??-####"},
     ),
+    (
+        "words",
+        "A few words drawn from a vocabulary (weights, min_words, max_words)",
+        "Meadow Lake Municipal",
+        {"type": "words", "words": ["Meadow", "Lake", "Municipal"], "max_words": 3},
+    ),
     ("constant", "The same value in every record", "EU", {"type": "constant", "value": ""}),
     (
         "reference",

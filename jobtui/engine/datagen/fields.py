@@ -8,14 +8,16 @@ A dataset is `{"name", "description", "fields": [...]}`; each field is
 - `locale`: the Faker locale of this field (default: the run's).
 
 Field types: `faker` (a Faker provider with `args`), `sequence`, `choice`, `integer`,
-`float`, `boolean`, `uuid`, `date_range`, `datetime_range`, `pattern`, `constant`,
-`reference` (a field of another dataset of the same run), `object` (nested fields) and
-`list` (of one field). Errors name their path: `fields[2].weights: must have as many items
-as values`.
+`float`, `boolean`, `uuid`, `date_range`, `datetime_range`, `pattern`, `words` (words
+drawn from a vocabulary), `constant`, `reference` (a field of another dataset of the same
+run), `object` (nested fields) and `list` (of one field). Integers and floats may follow a
+sample's spread (`quantiles`); a date may never precede another date field (`after`).
+Errors name their path: `fields[2].weights: must have as many items as values`.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -94,15 +96,34 @@ class ChoiceField(FieldBase):
         return self
 
 
+def _check_quantiles(quantiles: list[float] | None, low: float, high: float) -> None:
+    if quantiles is None:
+        return
+    if len(quantiles) < 2:
+        raise ValueError("quantiles: needs at least 2 values (the lowest and the highest)")
+    if any(b < a for a, b in itertools.pairwise(quantiles)):
+        raise ValueError("quantiles: must be in ascending order")
+    if quantiles[0] < low or quantiles[-1] > high:
+        raise ValueError(f"quantiles: must lie between min ({low}) and max ({high})")
+
+
+QUANTILES_HELP = (
+    "Ascending cut points: values fall equally often between each two consecutive ones "
+    "(a sample's spread); none: spread evenly from min to max"
+)
+
+
 class IntegerField(FieldBase):
     type: Literal["integer"]
     min: int = 0
     max: int = 1000
+    quantiles: list[float] | None = Field(None, description=QUANTILES_HELP)
 
     @model_validator(mode="after")
     def _range(self) -> IntegerField:
         if self.max < self.min:
             raise ValueError("max: must be at least min")
+        _check_quantiles(self.quantiles, self.min, self.max)
         return self
 
 
@@ -111,11 +132,13 @@ class FloatField(FieldBase):
     min: float = 0.0
     max: float = 1000.0
     decimals: int = Field(2, ge=0, le=10)
+    quantiles: list[float] | None = Field(None, description=QUANTILES_HELP)
 
     @model_validator(mode="after")
     def _range(self) -> FloatField:
         if self.max < self.min:
             raise ValueError("max: must be at least min")
+        _check_quantiles(self.quantiles, self.min, self.max)
         return self
 
 
@@ -154,11 +177,34 @@ def _parse_datetime(value: Any) -> datetime:
         raise ValueError(f"{value!r} is not a date-time such as 2024-01-31T08:00:00") from None
 
 
+GAPS_HELP = (
+    "With `after`: ascending cut points of the time from that field to this one (days; "
+    "seconds for date-times), each slice between two equally likely"
+)
+
+
+def _check_gaps(gaps: list[float] | None, after: str | None) -> None:
+    if gaps is None:
+        return
+    if after is None:
+        raise ValueError("gaps: only with `after`")
+    if len(gaps) < 2:
+        raise ValueError("gaps: needs at least 2 values (the shortest and the longest)")
+    if gaps[0] < 0:
+        raise ValueError("gaps: must not be negative")
+    if any(b < a for a, b in itertools.pairwise(gaps)):
+        raise ValueError("gaps: must be in ascending order")
+
+
 class DateRangeField(FieldBase):
     type: Literal["date_range"]
     start: str = "2020-01-01"
     end: str = "2025-12-31"
     format: str | None = Field(None, description="strftime format (default ISO 8601)")
+    after: str | None = Field(
+        None, description="Another date field of this dataset that this one is never before"
+    )
+    gaps: list[float] | None = Field(None, description=GAPS_HELP)
 
     @field_validator("start", "end")
     @classmethod
@@ -169,6 +215,7 @@ class DateRangeField(FieldBase):
     def _order(self) -> DateRangeField:
         if _parse_date(self.end) < _parse_date(self.start):
             raise ValueError("end: must not be before start")
+        _check_gaps(self.gaps, self.after)
         return self
 
 
@@ -177,6 +224,10 @@ class DatetimeRangeField(FieldBase):
     start: str = "2020-01-01T00:00:00"
     end: str = "2025-12-31T23:59:59"
     format: str | None = Field(None, description="strftime format (default ISO 8601)")
+    after: str | None = Field(
+        None, description="Another date field of this dataset that this one is never before"
+    )
+    gaps: list[float] | None = Field(None, description=GAPS_HELP)
 
     @field_validator("start", "end")
     @classmethod
@@ -187,6 +238,7 @@ class DatetimeRangeField(FieldBase):
     def _order(self) -> DatetimeRangeField:
         if _parse_datetime(self.end) < _parse_datetime(self.start):
             raise ValueError("end: must not be before start")
+        _check_gaps(self.gaps, self.after)
         return self
 
 
@@ -196,13 +248,70 @@ class PatternField(FieldBase):
         ..., min_length=1, description="? a letter, # a digit, \\ escapes, others literal"
     )
     case: Literal["upper", "lower"] = "upper"
+    alternatives: list[str] | None = Field(
+        None, description="Other patterns; each value follows one of them or `pattern`"
+    )
+    weights: list[float] | None = Field(
+        None, description="How often each pattern is used: `pattern` first, then alternatives"
+    )
 
     @field_validator("pattern")
     @classmethod
     def _escapes(cls, value: str) -> str:
-        if re.search(r"(?<!\\)(\\\\)*\\$", value):
-            raise ValueError("ends with a lone backslash")
+        _check_escapes(value)
         return value
+
+    @model_validator(mode="after")
+    def _alternatives(self) -> PatternField:
+        for alternative in self.alternatives or []:
+            if not alternative:
+                raise ValueError("alternatives: a pattern must not be empty")
+            try:
+                _check_escapes(alternative)
+            except ValueError as exc:
+                raise ValueError(f"alternatives: {alternative!r} {exc}") from None
+        if self.weights is not None:
+            _check_weights(self.weights, 1 + len(self.alternatives or []), "patterns")
+        return self
+
+
+def _check_escapes(value: str) -> None:
+    if re.search(r"(?<!\\)(\\\\)*\\$", value):
+        raise ValueError("ends with a lone backslash")
+
+
+def _check_weights(weights: list[float], count: int, what: str) -> None:
+    if len(weights) != count:
+        raise ValueError(f"weights: must have as many items as {what} ({count})")
+    if any(w < 0 for w in weights):
+        raise ValueError("weights: must not be negative")
+    if sum(weights) <= 0:
+        raise ValueError("weights: at least one must be above 0")
+
+
+class WordsField(FieldBase):
+    type: Literal["words"]
+    words: list[str] = Field(..., min_length=1, description="The vocabulary words are drawn from")
+    weights: list[float] | None = Field(None, description="How often each word is drawn")
+    min_words: int = Field(1, ge=1, le=100)
+    max_words: int = Field(3, ge=1, le=100)
+    count_weights: list[float] | None = Field(
+        None, description="How often each word count from min_words to max_words is used"
+    )
+
+    @model_validator(mode="after")
+    def _counts(self) -> WordsField:
+        if self.max_words < self.min_words:
+            raise ValueError("max_words: must be at least min_words")
+        if self.weights is not None:
+            _check_weights(self.weights, len(self.words), "words")
+        if self.count_weights is not None:
+            span = self.max_words - self.min_words + 1
+            try:
+                _check_weights(self.count_weights, span, "word counts")
+            except ValueError as exc:
+                raise ValueError(f"count_{exc}") from None
+        return self
 
 
 class ConstantField(FieldBase):
@@ -251,6 +360,7 @@ FIELD_MODELS: dict[str, type[FieldBase]] = {
     "date_range": DateRangeField,
     "datetime_range": DatetimeRangeField,
     "pattern": PatternField,
+    "words": WordsField,
     "constant": ConstantField,
     "reference": ReferenceField,
     "object": ObjectField,
@@ -282,6 +392,7 @@ AnyField = Annotated[
     | DateRangeField
     | DatetimeRangeField
     | PatternField
+    | WordsField
     | ConstantField
     | ReferenceField
     | ObjectField
@@ -401,6 +512,38 @@ def check_fields(fields: Any, path: str = "fields", depth: int = 0) -> list[Fiel
             if name in seen:
                 errors.append(FieldError(f"{path}[{i}].name", f"{name!r} is used twice"))
             seen.add(name)
+    return errors + _check_after(fields, path, depth)
+
+
+def _check_after(fields: list[Any], path: str, depth: int) -> list[FieldError]:
+    """`after` names another date field of the same type among the top-level fields, and
+    the chain of `after`s has no loop."""
+    errors: list[FieldError] = []
+    by_name = {f.get("name"): f for f in fields if isinstance(f, dict)}
+    for i, f in enumerate(fields):
+        if not isinstance(f, dict) or f.get("after") is None:
+            continue
+        where, target = f"{path}[{i}].after", f.get("after")
+        kind = f.get("type")
+        if depth > 0:
+            errors.append(FieldError(where, "only top-level date fields can be ordered"))
+        elif f.get("unique"):
+            errors.append(FieldError(where, "an ordered date field cannot be unique"))
+        elif target == f.get("name"):
+            errors.append(FieldError(where, "a field cannot come after itself"))
+        elif target not in by_name:
+            errors.append(FieldError(where, f"no field named {target!r} in this dataset"))
+        elif by_name[target].get("type") != kind:
+            errors.append(FieldError(where, f"{target!r} is not a {kind} field"))
+        else:
+            seen = {f.get("name")}
+            step: Any = by_name[target]
+            while isinstance(step, dict) and step.get("after") is not None:
+                if step.get("name") in seen:
+                    errors.append(FieldError(where, "the `after` fields form a loop"))
+                    break
+                seen.add(step.get("name"))
+                step = by_name.get(step.get("after"))
     return errors
 
 

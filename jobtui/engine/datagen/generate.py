@@ -622,6 +622,11 @@ class DatasetGenerator:
     def compile_field(self, spec: dict[str, Any], path: str, dataset: str) -> Column:
         kind = spec.get("type")
         args = (spec, path, self, dataset)
+        from jobtui.engine.datagen.shaped import compile_shaped  # it builds on this module
+
+        shaped = compile_shaped(spec, args)
+        if shaped is not None:
+            return shaped
         if kind == "sequence":
             return SequenceColumn(*args)
         if kind == "integer":

@@ -1,26 +1,47 @@
 """Infer a dataset spec from a sample file (CSV, JSON array or JSON lines), like DataMaker.
 
-Each column gets a field: a Faker provider guessed from its name and values (email, phone,
-person name, first/last name, city, country, date, datetime, uuid, amount, url, ip,
-company, zip...), else a built-in kind (sequence for 1,2,3..., integer/float ranges,
-choice for a few repeated values, boolean, pattern for fixed-shape codes, nested objects
-and lists). Nulls seen become `nullable` %, all-distinct identifiers `unique`.
+A column's name only suggests a Faker provider; its values decide. A provider is used
+only when the sample looks like its output (infer_text.py: person names must be names
+Faker knows, list providers must hold the sample's values, others must share their
+shapes). Otherwise the field follows what the sample shows (infer_values.py):
+
+- numbers: the sample's range, spread like the sample (`quantiles`); few distinct values
+  become a weighted choice; consecutive identifiers a sequence;
+- text with few distinct values: a weighted choice (`USA` in 3,372 of 3,376 rows stays so);
+- dates and date-times in any common format (`2012/01/01`, `Jan 1 2000`), the format kept;
+  two date columns ordered in every sampled row stay ordered (`after`);
+- codes (`00M`, `ORD`): weighted patterns of their shapes;
+- other text: words from the sample's own vocabulary; long text: Faker sentences;
+- e-mails, UUIDs, URLs, IPv4 addresses by their syntax; nested objects and lists.
+
+Nulls seen become `nullable` %. `explain=True` also returns, per column, what was inferred
+and why, and warnings about the file (a first row that is metadata, not a header).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
-from collections import Counter
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from jobtui.engine.model.errors import InvalidInput
+from jobtui.engine.datagen.infer_read import MAX_ROWS, Sample, read_sample, read_table
+from jobtui.engine.datagen.infer_text import PERSON_PROVIDERS, fitting_provider, person_share
+from jobtui.engine.datagen.infer_values import (
+    Guess,
+    choice,
+    few_distinct,
+    guess_code,
+    guess_date,
+    guess_number,
+    guess_words,
+    pieces_for,
+    quantiles,
+)
+from jobtui.engine.datagen.shaped import parse_format
 
-MAX_ROWS = 5000
+__all__ = ["MAX_ROWS", "Sample", "infer_field", "infer_spec", "read_sample", "read_table"]
+
 
 # (name regex, provider) — first match wins; checked against the normalised column name.
 NAME_HINTS: list[tuple[str, str]] = [
@@ -38,8 +59,6 @@ NAME_HINTS: list[tuple[str, str]] = [
     (r"(country_?code)", "country_code"),
     (r"country", "country"),
     (r"(zip|postcode|postal_?code)", "postcode"),
-    (r"(latitude|^lat$)", "latitude"),
-    (r"(longitude|^lon$|^lng$)", "longitude"),
     (r"(url|website|homepage|link)", "url"),
     (r"(ipv6)", "ipv6"),
     (r"(^ip$|ip_?addr|ipv4|client_?ip)", "ipv4"),
@@ -51,62 +70,16 @@ NAME_HINTS: list[tuple[str, str]] = [
     (r"(credit_?card|card_?number)", "credit_card_number"),
     (r"(description|comment|notes?|text|message|body|summary)", "sentence"),
 ]
+ID_NAME = re.compile(r"(^|_)(id|no|num|number|index|idx|row|key|seq|pk)$")
+YEAR_NAME = re.compile(r"(^|_)(year|yr|yyyy)s?($|_)")
+NULL_MARKERS = {"NA", "N/A", "n/a", "NULL", "null", "None", "nan", "NaN", "-", "?"}
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _URL = re.compile(r"^https?://\S+$")
 _IPV4 = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
-_PHONE = re.compile(r"^\+?[\d\s().x-]{7,}$")
 _INT = re.compile(r"^-?(0|[1-9]\d*)$")
 _FLOAT = re.compile(r"^-?\d+\.\d+$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
-
-
-def read_sample(path: str | Path) -> list[dict[str, Any]]:
-    """Up to MAX_ROWS records of a CSV, JSON array or JSON lines file."""
-    p = Path(path).expanduser()
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InvalidInput(f"{path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{path}: not UTF-8 text") from None
-    stripped = text.lstrip()
-    if not stripped:
-        raise InvalidInput(f"{path}: the file is empty")
-    records: list[Any]
-    if stripped[0] == "[":
-        try:
-            records = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    elif stripped[0] == "{":
-        records = []
-        for n, line in enumerate(stripped.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise InvalidInput(f"{path}: line {n} is not JSON ({exc.msg})") from None
-            if len(records) >= MAX_ROWS:
-                break
-    else:
-        try:
-            dialect: Any = csv.Sniffer().sniff(stripped[:4096], delimiters=",;\t|")
-        except csv.Error:
-            dialect = csv.excel
-        reader = csv.DictReader(io.StringIO(stripped), dialect=dialect)
-        records = []
-        for row in reader:
-            records.append({k: (v if v != "" else None) for k, v in row.items() if k})
-            if len(records) >= MAX_ROWS:
-                break
-    records = [r for r in records[:MAX_ROWS] if isinstance(r, dict)]
-    if not records:
-        raise InvalidInput(f"{path}: no records found (expected CSV, JSON array or JSON lines)")
-    return records
 
 
 def field_name(raw: str) -> str:
@@ -136,30 +109,53 @@ def _typed(value: Any) -> Any:
     return value
 
 
-def _all(values: list[Any], pattern: re.Pattern[str]) -> bool:
-    return bool(values) and all(isinstance(v, str) and pattern.match(v) for v in values)
+def _hint(norm: str) -> str | None:
+    for pattern, provider in NAME_HINTS:
+        if re.search(pattern, norm):
+            return provider
+    return None
 
 
-def _shape(value: str) -> str:
-    return re.sub(r"[A-Z]", "?", re.sub(r"\d", "#", value))
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-def infer_field(name: str, raw_values: list[Any], total: int) -> dict[str, Any]:
+# -- one column --------------------------------------------------------------------------------
+Reasons = list[dict[str, str]]
+
+
+def infer_field(
+    name: str, raw_values: list[Any], total: int, text: bool = True, reasons: Reasons | None = None
+) -> dict[str, Any]:
+    """The field of one column (`text`: the values came as text, as in CSV). What was
+    inferred and why is appended to `reasons` (nested fields too)."""
     present = [v for v in raw_values if v is not None and v != ""]
-    nulls = total - len(present)
-    values = [_typed(v) for v in present]
-    field = {"name": field_name(name), **_infer(name, values)}
+    why_null = ""
+    if text:
+        typed = [_typed(v) for v in present]
+        markers = [v for v in typed if isinstance(v, str) and v.strip() in NULL_MARKERS]
+        numbers = [v for v in typed if _is_number(v)]
+        if markers and numbers and len(markers) + len(numbers) == len(typed):
+            why_null = f"; {len(markers)} value(s) like {markers[0]!r} read as null"
+            typed = numbers
+        values = typed
+    else:
+        values = present
+    nulls = total - len(values)
+    field_spec, why = _infer(name, values, text, reasons)
+    field = {"name": field_name(name), **field_spec}
     if nulls and total:
         field["nullable"] = round(100.0 * nulls / total, 1)
+        why += f"; {field['nullable']}% null{why_null}"
+    if reasons is not None:
+        reasons.append({"column": name, "field": field["name"], "type": summary(field), "why": why})
     return field
 
 
-def _infer(name: str, values: list[Any]) -> dict[str, Any]:
+def _infer(name: str, values: list[Any], text: bool, reasons: Reasons | None) -> Guess:
     norm = _norm(name)
-    distinct = len({json.dumps(v, sort_keys=True, default=str) for v in values})
-    all_distinct = bool(values) and distinct == len(values) and len(values) > 1
     if not values:
-        return {"type": "faker", "provider": "word"}
+        return {"type": "faker", "provider": "word"}, "no values in the sample: a word"
     if all(isinstance(v, dict) for v in values):
         keys: dict[str, list[Any]] = {}
         for v in values:
@@ -168,148 +164,239 @@ def _infer(name: str, values: list[Any]) -> dict[str, Any]:
         for v in values:
             for k in keys:
                 keys[k].append(v.get(k))
-        return {
-            "type": "object",
-            "fields": [infer_field(k, vs, len(values)) for k, vs in keys.items()],
-        }
+        inner: Reasons | None = [] if reasons is not None else None
+        fields = [infer_field(k, vs, len(values), text, inner) for k, vs in keys.items()]
+        if reasons is not None and inner is not None:
+            reasons += [{**r, "column": f"{name}.{r['column']}"} for r in inner]
+        return {"type": "object", "fields": fields}, f"objects of {len(fields)} fields"
     if all(isinstance(v, list) for v in values):
         items = [x for v in values for x in v]
         lengths = [len(v) for v in values]
-        item = _infer(name, items) if items else {"type": "faker", "provider": "word"}
+        if items:
+            item, why = _infer(name, items, text, None)
+        else:
+            item, why = {"type": "faker", "provider": "word"}, "empty lists"
         item.pop("unique", None)
-        return {
+        item.pop("after", None)
+        field = {
             "type": "list",
             "item": item,
             "min_items": min(lengths),
-            "max_items": max(max(lengths), min(lengths)),
+            "max_items": max(lengths),
         }
+        return field, f"lists of {min(lengths)}..{max(lengths)} items; items: {why}"
     if all(isinstance(v, bool) for v in values):
         share = 100.0 * sum(1 for v in values if v) / len(values)
-        return {"type": "boolean", "true_percent": round(share, 1)}
-    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-        hint = _hint(norm)
-        if hint in ("postcode", "phone_number"):
-            return {"type": "faker", "provider": hint}
-        if re.search(r"(amount|price|total|cost|balance|salary|revenue|fee)", norm):
-            low, high = float(min(values)), float(max(values))
-            return {"type": "float", "min": low, "max": max(high, low), "decimals": 2}
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        ordered = sorted(values)
-        if (
-            all_distinct
-            and len(values) >= 3
-            and (re.search(r"(^|_)id$", norm) or values == ordered)
-            and ordered[-1] - ordered[0] == len(values) - 1
-        ):
-            return {"type": "sequence", "start": ordered[0], "step": 1, "unique": True}
-        if distinct <= 6 and len(values) >= 12:
-            return _choice(values)
-        return {"type": "integer", "min": ordered[0], "max": ordered[-1]}
-    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-        provider = _hint(norm)
-        if provider in ("latitude", "longitude"):
-            return {"type": "faker", "provider": provider}
-        decimals = max(
-            (len(repr(float(v)).split(".")[1]) for v in values if isinstance(v, float)),
-            default=2,
-        )
         return {
-            "type": "float",
-            "min": float(min(values)),
-            "max": float(max(values)),
-            "decimals": min(decimals, 6),
-        }
-    strings = [str(v) for v in values]
+            "type": "boolean",
+            "true_percent": round(share, 1),
+        }, f"true/false, {share:.0f}% true"
+    if all(_is_number(v) for v in values):
+        return _infer_number(norm, values)
+    return _infer_text(norm, [str(v) for v in values])
+
+
+def _infer_number(norm: str, values: list[Any]) -> Guess:
+    hint = _hint(norm)
+    ints = all(isinstance(v, int) for v in values)
+    if hint == "postcode" and ints and all(10000 <= v <= 99999 for v in values):
+        return {"type": "faker", "provider": "postcode"}, "five-digit numbers in a postcode column"
+    distinct = len(set(values))
+    ordered = sorted(values)
+    if (
+        ints
+        and ID_NAME.search(norm)
+        and distinct == len(values) >= 3
+        and ordered[-1] - ordered[0] == len(values) - 1
+    ):
+        field = {"type": "sequence", "start": ordered[0], "step": 1, "unique": True}
+        return field, f"consecutive distinct identifiers from {ordered[0]}: a sequence"
+    if distinct <= 12 and len(values) >= 3 * distinct:
+        return choice(values, f"only {distinct} distinct numbers in {len(values)} rows")
+    field, why = guess_number(values)
+    if hint in ("latitude", "longitude") or re.search(
+        r"(^|_)(lat|latitude|lon|lng|longitude)$", norm
+    ):
+        why += " (a coordinate: the sample's range, not the globe's)"
+    return field, why
+
+
+def _infer_text(norm: str, strings: list[str]) -> Guess:
+    distinct = len(set(strings))
+    all_distinct = distinct == len(strings) and len(strings) > 1
     if _all(strings, _UUID):
-        return {"type": "uuid"}
+        return {"type": "uuid"}, "UUIDs"
     if _all(strings, _EMAIL):
-        return {"type": "faker", "provider": "email", "unique": all_distinct}
-    if _all(strings, _DATE):
-        return {"type": "date_range", "start": _day(min(strings)), "end": _day(max(strings))}
-    if _all(strings, _DATETIME):
-        return {
-            "type": "datetime_range",
-            "start": _moment(min(strings)),
-            "end": _moment(max(strings)),
-        }
+        field: dict[str, Any] = {"type": "faker", "provider": "email"}
+        if all_distinct:
+            field["unique"] = True
+        return field, "e-mail addresses" + (", all distinct: unique" if all_distinct else "")
     if _all(strings, _URL):
-        return {"type": "faker", "provider": "url"}
+        return {"type": "faker", "provider": "url"}, "URLs"
     if _all(strings, _IPV4) and all(
         all(int(p) < 256 for p in _IPV4.match(s).groups())  # type: ignore[union-attr]
         for s in strings
     ):
-        return {"type": "faker", "provider": "ipv4"}
-    provider = _hint(norm)
-    if provider == "phone_number" and not _all(strings, _PHONE):
-        provider = None
-    if provider:
-        field: dict[str, Any] = {"type": "faker", "provider": provider}
-        if all_distinct and provider in ("email", "user_name"):
-            field["unique"] = True
-        return field
-    if distinct <= max(3, min(12, len(values) // 4)) and len(values) >= 8:
-        return _choice(strings)
-    shapes = {_shape(s) for s in strings}
-    if len(shapes) == 1:
-        shape = shapes.pop()
-        if re.fullmatch(r"[?#A-Za-z0-9_./:-]+", shape) and ("#" in shape or "?" in shape):
-            out: dict[str, Any] = {"type": "pattern", "pattern": shape}
-            if all_distinct:
-                out["unique"] = True
-            return out
+        return {"type": "faker", "provider": "ipv4"}, "IPv4 addresses"
+    dated = guess_date(strings, bool(YEAR_NAME.search(norm)))
+    if dated is not None:
+        if few_distinct(len(strings), distinct) and distinct <= 24:
+            return choice(strings, f"{dated[1]}, but only {distinct} distinct")
+        return dated
+    hint = _hint(norm)
+    tried: list[str] = []
+    if hint in PERSON_PROVIDERS:
+        provider, tried = fitting_provider(hint, strings)
+        if provider is not None:
+            return {"type": "faker", "provider": provider}, "; ".join(tried)
+    if few_distinct(len(strings), distinct):
+        field, why = choice(strings, f"only {distinct} distinct values in {len(strings)} rows")
+        return field, _with_tried(why, tried)
+    if hint is not None and hint not in PERSON_PROVIDERS:
+        provider, more = fitting_provider(hint, strings)
+        tried += more
+        if provider is not None:
+            field = {"type": "faker", "provider": provider}
+            if all_distinct and provider in ("user_name",):
+                field["unique"] = True
+            return field, "; ".join(tried)
+    if hint is None:
+        guess = _person_without_hint(strings)
+        if guess is not None:
+            return guess
+    code = guess_code(strings, all_distinct)
+    if code is not None:
+        return code[0], _with_tried(code[1], tried)
     words = sum(len(s.split()) for s in strings) / len(strings)
     if words >= 6:
-        return {"type": "faker", "provider": "paragraph" if words > 25 else "sentence"}
-    if words >= 2 and all(s[:1].isupper() for s in strings):
-        return (
-            {"type": "faker", "provider": "name"}
-            if words <= 3
-            else {
-                "type": "faker",
-                "provider": "sentence",
-            }
+        provider = "paragraph" if words > 25 else "sentence"
+        return {"type": "faker", "provider": provider}, _with_tried(
+            f"free text of {words:.0f} words on average: faker.{provider}", tried
         )
-    return {"type": "faker", "provider": "word"}
+    field, why = guess_words(strings)
+    return field, _with_tried(why, tried)
 
 
-def _choice(values: list[Any]) -> dict[str, Any]:
-    counts = Counter(values)
-    ordered = counts.most_common()
-    return {
-        "type": "choice",
-        "values": [v for v, _ in ordered],
-        "weights": [c for _, c in ordered],
-    }
+def _person_without_hint(strings: list[str]) -> Guess | None:
+    """Person names in a column whose name does not say so (a stricter share)."""
+    if not all(s[:1].isupper() for s in strings):
+        return None
+    share = person_share(strings)
+    if share < 0.8:
+        return None
+    words = sum(len(s.split()) for s in strings) / len(strings)
+    provider = "name" if words >= 1.5 else "first_name"
+    if provider == "first_name":
+        from jobtui.engine.datagen.infer_text import provider_values
+
+        firsts = set(provider_values("first_name"))
+        if sum(s in firsts for s in strings) * 2 < len(strings):
+            provider = "last_name"
+    return {"type": "faker", "provider": provider}, (
+        f"{share:.0%} of the values are person names Faker knows: faker.{provider}"
+    )
 
 
-def _hint(norm: str) -> str | None:
-    for pattern, provider in NAME_HINTS:
-        if re.search(pattern, norm):
-            return provider
-    return None
+def _with_tried(why: str, tried: list[str]) -> str:
+    return f"{why} ({'; '.join(tried)})" if tried else why
 
 
-def _day(text: str) -> str:
-    try:
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
-        return "2020-01-01"
+def _all(values: list[str], pattern: re.Pattern[str]) -> bool:
+    return bool(values) and all(pattern.match(v) for v in values)
 
 
-def _moment(text: str) -> str:
-    try:
-        return (
-            datetime.fromisoformat(text.replace("Z", "+00:00"))
-            .replace(tzinfo=None, microsecond=0)
-            .isoformat()
+# -- the dataset ---------------------------------------------------------------------------------
+def _moments(field: dict[str, Any], values: list[Any]) -> list[datetime | None]:
+    fmt = field.get("format")
+    out: list[datetime | None] = []
+    for v in values:
+        if v is None or v == "":
+            out.append(None)
+            continue
+        try:
+            text = str(v)
+            if fmt:
+                out.append(datetime.strptime(text, parse_format(fmt)))
+            else:
+                out.append(datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None))
+        except ValueError:
+            out.append(None)
+    return out
+
+
+def order_dates(
+    fields: list[dict[str, Any]], columns: dict[str, list[Any]], reasons: Reasons | None
+) -> None:
+    """Where a date column is never before another in any sampled row (and after it in
+    some), generate it `after` that one: the latest such column when there are several."""
+    dated = [
+        (f, _moments(f, columns[key]))
+        for f, key in zip(fields, columns, strict=True)
+        if f.get("type") in ("date_range", "datetime_range")
+    ]
+    for later, late in dated:
+        candidates = []
+        for earlier, early in dated:
+            if earlier is later or earlier["type"] != later["type"]:
+                continue
+            pairs = [(a, b) for a, b in zip(early, late, strict=True) if a and b]
+            if len(pairs) >= 3 and all(a <= b for a, b in pairs) and any(a < b for a, b in pairs):
+                candidates.append((earlier, early, len(pairs)))
+        if not candidates:
+            continue
+        # The tightest bound: a candidate never before any other candidate.
+        best = candidates[0]
+        for cand in candidates[1:]:
+            pairs = [(a, b) for a, b in zip(best[1], cand[1], strict=True) if a and b]
+            if pairs and all(a <= b for a, b in pairs):
+                best = cand
+        later["after"] = best[0]["name"]
+        unit = 86400 if later["type"] == "date_range" else 1
+        gaps = [
+            (b - a).total_seconds() / unit
+            for a, b in zip(best[1], late, strict=True)
+            if a is not None and b is not None
+        ]
+        later["gaps"] = [round(g) for g in quantiles(gaps, pieces_for(len(gaps)))]
+        if reasons is not None:
+            for r in reasons:
+                if r["field"] == later["name"] and "." not in r["column"]:
+                    r["type"] = summary(later)
+                    r["why"] += (
+                        f"; never before {best[0]['name']} in the {best[2]} sampled rows that "
+                        f"have both: kept after it, {later['gaps'][0]}..{later['gaps'][-1]} "
+                        f"{'days' if unit > 1 else 'seconds'} later"
+                    )
+
+
+def summary(field: dict[str, Any]) -> str:
+    """A field in a few words, for --explain."""
+    kind = str(field.get("type"))
+    if kind == "faker":
+        return f"faker.{field.get('provider')}"
+    if kind == "choice":
+        return f"choice of {len(field.get('values') or [])}"
+    if kind in ("integer", "float"):
+        return f"{kind} {field.get('min')}..{field.get('max')}"
+    if kind in ("date_range", "datetime_range"):
+        out = f"{kind} {field.get('start')}..{field.get('end')}"
+        if field.get("format"):
+            out += f" as {field['format']}"
+        return out + (f" after {field['after']}" if field.get("after") else "")
+    if kind == "pattern":
+        return f"pattern {field.get('pattern')}" + (
+            f" (+{len(field['alternatives'])} more)" if field.get("alternatives") else ""
         )
-    except ValueError:
-        return "2020-01-01T00:00:00"
+    if kind == "list":
+        return f"list of {summary(field.get('item') or {})}"
+    return kind
 
 
-def infer_spec(path: str | Path, name: str) -> dict[str, Any]:
-    """A dataset spec (not saved) from a sample file."""
-    records = read_sample(path)
+def infer_spec(path: str | Path, name: str, explain: bool = False) -> dict[str, Any]:
+    """A dataset spec (not saved) from a sample file. With `explain`: {"dataset": spec,
+    "columns": [{column, field, type, why}], "warnings": [...]}."""
+    sample = read_table(path)
+    records = sample.records
     columns: dict[str, list[Any]] = {}
     for record in records:
         for key in record:
@@ -317,20 +404,30 @@ def infer_spec(path: str | Path, name: str) -> dict[str, Any]:
     for record in records:
         for key in columns:
             columns[key].append(record.get(key))
+    reasons: Reasons | None = [] if explain else None
     fields = []
     used: set[str] = set()
     for key, values in columns.items():
-        field = infer_field(key, values, len(records))
+        field = infer_field(key, values, len(records), sample.text, reasons)
         base, n = str(field["name"]), 2
         while field["name"] in used:
             field["name"] = f"{base}_{n}"
             n += 1
+        if reasons:
+            reasons[-1]["field"] = field["name"]  # the column's own reason comes last
         used.add(field["name"])
         if not field.get("unique"):
             field.pop("unique", None)
         fields.append(field)
-    return {
+    order_dates(fields, columns, reasons)
+    count = f"{len(records)} sample records"
+    if sample.read > len(records):
+        count = f"{len(records)} of {sample.read} records, evenly spaced"
+    spec = {
         "name": name,
-        "description": f"Inferred from {Path(path).name} ({len(records)} sample records)",
+        "description": f"Inferred from {Path(path).name} ({count})",
         "fields": fields,
     }
+    if not explain:
+        return spec
+    return {"dataset": spec, "columns": reasons or [], "warnings": sample.warnings}
