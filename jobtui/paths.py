@@ -46,8 +46,20 @@ def ensure_private_dir(path: Path) -> None:
 
 
 def ensure_private_file(path: Path) -> None:
-    """Create the file 0600 before SQLite opens it, so it is never readable by others."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
+    """Create the file 0600 before SQLite opens it, so it is never readable by others; an
+    existing one is tightened, never opened.
+
+    Never opened, because closing any descriptor of a file drops every POSIX lock this
+    process holds on it, the locks of SQLite's own connections included: a second Engine
+    opened in a process that has one already let a worker, closing its last connection,
+    take the database for its own and remove the WAL under the first ("database disk image
+    is malformed").
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        os.close(fd)
     if (path.stat().st_mode & 0o777) != 0o600:
         path.chmod(0o600)
