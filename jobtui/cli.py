@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from jobtui.textsafe import inert, inert_json
+
 if TYPE_CHECKING:
     from jobtui.engine import Engine
 
@@ -58,10 +60,10 @@ class JobtuiGroup(click.Group):
                 sys.stdout.flush()  # a reader gone away shows here, not in the flush at exit
         except SpecError as exc:
             for error in exc.errors:
-                click.echo(f"error: {error}", err=True)
+                echo(f"error: {error}", err=True)
             ctx.exit(exc.exit_code)
         except JobtuiError as exc:
-            click.echo(f"error: {exc}", err=True)
+            echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -71,12 +73,16 @@ class JobtuiGroup(click.Group):
             # does for --help; stdout goes to /dev/null so the flush at exit cannot fail.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             ctx.exit(1)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except click.ClickException as exc:
+            # A bad argument is quoted back in the message: shown inert like any other text.
+            exc.message = inert(exc.message, keep_newlines=True)  # type: ignore[misc]
+            raise
+        except (click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
             if os.environ.get("JOBTUI_DEBUG"):
                 raise
-            click.echo(
+            echo(
                 f"error: internal error: {type(exc).__name__}: {exc} "
                 "(JOBTUI_DEBUG=1 shows the traceback)",
                 err=True,
@@ -135,6 +141,20 @@ def tui(obj: Context, demo: bool = True) -> None:
 
 
 # -- output helpers ---------------------------------------------------------------
+# Every command prints through these: text a job or a user controls (log lines, titles,
+# descriptions, errors, parameters, results) reaches the terminal inert (`jobtui.textsafe`,
+# the dashboard's rule), whether stdout is a terminal, a pipe or a file. Only `logs --raw`
+# and `logs --save` give the exact bytes.
+def echo(text: Any = "", *, err: bool = False, nl: bool = True) -> None:
+    """click.echo of `text` made inert; tabs and line ends kept."""
+    click.echo(inert(str(text), keep_newlines=True), err=err, nl=nl)
+
+
+def json_text(value: Any) -> str:
+    """`value` as indented JSON with nothing a terminal acts on (see `inert_json`)."""
+    return inert_json(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+
+
 def to_jsonable(value: Any) -> Any:
     """Model objects (dataclasses, enums, datetimes) as plain JSON values."""
     import dataclasses
@@ -160,12 +180,13 @@ def format_when(value: Any) -> str:
 
 
 def print_json(value: Any) -> None:
-    click.echo(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+    click.echo(json_text(value))
 
 
 def print_table(headers: list[str], rows: list[list[Any]]) -> None:
     """A plain aligned table (no rich: headless output stays greppable)."""
-    cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+    # One line per row: a line end or a tab inside a cell is shown, not obeyed.
+    cells = [[("" if c is None else inert(str(c), tab_size=1)) for c in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         for i, c in enumerate(row):
