@@ -60,7 +60,8 @@ class JobtuiGroup(click.Group):
                 sys.stdout.flush()  # a reader gone away shows here, not in the flush at exit
         except SpecError as exc:
             for error in exc.errors:
-                echo(f"error: {error}", err=True)
+                # One line per mistake: a line end in a key or a value is shown, not obeyed.
+                echo(inert(f"error: {error}"), err=True)
             ctx.exit(exc.exit_code)
         except JobtuiError as exc:
             echo(f"error: {exc}", err=True)
@@ -122,7 +123,8 @@ def cli(
 
     Without a command it opens the dashboard.
     """
-    ctx.obj = Context(data_dir=data_dir, db=db, read_only=read_only, no_daemon=no_daemon)
+    if not isinstance(ctx.obj, Context):  # a caller may hand in one with an engine open
+        ctx.obj = Context(data_dir=data_dir, db=db, read_only=read_only, no_daemon=no_daemon)
     if ctx.invoked_subcommand is None:
         ctx.invoke(tui)
 
@@ -197,20 +199,41 @@ def print_table(headers: list[str], rows: list[list[Any]]) -> None:
 
 
 def read_json_file(path: str) -> Any:
-    from jobtui.engine import InvalidInput
+    """A JSON document from a file (or stdin for "-"); anything unreadable is bad input
+    (exit 2) naming the file and, where there is one, the place in it."""
+    from jobtui.engine import InvalidInput, json_nesting_problem, shape_problem
 
     try:
         if path == "-":
-            text = sys.stdin.read()
+            raw = sys.stdin.buffer.read()
         else:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
+            with open(path, "rb") as fh:
+                raw = fh.read()
     except OSError as exc:
         raise InvalidInput(f"{path}: {exc.strerror}") from None
     try:
-        return json.loads(text)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InvalidInput(
+            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line})"
+        ) from None
+    # Depth first: the parser would exhaust the stack (RecursionError) on thousands of levels.
+    problem = json_nesting_problem(text)
+    if problem is not None:
+        raise InvalidInput(f"{path}: {problem}")
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:  # not reached after the depth check; kept as a last guard
+        raise InvalidInput(f"{path}: nested too deep to read") from None
+    except ValueError:  # Python reads no integer of more than 4,300 digits
+        raise InvalidInput(f"{path}: not valid JSON (a number too long to read)") from None
+    problem = shape_problem(data)
+    if problem is not None:
+        raise InvalidInput(f"{path}: {problem}")
+    return data
 
 
 def _register() -> None:
