@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from jobtui.textsafe import inert, inert_json
+
 if TYPE_CHECKING:
     from jobtui.engine import Engine
 
@@ -58,10 +60,11 @@ class JobtuiGroup(click.Group):
                 sys.stdout.flush()  # a reader gone away shows here, not in the flush at exit
         except SpecError as exc:
             for error in exc.errors:
-                click.echo(f"error: {error}", err=True)
+                # One line per mistake: a line end in a key or a value is shown, not obeyed.
+                echo(inert(f"error: {error}"), err=True)
             ctx.exit(exc.exit_code)
         except JobtuiError as exc:
-            click.echo(f"error: {exc}", err=True)
+            echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -71,12 +74,16 @@ class JobtuiGroup(click.Group):
             # does for --help; stdout goes to /dev/null so the flush at exit cannot fail.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             ctx.exit(1)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except click.ClickException as exc:
+            # A bad argument is quoted back in the message: shown inert like any other text.
+            exc.message = inert(exc.message, keep_newlines=True)  # type: ignore[misc]
+            raise
+        except (click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
             if os.environ.get("JOBTUI_DEBUG"):
                 raise
-            click.echo(
+            echo(
                 f"error: internal error: {type(exc).__name__}: {exc} "
                 "(JOBTUI_DEBUG=1 shows the traceback)",
                 err=True,
@@ -116,7 +123,8 @@ def cli(
 
     Without a command it opens the dashboard.
     """
-    ctx.obj = Context(data_dir=data_dir, db=db, read_only=read_only, no_daemon=no_daemon)
+    if not isinstance(ctx.obj, Context):  # a caller may hand in one with an engine open
+        ctx.obj = Context(data_dir=data_dir, db=db, read_only=read_only, no_daemon=no_daemon)
     if ctx.invoked_subcommand is None:
         ctx.invoke(tui)
 
@@ -135,6 +143,20 @@ def tui(obj: Context, demo: bool = True) -> None:
 
 
 # -- output helpers ---------------------------------------------------------------
+# Every command prints through these: text a job or a user controls (log lines, titles,
+# descriptions, errors, parameters, results) reaches the terminal inert (`jobtui.textsafe`,
+# the dashboard's rule), whether stdout is a terminal, a pipe or a file. Only `logs --raw`
+# and `logs --save` give the exact bytes.
+def echo(text: Any = "", *, err: bool = False, nl: bool = True) -> None:
+    """click.echo of `text` made inert; tabs and line ends kept."""
+    click.echo(inert(str(text), keep_newlines=True), err=err, nl=nl)
+
+
+def json_text(value: Any) -> str:
+    """`value` as indented JSON with nothing a terminal acts on (see `inert_json`)."""
+    return inert_json(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+
+
 def to_jsonable(value: Any) -> Any:
     """Model objects (dataclasses, enums, datetimes) as plain JSON values."""
     import dataclasses
@@ -160,12 +182,13 @@ def format_when(value: Any) -> str:
 
 
 def print_json(value: Any) -> None:
-    click.echo(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+    click.echo(json_text(value))
 
 
 def print_table(headers: list[str], rows: list[list[Any]]) -> None:
     """A plain aligned table (no rich: headless output stays greppable)."""
-    cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+    # One line per row: a line end or a tab inside a cell is shown, not obeyed.
+    cells = [[("" if c is None else inert(str(c), tab_size=1)) for c in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         for i, c in enumerate(row):
@@ -176,20 +199,41 @@ def print_table(headers: list[str], rows: list[list[Any]]) -> None:
 
 
 def read_json_file(path: str) -> Any:
-    from jobtui.engine import InvalidInput
+    """A JSON document from a file (or stdin for "-"); anything unreadable is bad input
+    (exit 2) naming the file and, where there is one, the place in it."""
+    from jobtui.engine import InvalidInput, json_nesting_problem, shape_problem
 
     try:
         if path == "-":
-            text = sys.stdin.read()
+            raw = sys.stdin.buffer.read()
         else:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
+            with open(path, "rb") as fh:
+                raw = fh.read()
     except OSError as exc:
         raise InvalidInput(f"{path}: {exc.strerror}") from None
     try:
-        return json.loads(text)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InvalidInput(
+            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line})"
+        ) from None
+    # Depth first: the parser would exhaust the stack (RecursionError) on thousands of levels.
+    problem = json_nesting_problem(text)
+    if problem is not None:
+        raise InvalidInput(f"{path}: {problem}")
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:  # not reached after the depth check; kept as a last guard
+        raise InvalidInput(f"{path}: nested too deep to read") from None
+    except ValueError:  # Python reads no integer of more than 4,300 digits
+        raise InvalidInput(f"{path}: not valid JSON (a number too long to read)") from None
+    problem = shape_problem(data)
+    if problem is not None:
+        raise InvalidInput(f"{path}: {problem}")
+    return data
 
 
 def _register() -> None:

@@ -1,9 +1,15 @@
-"""Where jobtui keeps its data: the data directory (0700) and the database (0600)."""
+"""Where jobtui keeps its data, and how: every directory in it 0700, every file 0600.
+
+Everything jobtui writes under the data directory (the database, workers' stderr files
+and partial listings, replay files, the daemon's log and lock) is made with these helpers,
+so no file is ever readable by another user, whatever the umask.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import IO, Any
 
 DB_FILENAME = "jobtui.db"
 
@@ -35,19 +41,66 @@ def resolve_db_path(data_dir: Path, db: str | os.PathLike[str] | None = None) ->
     return data_dir / DB_FILENAME
 
 
-def ensure_private_dir(path: Path) -> None:
-    """Create the directory 0700 (and tighten it if it already exists and is ours)."""
+def ensure_private_dir(path: Path, *, levels: int = 1) -> None:
+    """Create the directory 0700 (and tighten it if it already exists and is ours).
+
+    `levels`: how many directories, counting up from `path`, are jobtui's own and made
+    private too (mkdir gives the parents it creates the umask's mode): 2 for
+    `replay/<run>` under the data directory.
+    """
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for directory in [path, *path.parents][:levels]:
+        try:
+            info = directory.stat()
+            if info.st_uid == os.getuid() and (info.st_mode & 0o777) != 0o700:
+                directory.chmod(0o700)
+        except OSError:
+            pass
+
+
+def open_private(path: str | os.PathLike[str], mode: str = "wb", **kwargs: Any) -> IO[Any]:
+    """`open(path, mode)` for a file of jobtui's own: a new file is created 0600 (open()
+    would give it the umask's 0644), an existing one is tightened. Modes: w, a, x (with
+    b or text); `kwargs` go to `open` (encoding, buffering)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC
+    if "a" in mode:
+        flags |= os.O_APPEND
+    elif "x" in mode:
+        flags |= os.O_EXCL
+    else:
+        flags |= os.O_TRUNC
+    fd = os.open(path, flags, 0o600)
     try:
-        if path.stat().st_uid == os.getuid() and (path.stat().st_mode & 0o777) != 0o700:
-            path.chmod(0o700)
-    except OSError:
-        pass
+        info = os.fstat(fd)
+        if info.st_uid == os.getuid() and (info.st_mode & 0o777) != 0o600:
+            os.fchmod(fd, 0o600)
+        return os.fdopen(fd, mode.replace("x", "w"), **kwargs)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def write_private_text(path: Path, text: str) -> None:
+    """`path.write_text(text)` for a file of jobtui's own (0600)."""
+    with open_private(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 def ensure_private_file(path: Path) -> None:
-    """Create the file 0600 before SQLite opens it, so it is never readable by others."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
+    """Create the file 0600 before SQLite opens it, so it is never readable by others; an
+    existing one is tightened, never opened.
+
+    Never opened, because closing any descriptor of a file drops every POSIX lock this
+    process holds on it, the locks of SQLite's own connections included: a second Engine
+    opened in a process that has one already let a worker, closing its last connection,
+    take the database for its own and remove the WAL under the first ("database disk image
+    is malformed").
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        os.close(fd)
     if (path.stat().st_mode & 0o777) != 0o600:
         path.chmod(0o600)

@@ -6,7 +6,15 @@ from typing import Any
 
 import click
 
-from jobtui.cli import Context, format_when, pass_context, print_json, print_table, read_json_file
+from jobtui.cli import (
+    Context,
+    echo,
+    format_when,
+    pass_context,
+    print_json,
+    print_table,
+    read_json_file,
+)
 from jobtui.engine import InvalidInput, format_duration
 
 
@@ -52,7 +60,7 @@ def start(obj: Context, grace: float | None, wait: float) -> None:
     status = engine.daemon_status(next_fires=0)
     if status.alive:
         state = "" if status.responsive else ", unresponsive"
-        click.echo(f"error: a jobtui daemon is already running: pid {status.pid}{state}", err=True)
+        echo(f"error: a jobtui daemon is already running: pid {status.pid}{state}", err=True)
         raise click.exceptions.Exit(2)
     engine.start_daemon(grace)
     deadline = time.monotonic() + wait
@@ -60,11 +68,11 @@ def start(obj: Context, grace: float | None, wait: float) -> None:
         if engine.daemon_lock_held():
             status = engine.daemon_status(next_fires=0)
             if status.pid and status.heartbeat_at:
-                click.echo(f"started the jobtui daemon: pid {status.pid}")
-                click.echo(f"log: {engine.daemon_log_path}", err=True)
+                echo(f"started the jobtui daemon: pid {status.pid}")
+                echo(f"log: {engine.daemon_log_path}", err=True)
                 return
         time.sleep(0.05)
-    click.echo(f"error: the daemon did not start; see {engine.daemon_log_path}", err=True)
+    echo(f"error: the daemon did not start; see {engine.daemon_log_path}", err=True)
     raise click.exceptions.Exit(1)
 
 
@@ -75,7 +83,7 @@ def start(obj: Context, grace: float | None, wait: float) -> None:
 def stop(obj: Context, timeout: float, kill: bool) -> None:
     """Stop the daemon: it drains for its grace period, then exits."""
     message = obj.engine.stop_daemon(timeout=timeout, kill=kill)
-    click.echo(message)
+    echo(message)
     if "still" in message:
         raise click.exceptions.Exit(1)
 
@@ -113,19 +121,19 @@ def status_cmd(obj: Context, as_json: bool) -> None:
         line = f"daemon: {word}"
         if status.alive:
             line += f" (pid {status.pid}, {status.owner}, epoch {status.epoch})"
-        click.echo(line)
+        echo(line)
         if status.alive and not status.responsive and status.heartbeat_at:
             age = engine.now() - status.heartbeat_at.timestamp()
-            click.echo(
+            echo(
                 f"unresponsive: pid {status.pid} holds the lock but its last heartbeat was "
                 f"{format_duration(age)} ago (frozen or stopped?)"
             )
-        click.echo(f"since: {format_when(status.since)}")
-        click.echo(f"heartbeat: {format_when(status.heartbeat_at)}")
-        click.echo(f"paused: {'yes (draining: no new fires)' if status.paused else 'no'}")
+        echo(f"since: {format_when(status.since)}")
+        echo(f"heartbeat: {format_when(status.heartbeat_at)}")
+        echo(f"paused: {'yes (draining: no new fires)' if status.paused else 'no'}")
         info = status.info
         if info.get("adopted") or info.get("interrupted") or "missed" in info:
-            click.echo(
+            echo(
                 "at start: adopted runs "
                 + (", ".join(f"#{i}" for i in info.get("adopted", [])) or "none")
                 + "; interrupted runs "
@@ -135,9 +143,9 @@ def status_cmd(obj: Context, as_json: bool) -> None:
             )
         fires = info.get("next_fires") or []
         if fires:
-            click.echo("next fires:")
+            echo("next fires:")
             for fire in fires:
-                click.echo(f"  {format_when(fire['at'])}  {fire['job']}")
+                echo(f"  {format_when(fire['at'])}  {fire['job']}")
     if not (status.alive and status.responsive):
         raise click.exceptions.Exit(1)
 
@@ -147,7 +155,7 @@ def status_cmd(obj: Context, as_json: bool) -> None:
 def pause(obj: Context) -> None:
     """Drain: fire nothing new and start no queued run; running runs finish."""
     obj.engine.pause_daemon()
-    click.echo("paused: no new fires until `jobtui daemon resume`")
+    echo("paused: no new fires until `jobtui daemon resume`")
 
 
 @daemon.command("resume")
@@ -155,7 +163,7 @@ def pause(obj: Context) -> None:
 def resume(obj: Context) -> None:
     """Undo `pause` (fires due meanwhile follow each job's misfire policy)."""
     obj.engine.resume_daemon()
-    click.echo("resumed")
+    echo("resumed")
 
 
 @daemon.command("smtp")
@@ -199,12 +207,12 @@ def smtp(
     if as_json:
         print_json(settings)
     elif settings is None:
-        click.echo("no SMTP server configured")
+        echo("no SMTP server configured")
     else:
         for key, value in settings.items():
-            click.echo(f"{key}: {'' if value is None else value}")
+            echo(f"{key}: {'' if value is None else value}")
     if test_to:
-        click.echo(engine.send_test_mail(test_to), err=True)
+        echo(engine.send_test_mail(test_to), err=True)
 
 
 @daemon.command("maintenance")
@@ -215,7 +223,7 @@ def smtp(
 def maintenance(obj: Context, task: str, keep_runs: int | None, keep_days: float | None) -> None:
     """Run one maintenance task now (what the hidden system jobs run nightly)."""
     options = {"keep_runs": keep_runs, "keep_days": keep_days} if task == "retention" else {}
-    click.echo(obj.engine.run_maintenance(task, **options))
+    echo(obj.engine.run_maintenance(task, **options))
 
 
 # -- schedule preview -------------------------------------------------------------------
@@ -292,7 +300,7 @@ def preview(
             }
         )
         return
-    click.echo(f"{describe_schedule(sched)} ({zone})")
+    echo(f"{describe_schedule(sched)} ({zone})")
     now = engine.now()
     rows = []
     for fire in fires:
@@ -307,7 +315,7 @@ def preview(
     if rows:
         print_table(["fire", "when", "note"], rows)
     else:
-        click.echo("no more fires (past its end, or max runs reached)")
+        echo("no more fires (past its end, or max runs reached)")
 
 
 commands = [daemon, schedule]

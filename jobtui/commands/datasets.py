@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
-from jobtui.cli import Context, pass_context, print_json, print_table, read_json_file
+from jobtui.cli import (
+    Context,
+    echo,
+    json_text,
+    pass_context,
+    print_json,
+    print_table,
+    read_json_file,
+)
+from jobtui.textsafe import inert
 
 FORMATS = click.Choice(["jsonl", "json", "csv"])
 
@@ -61,9 +69,9 @@ def show_dataset(obj: Context, name: str, as_json: bool) -> None:
     if as_json:
         print_json(dataset.to_spec())
         return
-    click.echo(f"name:        {dataset.name} ({'built-in' if dataset.builtin else 'custom'})")
-    click.echo(f"description: {dataset.description}")
-    click.echo("fields:")
+    echo(f"name:        {dataset.name} ({'built-in' if dataset.builtin else 'custom'})")
+    echo(f"description: {dataset.description}")
+    echo("fields:")
     print_table(
         ["  name", "type"],
         [[f"  {f.get('name')}", _field_summary(f)] for f in dataset.fields],
@@ -89,7 +97,7 @@ def sample_dataset(
         fmt = "json"
     options: dict[str, Any] = {"indent": 2} if fmt == "json" else {}
     data = obj.engine.encode_records(fmt, options, name, records)
-    click.echo(data.decode("utf-8"), nl=False)
+    echo(data.decode("utf-8"), nl=False)
 
 
 @datasets.command("import")
@@ -102,7 +110,7 @@ def import_dataset(obj: Context, file: str, replace: bool) -> None:
     specs = data if isinstance(data, list) else [data]
     for spec in specs:
         dataset = obj.engine.save_dataset(spec, replace=replace)
-        click.echo(f"saved dataset {dataset.name} ({len(dataset.fields)} fields)", err=True)
+        echo(f"saved dataset {dataset.name} ({len(dataset.fields)} fields)", err=True)
 
 
 @datasets.command("export")
@@ -110,7 +118,7 @@ def import_dataset(obj: Context, file: str, replace: bool) -> None:
 @pass_context
 def export_dataset(obj: Context, name: str) -> None:
     """Print a dataset's spec as JSON (import reads it back)."""
-    click.echo(json.dumps(obj.engine.get_dataset(name).to_spec(), indent=2, ensure_ascii=False))
+    echo(json_text(obj.engine.get_dataset(name).to_spec()))
 
 
 @datasets.command("delete")
@@ -121,9 +129,9 @@ def delete_dataset(obj: Context, name: str, yes: bool) -> None:
     """Delete a custom dataset (refused while a job uses it)."""
     obj.engine.get_dataset(name)
     if not yes:
-        click.confirm(f"Delete dataset {name}?", abort=True, err=True)
+        click.confirm(inert(f"Delete dataset {name}?"), abort=True, err=True)
     obj.engine.delete_dataset(name)
-    click.echo(f"deleted dataset {name}", err=True)
+    echo(f"deleted dataset {name}", err=True)
 
 
 @datasets.command("infer")
@@ -145,18 +153,18 @@ def infer_dataset(
     found = obj.engine.infer_dataset(sample_file, name, explain=True)
     spec = found["dataset"]
     for warning in found["warnings"]:
-        click.echo(f"warning: {warning}", err=True)
-    click.echo(json.dumps(spec, indent=2, ensure_ascii=False))
+        echo(f"warning: {warning}", err=True)
+    echo(json_text(spec))
     if explain:
         for column in found["columns"]:
             renamed = f" (field {column['field']})" if column["field"] != column["column"] else ""
-            click.echo(f"{column['column']}{renamed}: {column['type']}", err=True)
-            click.echo(f"    {column['why']}", err=True)
+            echo(f"{column['column']}{renamed}: {column['type']}", err=True)
+            echo(f"    {column['why']}", err=True)
     if save:
         dataset = obj.engine.save_dataset(spec, replace=replace)
-        click.echo(f"saved dataset {dataset.name} ({len(dataset.fields)} fields)", err=True)
+        echo(f"saved dataset {dataset.name} ({len(dataset.fields)} fields)", err=True)
     else:
-        click.echo(
+        echo(
             "review the spec above; save it with --save, or edit it and `datasets import`",
             err=True,
         )

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
-from jobtui.cli import Context, format_when, pass_context, print_json, print_table, read_json_file
+from jobtui.cli import (
+    Context,
+    echo,
+    format_when,
+    json_text,
+    pass_context,
+    print_json,
+    print_table,
+    read_json_file,
+)
 from jobtui.engine import InvalidInput, JobStatus, JobSummary, format_duration
+from jobtui.textsafe import inert
 
 STATUS_CHOICES = click.Choice([s.value for s in JobStatus])
 
@@ -92,17 +101,17 @@ def show_job(obj: Context, name: str, as_json: bool) -> None:
     if as_json:
         print_json(job)
         return
-    click.echo(f"{job.qualified_name}  v{job.version}  {job.status.value}")
+    echo(f"{job.qualified_name}  v{job.version}  {job.status.value}")
     if job.description:
-        click.echo(job.description)
-    click.echo(f"schedule: {job.schedule_text}" + (f" ({job.timezone})" if job.timezone else ""))
-    click.echo(f"next run: {format_when(job.next_fire_at)}")
+        echo(job.description)
+    echo(f"schedule: {job.schedule_text}" + (f" ({job.timezone})" if job.timezone else ""))
+    echo(f"next run: {format_when(job.next_fire_at)}")
     if job.last_run:
-        click.echo(
+        echo(
             f"last run: #{job.last_run.id} {job.last_run.state.value} "
             f"{format_when(job.last_run.started_at)}"
         )
-    click.echo(json.dumps(job.spec, indent=2, ensure_ascii=False))
+    echo(json_text(job.spec))
 
 
 def _specs_from(path: str) -> list[dict[str, Any]]:
@@ -126,8 +135,8 @@ def create_job(obj: Context, file: str, note: str) -> None:
     if not isinstance(data, dict):
         raise InvalidInput(f"{file}: expected one job spec object")
     job = obj.engine.create_job(data, note)
-    click.echo(job.qualified_name)
-    click.echo(f"created {job.qualified_name} v{job.version}", err=True)
+    echo(job.qualified_name)
+    echo(f"created {job.qualified_name} v{job.version}", err=True)
 
 
 @jobs.command("apply")
@@ -140,8 +149,8 @@ def apply_job(obj: Context, file: str, note: str) -> None:
     if not isinstance(data, dict):
         raise InvalidInput(f"{file}: expected one job spec object")
     job, what = obj.engine.apply_job(data, note)
-    click.echo(job.qualified_name)
-    click.echo(f"{what} {job.qualified_name} v{job.version}", err=True)
+    echo(job.qualified_name)
+    echo(f"{what} {job.qualified_name} v{job.version}", err=True)
 
 
 @jobs.command("import")
@@ -152,8 +161,8 @@ def import_jobs(obj: Context, file: str, note: str) -> None:
     """Import one spec or a list of specs (as written by `jobs export`): all or none."""
     done = obj.engine.import_jobs(_specs_from(file), note)
     for job in done:
-        click.echo(job.qualified_name)
-    click.echo(f"imported {len(done)} job(s)", err=True)
+        echo(job.qualified_name)
+    echo(f"imported {len(done)} job(s)", err=True)
 
 
 @jobs.command("export")
@@ -171,13 +180,13 @@ def export_jobs(
     data: Any = (
         obj.engine.export_jobs(workspace) if export_all else obj.engine.export_job(name or "")
     )
-    text = json.dumps(data, indent=2, ensure_ascii=False)
+    text = json_text(data)
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(text + "\n")
-        click.echo(f"wrote {output}", err=True)
+        echo(f"wrote {output}", err=True)
     else:
-        click.echo(text)
+        echo(text)
 
 
 @jobs.command("delete")
@@ -190,9 +199,9 @@ def delete_job(obj: Context, name: str, yes: bool, purge: bool) -> None:
     job = obj.engine.get_job(name, include_deleted=purge)
     if not yes:
         what = "Remove for good" if purge else "Move to the trash"
-        click.confirm(f"{what} {job.qualified_name} and its history?", abort=True, err=True)
+        click.confirm(inert(f"{what} {job.qualified_name} and its history?"), abort=True, err=True)
     obj.engine.delete_job(job.id, purge=purge)
-    click.echo(
+    echo(
         f"{'purged' if purge else 'moved to the trash'}: {job.qualified_name}"
         + ("" if purge else " (jobtui jobs restore brings it back)"),
         err=True,
@@ -205,7 +214,7 @@ def delete_job(obj: Context, name: str, yes: bool, purge: bool) -> None:
 def restore_job(obj: Context, name: str) -> None:
     """Bring a job back from the trash, with its history."""
     job = obj.engine.restore_job(name)
-    click.echo(f"restored {job.qualified_name}", err=True)
+    echo(f"restored {job.qualified_name}", err=True)
 
 
 @jobs.command("trash")
@@ -230,7 +239,7 @@ def trash(obj: Context, as_json: bool) -> None:
 def duplicate_job(obj: Context, name: str, new_name: str, workspace: str | None) -> None:
     """Copy a job under a new name (no shared history)."""
     job = obj.engine.duplicate_job(name, new_name, workspace)
-    click.echo(job.qualified_name)
+    echo(job.qualified_name)
 
 
 @jobs.command("pause")
@@ -239,7 +248,7 @@ def duplicate_job(obj: Context, name: str, new_name: str, workspace: str | None)
 def pause_job(obj: Context, name: str) -> None:
     """Stop a job's schedule from firing (a new version)."""
     job = obj.engine.pause_job(name)
-    click.echo(f"paused {job.qualified_name}", err=True)
+    echo(f"paused {job.qualified_name}", err=True)
 
 
 @jobs.command("resume")
@@ -248,7 +257,7 @@ def pause_job(obj: Context, name: str) -> None:
 def resume_job(obj: Context, name: str) -> None:
     """Let a paused job's schedule fire again."""
     job = obj.engine.resume_job(name)
-    click.echo(f"resumed {job.qualified_name}", err=True)
+    echo(f"resumed {job.qualified_name}", err=True)
 
 
 @jobs.command("versions")
@@ -278,7 +287,7 @@ def versions(obj: Context, name: str, as_json: bool) -> None:
 def rollback(obj: Context, name: str, version: int, note: str) -> None:
     """Make a new version equal to VERSION."""
     job = obj.engine.rollback_job(name, version, note)
-    click.echo(f"{job.qualified_name} is now v{job.version} (= v{version})", err=True)
+    echo(f"{job.qualified_name} is now v{job.version} (= v{version})", err=True)
 
 
 @jobs.command("star")
@@ -289,7 +298,7 @@ def rollback(obj: Context, name: str, version: int, note: str) -> None:
 def star(obj: Context, name: str, version: int, unstar: bool) -> None:
     """Star a version as major."""
     obj.engine.star_version(name, version, not unstar)
-    click.echo(f"{'unstarred' if unstar else 'starred'} v{version}", err=True)
+    echo(f"{'unstarred' if unstar else 'starred'} v{version}", err=True)
 
 
 @jobs.command("diff")
@@ -299,7 +308,7 @@ def star(obj: Context, name: str, version: int, unstar: bool) -> None:
 @pass_context
 def diff(obj: Context, name: str, v1: int, v2: int) -> None:
     """Unified diff of two versions' specs."""
-    click.echo(obj.engine.diff_versions(name, v1, v2), nl=False)
+    echo(obj.engine.diff_versions(name, v1, v2), nl=False)
 
 
 commands = [jobs]

@@ -9,9 +9,18 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from jobtui.cli import Context, format_when, pass_context, print_json, print_table, to_jsonable
+from jobtui.cli import (
+    Context,
+    echo,
+    format_when,
+    pass_context,
+    print_json,
+    print_table,
+    to_jsonable,
+)
 from jobtui.commands.jobs import jobs
 from jobtui.engine import InvalidInput, LogLine, Run, RunState, format_duration
+from jobtui.textsafe import inert
 
 if TYPE_CHECKING:
     from jobtui.engine import Engine
@@ -37,13 +46,13 @@ def _say_who_starts(engine: Engine, run: Run, *, can_wait: bool = True) -> None:
     status = engine.daemon_status(next_fires=0)
     if not status.alive:
         also = ", or use --wait to run it from here" if can_wait else ""
-        click.echo(
+        echo(
             f"run {run.id} waits in the queue: no daemon is running (start one with "
             f"`jobtui daemon start`{also})",
             err=True,
         )
     elif status.paused:
-        click.echo(
+        echo(
             f"run {run.id} waits in the queue: the daemon is paused (`jobtui daemon resume`)",
             err=True,
         )
@@ -65,9 +74,18 @@ def _summary(run: Run) -> str:
 ECHO_CHUNK = 5000
 
 
-def _echo_lines(lines: list[LogLine], formatted: Callable[[LogLine], str]) -> None:
-    if lines:
-        click.echo("\n".join(map(formatted, lines)))
+def _echo_lines(
+    lines: list[LogLine], formatted: Callable[[LogLine], str], *, raw: bool = False
+) -> None:
+    """Log lines, one per line, shown inert (a job's escape sequences are drawn, not obeyed);
+    `raw`: their exact text, escape sequences and all (`logs --raw`)."""
+    if not lines:
+        return
+    if raw:
+        # color=True: click would otherwise strip what looks like ANSI when piped.
+        click.echo("\n".join(map(formatted, lines)), color=True)
+    else:
+        click.echo("\n".join(inert(formatted(line)) for line in lines))
 
 
 class _Follower:
@@ -156,11 +174,11 @@ def run_command(
         if as_json:
             print_json(run)
         else:
-            click.echo(run.id)
+            echo(run.id)
         _say_who_starts(engine, run)
         return
     if not as_json:
-        click.echo(f"run {run.id} of {run.workspace}/{run.job_name} queued", err=True)
+        echo(f"run {run.id} of {run.workspace}/{run.job_name} queued", err=True)
     follower = _Follower(obj, run.id) if follow else None
     final = engine.wait_for_run(run.id, timeout=timeout, on_poll=follower)
     if follower is not None:
@@ -176,9 +194,9 @@ def _report_end(final: Run, as_json: bool, *, summary_on_stdout: bool = False) -
     else:
         for result in final.results:
             if result != final.error:  # the summary below says it
-                click.echo(result)
+                echo(result)
         ok = final.state == RunState.SUCCEEDED
-        click.echo(_summary(final), err=ok and not summary_on_stdout)
+        echo(_summary(final), err=ok and not summary_on_stdout)
     sys.exit(0 if final.state == RunState.SUCCEEDED else 1)
 
 
@@ -190,7 +208,7 @@ def preview_command(obj: Context, name: str, count: int) -> None:
     """Print the first records of a job in its format. Nothing is stored."""
     if count < 1:
         raise InvalidInput("-n: must be at least 1")
-    click.echo(obj.engine.preview(name, n=count), nl=False)
+    echo(obj.engine.preview(name, n=count), nl=False)
 
 
 @click.command("logs")
@@ -200,7 +218,17 @@ def preview_command(obj: Context, name: str, count: int) -> None:
 @click.option("--level", "-l", type=LEVEL_CHOICES, help="This level and above.")
 @click.option("--stream", "-s", "streams", multiple=True, help="Only this stream (repeatable).")
 @click.option("--grep", "-g", help="Only lines matching this regular expression.")
-@click.option("--save", type=click.Path(dir_okay=False), help="Write the lines to FILE instead.")
+@click.option(
+    "--save",
+    type=click.Path(dir_okay=False),
+    help="Write the lines to FILE instead (their exact text).",
+)
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Print the exact text, control characters and escape sequences included "
+    "(by default they are shown as ^[, <9b>…, never sent to the terminal).",
+)
 @pass_context
 def logs_command(
     obj: Context,
@@ -211,6 +239,7 @@ def logs_command(
     streams: tuple[str, ...],
     grep: str | None,
     save: str | None,
+    raw: bool,
 ) -> None:
     """Print a run's log (engine messages, sink and command output)."""
     from jobtui.engine import LineFormatter, levels_at_least
@@ -221,14 +250,14 @@ def logs_command(
     levels = levels_at_least(level) if level else None
     if save:
         count = engine.save_log(run_id, save, levels=levels, streams=streams, grep=grep)
-        click.echo(f"saved {count} line(s) of run {run_id} to {save}", err=True)
+        echo(f"saved {count} line(s) of run {run_id} to {save}", err=True)
         return
     next_seq = 1
     if tail is not None:
         lines = engine.read_log(
             run_id, limit=max(tail, 0), backwards=True, levels=levels, streams=streams, grep=grep
         )
-        _echo_lines(lines, formatted)
+        _echo_lines(lines, formatted, raw=raw)
         next_seq = engine.log_size(run_id) + 1
     else:
         chunk: list[LogLine] = []
@@ -236,9 +265,9 @@ def logs_command(
             chunk.append(line)
             next_seq = line.seq + 1
             if len(chunk) == ECHO_CHUNK:
-                _echo_lines(chunk, formatted)
+                _echo_lines(chunk, formatted, raw=raw)
                 chunk = []
-        _echo_lines(chunk, formatted)
+        _echo_lines(chunk, formatted, raw=raw)
         next_seq = max(next_seq, engine.log_size(run_id) + 1) if not follow else next_seq
     if not follow:
         return
@@ -248,7 +277,7 @@ def logs_command(
         lines = engine.read_log(
             run_id, from_seq=next_seq, limit=1000, levels=levels, streams=streams, grep=grep
         )
-        _echo_lines(lines, formatted)
+        _echo_lines(lines, formatted, raw=raw)
         if lines:
             next_seq = lines[-1].seq + 1
             continue
@@ -340,24 +369,30 @@ def show_run(obj: Context, run_id: int, as_json: bool) -> None:
     for key, info in effective.items():
         rows.append((f"  {key}", f"{info.get('value')} (from {info.get('from')})"))
     for label, value in rows:
-        click.echo(f"{label + ':':<12} {value}")
+        # One line per field: a line end in a title or a parameter is shown, not obeyed.
+        echo(f"{label + ':':<12} {inert(str(value))}")
     if run.tasks:
-        click.echo("tasks:")
+        echo("tasks:")
         for task in run.tasks:
             total = f"/{task.total}" if task.total else ""
             extra = (
                 f"  {task.error}" if task.error else (f"  → {task.result}" if task.result else "")
             )
-            click.echo(f"  {task.name}: {task.state.value} {task.records}{total}{extra}")
+            echo(inert(f"  {task.name}: {task.state.value} {task.records}{total}{extra}"))
     if run.results:
-        click.echo("results:")
+        echo("results:")
         for result in run.results:
-            click.echo(f"  {result}")
+            echo(_indented(result))
     if run.errors:
-        click.echo("errors:")
+        echo("errors:")
         for error in run.errors:
             where = f"[{error['task']}] " if error.get("task") else ""
-            click.echo(f"  {where}{error.get('message', '')}")
+            echo(_indented(f"{where}{error.get('message', '')}"))
+
+
+def _indented(text: str) -> str:
+    """A message of one or more lines under a heading: every line indented."""
+    return "  " + inert(str(text), keep_newlines=True).replace("\n", "\n    ")
 
 
 @runs.command("cancel")
@@ -369,7 +404,7 @@ def cancel_run(obj: Context, run_id: int, wait: bool) -> None:
     run = obj.engine.cancel_run(run_id)
     if wait and not run.state.is_final:
         run = obj.engine.wait_for_run(run_id)
-    click.echo(_summary(run))
+    echo(_summary(run))
 
 
 @runs.command("replay")
@@ -386,7 +421,7 @@ def replay_run(obj: Context, run_id: int, wait: bool, as_json: bool) -> None:
     if as_json:
         print_json(run)
     else:
-        click.echo(run.id)
+        echo(run.id)
 
 
 @jobs.command("reset-offset")
@@ -395,7 +430,7 @@ def replay_run(obj: Context, run_id: int, wait: bool, as_json: bool) -> None:
 def reset_offset(obj: Context, name: str) -> None:
     """Forget the since watermark: the next run starts from the beginning."""
     obj.engine.reset_offset(name)
-    click.echo(f"{name}: since watermark cleared", err=True)
+    echo(f"{name}: since watermark cleared", err=True)
 
 
 commands = [run_command, preview_command, logs_command, runs]

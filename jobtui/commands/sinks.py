@@ -6,8 +6,17 @@ import json
 
 import click
 
-from jobtui.cli import Context, pass_context, print_json, print_table, read_json_file
+from jobtui.cli import (
+    Context,
+    echo,
+    json_text,
+    pass_context,
+    print_json,
+    print_table,
+    read_json_file,
+)
 from jobtui.engine import mask_secrets
+from jobtui.textsafe import inert
 
 
 @click.group()
@@ -37,7 +46,7 @@ def list_presets(obj: Context, as_json: bool) -> None:
 def add_preset(obj: Context, file: str, replace: bool) -> None:
     """Add a preset from a JSON file: {"name", "type", "options"}."""
     preset = obj.engine.save_preset(read_json_file(file), replace=replace)
-    click.echo(f"saved sink preset {preset.name} ({preset.type})", err=True)
+    echo(f"saved sink preset {preset.name} ({preset.type})", err=True)
 
 
 @sinks.command("show")
@@ -50,8 +59,8 @@ def show_preset(obj: Context, name: str, as_json: bool) -> None:
     if as_json:
         print_json(preset)
         return
-    click.echo(f"name:      {preset.name}\ntype:      {preset.type}\nworkspace: {preset.workspace}")
-    click.echo("options:   " + json.dumps(mask_secrets(preset.options), indent=2))
+    echo(f"name:      {preset.name}\ntype:      {preset.type}\nworkspace: {preset.workspace}")
+    echo("options:   " + json_text(mask_secrets(preset.options)))
 
 
 @sinks.command("delete")
@@ -62,9 +71,9 @@ def delete_preset(obj: Context, name: str, yes: bool) -> None:
     """Delete a preset (refused while a job uses it)."""
     obj.engine.get_preset(name)
     if not yes:
-        click.confirm(f"Delete sink preset {name}?", abort=True, err=True)
+        click.confirm(inert(f"Delete sink preset {name}?"), abort=True, err=True)
     obj.engine.delete_preset(name)
-    click.echo(f"deleted sink preset {name}", err=True)
+    echo(f"deleted sink preset {name}", err=True)
 
 
 commands = [sinks]

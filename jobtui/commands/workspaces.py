@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from jobtui.cli import Context, pass_context, print_json, print_table
+from jobtui.cli import Context, echo, pass_context, print_json, print_table
 
 
 @click.group()
@@ -30,7 +30,7 @@ def list_workspaces(obj: Context, as_json: bool) -> None:
 def create_workspace(obj: Context, name: str) -> None:
     """Create a workspace."""
     obj.engine.create_workspace(name)
-    click.echo(f"created workspace {name}", err=True)
+    echo(f"created workspace {name}", err=True)
 
 
 @workspaces.command("rename")
@@ -40,7 +40,7 @@ def create_workspace(obj: Context, name: str) -> None:
 def rename_workspace(obj: Context, old: str, new: str) -> None:
     """Rename a workspace."""
     obj.engine.rename_workspace(old, new)
-    click.echo(f"renamed workspace {old} to {new}", err=True)
+    echo(f"renamed workspace {old} to {new}", err=True)
 
 
 commands = [workspaces]

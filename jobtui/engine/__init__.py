@@ -43,6 +43,10 @@ if TYPE_CHECKING:
     from jobtui.engine.model.secrets import (
         mask_secrets,
     )
+    from jobtui.engine.model.shape import (
+        json_nesting_problem,
+        shape_problem,
+    )
     from jobtui.engine.model.sinks import (
         SINK_OPTIONS,
     )
@@ -127,6 +131,8 @@ _HOME = {
     "JobSpec": "jobtui.engine.model.spec",
     "Policies": "jobtui.engine.model.spec",
     "ScheduleBase": "jobtui.engine.model.spec",
+    "json_nesting_problem": "jobtui.engine.model.shape",
+    "shape_problem": "jobtui.engine.model.shape",
     "timezones": "jobtui.engine.model.spec",
     "FIELD_MODELS": "jobtui.engine.datagen.fields",
     "LineFormatter": "jobtui.engine.run.logs",
@@ -175,10 +181,12 @@ __all__ = [
     "Workspace",
     "describe_schedule",
     "format_duration",
+    "json_nesting_problem",
     "levels_at_least",
     "local_zone_name",
     "mask_secrets",
     "parse_duration",
+    "shape_problem",
     "timezones",
     "to_datetime",
 ]

@@ -6,41 +6,21 @@ clock) so a frozen clock gives frozen screens.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
 
+from jobtui import textsafe
 from jobtui.engine import format_duration
-
-# C0 controls (but tab), DEL, C1 controls, and the Unicode controls that reorder or hide
-# text (bidi overrides and isolates, zero-width joiners, line/paragraph separators, BOM).
-_UNSAFE = re.compile(
-    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]"
-)
-
-
-def _visible(match: re.Match[str]) -> str:
-    char = match.group(0)
-    code = ord(char)
-    if code < 0x20:
-        return "^" + chr(code + 0x40)  # caret notation: ESC → ^[, BEL → ^G
-    if code == 0x7F:
-        return "^?"
-    if code <= 0x9F:
-        return f"<{code:02x}>"  # C1: CSI (0x9b) → <9b>
-    return f"<U+{code:04X}>"
 
 
 def inert(text: str, tab_size: int = 4) -> str:
-    """Job output made safe to draw: every control character becomes visible text.
+    """Job output made safe to draw: every control character becomes visible text
+    (`jobtui.textsafe`, the rule the command line follows too), tabs expanded.
 
-    Escape sequences, C1 controls and bidi tricks can then neither reach the terminal nor
-    move the cursor; markup is harmless because callers build `rich.text.Text` from the
-    result without parsing markup.
+    Markup is harmless because callers build `rich.text.Text` from the result without
+    parsing markup.
     """
-    if "\t" in text:
-        text = text.expandtabs(tab_size)
-    return _UNSAFE.sub(_visible, text)
+    return textsafe.inert(text, tab_size=tab_size)
 
 
 # -- time ---------------------------------------------------------------------------

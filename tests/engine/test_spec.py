@@ -336,3 +336,77 @@ def test_durations() -> None:
     assert parse_duration(12) == 12
     with pytest.raises(ValueError):
         parse_duration("5 parsecs")
+
+
+def test_overlap_and_misfire_take_the_word_or_the_object() -> None:
+    from jobtui.engine.model.spec import validate_spec as check
+
+    for policies in (
+        {"overlap": "allow", "misfire": "once"},
+        {"overlap": {"policy": "allow"}, "misfire": {"policy": "once"}},
+    ):
+        spec, found = check(minimal(policies=policies), known_datasets=DATASETS)
+        assert found == [] and spec is not None
+        # allow without max: no limit; the misfire word keeps the default cap.
+        assert (spec.policies.overlap_policy.policy, spec.policies.overlap_policy.max) == (
+            "allow",
+            None,
+        )
+        assert (spec.policies.misfire.policy, spec.policies.misfire.cap) == ("once", 10)
+    found = errors(minimal(policies={"overlap": "often", "misfire": ["all"]}))
+    assert found == {
+        "policies.overlap": 'must be one of skip, queue, allow, or an object such as {"policy": "allow", "max": 3}',
+        "policies.misfire": 'must be one of skip, once, all, or an object such as {"policy": "all", "cap": 10}',
+    }
+    # Only the object's own mistake, not the word form's as well.
+    assert errors(minimal(policies={"overlap": {"policy": "allow", "max": 0}})) == {
+        "policies.overlap.max": "must be at least 1"
+    }
+
+
+def test_offending_values_are_shortened_and_keys_named_as_given() -> None:
+    found = errors(
+        minimal(
+            schedule={"type": "interval", "every": "5m", "timezone": "Z" * 5000},
+            str={"a": 1},  # a key named like a type is still a key
+            tags=["x" * 300],
+            policies={"timeout": "9" * 300 + "!"},
+        )
+    )
+    assert found["schedule.timezone"] == (
+        f"unknown timezone '{'Z' * 57}…' (5,000 characters) (use an IANA name like Europe/Paris)"
+    )
+    assert found["str"] == "unknown key"
+    assert found["tags"].startswith(f"tag '{'x' * 57}…' (300 characters): use up to 40")
+    assert found["policies.timeout"].startswith(f"'{'9' * 57}…' (301 characters) is not a duration")
+    assert all(len(message) < 200 for message in found.values())
+
+
+def test_specs_that_crashed_validation_are_refused_with_their_field() -> None:
+    spec = minimal()
+    spec["datagen"]["generator"] = {"format": {"x": 1}}
+    spec["datagen"]["sinks"] = [{"type": ["file"]}]
+    found = errors(spec)
+    assert found["datagen.generator.format"].startswith("must be one of 'jsonl'")
+    assert found["datagen.sinks[0].type"].startswith("must be one of 'console'")
+    # A time zone name the file system refuses (too long, a directory, a NUL).
+    for zone in ("A" * 5000, "Europe", "Europe/\x00Paris", "../../../etc/passwd"):
+        found = errors(minimal(schedule={"type": "interval", "every": "5m", "timezone": zone}))
+        assert found["schedule.timezone"].startswith("unknown timezone"), zone
+        assert "zoneinfo" not in found["schedule.timezone"]
+    # Durations that are no number of seconds.
+    for value in (True, float("nan"), float("inf"), "nan", "1e400s", "inf"):
+        found = errors(minimal(policies={"timeout": value}))
+        assert "policies.timeout" in found, value
+    # Nesting and text no JSON file can hold as Python data.
+    deep: list[object] = []
+    node = deep
+    for _ in range(5000):
+        node.append([])
+        node = node[0]  # type: ignore[assignment]
+    assert errors(minimal(description=deep)) == {
+        "description[0][0][0]…": "nests deeper than 50 levels"
+    }
+    assert errors(minimal(description="caf\udce9")) == {
+        "description": "'caf\\udce9' is not valid Unicode text"
+    }

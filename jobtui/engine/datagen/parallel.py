@@ -53,6 +53,7 @@ from jobtui.engine.datagen.generate import (
 )
 from jobtui.engine.datagen.prestart import helper_context
 from jobtui.engine.datagen.spool import SPOOL_PREFIX, spool_root, sweep_spools
+from jobtui.paths import open_private
 
 # Batches queued per helper, so it never waits for the caller to ask. Between two top-ups
 # the caller makes a batch itself (~10 ms) and hands one to the sink; with 2 queued a helper
@@ -111,7 +112,7 @@ def _serve(conn: Connection, spool: str, ring_path: str | None, slot_size: int) 
             ring[offset : offset + len(payload)] = payload
             return None, len(payload)
         path = os.path.join(spool, f"{os.getpid()}-{name}")
-        with open(path, "wb") as fh:
+        with open_private(path, "wb") as fh:
             fh.write(payload)
         return path, len(payload)
 

@@ -39,6 +39,7 @@ from jobtui.engine.model.formats import FORMAT_EXTENSIONS
 from jobtui.engine.model.types import RunState
 from jobtui.engine.run.executor import note_partial, partials_listing
 from jobtui.engine.sinks.base import Sink, SinkContext, make_sink
+from jobtui.paths import ensure_private_dir, open_private, write_private_text
 
 if TYPE_CHECKING:
     from jobtui.engine.datagen.generate import Chunk
@@ -324,9 +325,9 @@ class ReplayWriter:
     """Keeps a dataset's output bytes under `<data_dir>/replay/<run_id>/`."""
 
     def __init__(self, directory: Path, filename: str):
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        ensure_private_dir(directory, levels=2)  # replay/ and replay/<run>/
         self.path = directory / filename
-        self._fh: IO[bytes] | None = open(self.path, "wb", buffering=READ_CHUNK)  # noqa: SIM115
+        self._fh: IO[bytes] | None = open_private(self.path, "wb", buffering=READ_CHUNK)
 
     def write(self, data: bytes) -> None:
         if self._fh is not None and data:
@@ -610,7 +611,7 @@ def _generate(ctx: RunContext, settings: Settings, pool: Any) -> Outcome:
         ctx, gen, every, datasets, counts, sinks, tasks, settings, manifest, replay_dir, pool
     )
     if replay_dir is not None:
-        (replay_dir / "manifest.json").write_text(json.dumps(manifest, default=str))
+        write_private_text(replay_dir / "manifest.json", json.dumps(manifest, default=str))
         pruned = prune_job_replays(ctx.engine, ctx.job_id, settings.replay_keep, ctx.run_id)
         if pruned:
             ctx.log.info(f"replay store: pruned the output of {pruned} older run(s)")

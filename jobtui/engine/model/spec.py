@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -26,6 +28,13 @@ from jobtui.engine.model.cron import CronError, parse_cron
 from jobtui.engine.model.durations import parse_duration
 from jobtui.engine.model.errors import FieldError, SpecError
 from jobtui.engine.model.formats import FORMAT_OPTIONS
+from jobtui.engine.model.shape import (
+    MAX_TOKEN_CHARS,
+    brief,
+    field_path,
+    shape_problem,
+    shorten_quoted,
+)
 from jobtui.engine.model.sinks import SINK_OPTIONS
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -47,12 +56,17 @@ def _duration(value: Any) -> Any:
     if value is None:
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number of seconds")
         if value < 0:
             raise ValueError("must not be negative")
         return value
     if not isinstance(value, str):
         raise ValueError("must be a duration such as 90s, 5m or 1h30m")
-    parse_duration(value)
+    if len(value) > MAX_TOKEN_CHARS:
+        raise ValueError(f"{brief(value)} is not a duration (use forms like 90s, 5m, 1h30m)")
+    if not math.isfinite(parse_duration(value)):
+        raise ValueError(f"{brief(value)} is not a duration (use forms like 90s, 5m, 1h30m)")
     return value
 
 
@@ -66,12 +80,15 @@ def _positive_duration(value: Any) -> Any:
 def _timezone(value: str | None) -> str | None:
     if value is None:
         return value
+    unknown = f"unknown timezone {brief(value)} (use an IANA name like Europe/Paris)"
+    if len(value) > MAX_TOKEN_CHARS:
+        raise ValueError(unknown)
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown timezone {value!r} (use an IANA name like Europe/Paris)"
-        ) from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a name the file system refuses (too long, a directory); its message
+        # would show where the zone files are installed.
+        raise ValueError(unknown) from None
     return value
 
 
@@ -81,7 +98,7 @@ def _datetime_text(value: str | None) -> str | None:
     try:
         datetime.fromisoformat(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{value!r} is not a date-time (use 2026-12-01T08:00)") from None
+        raise ValueError(f"{brief(value)} is not a date-time (use 2026-12-01T08:00)") from None
     return value
 
 
@@ -89,7 +106,7 @@ def _date_text(value: str) -> str:
     try:
         date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{value!r} is not a date (use 2026-12-01)") from None
+        raise ValueError(f"{brief(value)} is not a date (use 2026-12-01)") from None
     return value
 
 
@@ -97,12 +114,21 @@ def _time_text(value: str) -> str:
     try:
         time.fromisoformat(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{value!r} is not a time of day (use 08:00)") from None
+        raise ValueError(f"{brief(value)} is not a time of day (use 08:00)") from None
     return value
 
 
-Duration = Annotated[str | int | float, AfterValidator(_duration)]
-PositiveDuration = Annotated[str | int | float, AfterValidator(_positive_duration)]
+def _not_a_flag(value: Any) -> Any:
+    # Checked before the number types see it: they would take true for 1 second.
+    if isinstance(value, bool):
+        raise ValueError("must be a duration such as 90s, 5m or 1h30m")
+    return value
+
+
+Duration = Annotated[str | int | float, BeforeValidator(_not_a_flag), AfterValidator(_duration)]
+PositiveDuration = Annotated[
+    str | int | float, BeforeValidator(_not_a_flag), AfterValidator(_positive_duration)
+]
 TimezoneName = Annotated[str, AfterValidator(_timezone)]
 DateTimeText = Annotated[str, AfterValidator(_datetime_text)]
 DateText = Annotated[str, AfterValidator(_date_text)]
@@ -145,6 +171,8 @@ class CronSchedule(ScheduleBase):
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str) -> str:
+        if len(value) > MAX_TOKEN_CHARS:
+            raise ValueError(f"is {len(value):,} characters long; a cron expression is short")
         try:
             parse_cron(value)
         except CronError as exc:
@@ -203,6 +231,10 @@ class RetryPolicy(Strict):
     delay: Duration = "1m"
 
 
+MISFIRE_POLICIES = ("skip", "once", "all")
+OVERLAP_POLICIES = ("skip", "queue", "allow")
+
+
 class MisfirePolicy(Strict):
     policy: Literal["skip", "once", "all"] = "once"
     cap: int = Field(10, ge=1, le=10_000)
@@ -210,19 +242,43 @@ class MisfirePolicy(Strict):
 
 class OverlapPolicy(Strict):
     policy: Literal["skip", "queue", "allow"] = "skip"
-    max: int = Field(1, ge=1, le=100)
+    max: int | None = Field(
+        None, ge=1, le=100, description="With allow: at most this many at once (none: no limit)"
+    )
+
+
+def _policy_form(value: Any, choices: tuple[str, ...], example: str) -> Any:
+    """A policy given as a word or as an object: both forms for overlap and misfire."""
+    if isinstance(value, str) and value in choices:
+        return value
+    if isinstance(value, dict):
+        return value
+    words = ", ".join(choices)
+    raise ValueError(f"must be one of {words}, or an object such as {example}")
 
 
 class Policies(Strict):
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     timeout: PositiveDuration | None = None
-    overlap: Literal["skip", "queue", "allow"] | OverlapPolicy = "skip"
+    # "allow" (or {"policy": "allow"} without max) lets any number of runs overlap.
+    overlap: OverlapPolicy = Field(default_factory=OverlapPolicy)
     misfire: MisfirePolicy = Field(default_factory=MisfirePolicy)
+
+    @field_validator("overlap", mode="before")
+    @classmethod
+    def _overlap_form(cls, value: Any) -> Any:
+        value = _policy_form(value, OVERLAP_POLICIES, '{"policy": "allow", "max": 3}')
+        return {"policy": value} if isinstance(value, str) else value
+
+    @field_validator("misfire", mode="before")
+    @classmethod
+    def _misfire_form(cls, value: Any) -> Any:
+        value = _policy_form(value, MISFIRE_POLICIES, '{"policy": "all", "cap": 10}')
+        return {"policy": value} if isinstance(value, str) else value
 
     @property
     def overlap_policy(self) -> OverlapPolicy:
-        if isinstance(self.overlap, str):
-            return OverlapPolicy(policy=self.overlap)
+        """The overlap policy (either form); `max` None: no limit (allow without max)."""
         return self.overlap
 
 
@@ -237,7 +293,7 @@ class Alerts(Strict):
     def _emails(cls, value: list[str]) -> list[str]:
         for address in value:
             if not EMAIL.match(address):
-                raise ValueError(f"{address!r} is not an email address")
+                raise ValueError(f"{brief(address)} is not an email address")
         return value
 
 
@@ -291,7 +347,7 @@ def coerce_parameter(param: Parameter, value: Any) -> Any:
     expected = {"choice": f"one of {param.choices}", "date": "a date like 2026-12-01"}.get(
         kind, f"a {kind}"
     )
-    raise ValueError(f"{value!r} is not {expected}")
+    raise ValueError(f"{brief(value)} is not {expected}")
 
 
 # -- kinds -------------------------------------------------------------------
@@ -342,7 +398,7 @@ class DatagenSpec(Strict):
         from faker.config import AVAILABLE_LOCALES
 
         if value not in AVAILABLE_LOCALES:
-            raise ValueError(f"unknown locale {value!r} (for example en_US, fr_FR, de_DE)")
+            raise ValueError(f"unknown locale {brief(value)} (for example en_US, fr_FR, de_DE)")
         return value
 
     @field_validator("datasets")
@@ -371,7 +427,7 @@ class CommandSpec(Strict):
     def _names(cls, value: dict[str, str]) -> dict[str, str]:
         for key in value:
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
-                raise ValueError(f"{key!r} is not an environment variable name")
+                raise ValueError(f"{brief(key)} is not an environment variable name")
         return value
 
 
@@ -420,21 +476,13 @@ class JobSpec(Strict):
     def _tags(cls, value: list[str]) -> list[str]:
         for tag in value:
             if not re.match(r"^[\w.:-]{1,40}$", tag):
-                raise ValueError(f"tag {tag!r}: use up to 40 letters, digits, '.', ':', '_', '-'")
+                raise ValueError(
+                    f"tag {brief(tag)}: use up to 40 letters, digits, '.', ':', '_', '-'"
+                )
         return value
 
 
 # -- validation ----------------------------------------------------------------
-def _path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
 def _message(error: Any) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
@@ -464,30 +512,47 @@ def _message(error: Any) -> str:
     return msg[:1].lower() + msg[1:]
 
 
-def errors_of(exc: ValidationError, prefix: str = "") -> list[FieldError]:
-    """Pydantic's errors as FieldErrors with dotted paths, under `prefix`."""
+def _is_tag(part: int | str) -> bool:
+    """A part pydantic adds to a location (a union's branch, a validator's name)."""
+    return isinstance(part, str) and (
+        "[" in part or part in ("str", "int", "float", "bool", "OverlapPolicy", "constrained-str")
+    )
+
+
+def _user_loc(loc: tuple[int | str, ...], data: Any) -> tuple[int | str, ...]:
+    """A location with the parts pydantic adds taken out: a part is the user's when the
+    document has it (a key named "str" is a key), or when it is the field found missing."""
+    out: list[int | str] = []
+    node = data
+    for i, part in enumerate(loc):
+        in_dict = isinstance(node, dict) and isinstance(part, str) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            node = node[part]  # type: ignore[index]
+            out.append(part)
+        elif i == len(loc) - 1 and not _is_tag(part):
+            out.append(part)
+    return tuple(out)
+
+
+_NO_DATA = object()
+
+
+def errors_of(exc: ValidationError, prefix: str = "", data: Any = _NO_DATA) -> list[FieldError]:
+    """Pydantic's errors as FieldErrors with dotted paths, under `prefix`. With the `data`
+    that was validated, the paths hold exactly the user's keys."""
     out: list[FieldError] = []
     for error in exc.errors():
         loc = tuple(error["loc"])
         # Unions add the branch's name to the location; it means nothing to a user.
-        loc = tuple(
-            p
-            for p in loc
-            if not (
-                isinstance(p, str)
-                and (
-                    "[" in p
-                    or p in ("str", "int", "float", "bool", "OverlapPolicy", "constrained-str")
-                )
-            )
-        )
-        message = _message(error)
+        loc = tuple(p for p in loc if not _is_tag(p)) if data is _NO_DATA else _user_loc(loc, data)
+        message = shorten_quoted(_message(error))
         # Model validators write "field: reason" to point at one field of the model.
         match = re.match(r"^([a-z_]+): (.*)$", message)
         if match and error["type"] == "value_error":
             loc = (*loc, match.group(1))
             message = match.group(2)
-        path = _path(loc)
+        path = field_path(loc)
         if prefix:
             path = f"{prefix}.{path}" if path and not path.startswith("[") else f"{prefix}{path}"
         out.append(FieldError(path, message))
@@ -498,7 +563,7 @@ def _check(model: type[BaseModel], data: Any, prefix: str) -> tuple[Any, list[Fi
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
-        return None, errors_of(exc, prefix)
+        return None, errors_of(exc, prefix, data)
 
 
 def validate_spec(
@@ -510,6 +575,9 @@ def validate_spec(
     """Check a job spec; return the typed spec, or None and every mistake found."""
     if not isinstance(data, dict):
         return None, [FieldError("", "a job spec must be a JSON object")]
+    problem = shape_problem(data)
+    if problem is not None:
+        return None, [problem]
     errors: list[FieldError] = []
     # Sections whose shape depends on a value (schedule type, generator format, sink type)
     # are checked against the right model one by one so every error keeps a clean path.
@@ -565,12 +633,15 @@ def _check_datagen(
     if known_datasets is not None and isinstance(datasets, list):
         for i, name in enumerate(datasets):
             if isinstance(name, str) and name not in known_datasets:
-                errors.append(FieldError(f"datagen.datasets[{i}]", f"no dataset named {name!r}"))
+                errors.append(
+                    FieldError(f"datagen.datasets[{i}]", f"no dataset named {brief(name)}")
+                )
     generator = datagen.get("generator")
     if isinstance(generator, dict):
         fmt = generator.get("format", "jsonl")
         options = generator.get("options", {})
-        if fmt in FORMAT_OPTIONS and isinstance(options, dict):
+        # A format that is not a word is reported by DatagenSpec; it cannot pick options.
+        if isinstance(fmt, str) and fmt in FORMAT_OPTIONS and isinstance(options, dict):
             errors += _check(FORMAT_OPTIONS[fmt], options, "datagen.generator.options")[1]
     sinks = datagen.get("sinks")
     if isinstance(sinks, list):
@@ -580,7 +651,11 @@ def _check_datagen(
             prefix = f"datagen.sinks[{i}]"
             sink_type = sink.get("type")
             options = sink.get("options", {})
-            if sink_type in SINK_OPTIONS and isinstance(options, dict):
+            if (
+                isinstance(sink_type, str)
+                and sink_type in SINK_OPTIONS
+                and isinstance(options, dict)
+            ):
                 errors += _check(SINK_OPTIONS[sink_type], options, f"{prefix}.options")[1]
             preset = sink.get("preset")
             if (
@@ -588,7 +663,9 @@ def _check_datagen(
                 and isinstance(preset, str)
                 and preset not in (known_presets)
             ):
-                errors.append(FieldError(f"{prefix}.preset", f"no sink preset named {preset!r}"))
+                errors.append(
+                    FieldError(f"{prefix}.preset", f"no sink preset named {brief(preset)}")
+                )
     return errors
 
 

@@ -26,6 +26,7 @@ from jobtui.engine.model.durations import parse_duration
 from jobtui.engine.model.secrets import STARTED_BY_VARIABLE
 from jobtui.engine.model.types import Run, RunState
 from jobtui.engine.run.logs import append_log
+from jobtui.paths import open_private
 
 if TYPE_CHECKING:
     from jobtui.engine.facade import Engine
@@ -143,7 +144,7 @@ def partials_listing(data_dir: Path, run_id: int) -> Path:
 def note_partial(listing: Path, path: str) -> None:
     """Noted before the file is made, so a worker killed at any point leaves it listed."""
     listing.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with open(listing, "a", encoding="utf-8") as fh:
+    with open_private(listing, "a", encoding="utf-8") as fh:
         fh.write(path + "\n")
 
 
@@ -185,7 +186,7 @@ def spawn_worker(
     handle = None
     if stderr_path is not None:
         Path(stderr_path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handle = open(stderr_path, "ab")  # noqa: SIM115 - handed to the child, closed below
+        handle = open_private(stderr_path, "ab")  # handed to the child, closed below
         stderr = handle
     try:
         return subprocess.Popen(

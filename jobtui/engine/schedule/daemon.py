@@ -736,7 +736,7 @@ class Daemon:
                 deferred += 1
                 queued_any = True
             elif (overlap.policy == "skip" and active >= 1) or (
-                overlap.policy == "allow" and active >= overlap.max
+                overlap.policy == "allow" and overlap.max is not None and active >= overlap.max
             ):
                 self._queue(
                     sched.job_id,
