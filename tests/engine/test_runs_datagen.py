@@ -261,7 +261,7 @@ def test_sql_inserts_use_the_datasets_types(engine: Engine, tmp_path: Path) -> N
     run = engine.wait_for_run(engine.queue_run("sql").id, timeout=60)
     assert run.state == RunState.SUCCEEDED, run.errors
     text = (out / "sql" / f"users-{run.id}.sql").read_text()
-    assert '"age" INTEGER' in text.split(";")[0]
+    assert '"age" BIGINT' in text.split(";")[0]
 
 
 @pytest.mark.server

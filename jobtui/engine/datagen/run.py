@@ -414,8 +414,8 @@ def parallel_batches(
         stop=ctx.stop.is_set,
         report=lambda text: ctx.log.write(text, "debug", "engine"),
     ):
-        encoder.advance(chunk[2])
-        yield chunk
+        data, records, n, encoded = chunk
+        yield encoder.seal(data, n), records, n, encoded
     ctx.check()  # the chunks end early when `stop` is set: a cancel, not the end
 
 
@@ -446,8 +446,8 @@ def serial_chunks(
             need_records=need_records,
             encodings=encodings,
         )
-        encoder.advance(chunk[2])
-        yield chunk
+        data, records, n, encoded = chunk
+        yield encoder.seal(data, n), records, n, encoded
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -652,9 +652,12 @@ def _each_dataset(
             manifest["datasets"].append(
                 {"name": name, "file": filename, "records": counts[name], "dataset": dataset}
             )
+        notes: list[str] = []
         try:
             if any(d.alive for d in deliveries) or replay is not None:
-                _produce(ctx, gen, every, dataset, counts, settings, deliveries, replay, pool)
+                notes = _produce(
+                    ctx, gen, every, dataset, counts, settings, deliveries, replay, pool
+                )
         except BaseException:
             for d in deliveries:
                 if d.alive:
@@ -664,6 +667,7 @@ def _each_dataset(
             if replay is not None:
                 replay.close()
         results += _settle(ctx, deliveries)
+        results += [f"{name}: {note}" for note in notes]
         ctx.log.info(f"{name}: {counts[name]} record(s) made")
     return results
 
@@ -690,7 +694,8 @@ def _produce(
     deliveries: list[Delivery],
     replay: ReplayWriter | None,
     pool: Any = None,
-) -> None:
+) -> list[str]:
+    """Make and deliver one dataset; what the format had to change (`Encoder.notes`)."""
     name = dataset["name"]
     count = counts[name]
     fields = field_names(dataset)
@@ -798,6 +803,10 @@ def _produce(
                 d.sink.flush()
             except Exception as exc:
                 d.fail(exc)
+    notes: list[str] = encoder.notes() if need_bytes else []
+    for note in notes:
+        ctx.log.warning(f"{name}: {note}")
+    return notes
 
 
 # -- replay ---------------------------------------------------------------------------------

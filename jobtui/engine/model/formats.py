@@ -28,7 +28,9 @@ class CsvOptions(FormatOptions):
     delimiter: str = Field(",", description="One character between fields")
     header: bool = Field(True, description="First line names the columns")
     quoting: Literal["minimal", "all", "nonnumeric", "none"] = Field(
-        "minimal", description="Which fields are quoted"
+        "minimal",
+        description="Which fields are quoted (empty strings always are; nulls never; "
+        "none: \\-escapes, and an empty string reads back as null)",
     )
     quotechar: str = Field('"', description="One character that quotes a field")
     line_terminator: Literal["\n", "\r\n"] = Field("\n", description="End of each line")

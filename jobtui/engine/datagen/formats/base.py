@@ -38,7 +38,13 @@ def fields_of(dataset: str | Mapping[str, Any] | None, fields: Sequence[str] | N
 
 
 class Encoder:
-    """Turns batches into bytes. `encode` tracks the record count; `encode_at` is stateless."""
+    """Turns batches into bytes, in two steps so that batches can be made in other
+    processes: `encode_at(batch, start)` is stateless (any process; `start` is the number
+    of the batch's first record in the output), and `seal(data, n)` takes its result in
+    record order, in the process that writes the output (it counts, and a whole-file
+    format such as Parquet turns the batch into the file's bytes there). `encode(batch)`
+    does both. `notes()` are lines for the run's results (what the format had to change).
+    """
 
     def __init__(self, name: str, fields: list[str], spec: Mapping[str, Any] | None):
         self.name = name
@@ -55,14 +61,20 @@ class Encoder:
     def encode_at(self, batch: Batch, start: int) -> bytes:
         raise NotImplementedError
 
-    def encode(self, batch: Batch) -> bytes:
-        data = self.encode_at(batch, self.count)
-        self.count += len(batch)
+    def seal(self, data: bytes, n: int) -> bytes:
+        """The output bytes of `n` records that `encode_at` made (here or elsewhere)."""
+        self.count += n
         return data
 
+    def encode(self, batch: Batch) -> bytes:
+        return self.seal(self.encode_at(batch, self.count), len(batch))
+
     def advance(self, n: int) -> None:
-        """Count records encoded elsewhere (by `encode_at` in another process)."""
-        self.count += n
+        """Count records encoded elsewhere whose bytes are not needed here."""
+        self.seal(b"", n)
+
+    def notes(self) -> list[str]:
+        return []
 
 
 def json_default(value: Any) -> Any:
@@ -75,13 +87,10 @@ _INT = re.compile(r"^-?(0|[1-9]\d*)$")
 _FLOAT = re.compile(r"^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$")
 
 
-def convert(text: str | None, kind: str | None) -> Any:
-    """A text cell back into a value: by the field's type when known, else by its look."""
-    if text is None:
-        return None
+def convert(text: str, kind: str | None) -> Any:
+    """A present (non-null) text cell back into a value: by the field's type when known,
+    else by its look. Text stays text, the empty string included."""
     if kind is None:
-        if text == "":
-            return None
         if _INT.match(text):
             return int(text)
         if _FLOAT.match(text):
@@ -107,7 +116,7 @@ def convert(text: str | None, kind: str | None) -> Any:
             return orjson.loads(text)
     except ValueError:
         return text
-    return text if text != "" else None
+    return text
 
 
 class Decoder:

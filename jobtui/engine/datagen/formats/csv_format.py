@@ -1,11 +1,21 @@
-"""CSV text (RFC 4180 style, options for the delimiter, quoting and line ends)."""
+"""CSV text (RFC 4180), with options for the delimiter, the quote character, the quoting
+and the line ends.
+
+What every reader reads back (issue 17):
+- a field holding `\\r` or `\\n` is always quoted (escaped with `quoting: none`), whatever
+  the line terminator, so a lone carriage return never splits a row;
+- a null is an empty, unquoted field and an empty string is `""` (quoted): the file stays
+  plain CSV for any reader, and readers that honour quoting (PostgreSQL's `COPY ... CSV`,
+  this module's decoder) tell them apart. With `quoting: none` there are no quotes to do
+  it with: an empty field reads back as null;
+- booleans are `true` / `false`, nested objects and lists are JSON text.
+"""
 
 from __future__ import annotations
 
-import csv
 import io
-import operator
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 import orjson
@@ -18,135 +28,149 @@ from jobtui.engine.datagen.formats.base import (
     convert,
     json_default,
 )
-from jobtui.engine.datagen.formats.types import column_types
+from jobtui.engine.model.errors import InvalidInput
 from jobtui.engine.model.formats import CsvOptions
 
-QUOTING = {
-    "minimal": csv.QUOTE_MINIMAL,
-    "all": csv.QUOTE_ALL,
-    "nonnumeric": csv.QUOTE_NONNUMERIC,
-    "none": csv.QUOTE_NONE,
-}
+ESCAPE = "\\"  # the escape character of `quoting: none`
 
 
-_PLAIN_TYPES = {str, int, float, type(None)}
-
-
-def _csv_cell(value: Any) -> Any:
+def text_of(value: Any) -> str:
+    """A non-null value's CSV text."""
+    if isinstance(value, str):
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return orjson.dumps(value, default=json_default).decode()
-    return value
+    if isinstance(value, int | float):
+        return repr(value)
+    return orjson.dumps(value, default=json_default).decode()
+
+
+def cell_writer(opts: CsvOptions) -> Callable[[Any], str]:
+    """The function writing one cell under the options' quoting rules."""
+    q, d = opts.quotechar, opts.delimiter
+    qq = q + q
+    special = re.compile("[" + re.escape(q + d) + "\r\n]")
+    if opts.quoting == "none":
+        escape = re.compile("[" + re.escape(q + d + ESCAPE) + "\r\n]")
+
+        def none(value: Any) -> str:
+            if value is None:
+                return ""
+            return escape.sub(lambda m: ESCAPE + m.group(0), text_of(value))
+
+        return none
+    if opts.quoting == "all":
+
+        def all_(value: Any) -> str:
+            if value is None:
+                return ""
+            return q + text_of(value).replace(q, qq) + q
+
+        return all_
+    numeric = opts.quoting == "nonnumeric"
+
+    def minimal(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return repr(value)
+        text = text_of(value)
+        if numeric or not text or special.search(text):
+            return q + text.replace(q, qq) + q
+        return text
+
+    return minimal
 
 
 class CsvEncoder(Encoder):
     def __init__(self, name: str, fields: list[str], spec: Any, opts: CsvOptions):
         super().__init__(name, fields, spec)
         self.opts = opts
-        self.dialect: dict[str, Any] = {
-            "delimiter": opts.delimiter,
-            "quotechar": opts.quotechar,
-            "quoting": QUOTING[opts.quoting],
-            "lineterminator": opts.line_terminator,
-            "escapechar": "\\" if opts.quoting == "none" else None,
-            "doublequote": opts.quoting != "none",
-        }
-        self.nonnumeric = opts.quoting == "nonnumeric"
-        self._getter = operator.itemgetter(*fields) if fields else (lambda r: ())
-        self._typed_fix: list[int] | None = None
-        self._scan: list[int] = []
+        self.cell = cell_writer(opts)
 
-    def _writer(self) -> tuple[io.StringIO, Any]:
-        buf = io.StringIO()
-        return buf, csv.writer(buf, **self.dialect)
+    def _line(self, cells: list[str]) -> str:
+        line = self.opts.delimiter.join(cells)
+        return line + self.opts.line_terminator
 
     def header(self) -> bytes:
         if not self.opts.header:
             return b""
-        buf, writer = self._writer()
-        writer.writerow(self.fields)
-        return buf.getvalue().encode()
-
-    def _fix_columns(self, rows: list[tuple[Any, ...]]) -> list[int]:
-        """Columns holding booleans or nested values (written as true/false or JSON): the
-        spec's BOOLEAN/JSON columns, plus any other column whose values in this batch are
-        not all plain (a Faker provider may give lists); without a spec, every column."""
-        if self.spec is not None and self._typed_fix is None:
-            types = column_types(self.spec)
-            self._typed_fix = [
-                i for i, f in enumerate(self.fields) if types.get(f) in ("BOOLEAN", "JSON")
-            ]
-            self._scan = [
-                i
-                for i, f in enumerate(self.fields)
-                if types.get(f) == "TEXT"
-                and self._kind(f) in ("faker", "choice", "constant", "reference", None)
-            ]
-        fix = list(self._typed_fix or [])
-        scan = self._scan if self.spec is not None else range(len(self.fields))
-        plain = _PLAIN_TYPES
-        for i in scan:
-            if not {type(row[i]) for row in rows} <= plain:
-                fix.append(i)
-        return fix
-
-    def _kind(self, name: str) -> str | None:
-        for f in (self.spec or {}).get("fields", []):
-            if f.get("name") == name:
-                return str(f.get("type"))
-        return None
+        return self._line([self.cell(f) for f in self.fields]).encode()
 
     def encode_at(self, batch: Batch, start: int) -> bytes:
-        if not batch:
-            return b""
-        fields = self.fields
-        try:
-            rows: list[Any] = list(map(self._getter, batch))
-        except KeyError:
-            rows = [tuple(r.get(f) for f in fields) for r in batch]
-        if len(fields) == 1:
-            rows = [(r,) for r in rows]
-        fix = self._fix_columns(rows)
-        if fix:
-            fixed = []
-            for row in rows:
-                cells = list(row)
-                for i in fix:
-                    cells[i] = _csv_cell(cells[i])
-                fixed.append(cells)
-            rows = fixed
-        if self.nonnumeric:
-            # QUOTE_NONNUMERIC writes None as "" quoted; keep nulls empty and unquoted.
-            rows = [["" if v is None else v for v in row] for row in rows]
-        buf, writer = self._writer()
-        writer.writerows(rows)
-        return buf.getvalue().encode()
+        fields, cell, line = self.fields, self.cell, self._line
+        return "".join([line([cell(r.get(f)) for f in fields]) for r in batch]).encode()
 
 
 class CsvDecoder(Decoder):
+    """Reads the CSV this module writes (and plain CSV): a quoted field is text, even
+    empty; an empty unquoted field is null; other fields are typed by the dataset."""
+
     def decode(self, stream: IO[bytes]) -> Iterator[list[dict[str, Any]]]:
+        return batched(self._records(stream))
+
+    def _pattern(self) -> re.Pattern[str]:
         opts: CsvOptions = self.opts
-        text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
-        reader = csv.reader(
-            text,
-            delimiter=opts.delimiter,
-            quotechar=opts.quotechar,
-            quoting=csv.QUOTE_NONE if opts.quoting == "none" else csv.QUOTE_MINIMAL,
-            escapechar="\\" if opts.quoting == "none" else None,
-            doublequote=opts.quoting != "none",
+        q, d = re.escape(opts.quotechar), re.escape(opts.delimiter)
+        if opts.quoting == "none":
+            bare = rf"((?:[^{d}\\\r\n]|\\.)*)"
+            return re.compile(rf"(){bare}({d}|\r\n|\n|\r|\Z)", re.S)
+        # A quoted field, or an unquoted one (a quote inside it is taken literally).
+        return re.compile(
+            rf"(?:{q}((?:[^{q}]|{q}{q})*){q}|([^{d}{q}\r\n][^{d}\r\n]*|))({d}|\r\n|\n|\r|\Z)"
         )
+
+    def _rows(self, stream: IO[bytes]) -> Iterator[list[str | None]]:
+        """Each row's cells: a str, or None for an empty unquoted field."""
+        opts: CsvOptions = self.opts
+        pattern = self._pattern()
+        quote = opts.quotechar
+        none = opts.quoting == "none"
+        unescape = re.compile(r"\\(.)", re.S)
+        text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+        buf, pos, eof = "", 0, False
+        row: list[str | None] = []
+        while True:
+            if eof and pos >= len(buf):
+                if row:
+                    yield row
+                return
+            m = pattern.match(buf, pos)
+            # A match reaching the end of what is read may go on in the next chunk.
+            if m is None or (m.end() == len(buf) and not eof):
+                if eof:
+                    raise InvalidInput(f"csv: cannot read the text at {buf[pos : pos + 40]!r}")
+                chunk = text.read(1 << 20)
+                eof = not chunk
+                buf, pos = buf[pos:] + chunk, 0
+                continue
+            quoted, bare, end = m.group(1), m.group(2), m.group(3)
+            if none:
+                row.append(unescape.sub(r"\1", bare) if bare else None)
+            elif quoted is not None:
+                row.append(quoted.replace(quote + quote, quote))
+            else:
+                row.append(bare or None)
+            pos = m.end()
+            if end != opts.delimiter:
+                yield row
+                row = []
+                if not end:
+                    return
+
+    def _records(self, stream: IO[bytes]) -> Iterator[dict[str, Any]]:
+        opts: CsvOptions = self.opts
+        rows = self._rows(stream)
         fields = self.fields
         if opts.header:
-            header = next(reader, None)
+            header = next(rows, None)
             if header:
-                fields = header
+                fields = [h or "" for h in header]
         kinds = [self.kind(f) for f in fields]
-
-        def records() -> Iterator[dict[str, Any]]:
-            for row in reader:
-                if not row:
-                    continue
-                yield {f: convert(v, k) for f, v, k in zip(fields, row, kinds, strict=False)}
-
-        return batched(records())
+        for row in rows:
+            if row == [None] and len(fields) > 1:
+                continue  # a blank line
+            yield {
+                f: None if v is None else convert(v, k)
+                for f, v, k in zip(fields, row, kinds, strict=False)
+            }

@@ -27,6 +27,9 @@ _MYSQL_ESCAPES = str.maketrans(
 )
 
 
+_SQLITE_CRLF = "'||char(13)||'\n"
+
+
 def sql_literal(value: Any, dialect: str) -> str:
     if value is None:
         return "NULL"
@@ -46,7 +49,11 @@ def sql_literal(value: Any, dialect: str) -> str:
         return "'" + value.translate(_MYSQL_ESCAPES) + "'"
     if dialect == "postgresql":
         value = value.replace("\x00", "")
-    return "'" + value.replace("'", "''") + "'"
+    value = value.replace("'", "''")
+    if dialect == "sqlite" and "\r\n" in value:
+        # The sqlite3 shell reads a script line by line and drops the \r of each \r\n.
+        value = value.replace("\r\n", _SQLITE_CRLF)
+    return "'" + value + "'"
 
 
 class SqlEncoder(Encoder):
@@ -88,6 +95,7 @@ _SQL_TOKEN = re.compile(
       (?P<str>'(?:[^'\\]|''|\\.)*')
     | (?P<num>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)
     | (?P<word>NULL|TRUE|FALSE)
+    | (?P<cr>\|\|char\(13\)\|\|)
     | (?P<punct>[(),;])
     )""",
     re.VERBOSE | re.IGNORECASE,
@@ -109,17 +117,15 @@ class SqlDecoder(Decoder):
 
     def _records(self, stream: IO[bytes]) -> Iterator[dict[str, Any]]:
         statement: list[str] = []
-        for raw in io.TextIOWrapper(stream, encoding="utf-8"):
+        quotes = 0  # an odd count: the line ends inside a string
+        for raw in io.TextIOWrapper(stream, encoding="utf-8", newline=""):
             statement.append(raw)
-            if raw.rstrip().endswith(";") and not self._open_quote("".join(statement)):
+            quotes += raw.count("'")
+            if raw.rstrip().endswith(";") and quotes % 2 == 0:
                 yield from self._statement("".join(statement))
-                statement = []
+                statement, quotes = [], 0
         if "".join(statement).strip():
             yield from self._statement("".join(statement))
-
-    @staticmethod
-    def _open_quote(text: str) -> bool:
-        return text.count("'") % 2 == 1
 
     def _statement(self, text: str) -> Iterator[dict[str, Any]]:
         head = re.match(r"\s*INSERT INTO\s+\S+\s*\((?P<cols>[^)]*)\)\s*VALUES", text, re.I)
@@ -129,13 +135,20 @@ class SqlDecoder(Decoder):
         kinds = [self.kind(c) for c in columns]
         pos = head.end()
         row: list[Any] = []
+        joined = False  # after `||char(13)||`: the next string goes on the last value
         while pos < len(text):
             m = _SQL_TOKEN.match(text, pos)
             if m is None:
                 break
             pos = m.end()
             if m["str"] is not None:
-                row.append(self._unquote(m["str"]))
+                if joined:
+                    row[-1] += "\r" + self._unquote(m["str"])
+                    joined = False
+                else:
+                    row.append(self._unquote(m["str"]))
+            elif m["cr"] is not None:
+                joined = True
             elif m["num"] is not None:
                 num = m["num"]
                 row.append(float(num) if any(c in num for c in ".eE") else int(num))

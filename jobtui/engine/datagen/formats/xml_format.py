@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
-from xml.sax.saxutils import escape as xml_escape
 
 from jobtui.engine.datagen.formats.base import (
     Batch,
@@ -20,17 +19,45 @@ from jobtui.engine.datagen.formats.types import field_type
 from jobtui.engine.model.formats import XmlOptions
 
 _XML_NAME = re.compile(r"^[A-Za-z_][\w.-]*$")
-_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Characters XML 1.0 cannot hold at all (not even as &#...;): replaced by U+FFFD, which is
+# itself written as a character reference when it is in the data, so that every raw
+# U+FFFD in the output is a replacement and `seal` counts them in the bytes.
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+REPLACEMENT = "\ufffd"
+_REPLACED = REPLACEMENT.encode()
+_ATTR_ESCAPES = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "\r": "&#13;",
+        "\n": "&#10;",
+        "\t": "&#9;",
+        REPLACEMENT: "&#xFFFD;",
+    }
+)
 
 
-def _xml_text(value: Any) -> str:
+def xml_text(text: str) -> str:
+    """`text` as XML character data: markup characters and `\\r` (which parsers would read
+    as `\\n`) escaped, characters XML 1.0 cannot hold replaced by U+FFFD."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
+    if REPLACEMENT in text:
+        text = text.replace(REPLACEMENT, "&#xFFFD;")
+    return _XML_BAD.sub(REPLACEMENT, text)
+
+
+def _xml_value(value: Any) -> str:
     if isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, str):
         text = value
     else:
         text = str(json_default(value))
-    return xml_escape(_XML_BAD.sub("", text))
+    return xml_text(text)
 
 
 class XmlEncoder(Encoder):
@@ -39,6 +66,7 @@ class XmlEncoder(Encoder):
         self.opts = opts
         self.nl = "\n" if opts.indent else ""
         self.pad = "  " if opts.indent else ""
+        self.replaced = 0
 
     def header(self) -> bytes:
         return f'<?xml version="1.0" encoding="UTF-8"?>\n<{self.opts.root}>{self.nl}'.encode()
@@ -46,11 +74,23 @@ class XmlEncoder(Encoder):
     def footer(self) -> bytes:
         return f"</{self.opts.root}>\n".encode()
 
+    def seal(self, data: bytes, n: int) -> bytes:
+        self.replaced += data.count(_REPLACED)
+        return super().seal(data, n)
+
+    def notes(self) -> list[str]:
+        if not self.replaced:
+            return []
+        return [
+            f"{self.replaced} character(s) that XML 1.0 cannot hold (control characters) "
+            "written as U+FFFD"
+        ]
+
     def _element(self, name: str, value: Any) -> str:
         if _XML_NAME.match(name):
             open_tag, close_tag = f"<{name}", f"</{name}>"
         else:
-            open_tag = f'<field name="{xml_escape(name, {chr(34): "&quot;"})}"'
+            open_tag = f'<field name="{_XML_BAD.sub(REPLACEMENT, name.translate(_ATTR_ESCAPES))}"'
             close_tag = "</field>"
         if value is None:
             return f'{open_tag} null="true"/>'
@@ -60,7 +100,7 @@ class XmlEncoder(Encoder):
         if isinstance(value, list):
             inner = "".join(self._element("item", v) for v in value)
             return f'{open_tag} type="list">{inner}{close_tag}'
-        return f"{open_tag}>{_xml_text(value)}{close_tag}"
+        return f"{open_tag}>{_xml_value(value)}{close_tag}"
 
     def encode_at(self, batch: Batch, start: int) -> bytes:
         item, pad, nl, fields = self.opts.item, self.pad, self.nl, self.fields
@@ -87,7 +127,7 @@ class XmlDecoder(Decoder):
         if el.get("type") == "list":
             item = (field or {}).get("item")
             return [self._member(c, item) for c in el]
-        return convert(el.text or "", kind)
+        return convert(el.text or "", kind)  # no null="true": text, "" included
 
     def _member(self, el: Any, field: Mapping[str, Any] | None) -> Any:
         return self._value(el, field_type(field) if field else None, field)
