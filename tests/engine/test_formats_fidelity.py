@@ -405,3 +405,35 @@ def test_replay_into_sqlite_and_postgres_gives_back_the_runs_values(
     if fmt == "xml":
         replaced = json.dumps(records()).count("\\u0001")
         assert any(f"{replaced} character(s) that XML 1.0 cannot hold" in r for r in first.results)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"quoting": "all"},
+        {"quoting": "nonnumeric", "line_terminator": "\r\n"},
+        {"quoting": "none"},
+        {"quotechar": "'", "delimiter": ";"},
+    ],
+)
+def test_column_wise_csv_is_the_cell_by_cell_rules(options: dict[str, Any]) -> None:
+    """The fast column-wise encoder (issue 18) writes what the cell rules say, for hard
+    strings and for built-in datasets (nested objects, nulls, commas, line breaks)."""
+    from jobtui.engine.datagen.builtins import BUILTIN_DATASETS
+    from jobtui.engine.datagen.formats.csv_format import cell_writer
+    from jobtui.engine.model.formats import CsvOptions
+
+    opts = CsvOptions.model_validate(options)
+    cell = cell_writer(opts)
+    specs = [HARD, BUILTIN_DATASETS["customers"], BUILTIN_DATASETS["users"]]
+    gen = DatasetGenerator(specs, seed=SEED)
+    for spec in specs:
+        names = [f["name"] for f in spec["fields"]]
+        rows = gen.sample(spec["name"], 700)
+        expected = "".join(
+            opts.delimiter.join(cell(r[n]) for n in names) + opts.line_terminator for r in rows
+        )
+        encoder = make_encoder("csv", options, spec)
+        columns = [[r[n] for r in rows] for n in names]
+        assert encoder.encode_columns_at(columns, 0).decode() == expected, spec["name"]

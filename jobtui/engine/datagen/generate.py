@@ -355,11 +355,25 @@ def make_chunk(
     encoding made straight from the columns."""
     from jobtui.engine.sinks.encodings import encode_columns
 
-    rows = gen.rows(name, start, count) if encoder is not None or need_records else None
-    data = encoder.encode_at(rows, start) if encoder is not None and rows is not None else b""
+    columnar = (
+        encoder is not None
+        and encoder.columnar
+        and encoder.fields == [c.name for c in gen.columns(name)]
+    )
+    columns = gen.column_values(name, start, count) if columnar or encodings else None
+    wants_rows = need_records or (encoder is not None and not columnar)
+    rows = gen.rows(name, start, count) if wants_rows else None
+    data = b""
+    if encoder is not None:
+        if columnar:
+            assert columns is not None
+            data = encoder.encode_columns_at(columns, start)
+        else:
+            assert rows is not None
+            data = encoder.encode_at(rows, start)
     encoded: dict[str, Any] = {}
     if encodings and count:
-        columns = gen.column_values(name, start, count)
+        assert columns is not None
         encoded = {encoding: encode_columns(encoding, columns) for encoding in encodings}
     n = len(rows) if rows is not None else count
     return data, (rows if need_records else None), n, encoded

@@ -46,6 +46,10 @@ class Encoder:
     does both. `notes()` are lines for the run's results (what the format had to change).
     """
 
+    # Takes the generator's columns (`encode_columns_at`: a list of values per field)
+    # without a dict per record being made.
+    columnar = False
+
     def __init__(self, name: str, fields: list[str], spec: Mapping[str, Any] | None):
         self.name = name
         self.fields = fields
@@ -60,6 +64,12 @@ class Encoder:
 
     def encode_at(self, batch: Batch, start: int) -> bytes:
         raise NotImplementedError
+
+    def encode_columns_at(self, columns: list[list[Any]], start: int) -> bytes:
+        """`encode_at` of records given as a list of values per field (in field order)."""
+        fields = self.fields
+        rows = [dict(zip(fields, values, strict=True)) for values in zip(*columns, strict=True)]
+        return self.encode_at(rows, start)
 
     def seal(self, data: bytes, n: int) -> bytes:
         """The output bytes of `n` records that `encode_at` made (here or elsewhere)."""
