@@ -367,7 +367,7 @@ def test_psql_copy_reads_empty_strings_and_nulls_from_the_csv(tmp_path: Path) ->
 
 
 @pytest.mark.server
-@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "sql", "xml"])
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "sql", "xml", "parquet", "avro", "excel"])
 def test_replay_into_sqlite_and_postgres_gives_back_the_runs_values(
     engine: Engine, tmp_path: Path, fmt: str
 ) -> None:

@@ -53,6 +53,10 @@ FORMATS: dict[str, tuple[str, str, str | None]] = {
     "csv": ("csv_format", "CsvEncoder", "CsvDecoder"),
     "sql": ("sql", "SqlEncoder", "SqlDecoder"),
     "xml": ("xml_format", "XmlEncoder", "XmlDecoder"),
+    "parquet": ("parquet", "ParquetEncoder", "ParquetDecoder"),
+    "avro": ("avro", "AvroEncoder", "AvroDecoder"),
+    "excel": ("excel", "ExcelEncoder", "ExcelDecoder"),
+    "template": ("template", "TemplateEncoder", None),
 }
 
 
@@ -107,10 +111,17 @@ def make_decoder(
     dataset: str | Mapping[str, Any] | None,
     fields: Sequence[str] | None = None,
 ) -> Decoder:
+    """The decoder of a format (InvalidInput for a format that cannot be read back)."""
     opts = check_options(fmt, options)
+    cls = _class(fmt, 2)
+    if cls is None:
+        raise InvalidInput(
+            f"{fmt}: its output cannot be read back into records (a template writes any "
+            "text); replay it into a stream sink (file, console, HTTP) instead"
+        )
     spec = spec_of(dataset)
     names = fields_of(dataset, fields)
-    decoder: Decoder = _class(fmt, 2)(names, spec, opts)
+    decoder: Decoder = cls(names, spec, opts)
     return decoder
 
 
@@ -123,4 +134,4 @@ def encode_all(
 ) -> bytes:
     """A whole (small) output in one go: header, records, footer."""
     encoder = make_encoder(fmt, options, dataset, fields)
-    return encoder.header() + encoder.encode(records) + encoder.footer()
+    return encoder.header() + encoder.encode(records) + b"".join(encoder.footer_parts())

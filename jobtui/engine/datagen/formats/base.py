@@ -49,6 +49,9 @@ class Encoder:
     # Takes the generator's columns (`encode_columns_at`: a list of values per field)
     # without a dict per record being made.
     columnar = False
+    # Bytes that are not text (Parquet, Avro, Excel): a preview shows `describe()` and the
+    # records instead.
+    binary = False
 
     def __init__(self, name: str, fields: list[str], spec: Mapping[str, Any] | None):
         self.name = name
@@ -83,8 +86,17 @@ class Encoder:
         """Count records encoded elsewhere whose bytes are not needed here."""
         self.seal(b"", n)
 
+    def footer_parts(self) -> Iterator[bytes]:
+        """`footer()` in pieces: a format whose library writes the file only at its end
+        (Excel) hands it over a piece at a time instead of in one bytes object."""
+        yield self.footer()
+
     def notes(self) -> list[str]:
         return []
+
+    def describe(self) -> str:
+        """The output's schema, for formats that have one (shown by the preview)."""
+        return ""
 
 
 def json_default(value: Any) -> Any:
@@ -132,6 +144,7 @@ def convert(text: str, kind: str | None) -> Any:
 class Decoder:
     def __init__(self, fields: list[str], spec: Mapping[str, Any] | None, opts: Any):
         self.fields = fields
+        self.spec = spec
         self.types: dict[str, str] | None = column_types(spec) if spec else None
         self.specs: dict[str, Mapping[str, Any]] = {
             f["name"]: f for f in (spec or {}).get("fields", [])
