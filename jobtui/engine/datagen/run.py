@@ -186,7 +186,7 @@ def to_file_sink(path: str, several: bool) -> dict[str, Any]:
             "base_dir": base,
             "path": template,
             "overwrite": True,
-            "compression": "gzip" if name.endswith(".gz") else "none",
+            "compression": "auto",  # by the extension: .gz, .bz2, .xz, .zst, .zip
         },
     }
 
