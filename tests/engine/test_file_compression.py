@@ -146,3 +146,17 @@ def test_a_run_and_its_replay_give_the_same_content_in_every_codec(
     assert (out / f"plain-{first.id}.csv").read_bytes() == (
         out / f"plain-{replay.id}.csv"
     ).read_bytes()
+
+
+def test_a_compression_level_out_of_the_codecs_range_is_named(tmp_path: Path) -> None:
+    fast = write(tmp_path, {"path": "a.csv.xz", "compression_level": 0}, CHUNKS)
+    assert check_and_decompress("xz", fast) == b"".join(CHUNKS)
+    sink = make_sink(
+        "file",
+        {"base_dir": str(tmp_path), "path": "b.csv.gz", "compression_level": 12},
+        SinkContext(job="j", dataset="d", ext="csv"),
+    )
+    with pytest.raises(InvalidInput, match=r"^file sink: compression_level 12 is out of range"):
+        sink.open()
+    sink.abort()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv.xz"]

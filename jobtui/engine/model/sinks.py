@@ -68,6 +68,12 @@ class FileOptions(SinkOptions):
         "auto",
         description="Compress the file (auto: by the path's extension, e.g. .csv.gz)",
     )
+    compression_level: int | None = Field(
+        None,
+        ge=0,
+        le=22,
+        description="Codec level (default: gzip 6, bz2 9, xz 1, zstd 3, zip 6)",
+    )
     overwrite: bool = Field(False, description="Replace a file that already exists")
 
     @field_validator("path")

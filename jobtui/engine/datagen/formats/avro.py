@@ -74,6 +74,7 @@ def avro_schema(name: str, nodes: list[Node]) -> dict[str, Any]:
 
 class AvroEncoder(Encoder):
     binary = True
+    columnar = True
 
     def __init__(self, name: str, fields: list[str], spec: Any, opts: AvroOptions):
         import fastavro
@@ -111,15 +112,33 @@ class AvroEncoder(Encoder):
         return self._header
 
     def encode_at(self, batch: Batch, start: int) -> bytes:
-        if not batch:
+        return self.encode_columns_at([[r.get(f) for r in batch] for f in self.fields], start)
+
+    def encode_columns_at(self, columns: list[list[Any]], start: int) -> bytes:
+        if not columns or not columns[0]:
             return b""
-        nodes = self.nodes
-        records = [{n.name: to_native(r.get(n.name), n) for n in nodes} for r in batch]
+        # Only the columns that need it are converted (dates to date objects...), a
+        # column at a time; the records are then zipped from the columns.
+        typed = [_native_column(c, n) for c, n in zip(columns, self.nodes, strict=True)]
+        names = self.fields
+        records = [dict(zip(names, values, strict=True)) for values in zip(*typed, strict=True)]
         try:
             data = self._file(records)
         except (ValueError, TypeError) as exc:
             raise InvalidInput(f"avro: a record does not fit the schema: {exc}") from None
         return data[len(self._header) :]
+
+
+def _native_column(values: list[Any], node: Node) -> list[Any]:
+    if node.kind in ("INTEGER", "REAL", "BOOLEAN"):
+        return values
+    if node.kind == "TEXT":
+        try:
+            "".join(values)  # all text already (the usual case): nothing to do
+            return values
+        except TypeError:
+            pass
+    return [to_native(v, node) for v in values]
 
 
 class AvroDecoder(Decoder):
