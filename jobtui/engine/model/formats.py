@@ -90,15 +90,24 @@ class ExcelOptions(FormatOptions):
     )
 
 
+# A hint for forms: the value is text of several lines (a TextArea, not an Input).
+MULTILINE: dict[str, Any] = {"multiline": True}
+
+
 class TemplateOptions(FormatOptions):
     """Jinja2 templates in a sandbox. `record` sees each field by name, `record` (the
     whole record), `index` (0-based) and `dataset`; `header` and `footer` see `dataset`
     and `fields`, the footer `count` too. Nulls render empty. Filters beyond Jinja's own:
     `json`, `fixed(width, align)`, `ldif(attribute)`."""
 
-    header: str = Field("", description="Template written once, first")
-    record: str = Field(..., min_length=1, description="Template written for each record")
-    footer: str = Field("", description="Template written once, last")
+    header: str = Field("", description="Template written once, first", json_schema_extra=MULTILINE)
+    record: str = Field(
+        ...,
+        min_length=1,
+        description="Template written for each record",
+        json_schema_extra=MULTILINE,
+    )
+    footer: str = Field("", description="Template written once, last", json_schema_extra=MULTILINE)
     line_end: Literal["\n", "\r\n", ""] = Field("\n", description="Written after each record")
     extension: str = Field(
         "txt", pattern=r"^[A-Za-z0-9]{1,10}$", description="File extension ({ext})"
