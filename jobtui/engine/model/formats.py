@@ -29,8 +29,7 @@ class CsvOptions(FormatOptions):
     header: bool = Field(True, description="First line names the columns")
     quoting: Literal["minimal", "all", "nonnumeric", "none"] = Field(
         "minimal",
-        description="Which fields are quoted (empty strings always are; nulls never; "
-        "none: \\-escapes, and an empty string reads back as null)",
+        description="Which fields are quoted (none: \\-escapes; '' then reads back as null)",
     )
     quotechar: str = Field('"', description="One character that quotes a field")
     line_terminator: Literal["\n", "\r\n"] = Field("\n", description="End of each line")

@@ -72,7 +72,7 @@ class FileOptions(SinkOptions):
         None,
         ge=0,
         le=22,
-        description="Codec level (default: gzip 6, bz2 9, xz 1, zstd 3, zip 6)",
+        description="Codec level (empty: the codec's default)",
     )
     overwrite: bool = Field(False, description="Replace a file that already exists")
 
