@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator
 from typing import IO, Any
 
-from jobtui.engine.datagen.formats.base import Batch, Decoder, Encoder, batched
+from jobtui.engine.datagen.formats.base import Batch, Decoder, Encoder, batched, json_default
 from jobtui.engine.datagen.formats.typed import LIST, OBJECT, Node, from_native, nodes_of, to_native
 from jobtui.engine.model.errors import InvalidInput
 from jobtui.engine.model.formats import AvroOptions
@@ -153,4 +153,7 @@ class AvroDecoder(Decoder):
         known = {n.name: n for n in nodes_of(self.spec, names)} if self.spec else {}
         for record in reader:
             assert isinstance(record, dict)
-            yield {k: from_native(v, known[k]) if k in known else v for k, v in record.items()}
+            yield {
+                k: from_native(v, known[k]) if k in known else json_default(v)
+                for k, v in record.items()
+            }

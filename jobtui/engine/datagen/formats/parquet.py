@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO, Any
 
-from jobtui.engine.datagen.formats.base import Batch, Decoder, Encoder, batched
+from jobtui.engine.datagen.formats.base import Batch, Decoder, Encoder, batched, json_default
 from jobtui.engine.datagen.formats.binary import Drain
 from jobtui.engine.datagen.formats.typed import (
     LIST,
@@ -195,4 +195,7 @@ class ParquetDecoder(Decoder):
         known = {n.name: n for n in nodes_of(self.spec, names)} if self.spec else {}
         for batch in parquet.iter_batches(batch_size=10_000):
             for row in batch.to_pylist():
-                yield {k: from_native(v, known[k]) if k in known else v for k, v in row.items()}
+                yield {
+                    k: from_native(v, known[k]) if k in known else json_default(v)
+                    for k, v in row.items()
+                }
