@@ -534,6 +534,7 @@ def test_the_issue_s_examples_exit_2_with_short_messages(engine: Engine) -> None
     assert result.stderr.splitlines() == [
         "error: schedule.timezone: unknown timezone "
         f"'{'A' * 57}…' (5,000 characters) (use an IANA name like Europe/Paris)",
-        "error: datagen.generator.format: must be one of 'jsonl', 'json', 'csv', 'sql' or 'xml'",
+        "error: datagen.generator.format: must be one of 'jsonl', 'json', 'csv', 'sql', 'xml', "
+        "'parquet', 'avro', 'excel' or 'template'",
     ]
     assert "tzdata" not in result.stderr and "site-packages" not in result.stderr

@@ -35,7 +35,7 @@ from typing import IO, TYPE_CHECKING, Any
 from jobtui.engine.api.base import dumps
 from jobtui.engine.datagen.prestart import processes_for
 from jobtui.engine.model.errors import InvalidInput, NotFound
-from jobtui.engine.model.formats import FORMAT_EXTENSIONS
+from jobtui.engine.model.formats import format_extension
 from jobtui.engine.model.types import RunState
 from jobtui.engine.run.executor import note_partial, partials_listing
 from jobtui.engine.sinks.base import Sink, SinkContext, make_sink
@@ -80,6 +80,16 @@ def make_decoder(fmt: str, options: dict[str, Any], dataset: dict[str, Any]) -> 
     from jobtui.engine.datagen import formats
 
     return formats.make_decoder(fmt, options, dataset, field_names(dataset))
+
+
+def footer_parts(encoder: Any) -> Iterator[bytes]:
+    """The encoder's footer, in pieces when it has them (Excel's whole workbook comes at
+    the end, a megabyte at a time)."""
+    parts = getattr(encoder, "footer_parts", None)
+    if parts is None:
+        yield encoder.footer()
+    else:
+        yield from parts()
 
 
 def field_names(dataset: dict[str, Any]) -> list[str]:
@@ -177,7 +187,7 @@ def to_file_sink(path: str, several: bool) -> dict[str, Any]:
             "base_dir": base,
             "path": template,
             "overwrite": True,
-            "compression": "gzip" if name.endswith(".gz") else "none",
+            "compression": "auto",  # by the extension: .gz, .bz2, .xz, .zst, .zip
         },
     }
 
@@ -415,8 +425,8 @@ def parallel_batches(
         stop=ctx.stop.is_set,
         report=lambda text: ctx.log.write(text, "debug", "engine"),
     ):
-        encoder.advance(chunk[2])
-        yield chunk
+        data, records, n, encoded = chunk
+        yield encoder.seal(data, n), records, n, encoded
     ctx.check()  # the chunks end early when `stop` is set: a cancel, not the end
 
 
@@ -447,8 +457,8 @@ def serial_chunks(
             need_records=need_records,
             encodings=encodings,
         )
-        encoder.advance(chunk[2])
-        yield chunk
+        data, records, n, encoded = chunk
+        yield encoder.seal(data, n), records, n, encoded
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -528,7 +538,7 @@ def _sink_context(
         dataset=dataset["name"],
         fields=field_names(dataset),
         format=settings.format,
-        ext=FORMAT_EXTENSIONS.get(settings.format, settings.format),
+        ext=format_extension(settings.format, settings.format_options),
         started_at=ctx.started_at,
         task=task,
         log=ctx.log.write,
@@ -648,14 +658,17 @@ def _each_dataset(
         ]
         replay = None
         if replay_dir is not None:
-            filename = f"{name}.{FORMAT_EXTENSIONS.get(settings.format, settings.format)}"
+            filename = f"{name}.{format_extension(settings.format, settings.format_options)}"
             replay = ReplayWriter(replay_dir, filename)
             manifest["datasets"].append(
                 {"name": name, "file": filename, "records": counts[name], "dataset": dataset}
             )
+        notes: list[str] = []
         try:
             if any(d.alive for d in deliveries) or replay is not None:
-                _produce(ctx, gen, every, dataset, counts, settings, deliveries, replay, pool)
+                notes = _produce(
+                    ctx, gen, every, dataset, counts, settings, deliveries, replay, pool
+                )
         except BaseException:
             for d in deliveries:
                 if d.alive:
@@ -665,6 +678,7 @@ def _each_dataset(
             if replay is not None:
                 replay.close()
         results += _settle(ctx, deliveries)
+        results += [f"{name}: {note}" for note in notes]
         ctx.log.info(f"{name}: {counts[name]} record(s) made")
     return results
 
@@ -691,7 +705,8 @@ def _produce(
     deliveries: list[Delivery],
     replay: ReplayWriter | None,
     pool: Any = None,
-) -> None:
+) -> list[str]:
+    """Make and deliver one dataset; what the format had to change (`Encoder.notes`)."""
     name = dataset["name"]
     count = counts[name]
     fields = field_names(dataset)
@@ -789,7 +804,9 @@ def _produce(
             if not any(d.alive for d in deliveries) and replay is None:
                 ctx.log.warning(f"{name}: every sink failed; generation stopped")
                 break
-        send(encoder.footer() if need_bytes else b"", None, 0)
+        if need_bytes:
+            for part in footer_parts(encoder):
+                send(part, None, 0)
     finally:
         for d in deliveries:
             d.finish()
@@ -799,6 +816,10 @@ def _produce(
                 d.sink.flush()
             except Exception as exc:
                 d.fail(exc)
+    notes: list[str] = list(getattr(encoder, "notes", list)()) if need_bytes else []
+    for note in notes:
+        ctx.log.warning(f"{name}: {note}")
+    return notes
 
 
 # -- replay ---------------------------------------------------------------------------------
@@ -878,8 +899,14 @@ def run_replay(ctx: RunContext) -> Outcome:
                 for d in streams:
                     d.records = records
                     d.sink.records = records
+            decoder = None
             if tables:
-                decoder = make_decoder(settings.format, settings.format_options, dataset)
+                try:
+                    decoder = make_decoder(settings.format, settings.format_options, dataset)
+                except InvalidInput as exc:  # a format without a decoder (template)
+                    for d in tables:
+                        d.fail(exc)
+            if decoder is not None:
                 with open(path, "rb") as fh:
                     for batch in decoder.decode(fh):
                         ctx.check()
@@ -917,11 +944,17 @@ def preview_spec(engine: Engine, spec: JobSpec, n: int) -> str:
     parts: list[str] = []
     for dataset in datasets:
         encoder = make_encoder(settings.format, settings.format_options, dataset)
-        chunks = [encoder.header()]
-        for batch in gen.batches(dataset["name"], n, n):
-            chunks.append(encoder.encode(batch))
-        chunks.append(encoder.footer())
-        text = b"".join(chunks).decode("utf-8", "replace")
+        if getattr(encoder, "binary", False):  # Parquet, Avro, Excel: schema, then records
+            lines = [encoder.describe()]
+            for batch in gen.batches(dataset["name"], n, n):
+                lines += [json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in batch]
+            text = "".join(lines)
+        else:
+            chunks = [encoder.header()]
+            for batch in gen.batches(dataset["name"], n, n):
+                chunks.append(encoder.encode(batch))
+            chunks.extend(footer_parts(encoder))
+            text = b"".join(chunks).decode("utf-8", "replace")
         if len(datasets) > 1:
             text = f"# {dataset['name']}\n{text}"
         parts.append(text if text.endswith("\n") else text + "\n")

@@ -9,7 +9,7 @@
   the same record (a release never precedes its creation), at a distance spread like the
   sample's (`gaps`) when given.
 
-Every column keeps generate.py's rules: record i depends only on (seed, dataset, field
+Every column keeps columns.py's rules: record i depends only on (seed, dataset, field
 path, i), and each value is drawn one after the other, so the first m values of a block
 never depend on how many are made.
 """
@@ -22,7 +22,7 @@ from math import ceil, floor
 from random import Random
 from typing import Any
 
-from jobtui.engine.datagen.generate import (
+from jobtui.engine.datagen.columns import (
     Column,
     DateColumn,
     DatetimeColumn,

@@ -64,7 +64,16 @@ class FileOptions(SinkOptions):
         "{job}/{dataset}-{run}.{ext}",
         description="Path template under base_dir: {job} {dataset} {run} {ts} {ext}",
     )
-    compression: Literal["none", "gzip"] = Field("none", description="Compress the file")
+    compression: Literal["auto", "none", "gzip", "bz2", "xz", "zstd", "zip"] = Field(
+        "auto",
+        description="Compress the file (auto: by the path's extension, e.g. .csv.gz)",
+    )
+    compression_level: int | None = Field(
+        None,
+        ge=0,
+        le=22,
+        description="Codec level (empty: the codec's default)",
+    )
     overwrite: bool = Field(False, description="Replace a file that already exists")
 
     @field_validator("path")

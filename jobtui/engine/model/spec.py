@@ -352,7 +352,9 @@ def coerce_parameter(param: Parameter, value: Any) -> Any:
 
 # -- kinds -------------------------------------------------------------------
 class GeneratorSpec(Strict):
-    format: Literal["jsonl", "json", "csv", "sql", "xml"] = "jsonl"
+    format: Literal[
+        "jsonl", "json", "csv", "sql", "xml", "parquet", "avro", "excel", "template"
+    ] = "jsonl"
     options: dict[str, Any] = Field(default_factory=dict)
 
 

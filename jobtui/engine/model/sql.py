@@ -31,7 +31,9 @@ def table_name(template: str, *, dataset: str, job: str, run: int) -> str:
 # BOOLEAN, TEXT, DATE, DATETIME, JSON); each dialect spells them its own way.
 SQL_TYPES = {
     "sqlite": {
-        "INTEGER": "INTEGER",
+        # BIGINT (INTEGER affinity in SQLite) so that the same file loads into PostgreSQL,
+        # whose INTEGER is 32-bit.
+        "INTEGER": "BIGINT",
         "REAL": "REAL",
         "BOOLEAN": "INTEGER",
         "TEXT": "TEXT",
