@@ -25,7 +25,9 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widget import Widget
-from textual.widgets import Checkbox, Input, Label, Select, SelectionList, Static
+from textual.widgets import Checkbox, DataTable, Input, Label, Select, SelectionList, Static
+
+from jobtui.widgets.fmt import sample_cell
 
 FieldKind = Literal["bool", "choice", "multichoice", "int", "float", "text", "list", "dict"]
 SECRET_KEY = re.compile(r"password|passwd|secret|token|api[-_]?key|credential", re.I)
@@ -518,3 +520,13 @@ def _nearest(path: str, rows: Mapping[str, Any]) -> str | None:
             return None
         candidate = candidate[:cut]
     return None
+
+
+def show_sample(table: DataTable[Any], rows: list[dict[str, Any]], width: int) -> None:
+    """Sample records beside the form that made them: a column per field."""
+    table.clear(columns=True)
+    if rows:
+        columns = list(rows[0])
+        table.add_columns(*columns)
+        for row in rows:
+            table.add_row(*[sample_cell(row.get(c), width) for c in columns])

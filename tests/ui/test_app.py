@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
 from textual.widgets import DataTable
 
 from jobtui.engine import NotFound
@@ -17,10 +17,18 @@ from jobtui.screens.help import HelpScreen
 from jobtui.screens.job_detail import JobDetailScreen
 from jobtui.screens.jobs import JobsScreen
 from jobtui.widgets.bars import DaemonBar
-from tests.ui.helpers import build, goto_row, press, settle, table
+from tests.ui.helpers import build, goto_row, press, settle, table, until
 from tests.ui.seed import store_output
 
 SIZE = (120, 36)
+
+
+def hit(app, label: str) -> bool:
+    """Whether the open command palette lists a command with `label`."""
+    if not isinstance(app.screen, CommandPalette):
+        return False
+    hits = app.screen.query_one(CommandList)
+    return any(label in str(hits.get_option_at_index(i).prompt) for i in range(hits.option_count))
 
 
 async def test_help_is_built_from_live_bindings(seeded):
@@ -53,9 +61,7 @@ async def test_palette_offers_job_actions_and_go_to_job(seeded):
         assert engine.count_runs(job=ids["users-demo"]) == 1
         await press(pilot, "ctrl+p")
         await pilot.press(*"backup")
-        await settle(pilot)
-        await pilot.pause(0.3)  # the palette debounces its search
-        await settle(pilot)
+        await until(pilot, lambda: hit(app, "Go to job: default/backup"), "the palette's hits")
         await press(pilot, "enter")
         assert isinstance(app.screen, JobDetailScreen) and app.screen.job_id == ids["backup"]
 
@@ -137,7 +143,7 @@ async def test_palette_offers_replay_on_the_focused_run(seeded):
     app = build(engine)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.push_screen(HistoryScreen(ids["backup"], "default/backup"))
+        app.push_screen(HistoryScreen(engine, ids["backup"], "default/backup"))
         await settle(pilot)
         await press(pilot, "colon")
         await pilot.press(*"replay run")
@@ -177,3 +183,4 @@ def test_the_dashboard_leaves_when_its_terminal_goes_away(tmp_path):
         if app.poll() is None:
             app.kill()
             app.wait()
+

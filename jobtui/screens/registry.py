@@ -1,0 +1,53 @@
+"""The screens of the dashboard, built on demand: the one module that imports them all.
+
+The app holds a `Screens` (the `Navigator` of screens/base.py) and screens open one
+another through it, so no screen imports another and tests can swap one in (a stand-in
+wizard) by passing a subclass to `make_app`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.screen import Screen
+
+from jobtui.screens.datasets import DatasetsScreen
+from jobtui.screens.history import HistoryScreen
+from jobtui.screens.job_detail import JobDetailScreen
+from jobtui.screens.jobs import JobsScreen
+from jobtui.screens.logs import LogsScreen
+from jobtui.screens.sink_presets import SinkPresetsScreen
+from jobtui.screens.wizard.screen import WizardScreen
+from jobtui.screens.workspaces import WorkspacesScreen
+
+if TYPE_CHECKING:
+    from jobtui.engine import Engine
+
+
+class Screens:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def jobs(self) -> Screen[None]:
+        return JobsScreen(self.engine)
+
+    def job_detail(self, job_id: int) -> Screen[None]:
+        return JobDetailScreen(self.engine, job_id)
+
+    def history(self, job_id: int | None, job_name: str | None = None) -> Screen[None]:
+        return HistoryScreen(self.engine, job_id, job_name)
+
+    def logs(self, run_id: int) -> Screen[None]:
+        return LogsScreen(self.engine, run_id)
+
+    def wizard(self, job_ref: str | None = None, duplicate: bool = False) -> Screen[str | None]:
+        return WizardScreen(self.engine, job_ref, duplicate)
+
+    def workspaces(self, current: str | None) -> Screen[str | None]:
+        return WorkspacesScreen(self.engine, current)
+
+    def datasets(self) -> Screen[None]:
+        return DatasetsScreen(self.engine)
+
+    def sink_presets(self) -> Screen[None]:
+        return SinkPresetsScreen(self.engine)
