@@ -4,6 +4,9 @@ The app holds what outlives a screen: the engine, read-only mode, the display cl
 (local/UTC), the undo stack, the daemon note and the `Screens` that build every screen.
 Screens own their engine calls (screens/base.py); the app's own workers (starting the
 daemon, undo) post typed messages like theirs.
+
+Keys are data: every binding has an id, and `keymap.toml` in the config directory maps
+ids to other keys (`App.set_keymap`).
 """
 
 from __future__ import annotations
@@ -11,20 +14,29 @@ from __future__ import annotations
 import os
 import select
 import sys
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.reactive import reactive
 from textual.worker import Worker, WorkerState
 
+from jobtui.paths import keymap_path
 from jobtui.screens.base import JobtuiScreen, Undo, error_text
+from jobtui.screens.confirm import ConfirmScreen, PromptScreen, TextScreen
 from jobtui.screens.help import HelpScreen
 from jobtui.screens.palette import JobCommands
-from jobtui.screens.registry import Screens
+from jobtui.screens.registry import SCREEN_CLASSES, Screens
+from jobtui.screens.run_options import RunOptionsScreen
+from jobtui.widgets.logview import LogView
+from jobtui.widgets.rowview import RowView
+from jobtui.widgets.vtable import VirtualTable
 
 if TYPE_CHECKING:
     from jobtui.engine import Engine
@@ -63,6 +75,60 @@ def hung_up(fd: int) -> bool:
         return True
 
 
+# -- the keymap ------------------------------------------------------------------------------
+def load_keymap(path: Path) -> tuple[dict[str, str], list[str]]:
+    """The `binding id → keys` map of a keymap.toml, and what is wrong with it, in words.
+
+    `"jobs.run" = "x"` and a table (`[jobs]` then `run = "x"`) say the same; several keys
+    are comma-separated (`"x,f5"`). A missing file is an empty keymap.
+    """
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        return {}, []
+    except OSError as exc:
+        return {}, [f"{path}: {exc.strerror}"]
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return {}, [f"{path}: {exc}"]
+    keymap: dict[str, str] = {}
+    problems: list[str] = []
+
+    def walk(table: dict[str, Any], prefix: str) -> None:
+        for key, value in table.items():
+            ident = prefix + key
+            if isinstance(value, dict):
+                walk(value, ident + ".")
+            elif isinstance(value, str) and value.replace(",", "").strip():
+                keymap[ident] = ",".join(k.strip() for k in value.split(",") if k.strip())
+            else:
+                problems.append(f'{ident}: give the keys as a string, like "ctrl+r" or "x,f5"')
+
+    walk(data, "")
+    return keymap, problems
+
+
+def binding_ids() -> set[str]:
+    """The id of every binding of the dashboard (what a keymap may name)."""
+    classes: list[type[DOMNode]] = [
+        JobtuiApp,
+        *SCREEN_CLASSES,
+        ConfirmScreen,
+        PromptScreen,
+        TextScreen,
+        HelpScreen,
+        RunOptionsScreen,
+        RowView,
+        VirtualTable,
+        LogView,
+    ]
+    ids = set()
+    for cls in classes:
+        for binding in cls.BINDINGS:
+            if isinstance(binding, Binding) and binding.id:
+                ids.add(binding.id)
+    return ids
+
+
 class JobtuiApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "jobtui"
@@ -85,6 +151,7 @@ class JobtuiApp(App[None]):
         start_daemon: bool = True,
         poll_interval: float = 1.0,
         screens: type[Screens] = Screens,
+        keymap_file: Path | None = None,
     ) -> None:
         super().__init__()
         self.engine = engine
@@ -92,10 +159,14 @@ class JobtuiApp(App[None]):
         self.start_daemon = start_daemon
         self.poll_interval = poll_interval
         self.screens = screens(engine)
+        self.keymap_file = keymap_file
         self.undo_stack: list[Undo] = []
         self.daemon_note = ""  # what starting the daemon did, for the header
+        self._clashes_told: set[frozenset[str]] = set()
 
     def on_mount(self) -> None:
+        if self.keymap_file is not None:
+            self.apply_keymap(self.keymap_file)
         if self.read_only:
             self.sub_title = "read-only"
         self.push_screen(self.screens.jobs())
@@ -111,6 +182,32 @@ class JobtuiApp(App[None]):
         # thread then spins on EOF at full CPU, so leave (the daemon runs on).
         if hung_up(terminal):
             self.exit(return_code=1)
+
+    # -- keys ------------------------------------------------------------------------------
+    def apply_keymap(self, path: Path) -> None:
+        keymap, problems = load_keymap(path)
+        known = binding_ids()
+        problems += [
+            f"{ident}: no key has this id (README, “The dashboard's keys”)"
+            for ident in sorted(set(keymap) - known)
+        ]
+        self.set_keymap({i: k for i, k in keymap.items() if i in known})
+        if problems:
+            self.notify("\n".join(problems), title=f"Keymap {path}", severity="warning", timeout=15)
+
+    def handle_bindings_clash(self, clashed_bindings: set[Binding], node: DOMNode) -> None:
+        # Called on every key press while the clash stands: say it once.
+        ids = frozenset(b.id or b.action for b in clashed_bindings)
+        if ids in self._clashes_told:
+            return
+        self._clashes_told.add(ids)
+        keys = ", ".join(sorted({b.key for b in clashed_bindings}))
+        self.notify(
+            f"The keymap binds {keys} a second time: {', '.join(sorted(ids))} lost it",
+            title="Keymap",
+            severity="warning",
+            timeout=15,
+        )
 
     # -- errors of the app's own workers --------------------------------------------------
     @on(Worker.StateChanged)
@@ -177,10 +274,12 @@ class JobtuiApp(App[None]):
 
 
 def make_app(engine: Engine, **options: Any) -> JobtuiApp:
-    """The app for the CLI and the tests alike: `JobtuiApp`'s options (tests turn polling
-    and the daemon start off)."""
+    """The app for the CLI and the tests alike: `JobtuiApp`'s options (the CLI adds the
+    user's keymap file, tests turn polling and the daemon start off)."""
     return JobtuiApp(engine, **options)
 
 
 def run_app(engine: Engine, read_only: bool = False, start_daemon: bool = True) -> None:
-    make_app(engine, read_only=read_only, start_daemon=start_daemon).run()
+    make_app(
+        engine, read_only=read_only, start_daemon=start_daemon, keymap_file=keymap_path()
+    ).run()

@@ -1,4 +1,5 @@
-"""Where jobtui keeps its data: the data directory (0700) and the database (0600)."""
+"""Where jobtui keeps its data (the data directory, 0700, and the database, 0600) and its
+settings (the config directory: keymap.toml)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 from pathlib import Path
 
 DB_FILENAME = "jobtui.db"
+KEYMAP_FILENAME = "keymap.toml"
 
 
 def default_data_dir() -> Path:
@@ -23,6 +25,23 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
     if env:
         return Path(env).expanduser()
     return default_data_dir()
+
+
+def resolve_config_dir(config_dir: str | os.PathLike[str] | None = None) -> Path:
+    """An explicit directory beats JOBTUI_CONFIG_DIR beats the platform's user config dir."""
+    if config_dir:
+        return Path(config_dir).expanduser()
+    env = os.environ.get("JOBTUI_CONFIG_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("jobtui", appauthor=False))
+
+
+def keymap_path(config_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The user's key bindings: `<config dir>/keymap.toml`."""
+    return resolve_config_dir(config_dir) / KEYMAP_FILENAME
 
 
 def resolve_db_path(data_dir: Path, db: str | os.PathLike[str] | None = None) -> Path:

@@ -7,7 +7,7 @@ wizard) by passing a subclass to `make_app`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
 
@@ -51,3 +51,16 @@ class Screens:
 
     def sink_presets(self) -> Screen[None]:
         return SinkPresetsScreen(self.engine)
+
+
+# Every screen the navigator builds, for the keymap's list of binding ids.
+SCREEN_CLASSES: tuple[type[Screen[Any]], ...] = (
+    JobsScreen,
+    JobDetailScreen,
+    HistoryScreen,
+    LogsScreen,
+    WizardScreen,
+    WorkspacesScreen,
+    DatasetsScreen,
+    SinkPresetsScreen,
+)

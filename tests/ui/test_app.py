@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from textual.command import CommandList, CommandPalette
 from textual.widgets import DataTable
 
+from jobtui.app import binding_ids, load_keymap
 from jobtui.engine import NotFound
+from jobtui.paths import keymap_path
 from jobtui.screens.help import HelpScreen
 from jobtui.screens.job_detail import JobDetailScreen
 from jobtui.screens.jobs import JobsScreen
@@ -184,3 +188,63 @@ def test_the_dashboard_leaves_when_its_terminal_goes_away(tmp_path):
             app.kill()
             app.wait()
 
+
+async def test_a_keymap_file_rebinds_keys(seeded, tmp_path):
+    engine, ids = seeded
+    keymap = tmp_path / "keymap.toml"
+    keymap.write_text(
+        '"jobs.run" = "x"\n'  # a dotted id, quoted
+        "[app]\n"
+        'help = "f1"\n'  # or a table per screen
+        "[jobs]\n"
+        'nope = "z"\n'
+    )
+    app = build(engine, keymap_file=keymap)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert any("jobs.nope: no key has this id" in n.message for n in app._notifications)
+        await goto_row(pilot, "users-demo")
+        await press(pilot, "r")  # r no longer runs
+        assert engine.count_runs(job=ids["users-demo"]) == 0
+        await press(pilot, "x")
+        assert engine.count_runs(job=ids["users-demo"]) == 1
+        await press(pilot, "f1")
+        assert isinstance(app.screen, HelpScreen)
+        rows = app.screen.query_one(DataTable)
+        keys = {
+            str(rows.get_row_at(i)[1]): str(rows.get_row_at(i)[0]) for i in range(rows.row_count)
+        }
+        assert keys["Run"] == "x"  # help shows the keys in force
+
+
+async def test_a_broken_keymap_file_is_reported_and_ignored(seeded, tmp_path):
+    engine, _ = seeded
+    keymap = tmp_path / "keymap.toml"
+    keymap.write_text('"jobs.run" = \n')
+    app = build(engine, keymap_file=keymap)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert any(str(keymap) in n.title for n in app._notifications)
+        assert isinstance(app.screen, JobsScreen)
+
+
+def test_the_readme_lists_every_binding_id(tmp_path):
+    """A keymap names bindings by id: the README's table of ids is the user's list, and its
+    example keymap is one the dashboard takes."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    rows = re.findall(r"^\| `(\w+\.)` \| [^|]* \| ([^|]*) \|$", readme, re.MULTILINE)
+    listed = {prefix + name.strip() for prefix, names in rows for name in names.split(",")}
+    assert listed == binding_ids()
+    example = tmp_path / "keymap.toml"
+    example.write_text(re.findall(r"```toml\n(.*?)```", readme, re.DOTALL)[0])
+    keymap, problems = load_keymap(example)
+    assert problems == [] and keymap and set(keymap) <= binding_ids()
+
+
+def test_the_keymap_lives_in_the_config_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("JOBTUI_CONFIG_DIR", str(tmp_path / "cfg"))
+    assert keymap_path() == tmp_path / "cfg" / "keymap.toml"
+    monkeypatch.delenv("JOBTUI_CONFIG_DIR")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    if sys.platform.startswith("linux"):
+        assert keymap_path() == tmp_path / "xdg" / "jobtui" / "keymap.toml"
