@@ -1,7 +1,8 @@
 """The command palette (`ctrl+p` / `:`): the keys of the screen, places to go, go to job.
 
-Commands come from the live bindings, as the footer and `?` do: what `check_action`
-hides is left out, what it dims says so, a keymap's keys are the ones shown. A screen
+Commands come from the live bindings (jobtui's, those with an id), as the footer and `?`
+do: what `check_action` hides is left out, what it dims says so, a keymap's keys are the
+ones shown. A screen
 names what the cursor is on in the labels of the actions on it ("Run default/orders").
 """
 
@@ -32,8 +33,8 @@ class JobCommands(Provider):
             binding, node = active.binding, active.node
             if node is not screen and node is not app:
                 continue  # the focused widget's movement keys
-            if not binding.description or binding.action == "command_palette":
-                continue
+            if not (binding.id and binding.description) or binding.action == "command_palette":
+                continue  # Textual's own (focus next, copy): its system commands cover them
             if (id(node), binding.action) in seen:
                 continue
             seen.add((id(node), binding.action))

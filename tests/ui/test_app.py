@@ -20,6 +20,7 @@ from jobtui.paths import keymap_path
 from jobtui.screens.help import HelpScreen
 from jobtui.screens.job_detail import JobDetailScreen
 from jobtui.screens.jobs import JobsScreen
+from jobtui.screens.palette import JobCommands
 from jobtui.widgets.bars import DaemonBar
 from tests.ui.helpers import build, goto_row, press, settle, table, until
 from tests.ui.seed import store_output
@@ -68,6 +69,23 @@ async def test_palette_offers_job_actions_and_go_to_job(seeded):
         await until(pilot, lambda: hit(app, "Go to job: default/backup"), "the palette's hits")
         await press(pilot, "enter")
         assert isinstance(app.screen, JobDetailScreen) and app.screen.job_id == ids["backup"]
+
+
+async def test_palette_commands_are_the_live_bindings(seeded):
+    """What the footer hides the palette leaves out; what it dims the palette says so."""
+    engine, _ = seeded
+    app = build(engine, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto_row(pilot, "billing")  # never run: no logs
+        labels = [label for label, _, _ in JobCommands(app.screen)._commands()]
+        assert "Focus Next" not in labels  # Textual's own keys are its system commands'
+        await press(pilot, "colon")
+        await pilot.press(*"finance/billing")
+        await until(pilot, lambda: hit(app, "Open finance/billing"), "the palette's hits")
+        assert hit(app, "History finance/billing")
+        assert not hit(app, "Run finance/billing")  # read-only
+        assert hit(app, "key l (does not apply now)")
 
 
 async def test_toggle_utc_redraws_every_time(seeded):
