@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
+from weakref import WeakKeyDictionary
 
 from textual.app import App, ComposeResult
+from textual.notifications import Notification, SeverityLevel
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Static
@@ -36,7 +38,39 @@ def build(engine: Engine, **kwargs: Any) -> JobtuiApp:
     """The app with polling off (tests call `poll_now`) and no daemon start."""
     kwargs.setdefault("start_daemon", False)
     kwargs.setdefault("poll_interval", 0)
-    return make_app(engine, **kwargs)
+    return record_notes(make_app(engine, **kwargs))
+
+
+_NOTES: WeakKeyDictionary[App[Any], list[Notification]] = WeakKeyDictionary()
+_CHECKED: WeakKeyDictionary[App[Any], int] = WeakKeyDictionary()
+
+A = TypeVar("A", bound=App[Any])
+
+
+def record_notes(app: A) -> A:
+    """Keep every notification the app shows: the app drops one after its timeout (5 s by
+    default), which a test step can outlast on a loaded machine."""
+    shown = _NOTES.setdefault(app, [])
+    notify = app.notify
+
+    def recording(
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        shown.append(Notification(message, title, severity))
+        notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    app.notify = recording  # type: ignore[method-assign]
+    return app
+
+
+def notes(app: App[Any]) -> list[Notification]:
+    """Every notification shown so far (see `record_notes`)."""
+    return _NOTES[app]
 
 
 def unhandled(app: App[Any]) -> list[str]:
@@ -65,13 +99,12 @@ def waiting_for(app: App[Any]) -> list[str]:
     return reasons
 
 
-_told: set[str] = set()
-
-
 def fail_on_internal_errors(app: App[Any]) -> None:
-    for note in app._notifications:
-        if note.title == "Internal error" and note.identity not in _told:
-            _told.add(note.identity)
+    """An "Internal error" notification is a bug (an engine refusal is titled "Error")."""
+    shown = _NOTES.get(app, [])
+    new, _CHECKED[app] = shown[_CHECKED.get(app, 0) :], len(shown)
+    for note in new:
+        if note.title == "Internal error":
             raise AssertionError(f"the app reported an internal error: {note.message}")
 
 

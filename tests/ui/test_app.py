@@ -22,7 +22,7 @@ from jobtui.screens.job_detail import JobDetailScreen
 from jobtui.screens.jobs import JobsScreen
 from jobtui.screens.palette import JobCommands
 from jobtui.widgets.bars import DaemonBar
-from tests.ui.helpers import build, goto_row, press, settle, table, until
+from tests.ui.helpers import build, goto_row, notes, press, settle, table, until
 from tests.ui.seed import store_output
 
 SIZE = (120, 36)
@@ -109,7 +109,7 @@ async def test_undo_with_nothing_to_undo_says_so(seeded):
         assert app.check_action("undo", ()) is None
         app.action_undo()
         await settle(pilot)
-        assert any("Nothing to undo" in n.message for n in app._notifications)
+        assert any("Nothing to undo" in n.message for n in notes(app))
 
 
 async def test_engine_error_becomes_a_notification(seeded, monkeypatch):
@@ -124,7 +124,7 @@ async def test_engine_error_becomes_a_notification(seeded, monkeypatch):
         await settle(pilot)
         await press(pilot, "r")
         assert isinstance(app.screen, JobsScreen)
-        assert any("no job named 'gone'" in n.message for n in app._notifications)
+        assert any("no job named 'gone'" in n.message for n in notes(app))
 
 
 async def test_opening_starts_the_daemon_and_says_so(seeded, monkeypatch):
@@ -144,7 +144,7 @@ async def test_opening_starts_the_daemon_and_says_so(seeded, monkeypatch):
         assert calls == [True]
         bar = str(app.screen.query_one(DaemonBar).render())
         assert "started by this session" in bar
-        assert any("pid 4242" in n.message for n in app._notifications)
+        assert any("pid 4242" in n.message for n in notes(app))
 
 
 async def test_read_only_never_starts_the_daemon(seeded, monkeypatch):
@@ -220,7 +220,7 @@ async def test_a_keymap_file_rebinds_keys(seeded, tmp_path):
     app = build(engine, keymap_file=keymap)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert any("jobs.nope: no key has this id" in n.message for n in app._notifications)
+        assert any("jobs.nope: no key has this id" in n.message for n in notes(app))
         await goto_row(pilot, "users-demo")
         await press(pilot, "r")  # r no longer runs
         assert engine.count_runs(job=ids["users-demo"]) == 0
@@ -242,7 +242,7 @@ async def test_a_broken_keymap_file_is_reported_and_ignored(seeded, tmp_path):
     app = build(engine, keymap_file=keymap)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert any(str(keymap) in n.title for n in app._notifications)
+        assert any(str(keymap) in n.title for n in notes(app))
         assert isinstance(app.screen, JobsScreen)
 
 

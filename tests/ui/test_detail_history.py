@@ -10,7 +10,7 @@ from jobtui.screens.history import HistoryScreen
 from jobtui.screens.job_detail import JobDetailScreen
 from jobtui.screens.logs import LogsScreen
 from jobtui.screens.run_options import RunOptionsScreen
-from tests.ui.helpers import StubWizardScreens, build, press, row_names, settle, table
+from tests.ui.helpers import StubWizardScreens, build, notes, press, row_names, settle, table
 from tests.ui.seed import store_output
 
 SIZE = (120, 36)
@@ -146,7 +146,7 @@ async def test_history_rerun_cancel_replay_diff(seeded):
         assert table(app).current_row.key == 12
         await press(pilot, "y")  # no stored output: said at once, nothing to confirm
         assert isinstance(app.screen, HistoryScreen)
-        assert any("no stored output" in n.message for n in app._notifications)
+        assert any("no stored output" in n.message for n in notes(app))
         store_output(engine, 12)
         await press(pilot, "y")
         assert isinstance(app.screen, ConfirmScreen)

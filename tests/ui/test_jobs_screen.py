@@ -9,7 +9,16 @@ from jobtui.screens.job_detail import JobDetailScreen
 from jobtui.screens.jobs import JobsScreen
 from jobtui.screens.logs import LogsScreen
 from jobtui.screens.run_options import RunOptionsScreen
-from tests.ui.helpers import StubWizardScreens, build, goto_row, press, row_names, settle, table
+from tests.ui.helpers import (
+    StubWizardScreens,
+    build,
+    goto_row,
+    notes,
+    press,
+    row_names,
+    settle,
+    table,
+)
 from tests.ui.seed import store_output
 
 SIZE = (120, 36)
@@ -215,7 +224,7 @@ async def test_new_edit_duplicate_open_the_wizard(seeded, stub_wizard):
             ("default/users-demo", False),
             ("default/users-demo", True),
         ]
-        assert any("Saved default/users-demo" in n.message for n in app._notifications)
+        assert any("Saved default/users-demo" in n.message for n in notes(app))
 
 
 def test_the_real_wizard_is_the_one_pushed(seeded):
@@ -303,7 +312,7 @@ async def test_replay_last_says_at_once_when_there_is_nothing_stored(seeded):
         app.screen.action_replay_last()
         await settle(pilot)
         assert isinstance(app.screen, JobsScreen)
-        assert any("no stored output" in n.message for n in app._notifications)
+        assert any("no stored output" in n.message for n in notes(app))
         store_output(engine, ids["backup-failed"])
         app.screen.action_replay_last()
         await settle(pilot)

@@ -17,7 +17,7 @@ from textual.widgets._collapsible import CollapsibleTitle
 from jobtui.engine import Engine
 from jobtui.screens.wizard.screen import WizardScreen
 from jobtui.widgets.forms import field_id
-from tests.ui.helpers import settle
+from tests.ui.helpers import record_notes, settle
 
 NOT_DONE = object()
 
@@ -29,6 +29,7 @@ class WizardApp(App[None]):
         self, engine: Engine, job_ref: str | int | None = None, duplicate: bool = False
     ) -> None:
         super().__init__()
+        record_notes(self)
         self.engine = engine
         self.job_ref = job_ref
         self.duplicate = duplicate
