@@ -32,7 +32,7 @@ from jobtui.screens.base import JobtuiScreen, Undo, error_text
 from jobtui.screens.confirm import ConfirmScreen, PromptScreen, TextScreen
 from jobtui.screens.help import HelpScreen
 from jobtui.screens.palette import JobCommands
-from jobtui.screens.registry import SCREEN_CLASSES, Screens
+from jobtui.screens.registry import Screens, screen_classes
 from jobtui.screens.run_options import RunOptionsScreen
 from jobtui.widgets.logview import LogView
 from jobtui.widgets.rowview import RowView
@@ -111,7 +111,7 @@ def binding_ids() -> set[str]:
     """The id of every binding of the dashboard (what a keymap may name)."""
     classes: list[type[DOMNode]] = [
         JobtuiApp,
-        *SCREEN_CLASSES,
+        *screen_classes(),
         ConfirmScreen,
         PromptScreen,
         TextScreen,
@@ -186,7 +186,7 @@ class JobtuiApp(App[None]):
     # -- keys ------------------------------------------------------------------------------
     def apply_keymap(self, path: Path) -> None:
         keymap, problems = load_keymap(path)
-        known = binding_ids()
+        known = binding_ids() if keymap else set()
         problems += [
             f"{ident}: no key has this id (README, “The dashboard's keys”)"
             for ident in sorted(set(keymap) - known)
