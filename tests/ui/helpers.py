@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 from weakref import WeakKeyDictionary
 
+from textual import events
 from textual.app import App, ComposeResult
 from textual.notifications import Notification, SeverityLevel
 from textual.pilot import Pilot
@@ -77,10 +78,15 @@ def unhandled(app: App[Any]) -> list[str]:
     """Messages queued and not handled yet, and callbacks that wait for a repaint.
 
     A message can start a chain (a key, the input's Submitted, its handler's focus call):
-    draining the queues once is not enough, they must be found empty.
+    draining the queues once is not enough, they must be found empty. Timer ticks do not
+    count: a progress bar or a blinking cursor has one every second or less, for ever.
     """
     nodes = [app, *(n for s in app.screen_stack for n in s.walk_children(with_self=True))]
-    queued = sum(node._message_queue.qsize() for node in nodes)
+    queued = sum(
+        not isinstance(message, events.Timer)
+        for node in nodes
+        for message in node._message_queue.values
+    )
     after = sum(len(s._callbacks) for s in app.screen_stack)
     return [f"{queued} messages"] * bool(queued) + [f"{after} after-repaint calls"] * bool(after)
 
