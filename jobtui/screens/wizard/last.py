@@ -87,3 +87,5 @@ class LastStep(Horizontal):
         if ok:
             total = self.progress.total or 1
             self.progress.update(total=total, progress=total)
+        else:
+            self.progress.add_class("-idle")  # not left pulsing as if still running
