@@ -1,5 +1,4 @@
-"""Where jobtui keeps its data (the data directory, 0700, and the database, 0600) and its
-settings (the config directory: keymap.toml)."""
+"""Where jobtui keeps its data: the data directory (0700) and the database (0600)."""
 
 from __future__ import annotations
 

@@ -6,11 +6,9 @@ clock) so a frozen clock gives frozen screens.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
-from typing import Any
 
 from jobtui.engine import format_duration
 
@@ -162,12 +160,3 @@ def percentile(values: Sequence[float], pct: float) -> float | None:
 
 def join_nonempty(parts: Iterable[str], sep: str = " · ") -> str:
     return sep.join(p for p in parts if p)
-
-
-def sample_cell(value: Any, width: int) -> str:
-    """A generated value as a table cell: ∅ for null, JSON for lists and objects."""
-    if value is None:
-        return "∅"
-    if isinstance(value, dict | list):
-        return json.dumps(value, default=str)[:width]
-    return str(value)[:width]
