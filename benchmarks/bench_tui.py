@@ -33,7 +33,7 @@ import sys, time, asyncio
 t_import = time.time()
 from jobtui.engine import Engine
 from jobtui.app import make_app
-from jobtui.screens.jobs import JobsScreen, JobsLoaded
+from jobtui.screens.job_rows import JobsLoaded
 
 async def main():
     engine = Engine.open(sys.argv[1])
@@ -200,7 +200,7 @@ async def bench_dashboard(engine: Engine, log_run: int) -> dict[str, float]:
         out["rss_list"] = rss_mb()
 
         t0 = time.perf_counter()
-        app.push_screen(LogsScreen(log_run))
+        app.push_screen(LogsScreen(engine, log_run))
         view = None
         while True:
             await pilot.pause()

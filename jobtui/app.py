@@ -1,9 +1,12 @@
 """The Textual app, built by a factory from an engine (DESIGN.md §4 rule 3).
 
-Threading model (as in harlequin): engine calls run in thread workers (`call_engine`);
-a worker only posts messages; message handlers on the UI thread own every widget. One
-`Worker.StateChanged` handler turns an engine error into a notification, so a failing
-call never crashes the app.
+The app holds what outlives a screen: the engine, read-only mode, the display clock
+(local/UTC), the undo stack, the daemon note and the `Screens` that build every screen.
+Screens own their engine calls (screens/base.py); the app's own workers (starting the
+daemon, undo) post typed messages like theirs.
+
+Keys are data: every binding has an id, and `keymap.toml` in the config directory maps
+ids to other keys (`App.set_keymap`).
 """
 
 from __future__ import annotations
@@ -11,47 +14,49 @@ from __future__ import annotations
 import os
 import select
 import sys
-from collections.abc import Callable
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.reactive import reactive
 from textual.worker import Worker, WorkerState
 
+from jobtui.paths import keymap_path
+from jobtui.screens.base import JobtuiScreen, Undo, error_text
+from jobtui.screens.confirm import ConfirmScreen, PromptScreen, TextScreen
+from jobtui.screens.help import HelpScreen
 from jobtui.screens.palette import JobCommands
+from jobtui.screens.registry import Screens, screen_classes
+from jobtui.screens.run_options import RunOptionsScreen
+from jobtui.widgets.logview import LogView
+from jobtui.widgets.rowview import RowView
+from jobtui.widgets.vtable import VirtualTable
 
 if TYPE_CHECKING:
     from jobtui.engine import Engine
 
-
-class EngineResult(Message):
-    """A worker finished an engine call; `callback(value)` runs on the UI thread."""
-
-    def __init__(self, callback: Callable[[Any], object], value: Any) -> None:
-        super().__init__()
-        self.callback = callback
-        self.value = value
-
-
-class DaemonStarted(Message):
-    def __init__(self, what: str | None) -> None:
-        super().__init__()
-        self.what = what
+UNDO_DEPTH = 20
 
 
 @dataclass
-class UndoEntry:
-    label: str  # what comes back, for the notification: "restored 3 jobs"
-    undo: Callable[[], Any]  # runs in a worker
+class DaemonStarted(Message):
+    what: str | None  # what starting the daemon did, or None when one was alive
+
+
+@dataclass
+class Undone(Message):
+    label: str
 
 
 def stdin_terminal() -> int | None:
     """The file descriptor of stdin when it is a terminal that `hung_up` can watch."""
-    if not hasattr(select, "poll"):  # not on every platform
+    if sys.platform == "win32":  # no poll() there
         return None
     try:
         fd = sys.__stdin__.fileno() if sys.__stdin__ is not None else None
@@ -68,6 +73,60 @@ def hung_up(fd: int) -> bool:
         return any(events & (select.POLLHUP | select.POLLNVAL) for _, events in poller.poll(0))
     except (OSError, ValueError):
         return True
+
+
+# -- the keymap ------------------------------------------------------------------------------
+def load_keymap(path: Path) -> tuple[dict[str, str], list[str]]:
+    """The `binding id → keys` map of a keymap.toml, and what is wrong with it, in words.
+
+    `"jobs.run" = "x"` and a table (`[jobs]` then `run = "x"`) say the same; several keys
+    are comma-separated (`"x,f5"`). A missing file is an empty keymap.
+    """
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        return {}, []
+    except OSError as exc:
+        return {}, [f"{path}: {exc.strerror}"]
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return {}, [f"{path}: {exc}"]
+    keymap: dict[str, str] = {}
+    problems: list[str] = []
+
+    def walk(table: dict[str, Any], prefix: str) -> None:
+        for key, value in table.items():
+            ident = prefix + key
+            if isinstance(value, dict):
+                walk(value, ident + ".")
+            elif isinstance(value, str) and value.replace(",", "").strip():
+                keymap[ident] = ",".join(k.strip() for k in value.split(",") if k.strip())
+            else:
+                problems.append(f'{ident}: give the keys as a string, like "ctrl+r" or "x,f5"')
+
+    walk(data, "")
+    return keymap, problems
+
+
+def binding_ids() -> set[str]:
+    """The id of every binding of the dashboard (what a keymap may name)."""
+    classes: list[type[DOMNode]] = [
+        JobtuiApp,
+        *screen_classes(),
+        ConfirmScreen,
+        PromptScreen,
+        TextScreen,
+        HelpScreen,
+        RunOptionsScreen,
+        RowView,
+        VirtualTable,
+        LogView,
+    ]
+    ids = set()
+    for cls in classes:
+        for binding in cls.BINDINGS:
+            if isinstance(binding, Binding) and binding.id:
+                ids.add(binding.id)
+    return ids
 
 
 class JobtuiApp(App[None]):
@@ -91,21 +150,26 @@ class JobtuiApp(App[None]):
         read_only: bool = False,
         start_daemon: bool = True,
         poll_interval: float = 1.0,
+        screens: type[Screens] = Screens,
+        keymap_file: Path | None = None,
     ) -> None:
         super().__init__()
         self.engine = engine
         self.read_only = read_only
         self.start_daemon = start_daemon
         self.poll_interval = poll_interval
-        self.undo_stack: list[UndoEntry] = []
+        self.screens = screens(engine)
+        self.keymap_file = keymap_file
+        self.undo_stack: list[Undo] = []
         self.daemon_note = ""  # what starting the daemon did, for the header
+        self._clashes_told: set[frozenset[str]] = set()
 
     def on_mount(self) -> None:
-        from jobtui.screens.jobs import JobsScreen
-
+        if self.keymap_file is not None:
+            self.apply_keymap(self.keymap_file)
         if self.read_only:
             self.sub_title = "read-only"
-        self.push_screen(JobsScreen())
+        self.push_screen(self.screens.jobs())
         if self.start_daemon and not self.read_only:
             self.ensure_daemon()
         terminal = stdin_terminal()
@@ -119,58 +183,43 @@ class JobtuiApp(App[None]):
         if hung_up(terminal):
             self.exit(return_code=1)
 
-    # -- engine calls ------------------------------------------------------------
-    def call_engine(
-        self,
-        fn: Callable[..., Any],
-        *args: Any,
-        then: Callable[[Any], object] | None = None,
-        **kwargs: Any,
-    ) -> Worker[Any]:
-        """Call `fn` in a thread worker; post its result back as an `EngineResult`."""
+    # -- keys ------------------------------------------------------------------------------
+    def apply_keymap(self, path: Path) -> None:
+        keymap, problems = load_keymap(path)
+        known = binding_ids() if keymap else set()
+        problems += [
+            f"{ident}: no key has this id (README, “The dashboard's keys”)"
+            for ident in sorted(set(keymap) - known)
+        ]
+        self.set_keymap({i: k for i, k in keymap.items() if i in known})
+        if problems:
+            self.notify("\n".join(problems), title=f"Keymap {path}", severity="warning", timeout=15)
 
-        def work() -> Any:
-            value = fn(*args, **kwargs)
-            if then is not None:
-                self.post_message(EngineResult(then, value))
-            return value
-
-        name = getattr(fn, "__name__", "engine call")
-        return self.run_worker(
-            work, thread=True, group="engine", exit_on_error=False, description=name
+    def handle_bindings_clash(self, clashed_bindings: set[Binding], node: DOMNode) -> None:
+        # Called on every key press while the clash stands: say it once.
+        ids = frozenset(b.id or b.action for b in clashed_bindings)
+        if ids in self._clashes_told:
+            return
+        self._clashes_told.add(ids)
+        keys = ", ".join(sorted({b.key for b in clashed_bindings}))
+        self.notify(
+            f"The keymap binds {keys} a second time: {', '.join(sorted(ids))} lost it",
+            title="Keymap",
+            severity="warning",
+            timeout=15,
         )
 
-    @on(EngineResult)
-    def _engine_result(self, message: EngineResult) -> None:
-        message.callback(message.value)
-
+    # -- errors of the app's own workers --------------------------------------------------
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
-        if event.state != WorkerState.ERROR:
-            return
-        self.show_error(event.worker.error)
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            title, text = error_text(event.worker.error)
+            self.notify(text, title=title, severity="error", timeout=10)
 
-    def show_error(self, error: BaseException | None) -> None:
-        from jobtui.engine import JobtuiError
-
-        if isinstance(error, JobtuiError):
-            self.notify(str(error), title="Error", severity="error", timeout=8)
-        elif error is not None:
-            self.notify(
-                f"{type(error).__name__}: {error}",
-                title="Internal error",
-                severity="error",
-                timeout=10,
-            )
-
-    # -- daemon --------------------------------------------------------------------
+    # -- daemon --------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="daemon", exit_on_error=False)
     def ensure_daemon(self) -> None:
-        ensure = getattr(self.engine, "ensure_daemon", None)
-        if ensure is None:
-            self.post_message(DaemonStarted("daemon control is not available in this build"))
-            return
-        self.post_message(DaemonStarted(ensure()))
+        self.post_message(DaemonStarted(self.engine.ensure_daemon()))
 
     @on(DaemonStarted)
     def _daemon_started(self, message: DaemonStarted) -> None:
@@ -178,40 +227,39 @@ class JobtuiApp(App[None]):
             self.daemon_note = message.what
             self.notify(message.what, title="Daemon")
 
-    # -- undo ------------------------------------------------------------------------
-    def push_undo(self, label: str, undo: Callable[[], Any]) -> None:
-        self.undo_stack.append(UndoEntry(label, undo))
-        del self.undo_stack[:-20]
+    # -- undo ------------------------------------------------------------------------------
+    def push_undo(self, undo: Undo) -> None:
+        self.undo_stack.append(undo)
+        del self.undo_stack[:-UNDO_DEPTH]
 
     def action_undo(self) -> None:
         if not self.undo_stack:
             self.notify("Nothing to undo")
             return
-        entry = self.undo_stack.pop()
+        self._undo(self.undo_stack.pop())
 
-        def done(_: Any) -> None:
-            self.notify(f"Undone: {entry.label}", title="Undo")
-            refresh = getattr(self.screen, "poll_now", None)
-            if refresh:
-                refresh()
+    @work(thread=True, group="undo", exit_on_error=False)
+    def _undo(self, undo: Undo) -> None:
+        undo.apply(self.engine)
+        self.post_message(Undone(undo.label))
 
-        self.call_engine(entry.undo, then=done)
+    @on(Undone)
+    def _undone(self, message: Undone) -> None:
+        self.notify(f"Undone: {message.label}", title="Undo")
+        if isinstance(self.screen, JobtuiScreen):
+            self.screen.poll_now()
 
-    # -- time and help ----------------------------------------------------------------
+    # -- time and help -----------------------------------------------------------------------
     def action_toggle_utc(self) -> None:
         self.utc = not self.utc
         self.notify("Times in UTC" if self.utc else "Times in local time", timeout=2)
 
     def watch_utc(self) -> None:
-        from jobtui.screens import JobtuiScreen
-
         for screen in self.screen_stack:
             if isinstance(screen, JobtuiScreen):
                 screen.times_changed()
 
     def action_help(self) -> None:
-        from jobtui.screens.help import HelpScreen
-
         if isinstance(self.screen, HelpScreen):
             self.pop_screen()
             return
@@ -225,13 +273,13 @@ class JobtuiApp(App[None]):
         return True
 
 
-def make_app(
-    engine: Engine, read_only: bool = False, start_daemon: bool = True, poll_interval: float = 1.0
-) -> JobtuiApp:
-    return JobtuiApp(
-        engine, read_only=read_only, start_daemon=start_daemon, poll_interval=poll_interval
-    )
+def make_app(engine: Engine, **options: Any) -> JobtuiApp:
+    """The app for the CLI and the tests alike: `JobtuiApp`'s options (the CLI adds the
+    user's keymap file, tests turn polling and the daemon start off)."""
+    return JobtuiApp(engine, **options)
 
 
 def run_app(engine: Engine, read_only: bool = False, start_daemon: bool = True) -> None:
-    make_app(engine, read_only=read_only, start_daemon=start_daemon).run()
+    make_app(
+        engine, read_only=read_only, start_daemon=start_daemon, keymap_file=keymap_path()
+    ).run()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 DB_FILENAME = "jobtui.db"
+KEYMAP_FILENAME = "keymap.toml"
 
 
 def default_data_dir() -> Path:
@@ -29,6 +30,23 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
     if env:
         return Path(env).expanduser()
     return default_data_dir()
+
+
+def resolve_config_dir(config_dir: str | os.PathLike[str] | None = None) -> Path:
+    """An explicit directory beats JOBTUI_CONFIG_DIR beats the platform's user config dir."""
+    if config_dir:
+        return Path(config_dir).expanduser()
+    env = os.environ.get("JOBTUI_CONFIG_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("jobtui", appauthor=False))
+
+
+def keymap_path(config_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The user's key bindings: `<config dir>/keymap.toml`."""
+    return resolve_config_dir(config_dir) / KEYMAP_FILENAME
 
 
 def resolve_db_path(data_dir: Path, db: str | os.PathLike[str] | None = None) -> Path:

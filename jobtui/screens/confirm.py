@@ -21,11 +21,19 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
     ]
 
-    def __init__(self, title: str, message: str = "", yes: str = "Yes", danger: bool = False):
+    def __init__(
+        self,
+        title: str,
+        message: str = "",
+        yes: str = "Yes",
+        danger: bool = False,
+        no: str = "Cancel",
+    ):
         super().__init__()
         self.title_text = title
         self.message = message
         self.yes = yes
+        self.no = no
         self.danger = danger
 
     def compose(self) -> ComposeResult:
@@ -37,7 +45,7 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button(
                     f"{self.yes} (y)", id="yes", variant="error" if self.danger else "primary"
                 )
-                yield Button("Cancel (n)", id="no")
+                yield Button(f"{self.no} (n)", id="no")
 
     def on_mount(self) -> None:
         self.query_one("#no" if self.danger else "#yes", Button).focus()

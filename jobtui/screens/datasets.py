@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,13 +21,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, Select, Static
 from textual.worker import get_current_worker
 
 from jobtui.engine import FIELD_MODELS, Dataset, Engine, FieldError, JobtuiError, SpecError
+from jobtui.screens.base import EngineScreen
 from jobtui.screens.confirm import ConfirmScreen, PromptScreen
-from jobtui.widgets.forms import FieldRow, ModelForm, field_id, show_errors
+from jobtui.widgets.forms import FieldRow, ModelForm, field_id, show_errors, show_sample
 
 
 @dataclass
@@ -53,8 +54,8 @@ class DatasetDone(Message):
     imported: dict[str, Any] | None = None
 
 
-class DatasetsScreen(Screen[None]):
-    CSS_PATH = ["wizard.tcss", "manage.tcss"]
+class DatasetsScreen(EngineScreen[None]):
+    CSS_PATH = ["wizard/wizard.tcss", "manage.tcss"]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+n", "new", "New dataset", id="datasets.new", priority=True),
         Binding("ctrl+a", "add_field", "Add field", id="datasets.add_field", priority=True),
@@ -70,8 +71,8 @@ class DatasetsScreen(Screen[None]):
     ]
 
     def __init__(self, engine: Engine) -> None:
-        super().__init__()
-        self.engine = engine
+        super().__init__(engine)
+        self.loaded = False
         self.datasets: list[Dataset] = []
         self.types: list[tuple[str, str, dict[str, Any]]] = []
         self.ds_name = ""
@@ -158,6 +159,11 @@ class DatasetsScreen(Screen[None]):
         elif not self.ds_name and self.datasets:
             await self._open(self.datasets[0].name)
         table.focus()
+        self.loaded = True
+
+    def waiting_for(self) -> Iterator[str]:
+        if not self.loaded:
+            yield "the datasets"
 
     async def _open(self, name: str | None) -> None:
         ds = next((d for d in self.datasets if d.name == name), None)
@@ -348,17 +354,10 @@ class DatasetsScreen(Screen[None]):
     @on(SampleDone)
     def _sample_done(self, message: SampleDone) -> None:
         show_errors(self, message.errors)
-        table = self.query_one("#dataset-sample-table", DataTable)
-        table.clear(columns=True)
+        show_sample(self.query_one("#dataset-sample-table", DataTable), message.rows, 40)
         loose = [str(e) for e in message.errors if not e.path.startswith("fields[")]
         if message.error or loose:
             self._result("✖ " + (message.error or "; ".join(loose)), False)
-        if not message.rows:
-            return
-        columns = list(message.rows[0])
-        table.add_columns(*columns)
-        for row in message.rows:
-            table.add_row(*[_cell(row.get(c)) for c in columns])
 
     def _result(self, text: str, ok: bool | None = None) -> None:
         result = self.query_one("#dataset-result", Static)
@@ -481,11 +480,3 @@ class DatasetsScreen(Screen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "∅"
-    if isinstance(value, dict | list):
-        return json.dumps(value, default=str)[:40]
-    return str(value)[:40]

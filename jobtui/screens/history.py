@@ -8,7 +8,8 @@ moving the cursor off the run it was on.
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
 from rich.text import Text
@@ -18,8 +19,8 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Footer, Label, Static
 
-from jobtui.engine import Run
-from jobtui.screens import JobtuiScreen
+from jobtui.engine import Engine, Run
+from jobtui.screens.base import JobtuiScreen, ShowText
 from jobtui.widgets.fmt import (
     STATE_ICONS,
     fmt_abs,
@@ -78,13 +79,13 @@ class RunList:
         return None
 
 
+@dataclass
 class RunsLoaded(Message):
-    def __init__(self, generation: int, runs: list[Run], before_id: int | None, limit: int):
-        super().__init__()
-        self.generation = generation
-        self.runs = runs
-        self.before_id = before_id
-        self.limit = limit
+    generation: int  # the filter it answers: older answers are dropped
+    runs: list[Run]
+    before_id: int | None
+    limit: int
+    total: int | None
 
 
 def error_summary(run: Run) -> str:
@@ -99,23 +100,32 @@ def error_summary(run: Run) -> str:
 class HistoryScreen(JobtuiScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "back", "Back", id="history.back"),
-        Binding("enter", "logs", "Log", id="history.logs"),
+        Binding("enter", "logs", "Log", id="history.logs", tooltip="The log viewer"),
         Binding("x", "details", "Errors/results", id="history.details"),
-        Binding("y", "replay", "Replay", id="history.replay"),
-        Binding("r", "rerun", "Re-run", id="history.rerun"),
+        Binding("y", "replay", "Replay", id="history.replay", tooltip="Deliver its output again"),
+        Binding("r", "rerun", "Re-run", id="history.rerun", tooltip="With the same parameters"),
         Binding("c", "cancel", "Cancel", id="history.cancel"),
         Binding("s", "cycle_state", "State", id="history.state"),
         Binding("space", "mark", "Mark", show=False, id="history.mark"),
-        Binding("d", "diff", "Diff", id="history.diff"),
+        Binding(
+            "d",
+            "diff",
+            "Diff",
+            id="history.diff",
+            tooltip="The two marked runs, or this one and the one before",
+        ),
     ]
+    WRITES = frozenset({"replay", "rerun", "cancel"})
+    ON_SUBJECT = frozenset({"logs", "details", "rerun", "replay", "mark", "cancel", "diff"})
 
-    def __init__(self, job_id: int | None, job_name: str | None = None) -> None:
-        super().__init__()
+    def __init__(self, engine: Engine, job_id: int | None, job_name: str | None = None) -> None:
+        super().__init__(engine)
         self.job_id = job_id
         self.job_name = job_name
         self.runs = RunList()
         self.state_filter = 0
         self.generation = 0
+        self.answered = -1  # the generation whose newest page arrived
         self.total: int | None = None
 
     def compose(self) -> ComposeResult:
@@ -162,37 +172,25 @@ class HistoryScreen(JobtuiScreen[None]):
     def poll_now(self) -> None:
         visible_end = self.table.first_visible + self.table.page_height + 20
         limit = max(PAGE // 4, min(len(self.runs.rows), visible_end))
-        self.fetch(None, limit, count=True, poll=True)
+        self.fetch(None, limit, count=True)
 
     @work(thread=True, exclusive=True, group="history-load", exit_on_error=False)
-    def fetch(
-        self, before_id: int | None, limit: int, count: bool = False, poll: bool = False
-    ) -> None:
+    def fetch(self, before_id: int | None, limit: int, count: bool = False) -> None:
         engine = self.engine
         generation = self.generation
-        try:
-            if not hasattr(engine, "list_runs"):
-                runs: list[Run] = []
-            else:
-                runs = engine.list_runs(
-                    job=self.job_id, states=self.states, limit=limit, before_id=before_id
-                )
-            total = engine.count_runs(job=self.job_id, states=self.states) if count else None
-        finally:
-            if poll:
-                self.deliver(lambda _: self.schedule_poll())
-        if total is not None:
-            self.deliver(self._set_total, total)
-        self.post_message(RunsLoaded(generation, runs, before_id, limit))
-
-    def _set_total(self, total: int) -> None:
-        self.total = total
-        self._show_title()
+        runs = engine.list_runs(
+            job=self.job_id, states=self.states, limit=limit, before_id=before_id
+        )
+        total = engine.count_runs(job=self.job_id, states=self.states) if count else None
+        self.post_message(RunsLoaded(generation, runs, before_id, limit, total))
 
     @on(RunsLoaded)
     def _loaded(self, message: RunsLoaded) -> None:
         if message.generation != self.generation:
             return
+        if message.total is not None:
+            self.total = message.total
+            self._show_title()
         table = self.table
         cursor_key = row.key if (row := table.current_row) else None
         new_rows = [self._row(run) for run in message.runs]
@@ -218,9 +216,15 @@ class HistoryScreen(JobtuiScreen[None]):
                     table.scroll_to(y=table.first_visible + shift, animate=False, immediate=True)
                     table.move_cursor(moved, announce=False)
         table.rows_arrived()
-        self.refresh_bindings_if_changed()
-        if self._poll_timer is None and message.before_id is None:
+        if message.before_id is None:
+            self.answered = message.generation
             self.schedule_poll()
+        self.refresh_bindings_if_changed()
+
+    def waiting_for(self) -> Iterator[str]:
+        if self.answered != self.generation:
+            yield f"the newest runs of filter {self.generation}"
+        yield from self.table.waiting_for()
 
     @on(VirtualTable.NeedRows)
     def _need_rows(self, message: VirtualTable.NeedRows) -> None:
@@ -260,16 +264,17 @@ class HistoryScreen(JobtuiScreen[None]):
         row = self.table.current_row
         return row.extra if row is not None else None  # type: ignore[return-value]
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("replay", "rerun", "cancel") and self.read_only:
-            return False
+    @property
+    def subject(self) -> str | None:
         run = self.current
-        if action in ("logs", "details", "rerun", "replay", "mark"):
-            return True if run else None
+        return f"run #{run.id}" if run else None
+
+    def applies(self, action: str) -> bool:
+        run = self.current
         if action == "cancel":
-            return True if run and run.state.is_active else None
+            return bool(run and run.state.is_active)
         if action == "diff":
-            return True if run and len(self.runs.rows) > 1 else None
+            return len(self.runs.rows) > 1
         return True
 
     @on(VirtualTable.Highlighted)
@@ -279,18 +284,6 @@ class HistoryScreen(JobtuiScreen[None]):
     @on(VirtualTable.Selected)
     def _selected(self, message: VirtualTable.Selected) -> None:
         self.action_logs()
-
-    def palette_actions(self) -> list[tuple[str, str, str]]:
-        run = self.current
-        name = f"run #{run.id}" if run else "run"
-        return [
-            (f"Log of {name}", "logs", "Log viewer"),
-            (f"Errors and results of {name}", "details", ""),
-            (f"Replay {name}", "replay", "Deliver its stored output again"),
-            (f"Re-run {name} with the same parameters", "rerun", ""),
-            (f"Cancel {name}", "cancel", ""),
-            ("Diff two runs", "diff", "The marked two, or this one and the one before"),
-        ]
 
     # -- actions ------------------------------------------------------------------------------
     def action_back(self) -> None:
@@ -307,40 +300,27 @@ class HistoryScreen(JobtuiScreen[None]):
         self._show_title()
 
     def action_logs(self) -> None:
-        from jobtui.screens.logs import LogsScreen
-
         if run := self.current:
-            self.app.push_screen(LogsScreen(run.id))
+            self.app.push_screen(self.screens.logs(run.id))
 
     def action_details(self) -> None:
-        from jobtui.screens.confirm import TextScreen
+        if run := self.current:
+            self.show_details(run.id)
 
-        run = self.current
-        if run is None:
-            return
-
-        def show(full: Run) -> None:
-            self.app.push_screen(
-                TextScreen(f"Run #{full.id}: errors and results", details(full, self.utc))
-            )
-
-        self.call(self.engine.get_run, run.id, then=show)
+    @work(thread=True, group="action", exit_on_error=False, description="read a run")
+    def show_details(self, run_id: int) -> None:
+        full = self.engine.get_run(run_id)
+        self.post_message(ShowText(f"Run #{full.id}: errors and results", details(full, self.utc)))
 
     def action_rerun(self) -> None:
         run = self.current
-        if run is None:
-            return
-        engine = self.engine
-        self.call(
-            engine.queue_run,
-            run.job_id,
-            trigger="manual",
-            title=run.title or f"re-run of #{run.id}",
-            parameters=run.parameters or None,
-            then=self.done(
-                lambda new: f"Queued run #{new.id} with the parameters of #{run.id}", title="Run"
-            ),
-        )
+        if run is not None:
+            self.queue_run(
+                run.job_id,
+                f"with the parameters of #{run.id}",
+                title=run.title or f"re-run of #{run.id}",
+                parameters=run.parameters or None,
+            )
 
     def action_replay(self) -> None:
         run = self.current
@@ -349,18 +329,11 @@ class HistoryScreen(JobtuiScreen[None]):
 
     def action_cancel(self) -> None:
         run = self.current
-        if run is None or not run.state.is_active:
-            return
-        self.call(
-            self.engine.cancel_run,
-            run.id,
-            then=self.done(lambda r: f"Run #{r.id}: {state_label(r.state.value)}"),
-        )
+        if run is not None and run.state.is_active:
+            self.cancel_run(run.id)
 
     def action_diff(self) -> None:
-        from jobtui.screens.confirm import TextScreen
-
-        marked = [r.extra for r in self.runs.rows if r.key in self.table.marked]
+        marked = [cast(Run, r.extra) for r in self.runs.rows if r.key in self.table.marked]
         if len(marked) >= 2:
             newer, older = marked[0], marked[1]
         else:
@@ -371,16 +344,13 @@ class HistoryScreen(JobtuiScreen[None]):
             if index + 1 >= len(self.runs.rows):
                 self.notify("Mark two runs with space, or stand on a run with an older one below")
                 return
-            newer, older = current, self.runs.rows[index + 1].extra
+            newer, older = current, cast(Run, self.runs.rows[index + 1].extra)
+        self.diff(newer.id, older.id)
 
-        def show(pair: tuple[Run, Run]) -> None:
-            self.app.push_screen(
-                TextScreen(f"Run #{pair[1].id} → #{pair[0].id}", diff_runs(pair[1], pair[0]))
-            )
-
-        engine = self.engine
-        newer_id, older_id = cast(Run, newer).id, cast(Run, older).id
-        self.call(lambda: (engine.get_run(newer_id), engine.get_run(older_id)), then=show)
+    @work(thread=True, group="action", exit_on_error=False, description="diff runs")
+    def diff(self, newer_id: int, older_id: int) -> None:
+        newer, older = self.engine.get_run(newer_id), self.engine.get_run(older_id)
+        self.post_message(ShowText(f"Run #{older.id} → #{newer.id}", diff_runs(older, newer)))
 
 
 def details(run: Run, utc: bool) -> Text:

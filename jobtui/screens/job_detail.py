@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from rich.syntax import Syntax
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Label, ProgressBar, Sparkline, Static
 
-from jobtui.engine import Job, JobVersion, Run, mask_secrets
-from jobtui.screens import JobtuiScreen
+from jobtui.engine import Engine, Fire, Job, JobtuiError, JobVersion, Run, RunTask, mask_secrets
+from jobtui.screens.base import ActionDone, JobtuiScreen, ShowText, Undo
+from jobtui.screens.confirm import ConfirmScreen
 from jobtui.widgets.bars import StatusBadge
 from jobtui.widgets.fmt import (
     fmt_abs,
     fmt_count,
     fmt_duration,
-    fmt_full,
     fmt_relative,
     inert,
     percentile,
@@ -34,20 +37,19 @@ STATS_RUNS = 100
 @dataclass
 class DetailData:
     job: Job
-    fires: list[Any] = field(default_factory=list)
+    fires: list[Fire] = field(default_factory=list)
     versions: list[JobVersion] = field(default_factory=list)
     current: Run | None = None
     recent: list[Run] = field(default_factory=list)
     total_runs: int = 0
 
 
+@dataclass
 class DetailLoaded(Message):
-    def __init__(self, data: DetailData) -> None:
-        super().__init__()
-        self.data = data
+    data: DetailData
 
 
-def describe_spec(job: Job, fires: list[Any], utc: bool, now: float) -> Text:
+def describe_spec(job: Job, fires: list[Fire], utc: bool, now: float) -> Text:
     """The spec as a reader wants it: schedule in words, policies, what goes where."""
     spec: dict[str, Any] = mask_secrets(job.spec)
     text = Text()
@@ -77,7 +79,7 @@ def describe_spec(job: Job, fires: list[Any], utc: bool, now: float) -> Text:
     if fires:
         text.append("  next fires:\n", style="bold")
         for fire in fires[:5]:
-            note = f"  ({fire.note})" if getattr(fire, "note", "") else ""
+            note = f"  ({fire.note})" if fire.note else ""
             text.append(f"    {fmt_abs(fire.at, utc, now)}  {fmt_relative(fire.at, now)}{note}\n")
     elif schedule:
         text.append("  no upcoming fires\n")
@@ -184,22 +186,38 @@ class RecentSpeed:
 class JobDetailScreen(JobtuiScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "back", "Back", id="detail.back"),
-        Binding("r", "run", "Run", id="detail.run"),
-        Binding("R", "run_options", "Run…", id="detail.run_options"),
-        Binding("c", "cancel", "Cancel", id="detail.cancel"),
-        Binding("p", "pause", "Pause/resume", id="detail.pause"),
-        Binding("e", "edit", "Edit", id="detail.edit"),
-        Binding("h", "history", "History", id="detail.history"),
-        Binding("l", "logs", "Logs", id="detail.logs"),
-        Binding("b", "rollback", "Rollback", id="detail.rollback"),
-        Binding("asterisk", "star", "Star", id="detail.star"),
+        Binding("r", "run", "Run", id="detail.run", tooltip="Queue a manual run"),
+        Binding(
+            "R",
+            "run_options",
+            "Run…",
+            id="detail.run_options",
+            tooltip="Title, parameters, since, arguments",
+        ),
+        Binding("c", "cancel", "Cancel", id="detail.cancel", tooltip="Stop the current run"),
+        Binding("p", "pause", "Pause/resume", id="detail.pause", tooltip="Toggle the active flag"),
+        Binding("e", "edit", "Edit", id="detail.edit", tooltip="The job wizard"),
+        Binding("h", "history", "History", id="detail.history", tooltip="Every run of the job"),
+        Binding("l", "logs", "Logs", id="detail.logs", tooltip="The log of its last run"),
+        Binding(
+            "b",
+            "rollback",
+            "Rollback",
+            id="detail.rollback",
+            tooltip="A new version equal to the selected one",
+        ),
+        Binding("asterisk", "star", "Star", id="detail.star", tooltip="The selected version"),
         Binding("space", "mark_version", "Mark", show=False, id="detail.mark"),
-        Binding("d", "diff", "Diff", id="detail.diff"),
+        Binding(
+            "d", "diff", "Diff", id="detail.diff", tooltip="Two marked versions, or one and now"
+        ),
         Binding("tab", "focus_next", "Next pane", show=False, id="detail.focus_next"),
     ]
+    WRITES = frozenset({"run", "run_options", "cancel", "pause", "edit", "rollback", "star"})
+    ON_SUBJECT = frozenset({"run", "run_options", "cancel", "pause", "edit", "history", "logs"})
 
-    def __init__(self, job_id: int) -> None:
-        super().__init__()
+    def __init__(self, engine: Engine, job_id: int) -> None:
+        super().__init__(engine)
         self.job_id = job_id
         self.data: DetailData | None = None
         self.marked_versions: list[int] = []
@@ -240,28 +258,28 @@ class JobDetailScreen(JobtuiScreen[None]):
     @work(thread=True, exclusive=True, group="detail-load", exit_on_error=False)
     def load(self) -> None:
         engine = self.engine
-        try:
-            job = engine.get_job(self.job_id)
-            data = DetailData(job)
-            if hasattr(engine, "schedule_preview") and job.spec.get("schedule"):
-                try:
-                    data.fires = list(engine.schedule_preview(job.id, n=5))
-                except Exception:
-                    data.fires = []
-            data.versions = engine.list_versions(job.id)
-            if hasattr(engine, "list_runs"):
-                data.recent = engine.list_runs(job=job.id, limit=STATS_RUNS)
-                data.total_runs = engine.count_runs(job=job.id)
-                active = next((r for r in data.recent if r.state.is_active), None)
-                if active is not None:
-                    data.current = engine.get_run(active.id)
-        finally:
-            self.deliver(lambda _: self.schedule_poll())
+        job = engine.get_job(self.job_id)
+        data = DetailData(job)
+        if job.spec.get("schedule"):
+            try:
+                data.fires = list(engine.schedule_preview(job.id, n=5))
+            except (JobtuiError, ValueError):
+                data.fires = []  # an unreadable schedule shows as no fires
+        data.versions = engine.list_versions(job.id)
+        data.recent = engine.list_runs(job=job.id, limit=STATS_RUNS)
+        data.total_runs = engine.count_runs(job=job.id)
+        active = next((r for r in data.recent if r.state.is_active), None)
+        if active is not None:
+            data.current = engine.get_run(active.id)
         self.post_message(DetailLoaded(data))
 
     @on(DetailLoaded)
     def _loaded(self, message: DetailLoaded) -> None:
-        data = self.data = message.data
+        self.show(message.data)
+        self.schedule_poll()
+
+    def show(self, data: DetailData) -> None:
+        self.data = data
         job = data.job
         now = self.now()
         self.query_one("#detail-name", Label).update(job.qualified_name)
@@ -277,6 +295,10 @@ class JobDetailScreen(JobtuiScreen[None]):
         self.query_one("#duration-chart", Sparkline).data = durations or [0.0]
         self._show_versions(data.versions)
         self.refresh_bindings_if_changed()
+
+    def waiting_for(self) -> Iterator[str]:
+        if self.data is None:
+            yield f"job {self.job_id}"
 
     def _show_run(self, run: Run | None, now: float) -> None:
         summary = self.query_one("#run-summary", Static)
@@ -301,7 +323,7 @@ class JobDetailScreen(JobtuiScreen[None]):
             if row_id not in existing:
                 bar = ProgressBar(total=task.total, show_eta=False, id=f"{row_id}-bar")
                 bar.update(total=task.total, progress=task.records)
-                state = Label(self._task_state(task), id=f"{row_id}-state", classes="task-state")
+                state = Label(task_state(task), id=f"{row_id}-state", classes="task-state")
                 row = Horizontal(
                     Label(inert(task.name), classes="task-name"),
                     bar,
@@ -316,19 +338,14 @@ class JobDetailScreen(JobtuiScreen[None]):
             if widget_id not in wanted:
                 widget.remove()
 
-    def _update_task(self, task: Any) -> None:
+    def _update_task(self, task: RunTask) -> None:
         try:
             bar = self.query_one(f"#task-{task.id}-bar", ProgressBar)
             label = self.query_one(f"#task-{task.id}-state", Label)
-        except Exception:
+        except NoMatches:  # its row is still being mounted
             return
         bar.update(total=task.total, progress=task.records)
-        label.update(self._task_state(task))
-
-    @staticmethod
-    def _task_state(task: Any) -> str:
-        total = f"/{fmt_count(task.total)}" if task.total else ""
-        return f"{state_label(task.state.value)} {fmt_count(task.records)}{total}"
+        label.update(task_state(task))
 
     def _show_versions(self, versions: list[JobVersion]) -> None:
         table = self.query_one("#versions", DataTable)
@@ -350,12 +367,16 @@ class JobDetailScreen(JobtuiScreen[None]):
 
     def times_changed(self) -> None:
         if self.data is not None:
-            self.post_message(DetailLoaded(self.data))
+            self.show(self.data)
 
     # -- helpers ------------------------------------------------------------------------
     @property
     def job(self) -> Job | None:
         return self.data.job if self.data else None
+
+    @property
+    def subject(self) -> str | None:
+        return self.job.qualified_name if self.job else None
 
     @property
     def selected_version(self) -> JobVersion | None:
@@ -366,22 +387,19 @@ class JobDetailScreen(JobtuiScreen[None]):
             return self.data.versions[row]
         return None
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        writes = ("run", "run_options", "cancel", "pause", "edit", "rollback", "star")
-        if action in writes and self.read_only:
-            return False
-        job = self.job
+    def applies(self, action: str) -> bool:
+        job, data = self.job, self.data
         if action == "cancel":
-            return True if self.data and self.data.current else None
+            return bool(data and data.current)
         if action == "logs":
-            return True if job and job.last_run else None
+            return bool(job and job.last_run)
         if action == "rollback":
             v = self.selected_version
-            return True if job and v and v.version != job.version else None
+            return bool(job and v and v.version != job.version)
         if action == "diff":
-            return True if self.data and len(self.data.versions) > 1 else None
-        if action in ("run", "run_options", "pause", "edit", "history", "star"):
-            return True if job else None
+            return bool(data and len(data.versions) > 1)
+        if action == "star":
+            return job is not None
         return True
 
     @on(DataTable.RowHighlighted, "#versions")
@@ -394,66 +412,31 @@ class JobDetailScreen(JobtuiScreen[None]):
 
     def action_run(self) -> None:
         if job := self.job:
-            self.call(
-                self.engine.queue_run,
-                job.id,
-                trigger="manual",
-                then=self.done(lambda run: f"Queued run #{run.id}", title="Run"),
-            )
+            self.queue_run(job.id)
 
     def action_run_options(self) -> None:
-        from jobtui.screens.run_options import RunOptionsScreen
-
-        job = self.job
-        if job is None:
-            return
-
-        def chosen(options: dict[str, Any] | None) -> None:
-            if options is not None:
-                self.call(
-                    self.engine.queue_run,
-                    job.id,
-                    trigger="manual",
-                    **options,
-                    then=self.done(lambda run: f"Queued run #{run.id}", title="Run"),
-                )
-
-        self.app.push_screen(RunOptionsScreen(job), chosen)
+        if job := self.job:
+            self.ask_run_options(job)
 
     def action_cancel(self) -> None:
         if self.data and self.data.current:
-            self.call(
-                self.engine.cancel_run,
-                self.data.current.id,
-                then=self.done(lambda run: f"Run #{run.id}: {state_label(run.state.value)}"),
-            )
+            self.cancel_run(self.data.current.id)
 
     def action_pause(self) -> None:
-        job = self.job
-        if job is None:
-            return
-        engine = self.engine
-        was_active = job.active
+        if job := self.job:
+            self.toggle_active(job)
 
-        def done(updated: Job) -> None:
-            self.notify(f"{'Paused' if was_active else 'Resumed'} {job.qualified_name} (u undoes)")
-            self.jobtui.push_undo(
-                f"{'resumed' if was_active else 'paused'} {job.qualified_name} again",
-                lambda: engine.set_active(job.id, was_active),
-            )
-            self.load()
-
-        self.call(engine.set_active, job.id, not was_active, then=done)
+    @work(thread=True, group="action", exit_on_error=False, description="pause or resume")
+    def toggle_active(self, job: Job) -> None:
+        self.engine.set_active(job.id, not job.active)
+        was = "resumed" if job.active else "paused"
+        undo = Undo(f"{was} {job.qualified_name} again", set_active=((job.id, job.active),))
+        note = f"{'Paused' if job.active else 'Resumed'} {job.qualified_name} (u undoes)"
+        self.post_message(ActionDone(note, undo=undo))
 
     def action_edit(self) -> None:
-        from jobtui.screens.jobs import wizard_screen
-
         job = self.job
-        wizard = wizard_screen()
         if job is None:
-            return
-        if wizard is None:
-            self.notify("The job wizard is not available in this build", severity="warning")
             return
 
         def saved(name: str | None) -> None:
@@ -461,36 +444,25 @@ class JobDetailScreen(JobtuiScreen[None]):
                 self.notify(f"Saved {name}")
                 self.load()
 
-        self.app.push_screen(wizard(self.engine, job_ref=job.qualified_name), saved)
+        self.app.push_screen(self.screens.wizard(job.qualified_name), saved)
 
     def action_history(self) -> None:
-        from jobtui.screens.history import HistoryScreen
-
         if job := self.job:
-            self.app.push_screen(HistoryScreen(job.id, job.qualified_name))
+            self.app.push_screen(self.screens.history(job.id, job.qualified_name))
 
     def action_logs(self) -> None:
-        from jobtui.screens.logs import LogsScreen
-
         job = self.job
         if job and job.last_run:
-            self.app.push_screen(LogsScreen(job.last_run.id))
+            self.app.push_screen(self.screens.logs(job.last_run.id))
 
     def action_rollback(self) -> None:
-        from jobtui.screens.confirm import ConfirmScreen
-
         job, version = self.job, self.selected_version
         if job is None or version is None:
             return
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.call(
-                    self.engine.rollback_job,
-                    job.id,
-                    version.version,
-                    then=self.done(lambda new: f"Rolled back: v{new.version} = v{version.version}"),
-                )
+                self.rollback(job.id, version.version)
 
         self.app.push_screen(
             ConfirmScreen(
@@ -501,16 +473,20 @@ class JobDetailScreen(JobtuiScreen[None]):
             confirmed,
         )
 
+    @work(thread=True, group="action", exit_on_error=False, description="roll back")
+    def rollback(self, job_id: int, version: int) -> None:
+        new = self.engine.rollback_job(job_id, version)
+        self.post_message(ActionDone(f"Rolled back: v{new.version} = v{version}"))
+
     def action_star(self) -> None:
         job, version = self.job, self.selected_version
         if job and version:
-            self.call(
-                self.engine.star_version,
-                job.id,
-                version.version,
-                not version.starred,
-                then=lambda _: self.load(),
-            )
+            self.star(job.id, version.version, not version.starred)
+
+    @work(thread=True, group="action", exit_on_error=False, description="star a version")
+    def star(self, job_id: int, version: int, starred: bool) -> None:
+        self.engine.star_version(job_id, version, starred)
+        self.post_message(ActionDone(""))
 
     def action_mark_version(self) -> None:
         version = self.selected_version
@@ -524,10 +500,6 @@ class JobDetailScreen(JobtuiScreen[None]):
             self._show_versions(self.data.versions)
 
     def action_diff(self) -> None:
-        from rich.syntax import Syntax
-
-        from jobtui.screens.confirm import TextScreen
-
         job = self.job
         if job is None or not self.data:
             return
@@ -541,28 +513,22 @@ class JobDetailScreen(JobtuiScreen[None]):
                 a, b = max(1, job.version - 1), job.version
             else:
                 a, b = selected.version, job.version
+        self.diff(job, a, b)
 
-        def show(diff: str) -> None:
-            body = Syntax(inert_diff(diff), "diff", theme="ansi_dark") if diff else "no differences"
-            self.app.push_screen(TextScreen(f"{job.qualified_name}: v{a} → v{b}", body))
+    @work(thread=True, group="action", exit_on_error=False, description="diff versions")
+    def diff(self, job: Job, a: int, b: int) -> None:
+        diff = self.engine.diff_versions(job.id, a, b)
+        body = Syntax(inert_diff(diff), "diff", theme="ansi_dark") if diff else "no differences"
+        self.post_message(ShowText(f"{job.qualified_name}: v{a} → v{b}", body))
 
-        self.call(self.engine.diff_versions, job.id, a, b, then=show)
 
-    def palette_actions(self) -> list[tuple[str, str, str]]:
-        name = self.job.qualified_name if self.job else "job"
-        return [
-            (f"Run {name}", "run", "Queue a manual run"),
-            (f"Run {name} with options…", "run_options", "Title, parameters, since, args"),
-            (f"Pause/resume {name}", "pause", "Toggle the active flag"),
-            (f"Edit {name}", "edit", "The wizard"),
-            (f"Logs of the last run of {name}", "logs", "Log viewer"),
-            (f"History of {name}", "history", "Every run"),
-            (f"Cancel the current run of {name}", "cancel", ""),
-        ]
+def task_state(task: RunTask) -> str:
+    total = f"/{fmt_count(task.total)}" if task.total else ""
+    return f"{state_label(task.state.value)} {fmt_count(task.records)}{total}"
 
 
 def inert_diff(diff: str) -> str:
     return "\n".join(inert(line) for line in diff.splitlines())
 
 
-__all__ = ["JobDetailScreen", "describe_spec", "fmt_full"]
+__all__ = ["JobDetailScreen", "describe_spec"]

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import re
 from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,8 +23,9 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Footer, Input, Label, Static
 
-from jobtui.engine import LogLine, Run
-from jobtui.screens import JobtuiScreen
+from jobtui.engine import Engine, LogLine, Run
+from jobtui.screens.base import ActionDone, JobtuiScreen
+from jobtui.screens.confirm import PromptScreen
 from jobtui.widgets.fmt import display_zone, fmt_count, fmt_full, inert, state_label
 from jobtui.widgets.logview import LogView
 
@@ -43,45 +47,41 @@ STREAM_FILTERS: list[tuple[str, list[str] | None]] = [
 ERROR_LEVELS = ["error"]
 
 
+@dataclass
 class LogInfo(Message):
-    def __init__(self, run: Run | None, size: int) -> None:
-        super().__init__()
-        self.run = run
-        self.log_lines = size
+    run: Run
+    log_lines: int  # the highest seq
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LogInfo)  # a newer poll says all an older one did
 
 
+@dataclass
 class LinesFetched(Message):
-    def __init__(self, generation: int, lines: list[LogLine]) -> None:
-        super().__init__()
-        self.generation = generation
-        self.lines = lines
+    generation: int  # the filter they were read for: older answers are dropped
+    lines: list[LogLine]
 
 
+@dataclass
 class IndexBuilt(Message):
-    def __init__(
-        self, generation: int, seqs: array[int], done: bool, last_seq: int, extend: bool
-    ) -> None:
-        super().__init__()
-        self.generation = generation
-        self.extend = extend
-        self.seqs = seqs
-        self.done = done
-        self.last_seq = last_seq
+    generation: int
+    seqs: array[int]  # the matching seqs found so far
+    done: bool
+    last_seq: int
+    extend: bool  # the log grew: these come after the index already shown
 
 
+@dataclass
 class Found(Message):
-    def __init__(self, line: LogLine | None, what: str) -> None:
-        super().__init__()
-        self.line = line
-        self.what = what
+    line: LogLine | None
+    what: str
 
 
+@dataclass
 class Copied(Message):
-    def __init__(self, text: str, lines: int, via_clipboard: bool) -> None:
-        super().__init__()
-        self.text = text
-        self.lines = lines
-        self.via_clipboard = via_clipboard
+    text: str
+    lines: int
+    via_clipboard: bool
 
 
 class LogsScreen(JobtuiScreen[None]):
@@ -104,9 +104,10 @@ class LogsScreen(JobtuiScreen[None]):
         # Watching a runaway run's output is where one decides to stop it.
         Binding("c", "cancel", "Cancel", id="logs.cancel"),
     ]
+    WRITES = frozenset({"cancel"})
 
-    def __init__(self, run_id: int) -> None:
-        super().__init__()
+    def __init__(self, engine: Engine, run_id: int) -> None:
+        super().__init__(engine)
         self.run_id = run_id
         self.run: Run | None = None
         self.log_lines = 0  # highest seq
@@ -155,14 +156,8 @@ class LogsScreen(JobtuiScreen[None]):
 
     @work(thread=True, exclusive=True, group="log-info", exit_on_error=False)
     def load_info(self) -> None:
-        engine = self.engine
-        try:
-            run = engine.get_run(self.run_id) if hasattr(engine, "get_run") else None
-            size = engine.log_size(self.run_id) if hasattr(engine, "log_size") else 0
-        except Exception:
-            self.deliver(lambda _: self.schedule_poll())
-            raise
-        self.post_message(LogInfo(run, size))
+        run = self.engine.get_run(self.run_id)
+        self.post_message(LogInfo(run, self.engine.log_size(self.run_id)))
 
     @on(LogInfo)
     def _info(self, message: LogInfo) -> None:
@@ -189,6 +184,13 @@ class LogsScreen(JobtuiScreen[None]):
         self.refresh_bindings_if_changed()
         self.schedule_poll()
 
+    def waiting_for(self) -> Iterator[str]:
+        if not self._opened:
+            yield f"the log of run #{self.run_id}"
+        if self.indexing:
+            yield "the lines the filter keeps"
+        yield from self.view.waiting_for()
+
     _indexed_to = 0
 
     def _apply_range(self, keep: bool = False) -> None:
@@ -206,10 +208,7 @@ class LogsScreen(JobtuiScreen[None]):
 
     @work(thread=True, group="log-lines", exit_on_error=False)
     def fetch_lines(self, generation: int, from_seq: int, count: int) -> None:
-        engine = self.engine
-        if not hasattr(engine, "read_log"):
-            return
-        lines = engine.read_log(
+        lines = self.engine.read_log(
             self.run_id,
             from_seq=from_seq,
             limit=count,
@@ -307,8 +306,6 @@ class LogsScreen(JobtuiScreen[None]):
     def _show_status(self) -> None:
         view = self.view
         zone = display_zone(self.utc)
-        from datetime import datetime
-
         zone_label = datetime.now(zone).tzname() or "UTC"
         parts = [
             f"{fmt_count(self.log_lines)} lines",
@@ -339,13 +336,11 @@ class LogsScreen(JobtuiScreen[None]):
     def _cursor_moved(self, message: LogView.CursorMoved) -> None:
         self._show_status()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel" and self.read_only:
-            return False
+    def applies(self, action: str) -> bool:
         if action in ("follow", "cancel"):
-            return True if self.run is None or self.run.state.is_active else None
+            return self.run is None or self.run.state.is_active
         if action in ("find_next", "find_previous"):
-            return True if self.pattern else None
+            return bool(self.pattern)
         return True
 
     # -- actions -------------------------------------------------------------------------
@@ -363,13 +358,8 @@ class LogsScreen(JobtuiScreen[None]):
         self.app.pop_screen()
 
     def action_cancel(self) -> None:
-        if self.run is not None and not self.run.state.is_active:
-            return
-        self.call(
-            self.engine.cancel_run,
-            self.run_id,
-            then=self.done(lambda r: f"Run #{r.id}: {state_label(r.state.value)}"),
-        )
+        if self.run is None or self.run.state.is_active:
+            self.cancel_run(self.run_id)
 
     def action_follow(self) -> None:
         view = self.view
@@ -481,9 +471,6 @@ class LogsScreen(JobtuiScreen[None]):
         self, pattern: str | None, levels: list[str] | None, start: int, backwards: bool, what: str
     ) -> None:
         engine = self.engine
-        if not hasattr(engine, "find_log"):
-            self.post_message(Found(None, what))
-            return
         streams = self.streams
         line = None
         for _ in range(50):  # skip matches the stream filter hides
@@ -551,26 +538,20 @@ class LogsScreen(JobtuiScreen[None]):
         self.view.refresh()
 
     def action_save(self) -> None:
-        from jobtui.screens.confirm import PromptScreen
-
         run = self.run
         name = f"{run.job_name}-run{run.id}.log" if run else f"run{self.run_id}.log"
         default = str(Path.home() / name)
 
         def chosen(path: str | None) -> None:
             if path:
-                self.save(path)
+                self.save(str(Path(path).expanduser()))
 
         self.app.push_screen(
             PromptScreen("Save the log to", default, message="The whole log, as plain text."),
             chosen,
         )
 
-    def save(self, path: str) -> None:
-        engine = self.engine
-        target = str(Path(path).expanduser())
-
-        def do_save() -> Any:
-            return engine.save_log(self.run_id, target)
-
-        self.call(do_save, then=lambda _: self.notify(f"Saved the log to {target}", title="Log"))
+    @work(thread=True, group="action", exit_on_error=False, description="save the log")
+    def save(self, target: str) -> None:
+        self.engine.save_log(self.run_id, target)
+        self.post_message(ActionDone(f"Saved the log to {target}", "Log"))

@@ -1,89 +1,81 @@
-"""The command palette (`ctrl+p` / `:`): actions on the focused job, navigation, go to job.
+"""The command palette (`ctrl+p` / `:`): the keys of the screen, places to go, go to job.
 
-A screen offers its job actions through `palette_actions()` (label, action name, help);
-actions its `check_action` refuses are left out, as in the footer.
+Commands come from the live bindings (jobtui's, those with an id), as the footer and `?`
+do: what `check_action` hides is left out, what it dims says so, a keymap's keys are the
+ones shown. A screen
+names what the cursor is on in the labels of the actions on it ("Run default/orders").
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-if TYPE_CHECKING:
-    from jobtui.app import JobtuiApp
+from jobtui.screens.base import Dashboard, JobtuiScreen
 
-# (label, module, class) of screens other parts of jobtui may provide.
-NAVIGATION = [
-    ("Datasets", "jobtui.screens.datasets", "DatasetsScreen"),
-    ("Sink presets", "jobtui.screens.sink_presets", "SinkPresetsScreen"),
-]
+Command = tuple[str, Callable[[], object], str]  # (label, callback, help)
 
 
 class JobCommands(Provider):
-    def _commands(self) -> list[tuple[str, Callable[[], Any], str]]:
-        screen = self.screen
-        app: JobtuiApp = self.app  # type: ignore[assignment]
-        out: list[tuple[str, Callable[[], Any], str]] = []
-        actions = getattr(screen, "palette_actions", None)
-        if actions is not None:
-            for label, action, help_text in actions():
-                allowed = screen.check_action(action, ())
-                if allowed is False:
-                    continue
-                if allowed is None:
-                    help_text = f"{help_text} (does not apply now)"
-                out.append((label, partial(screen.run_action, action), help_text))
-        out.append(("Go to: jobs", self._go_jobs, "The job list"))
-        out.append(("Go to: all runs", self._go_history, "Run history across every job"))
-        for label, module, name in NAVIGATION:
-            try:
-                cls = getattr(importlib.import_module(module), name)
-            except (ImportError, AttributeError):
-                continue
-            out.append((f"Go to: {label.lower()}", partial(self._open, cls), label))
-        out.append(("Go to: workspaces", self._go_workspaces, "Pick the workspace the list shows"))
-        out.append(("Toggle local/UTC times", app.action_toggle_utc, "Every time shown"))
-        if not app.read_only:
-            out.append(("Undo", app.action_undo, "The last delete, pause/resume or bulk action"))
-        out.append(("Help: keys of this screen", app.action_help, "?"))
-        return out
+    @property
+    def dashboard(self) -> Dashboard:
+        return cast("Dashboard", self.app)
 
-    def _open(self, cls: type[Any]) -> None:
-        app: JobtuiApp = self.app  # type: ignore[assignment]
-        try:
-            screen = cls(app.engine)
-        except TypeError:
-            screen = cls()
-        app.push_screen(screen)
+    def _commands(self) -> list[Command]:
+        screen, app = self.screen, self.app
+        own: list[Command] = []
+        shared: list[Command] = []
+        seen: set[tuple[int, str]] = set()
+        for active in screen.active_bindings.values():
+            binding, node = active.binding, active.node
+            if node is not screen and node is not app:
+                continue  # the focused widget's movement keys
+            if not (binding.id and binding.description) or binding.action == "command_palette":
+                continue  # Textual's own (focus next, copy): its system commands cover them
+            if (id(node), binding.action) in seen:
+                continue
+            seen.add((id(node), binding.action))
+            label = binding.description
+            if isinstance(screen, JobtuiScreen) and node is screen:
+                label = screen.palette_label(binding)
+            keys = self.app.get_key_display(binding)
+            help_text = " · ".join(p for p in (binding.tooltip, f"key {keys}") if p)
+            if not active.enabled:
+                help_text += " (does not apply now)"
+            command = partial(node.run_action, binding.action)
+            (own if node is screen else shared).append((label, command, help_text))
+        places: list[Command] = [
+            ("Go to: jobs", self._go_jobs, "The job list"),
+            ("Go to: all runs", self._go_history, "Run history across every job"),
+            ("Go to: datasets", self._go_datasets, "Built-in and custom datasets"),
+            ("Go to: sink presets", self._go_presets, "Saved sink configurations"),
+            ("Go to: workspaces", self._go_workspaces, "Pick the workspace the list shows"),
+        ]
+        return own + places + shared
 
     def _go_jobs(self) -> None:
-        from jobtui.screens.jobs import JobsScreen
-
         app = self.app
-        while len(app.screen_stack) > 2 and not isinstance(app.screen, JobsScreen):
+        while len(app.screen_stack) > 2:  # the default screen, then the job list
             app.pop_screen()
 
-    def _go_workspaces(self) -> None:
-        from jobtui.screens.jobs import JobsScreen
-
+    async def _go_workspaces(self) -> None:
         self._go_jobs()
-        screen = self.app.screen
-        if isinstance(screen, JobsScreen):
-            screen.action_cycle_workspace()
+        await self.app.screen.run_action("cycle_workspace")
 
     def _go_history(self) -> None:
-        from jobtui.screens.history import HistoryScreen
+        self.app.push_screen(self.dashboard.screens.history(None))
 
-        self.app.push_screen(HistoryScreen(None))
+    def _go_datasets(self) -> None:
+        self.app.push_screen(self.dashboard.screens.datasets())
+
+    def _go_presets(self) -> None:
+        self.app.push_screen(self.dashboard.screens.sink_presets())
 
     def _go_job(self, job_id: int) -> None:
-        from jobtui.screens.job_detail import JobDetailScreen
-
-        self.app.push_screen(JobDetailScreen(job_id))
+        self.app.push_screen(self.dashboard.screens.job_detail(job_id))
 
     async def discover(self) -> Hits:
         for label, command, help_text in self._commands():
@@ -96,12 +88,11 @@ class JobCommands(Provider):
             if score > 0:
                 yield Hit(score, matcher.highlight(label), command, help=help_text)
         # "go to job …": ask the engine in a thread worker.
-        app: JobtuiApp = self.app  # type: ignore[assignment]
         words = query.removeprefix("go to").strip() or query.strip()
         if not words:
             return
-        worker = app.run_worker(
-            partial(app.engine.list_jobs, search=words, limit=15),
+        worker = self.app.run_worker(
+            partial(self.dashboard.engine.list_jobs, search=words, limit=15),
             thread=True,
             group="palette",
             exit_on_error=False,

@@ -7,6 +7,7 @@ is the judge and its `FieldError`s show beside the fields. Secrets are reference
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -15,10 +16,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, Select, Static
 
 from jobtui.engine import SINK_OPTIONS, Engine, FieldError, JobtuiError, SinkPreset, SpecError
+from jobtui.screens.base import EngineScreen
 from jobtui.screens.confirm import ConfirmScreen
 from jobtui.widgets.forms import FieldRow, ModelForm, field_id, show_errors
 
@@ -41,8 +42,8 @@ class PresetDone(Message):
     name: str | None = None
 
 
-class SinkPresetsScreen(Screen[None]):
-    CSS_PATH = ["wizard.tcss", "manage.tcss"]
+class SinkPresetsScreen(EngineScreen[None]):
+    CSS_PATH = ["wizard/wizard.tcss", "manage.tcss"]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new", "New preset", id="presets.new"),
         Binding("ctrl+s", "save", "Save", id="presets.save", priority=True),
@@ -52,8 +53,8 @@ class SinkPresetsScreen(Screen[None]):
     ]
 
     def __init__(self, engine: Engine) -> None:
-        super().__init__()
-        self.engine = engine
+        super().__init__(engine)
+        self.loaded = False
         self.presets: list[SinkPreset] = []
         self.users: dict[str, list[str]] = {}
         self.editing: str | None = None  # name of the stored preset shown, None for new
@@ -128,6 +129,11 @@ class SinkPresetsScreen(Screen[None]):
             table.focus()
         else:
             self.query_one(f"#{field_id('name')}", Input).focus()
+        self.loaded = True
+
+    def waiting_for(self) -> Iterator[str]:
+        if not self.loaded:
+            yield "the sink presets"
 
     # -- editing -------------------------------------------------------------------------
     async def _show_form(self, sink_type: str, options: dict[str, Any]) -> None:

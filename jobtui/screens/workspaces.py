@@ -7,6 +7,7 @@ list applies the result as its workspace filter.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -14,13 +15,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from jobtui.engine import Engine, JobtuiError, Workspace
+from jobtui.screens.base import ALL_WORKSPACES, EngineScreen
 from jobtui.screens.confirm import PromptScreen
-
-ALL_WORKSPACES = ""
 
 
 @dataclass
@@ -30,8 +29,15 @@ class WorkspacesLoaded(Message):
     error: str = ""
 
 
-class WorkspacesScreen(Screen[str | None]):
-    CSS_PATH = ["wizard.tcss", "manage.tcss"]
+@dataclass
+class WorkspaceWritten(Message):
+    note: str
+    ok: bool
+    renamed: tuple[str, str] | None = None  # (old, new)
+
+
+class WorkspacesScreen(EngineScreen[str | None]):
+    CSS_PATH = ["wizard/wizard.tcss", "manage.tcss"]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "choose", "Show this workspace", id="workspaces.choose"),
         Binding("a", "choose_all", "All workspaces", id="workspaces.all"),
@@ -43,8 +49,8 @@ class WorkspacesScreen(Screen[str | None]):
     ]
 
     def __init__(self, engine: Engine, current: str | None = None) -> None:
-        super().__init__()
-        self.engine = engine
+        super().__init__(engine)
+        self.loaded = False
         self.current = current
         self.workspaces: list[Workspace] = []
 
@@ -70,6 +76,7 @@ class WorkspacesScreen(Screen[str | None]):
 
     @on(WorkspacesLoaded)
     def _loaded(self, message: WorkspacesLoaded) -> None:
+        self.loaded = True
         if message.error:
             self.notify(message.error, severity="error")
         self.workspaces = message.workspaces
@@ -111,7 +118,7 @@ class WorkspacesScreen(Screen[str | None]):
     def action_create(self) -> None:
         def answered(name: str | None) -> None:
             if name:
-                self._write("create", name.strip(), None)
+                self._write(name.strip(), None)
 
         self.app.push_screen(PromptScreen("New workspace", placeholder="name"), answered)
 
@@ -122,7 +129,7 @@ class WorkspacesScreen(Screen[str | None]):
 
         def answered(name: str | None) -> None:
             if name and name.strip() != old:
-                self._write("rename", name.strip(), old)
+                self._write(name.strip(), old)
 
         self.app.push_screen(
             PromptScreen(f"Rename workspace {old!r}", value=old, placeholder="new name"),
@@ -130,24 +137,30 @@ class WorkspacesScreen(Screen[str | None]):
         )
 
     @work(thread=True, exclusive=True, group="workspaces-write", exit_on_error=False)
-    def _write(self, what: str, name: str, old: str | None) -> None:
+    def _write(self, name: str, old: str | None) -> None:
+        """Create `name`, or rename `old` to it."""
         try:
-            if what == "create":
+            if old is None:
                 self.engine.create_workspace(name)
             else:
-                assert old is not None
                 self.engine.rename_workspace(old, name)
         except JobtuiError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", title="Workspaces")
+            self.post_message(WorkspaceWritten(str(exc), ok=False))
             return
-        if old is not None and self.current == old:
-            self.current = name
-        self.app.call_from_thread(
-            self.notify,
-            f"Created {name}" if what == "create" else f"Renamed {old} → {name}",
-            title="Workspaces",
-        )
-        self._load_now(name)
+        if old is None:
+            self.post_message(WorkspaceWritten(f"Created {name}", ok=True))
+        else:
+            self.post_message(WorkspaceWritten(f"Renamed {old} → {name}", True, (old, name)))
+        self.post_message(WorkspacesLoaded(self.engine.list_workspaces(), name))
 
-    def _load_now(self, select: str) -> None:
-        self.post_message(WorkspacesLoaded(self.engine.list_workspaces(), select))
+    @on(WorkspaceWritten)
+    def _written(self, message: WorkspaceWritten) -> None:
+        if message.renamed is not None and self.current == message.renamed[0]:
+            self.current = message.renamed[1]
+        self.notify(
+            message.note, title="Workspaces", severity="information" if message.ok else "error"
+        )
+
+    def waiting_for(self) -> Iterator[str]:
+        if not self.loaded:
+            yield "the workspaces"

@@ -9,6 +9,7 @@ and `show_errors` puts each `FieldError` beside the field its path names.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import types
@@ -25,7 +26,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widget import Widget
-from textual.widgets import Checkbox, Input, Label, Select, SelectionList, Static
+from textual.widgets import Checkbox, DataTable, Input, Label, Select, SelectionList, Static
 
 FieldKind = Literal["bool", "choice", "multichoice", "int", "float", "text", "list", "dict"]
 SECRET_KEY = re.compile(r"password|passwd|secret|token|api[-_]?key|credential", re.I)
@@ -518,3 +519,22 @@ def _nearest(path: str, rows: Mapping[str, Any]) -> str | None:
             return None
         candidate = candidate[:cut]
     return None
+
+
+def sample_cell(value: Any, width: int) -> str:
+    """A generated value as a table cell: ∅ for null, JSON for lists and objects."""
+    if value is None:
+        return "∅"
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)[:width]
+    return str(value)[:width]
+
+
+def show_sample(table: DataTable[Any], rows: list[dict[str, Any]], width: int) -> None:
+    """Sample records beside the form that made them: a column per field."""
+    table.clear(columns=True)
+    if rows:
+        columns = list(rows[0])
+        table.add_columns(*columns)
+        for row in rows:
+            table.add_row(*[sample_cell(row.get(c), width) for c in columns])

@@ -3,16 +3,16 @@
 Rows map to log line numbers (`seq`, 1..N within a run): in the plain view row `i` is
 line `first_seq + i`; with a level or stream filter the screen gives an index (the sorted
 seqs that match). Lines come from the engine in pages: rows the cache lacks are drawn as
-placeholders and asked for with one `NeedLines` message per refresh. The screen answers
-with `add_lines`. Job output is inert: every control character is drawn as visible text
-(`fmt.inert`) and text is never parsed as markup.
+placeholders and asked for with one `NeedLines` message per refresh (rowview.RowView). The
+screen answers with `add_lines`. Job output is inert: every control character is drawn as
+visible text (`fmt.inert`) and text is never parsed as markup.
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -23,11 +23,11 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from jobtui.engine import LogLine
 from jobtui.widgets.fmt import display_zone, inert
+from jobtui.widgets.rowview import RowView
 
 CACHE_LIMIT = 6000
 PREFETCH = 120
@@ -52,7 +52,7 @@ class Layout:
     final: dict[int, tuple[object, Strip]] = field(default_factory=dict)  # y → (state, strip)
 
 
-class LogView(ScrollView, can_focus=True):
+class LogView(RowView):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "log--error",
         "log--warning",
@@ -67,30 +67,34 @@ class LogView(ScrollView, can_focus=True):
     }
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor_up", "Up", show=False, id="log.up"),
-        Binding("down,j", "cursor_down", "Down", show=False, id="log.down"),
-        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="log.page_up"),
-        Binding("pagedown,ctrl+f,space", "page_down", "Page down", show=False, id="log.page_down"),
-        Binding("home,g", "first", "Top", show=False, id="log.first"),
-        Binding("end,G", "last", "Bottom", show=False, id="log.last"),
+        Binding("space", "page_down", "Page down", show=False, id="log.page_down"),
         Binding("left,h", "scroll_left_cols", "Left", show=False, id="log.left"),
         Binding("right,l", "scroll_right_cols", "Right", show=False, id="log.right"),
         Binding("shift+up", "extend_up", "Select up", show=False, id="log.select_up"),
         Binding("shift+down", "extend_down", "Select down", show=False, id="log.select_down"),
     ]
 
+    @dataclass
     class NeedLines(Message):
-        def __init__(self, view: LogView, from_seq: int, count: int) -> None:
-            super().__init__()
-            self.view = view
-            self.from_seq = from_seq
-            self.count = count
+        view: LogView
+        from_seq: int
+        count: int
 
+        @property
+        def control(self) -> LogView:
+            return self.view
+
+    @dataclass
     class CursorMoved(Message):
-        def __init__(self, view: LogView, seq: int | None) -> None:
-            super().__init__()
-            self.view = view
-            self.seq = seq
+        view: LogView
+        seq: int | None
+
+        @property
+        def control(self) -> LogView:
+            return self.view
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, LogView.CursorMoved)  # only where it ended counts
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -98,14 +102,12 @@ class LogView(ScrollView, can_focus=True):
         self.last_seq = 0
         self.index: array[int] | None = None  # filtered view: the matching seqs
         self.cache: dict[int, LogLine] = {}
-        self.cursor = 0
         self.sel_anchor: int | None = None
         self.wrap = False
         self.show_timestamps = True
         self.utc = False
         self.pattern = ""
         self.following = False
-        self._styles: dict[str, Style] = {}
         self._max_width = 0
         self._layout: Layout | None = None
         self._strip_cache: dict[int, list[Strip]] = {}
@@ -114,7 +116,6 @@ class LogView(ScrollView, can_focus=True):
         self._base = Style()
         self._pending_goto: int | None = None
         self._version = 0
-        self._missing: tuple[int, int] | None = None
         self._requested: set[int] = set()
 
     # -- mapping rows to seqs ------------------------------------------------------
@@ -122,6 +123,14 @@ class LogView(ScrollView, can_focus=True):
         if self.index is not None:
             return len(self.index)
         return max(0, self.last_seq - self.first_seq + 1)
+
+    def has_row(self, row: int) -> bool:
+        return self.seq_for_row(row) in self.cache
+
+    def waiting_for(self) -> Iterator[str]:
+        yield from super().waiting_for()
+        if self._pending_goto is not None:
+            yield f"the page of row {self._pending_goto} to go to"
 
     def seq_for_row(self, row: int) -> int:
         if self.index is not None:
@@ -218,30 +227,11 @@ class LogView(ScrollView, can_focus=True):
 
     # -- geometry ----------------------------------------------------------------
     @property
-    def page_height(self) -> int:
-        return max(1, self.scrollable_content_region.height)
-
-    @property
-    def first_visible(self) -> int:
-        return int(self.scroll_offset.y)
-
-    @property
     def at_end(self) -> bool:
         return self.first_visible >= self.max_scroll_y
 
     # -- styles ----------------------------------------------------------------
-    def _style(self, name: str) -> Style:
-        style = self._styles.get(name)
-        if style is None:
-            try:
-                style = self.get_component_rich_style(name, partial=True)
-            except KeyError:
-                style = Style()
-            self._styles[name] = style
-        return style
-
     def notify_style_update(self) -> None:
-        self._styles.clear()
         self._layout = None
         self._strip_cache_key = ()
         super().notify_style_update()
@@ -369,19 +359,9 @@ class LogView(ScrollView, can_focus=True):
         layout.final[y] = (state, strip)
         return strip
 
-    def _note_missing(self, row: int) -> None:
-        if self._missing is None:
-            self._missing = (row, row + 1)
-            self.call_after_refresh(self._post_missing)
-        else:
-            lo, hi = self._missing
-            self._missing = (min(lo, row), max(hi, row + 1))
-
-    def _post_missing(self) -> None:
-        missing, self._missing = self._missing, None
-        if not missing or self.row_count() == 0:
+    def rows_missing(self, lo: int, hi: int) -> None:
+        if self.row_count() == 0:
             return
-        lo, hi = missing
         lo = max(0, lo - PREFETCH)
         hi = min(self.row_count(), hi + PREFETCH)
         seq = self.seq_for_row(lo)
@@ -390,19 +370,6 @@ class LogView(ScrollView, can_focus=True):
         for r in range(lo, hi):
             self._requested.add(self.seq_for_row(r))
         self.post_message(self.NeedLines(self, seq, hi - lo))
-
-    def _scroll_y(self, y: float) -> None:
-        """Scroll now; again after the next refresh if the new size is not laid out yet."""
-        target = max(0, int(y))
-        self.scroll_to(y=target, animate=False, immediate=True)
-        if (
-            int(self.scroll_offset.y) != min(target, self.max_scroll_y)
-            or target > self.max_scroll_y
-        ):
-            self.call_after_refresh(self._scroll_again, target)
-
-    def _scroll_again(self, target: int) -> None:
-        self.scroll_to(y=min(target, self.max_scroll_y), animate=False, immediate=True)
 
     # -- cursor and scrolling ---------------------------------------------------------
     def move_cursor(
@@ -414,14 +381,7 @@ class LogView(ScrollView, can_focus=True):
         if keep_anchor is False:
             self.sel_anchor = None
         self.cursor = row
-        top = self.first_visible
-        height = self.page_height
-        if center:
-            self._scroll_y(max(0, row - height // 2))
-        elif row < top:
-            self._scroll_y(row)
-        elif row >= top + height:
-            self._scroll_y(row - height + 1)
+        self.scroll_to_row(row, center)
         self.refresh()
         self.post_message(self.CursorMoved(self, self.cursor_seq))
 
@@ -450,10 +410,7 @@ class LogView(ScrollView, can_focus=True):
 
     def action_cursor_up(self) -> None:
         self.following = False
-        self.move_cursor(self.cursor - 1)
-
-    def action_cursor_down(self) -> None:
-        self.move_cursor(self.cursor + 1)
+        super().action_cursor_up()
 
     def action_extend_up(self) -> None:
         if self.sel_anchor is None:
@@ -467,18 +424,11 @@ class LogView(ScrollView, can_focus=True):
 
     def action_page_up(self) -> None:
         self.following = False
-        step = self.page_height
-        self._scroll_y(max(0, self.first_visible - step))
-        self.move_cursor(self.cursor - step)
-
-    def action_page_down(self) -> None:
-        step = self.page_height
-        self._scroll_y(self.first_visible + step)
-        self.move_cursor(self.cursor + step)
+        super().action_page_up()
 
     def action_first(self) -> None:
         self.following = False
-        self.move_cursor(0)
+        super().action_first()
 
     def action_last(self) -> None:
         self.scroll_to_end()

@@ -1,4 +1,4 @@
-"""A table that draws only the rows on screen (Textual's Line API).
+"""A table that draws only the rows on screen (rowview.RowView).
 
 A plain `DataTable` builds every row up front, which costs seconds at 10,000 jobs. This
 table asks its `RowSource` for the rows it is about to draw; rows the source does not hold
@@ -17,13 +17,12 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from jobtui.engine import JobStatus, RunState
+from jobtui.widgets.rowview import RowView
 
 Part = tuple[str, str]  # (text, component class or "")
 Cell = str | Part | list[Part]
@@ -53,14 +52,25 @@ class RowSource(Protocol):
     def get_row(self, index: int) -> Row | None: ...
 
 
+@dataclass
+class TableMessage(Message):
+    table: VirtualTable
+
+    @property
+    def control(self) -> VirtualTable:
+        return self.table
+
+
 GUTTER = 2
 STATE_CLASSES = sorted(
     {f"state--{s.value}" for s in RunState} | {f"state--{s.value}" for s in JobStatus}
 )
 
 
-class VirtualTable(ScrollView, can_focus=True):
+class VirtualTable(RowView):
     """Rows drawn on demand from a `RowSource`; a cursor, marks and a header."""
+
+    HEADER_LINES = 1
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "vtable--header",
@@ -73,43 +83,26 @@ class VirtualTable(ScrollView, can_focus=True):
         *STATE_CLASSES,
     }
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor_up", "Up", show=False, id="table.up"),
-        Binding("down,j", "cursor_down", "Down", show=False, id="table.down"),
-        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="table.page_up"),
-        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="table.page_down"),
-        Binding("home,g", "first", "First", show=False, id="table.first"),
-        Binding("end,G", "last", "Last", show=False, id="table.last"),
-    ]
+    @dataclass
+    class Highlighted(TableMessage):
+        index: int
+        row: Row | None
 
-    class Highlighted(Message):
-        def __init__(self, table: VirtualTable, index: int, row: Row | None) -> None:
-            super().__init__()
-            self.table = table
-            self.index = index
-            self.row = row
+    @dataclass
+    class Selected(TableMessage):
+        index: int
+        row: Row | None
 
-    class Selected(Message):
-        def __init__(self, table: VirtualTable, index: int, row: Row | None) -> None:
-            super().__init__()
-            self.table = table
-            self.index = index
-            self.row = row
-
-    class NeedRows(Message):
+    @dataclass
+    class NeedRows(TableMessage):
         """Rows start..end (exclusive) are on screen but the source does not hold them."""
 
-        def __init__(self, table: VirtualTable, start: int, end: int) -> None:
-            super().__init__()
-            self.table = table
-            self.start = start
-            self.end = end
+        start: int
+        end: int
 
-    class HeaderClicked(Message):
-        def __init__(self, table: VirtualTable, column: Column) -> None:
-            super().__init__()
-            self.table = table
-            self.column = column
+    @dataclass
+    class HeaderClicked(TableMessage):
+        column: Column
 
     def __init__(
         self,
@@ -123,32 +116,32 @@ class VirtualTable(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.columns = list(columns)
         self.source = source
-        self.cursor = 0
         self.marked: set[Hashable] = set()
         self.sort_key: str | None = None
         self.sort_descending = False
         self.empty_text = "nothing here"
         self._widths: list[int] = []
         self._widths_for = -1
-        self._styles: dict[str, Style] = {}
-        self._missing: tuple[int, int] | None = None
         self._missing_posted: tuple[int, int] | None = None
 
+    # -- the source ----------------------------------------------------------------
+    def row_count(self) -> int:
+        return self.source.row_count()
+
+    def has_row(self, row: int) -> bool:
+        return self.source.get_row(row) is not None
+
+    def rows_missing(self, start: int, end: int) -> None:
+        if (start, end) != self._missing_posted:
+            self._missing_posted = (start, end)
+            self.post_message(self.NeedRows(self, start, end))
+
+    def rows_arrived(self) -> None:
+        """The source got new rows: redraw and allow new requests."""
+        self._missing_posted = None
+        self.refresh()
+
     # -- geometry --------------------------------------------------------------
-    @property
-    def page_height(self) -> int:
-        """Rows on screen (the header takes one line)."""
-        return max(1, self.scrollable_content_region.height - 1)
-
-    @property
-    def first_visible(self) -> int:
-        return int(self.scroll_offset.y)
-
-    def visible_range(self, margin: int = 0) -> tuple[int, int]:
-        start = max(0, self.first_visible - margin)
-        end = min(self.source.row_count(), self.first_visible + self.page_height + margin)
-        return start, end
-
     def update_size(self) -> None:
         """Call after the source's row count changed."""
         count = self.source.row_count()
@@ -177,21 +170,6 @@ class VirtualTable(ScrollView, can_focus=True):
                 widths.append(max(column.min_width, share))
         self._widths, self._widths_for = widths, width
         return widths
-
-    # -- styles ----------------------------------------------------------------
-    def _style(self, name: str) -> Style:
-        style = self._styles.get(name)
-        if style is None:
-            try:
-                style = self.get_component_rich_style(name, partial=True)
-            except KeyError:
-                style = Style()
-            self._styles[name] = style
-        return style
-
-    def notify_style_update(self) -> None:
-        self._styles.clear()
-        super().notify_style_update()
 
     # -- drawing ---------------------------------------------------------------
     def _cell_segments(self, cell: Cell, width: int, justify: str) -> list[Segment]:
@@ -279,38 +257,6 @@ class VirtualTable(ScrollView, can_focus=True):
             post = (post or Style()) + self._style("vtable--cursor")
         return Strip(Segment.apply_style(segments, base, post)).adjust_cell_length(width, base)
 
-    def _note_missing(self, index: int) -> None:
-        if self._missing is None:
-            self._missing = (index, index + 1)
-            self.call_after_refresh(self._post_missing)
-        else:
-            lo, hi = self._missing
-            self._missing = (min(lo, index), max(hi, index + 1))
-
-    def _post_missing(self) -> None:
-        missing, self._missing = self._missing, None
-        if missing and missing != self._missing_posted:
-            self._missing_posted = missing
-            self.post_message(self.NeedRows(self, *missing))
-
-    def rows_arrived(self) -> None:
-        """The source got new rows: redraw and allow new requests."""
-        self._missing_posted = None
-        self.refresh()
-
-    def _scroll_y(self, y: float) -> None:
-        """Scroll now; again after the next refresh if the new size is not laid out yet."""
-        target = max(0, int(y))
-        self.scroll_to(y=target, animate=False, immediate=True)
-        if (
-            int(self.scroll_offset.y) != min(target, self.max_scroll_y)
-            or target > self.max_scroll_y
-        ):
-            self.call_after_refresh(self._scroll_again, target)
-
-    def _scroll_again(self, target: int) -> None:
-        self.scroll_to(y=min(target, self.max_scroll_y), animate=False, immediate=True)
-
     # -- cursor ----------------------------------------------------------------
     @property
     def current_row(self) -> Row | None:
@@ -324,7 +270,7 @@ class VirtualTable(ScrollView, can_focus=True):
         old = self.cursor
         self.cursor = index
         if scroll:
-            self._scroll_to_cursor()
+            self.scroll_to_row(index)
         if old != index:
             self._refresh_row(old)
             self._refresh_row(index)
@@ -335,32 +281,6 @@ class VirtualTable(ScrollView, can_focus=True):
         y = index - self.first_visible + 1
         if 1 <= y <= self.page_height:
             self.refresh_lines(int(self.scroll_offset.y) + y)
-
-    def _scroll_to_cursor(self) -> None:
-        top = self.first_visible
-        if self.cursor < top:
-            self._scroll_y(self.cursor)
-        elif self.cursor >= top + self.page_height:
-            self._scroll_y(self.cursor - self.page_height + 1)
-
-    def action_cursor_up(self) -> None:
-        self.move_cursor(self.cursor - 1)
-
-    def action_cursor_down(self) -> None:
-        self.move_cursor(self.cursor + 1)
-
-    def action_page_up(self) -> None:
-        step = self.page_height
-        self._scroll_y(max(0, self.first_visible - step))
-        self.move_cursor(self.cursor - step)
-
-    def action_page_down(self) -> None:
-        step = self.page_height
-        self._scroll_y(self.first_visible + step)
-        self.move_cursor(self.cursor + step)
-
-    def action_first(self) -> None:
-        self.move_cursor(0)
 
     def action_last(self) -> None:
         self.move_cursor(self.source.row_count() - 1)

@@ -11,8 +11,8 @@ __all__ = ["frozen_tz", "seeded", "stub_wizard"]
 
 
 @pytest.fixture
-def stub_wizard(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[object, bool]]]:
-    """n / e / D push this stand-in instead of the real (heavier) wizard."""
+def stub_wizard() -> Iterator[list[tuple[object, bool]]]:
+    """What the stand-in wizard was opened with; build the app with
+    `screens=StubWizardScreens` for n / e / D to push it instead of the real (heavier) one."""
     StubWizard.opened = []
-    monkeypatch.setattr("jobtui.screens.jobs.wizard_screen", lambda: StubWizard)
     yield StubWizard.opened

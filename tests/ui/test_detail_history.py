@@ -10,14 +10,14 @@ from jobtui.screens.history import HistoryScreen
 from jobtui.screens.job_detail import JobDetailScreen
 from jobtui.screens.logs import LogsScreen
 from jobtui.screens.run_options import RunOptionsScreen
-from tests.ui.helpers import build, press, row_names, settle, table
+from tests.ui.helpers import StubWizardScreens, build, notes, press, row_names, settle, table
 from tests.ui.seed import store_output
 
 SIZE = (120, 36)
 
 
 async def open_detail(pilot, job_id: int) -> JobDetailScreen:
-    pilot.app.push_screen(JobDetailScreen(job_id))
+    pilot.app.push_screen(JobDetailScreen(pilot.app.engine, job_id))
     await settle(pilot)
     return pilot.app.screen
 
@@ -85,7 +85,7 @@ async def test_detail_versions_star_diff_rollback(seeded):
 
 async def test_detail_keys_run_pause_cancel_history_logs(seeded, stub_wizard):
     engine, ids = seeded
-    app = build(engine)
+    app = build(engine, screens=StubWizardScreens)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await open_detail(pilot, ids["orders-csv"])
@@ -116,7 +116,7 @@ async def test_history_lists_filters_and_opens(seeded):
     app = build(engine)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.push_screen(HistoryScreen(ids["orders-csv"], "default/orders-csv"))
+        app.push_screen(HistoryScreen(engine, ids["orders-csv"], "default/orders-csv"))
         await settle(pilot)
         screen = app.screen
         assert row_names(app)[:2] == ["#13", "#12"]
@@ -135,7 +135,7 @@ async def test_history_rerun_cancel_replay_diff(seeded):
     app = build(engine)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.push_screen(HistoryScreen(ids["orders-csv"], "default/orders-csv"))
+        app.push_screen(HistoryScreen(engine, ids["orders-csv"], "default/orders-csv"))
         await settle(pilot)
         await press(pilot, "c")  # #13 is running
         assert engine.get_run(13).state == RunState.CANCELLING
@@ -146,7 +146,7 @@ async def test_history_rerun_cancel_replay_diff(seeded):
         assert table(app).current_row.key == 12
         await press(pilot, "y")  # no stored output: said at once, nothing to confirm
         assert isinstance(app.screen, HistoryScreen)
-        assert any("no stored output" in n.message for n in app._notifications)
+        assert any("no stored output" in n.message for n in notes(app))
         store_output(engine, 12)
         await press(pilot, "y")
         assert isinstance(app.screen, ConfirmScreen)
@@ -170,7 +170,7 @@ async def test_all_runs_history_pages_as_you_scroll(seeded):
     app = build(engine)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.push_screen(HistoryScreen(None))
+        app.push_screen(HistoryScreen(engine, None))
         await settle(pilot)
         t = table(app)
         assert len(app.screen.runs.rows) == 200 and app.screen.runs.more

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from jobtui.engine import JobStatus, RunState
-from jobtui.screens.confirm import ConfirmScreen, PromptScreen
+from jobtui.screens.confirm import ConfirmScreen
 from jobtui.screens.history import HistoryScreen
 from jobtui.screens.job_detail import JobDetailScreen
 from jobtui.screens.jobs import JobsScreen
 from jobtui.screens.logs import LogsScreen
 from jobtui.screens.run_options import RunOptionsScreen
-from tests.ui.helpers import build, goto_row, press, row_names, settle, table
+from tests.ui.helpers import (
+    StubWizardScreens,
+    build,
+    goto_row,
+    notes,
+    press,
+    row_names,
+    settle,
+    table,
+)
 from tests.ui.seed import store_output
 
 SIZE = (120, 36)
@@ -200,7 +209,7 @@ async def test_bulk_run_and_pause(seeded):
 
 async def test_new_edit_duplicate_open_the_wizard(seeded, stub_wizard):
     engine, _ids = seeded
-    app = build(engine)
+    app = build(engine, screens=StubWizardScreens)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await goto_row(pilot, "users-demo")
@@ -215,27 +224,17 @@ async def test_new_edit_duplicate_open_the_wizard(seeded, stub_wizard):
             ("default/users-demo", False),
             ("default/users-demo", True),
         ]
-        assert any("Saved default/users-demo" in n.message for n in app._notifications)
+        assert any("Saved default/users-demo" in n.message for n in notes(app))
 
 
-def test_the_real_wizard_is_the_one_pushed():
-    from jobtui.screens.jobs import wizard_screen
-    from jobtui.screens.wizard import WizardScreen
+def test_the_real_wizard_is_the_one_pushed(seeded):
+    from jobtui.screens.registry import Screens
+    from jobtui.screens.wizard.screen import WizardScreen
 
-    assert wizard_screen() is WizardScreen
-
-
-async def test_duplicate_without_a_wizard_asks_for_a_name(seeded, monkeypatch):
     engine, _ids = seeded
-    monkeypatch.setattr("jobtui.screens.jobs.wizard_screen", lambda: None)
-    app = build(engine)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await goto_row(pilot, "users-demo")
-        await press(pilot, "D")
-        assert isinstance(app.screen, PromptScreen)
-        await press(pilot, "enter")
-        assert engine.get_job("users-demo-copy").description == "On demand"
+    wizard = Screens(engine).wizard("default/users-demo", duplicate=True)
+    assert isinstance(wizard, WizardScreen)
+    assert (wizard.job_ref, wizard.mode) == ("default/users-demo", "duplicate")
 
 
 async def test_live_refresh_keeps_cursor_and_focus(seeded):
@@ -313,7 +312,7 @@ async def test_replay_last_says_at_once_when_there_is_nothing_stored(seeded):
         app.screen.action_replay_last()
         await settle(pilot)
         assert isinstance(app.screen, JobsScreen)
-        assert any("no stored output" in n.message for n in app._notifications)
+        assert any("no stored output" in n.message for n in notes(app))
         store_output(engine, ids["backup-failed"])
         app.screen.action_replay_last()
         await settle(pilot)

@@ -17,7 +17,7 @@ SIZE = (120, 36)
 
 
 async def open_log(pilot, run_id: int) -> LogView:
-    pilot.app.push_screen(LogsScreen(run_id))
+    pilot.app.push_screen(LogsScreen(pilot.app.engine, run_id))
     await settle(pilot)
     return pilot.app.screen.query_one(LogView)
 

@@ -12,6 +12,7 @@ from jobtui.engine import Engine
 from jobtui.screens.sink_presets import SinkPresetsScreen
 from jobtui.screens.workspaces import WorkspacesScreen
 
+from .helpers import record_notes
 from .wizard_helpers import NOT_DONE, choose, settle, type_in
 
 SIZE = (120, 36)
@@ -20,6 +21,7 @@ SIZE = (120, 36)
 class Host(App[None]):
     def __init__(self, screen: Screen[Any]) -> None:
         super().__init__()
+        record_notes(self)
         self.first = screen
         self.result: Any = NOT_DONE
 

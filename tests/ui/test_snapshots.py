@@ -38,7 +38,7 @@ def test_job_detail_screen(snap_compare, seeded):
 
     async def before(pilot):
         await settle(pilot)
-        pilot.app.push_screen(JobDetailScreen(ids["orders-csv"]))
+        pilot.app.push_screen(JobDetailScreen(engine, ids["orders-csv"]))
         await settle(pilot)
 
     assert snap_compare(build(engine), terminal_size=SIZE, run_before=before)
@@ -49,7 +49,7 @@ def test_history_screen(snap_compare, seeded):
 
     async def before(pilot):
         await settle(pilot)
-        pilot.app.push_screen(HistoryScreen(None))
+        pilot.app.push_screen(HistoryScreen(engine, None))
         await settle(pilot)
 
     assert snap_compare(build(engine), terminal_size=SIZE, run_before=before)
@@ -60,7 +60,7 @@ def test_log_screen_at_the_error_with_the_hostile_line(snap_compare, seeded):
 
     async def before(pilot):
         await settle(pilot)
-        pilot.app.push_screen(LogsScreen(ids["backup-failed"]))
+        pilot.app.push_screen(LogsScreen(engine, ids["backup-failed"]))
         await settle(pilot)
         await press(pilot, "E", "j", "j")
         pilot.app.screen.query_one("LogView").goto_seq(185)

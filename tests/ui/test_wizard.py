@@ -283,6 +283,8 @@ async def test_download_file_runs_the_job_into_the_chosen_path(
         result = str(wizard(pilot).query_one("#download-result", Static).content)
         assert result == f"✖ options.to_file: directory {tmp_path / 'typo'} does not exist"
         assert engine.count_runs("dl") == 0 and not (tmp_path / "typo").exists()
+        # The progress bar does not go on pulsing as if something still ran.
+        assert not wizard(pilot).query_one("#download-progress").display
         await type_in(pilot, "download", str(target))
         await pilot.press("enter")
         await settle(pilot)

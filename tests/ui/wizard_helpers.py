@@ -1,8 +1,11 @@
-"""Drive the wizard by keys alone: tab to a field, type, pick from a Select."""
+"""Drive the wizard by keys alone: tab to a field, type, pick from a Select.
+
+`settle` is helpers.settle: it waits for the wizard's first step (`WizardScreen.ready`), its
+workers (validation, samples, previews) and their messages, and fails loudly on a timeout.
+"""
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from textual.app import App, ComposeResult
@@ -10,11 +13,11 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Collapsible, Input, Select, SelectionList, Static
 from textual.widgets._collapsible import CollapsibleTitle
-from textual.worker import WorkerCancelled
 
 from jobtui.engine import Engine
-from jobtui.screens.wizard import WizardScreen
+from jobtui.screens.wizard.screen import WizardScreen
 from jobtui.widgets.forms import field_id
+from tests.ui.helpers import record_notes, settle
 
 NOT_DONE = object()
 
@@ -26,6 +29,7 @@ class WizardApp(App[None]):
         self, engine: Engine, job_ref: str | int | None = None, duplicate: bool = False
     ) -> None:
         super().__init__()
+        record_notes(self)
         self.engine = engine
         self.job_ref = job_ref
         self.duplicate = duplicate
@@ -43,16 +47,6 @@ class WizardApp(App[None]):
 
     def _done(self, result: str | None) -> None:
         self.result = result
-
-
-async def settle(pilot: Pilot[Any]) -> None:
-    """Let workers finish and their messages be handled (twice: handlers start workers)."""
-    for _ in range(4):
-        with contextlib.suppress(WorkerCancelled):
-            await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if not any(w.is_running for w in pilot.app.workers):
-            return
 
 
 def wizard(pilot: Pilot[Any]) -> WizardScreen:

@@ -1,0 +1,133 @@
+"""The job list's rows: what is asked of the engine (`Query`), the rows it holds by position
+(`JobPages`) and how one job reads as a row. No widget state lives here."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+from jobtui.engine import DaemonStatus, JobStatus, JobSummary
+from jobtui.widgets.bars import short_state
+from jobtui.widgets.fmt import (
+    STATE_ICONS,
+    fmt_abs,
+    fmt_count,
+    fmt_duration,
+    fmt_relative,
+    sparkline,
+)
+from jobtui.widgets.vtable import Cell, Column, Row
+
+PAGE = 60
+
+COLUMNS = [
+    Column("name", "NAME", 0, min_width=14),
+    Column("workspace", "WORKSPACE", 9),
+    Column("status", "STATUS", 12),
+    Column("schedule", "SCHEDULE", 16),
+    Column("next_run", "NEXT RUN", 22),
+    Column("last_run", "LAST RUN", 17),
+    Column("records", "RECORDS", 7, justify="right"),
+    Column("spark", "RECENT", 8, sortable=False),
+]
+SORTABLE = [c.key for c in COLUMNS if c.sortable]
+
+
+@dataclass
+class Query:
+    search: str = ""
+    status: JobStatus | None = None
+    workspace: str | None = None
+    include_system: bool = False
+    sort: str = "name"
+    descending: bool = False
+
+    def list_args(self) -> dict[str, Any]:
+        return {
+            "search": self.search or None,
+            "statuses": [self.status.value] if self.status else None,
+            "workspace": self.workspace,
+            "include_system": self.include_system,
+        }
+
+    def summary(self, marked: int) -> str:
+        parts = [
+            f"status: {short_state(self.status.value) if self.status else 'all'}",
+            f"workspace: {self.workspace or 'all'}",
+            "system jobs shown" if self.include_system else "",
+            f"sort: {self.sort}{' ▼' if self.descending else ' ▲'}",
+            f"{marked} marked" if marked else "",
+        ]
+        return " · ".join(p for p in parts if p)
+
+
+class JobPages:
+    """The row source: rows by position, filled page by page."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.rows: dict[int, Row] = {}
+
+    def row_count(self) -> int:
+        return self.total
+
+    def get_row(self, index: int) -> Row | None:
+        return self.rows.get(index)
+
+    def index_of(self, key: Hashable) -> int | None:
+        for index, row in self.rows.items():
+            if row.key == key:
+                return index
+        return None
+
+
+@dataclass
+class JobsLoaded(Message):
+    """A page of the list (and, with it, the counts and the daemon) came back."""
+
+    generation: int  # the query it answers: older answers are dropped
+    offset: int
+    jobs: list[JobSummary]
+    sparks: dict[int, list[str]]
+    total: int | None
+    counts: dict[JobStatus, int] | None
+    daemon: DaemonStatus | None
+    poll: bool
+
+
+def job_row(job: JobSummary, spark: list[str], now: float, utc: bool) -> Row:
+    status = job.status.value
+    cells: list[Cell] = [
+        job.name,
+        job.workspace,
+        (f"{STATE_ICONS.get(status, '')} {short_state(status)}", f"state--{status}"),
+        job.schedule_text,
+        (
+            f"{fmt_relative(job.next_fire_at, now)} · {fmt_abs(job.next_fire_at, utc, now)}"
+            if job.next_fire_at
+            else ("—" if job.active else "paused")
+        ),
+        last_run_cell(job, now),
+        fmt_count(job.last_run.records) if job.last_run else "",
+        sparkline(spark, 8),
+    ]
+    return Row(job.id, cells, dim=not job.active, extra=(job, spark))
+
+
+def last_run_cell(job: JobSummary, now: float) -> Cell:
+    last = job.last_run
+    if last is None:
+        return ("never", "vtable--muted")
+    state = last.state.value
+    when = fmt_relative(last.ended_at or last.started_at, now) if last.started_at else "queued"
+    duration = last.duration
+    if duration is None and last.started_at and last.state.is_active:
+        duration = now - last.started_at.timestamp()
+    return [
+        (STATE_ICONS.get(state, "?") + " ", f"state--{state}"),
+        (when, ""),
+        (f" · {fmt_duration(duration)}" if duration is not None else "", "vtable--muted"),
+    ]
