@@ -37,7 +37,9 @@ def run_to_end(engine: Engine, name: str, timeout: float = 30.0, **kwargs: Any) 
 
 def start_running(engine: Engine, run_id: int, timeout: float = 10.0) -> Supervisor:
     """Start the run's worker with a supervisor of our own; return once it reports its pid."""
-    supervisor = Supervisor(engine, only_runs={run_id}, grace=2.0)
+    supervisor = Supervisor(
+        engine.store, engine.data_dir, engine.clock, only_runs={run_id}, grace=2.0
+    )
     supervisor.tick()
 
     def reported() -> bool:

@@ -82,7 +82,13 @@ def test_a_missing_variable_names_the_daemon_whose_environment_the_run_has(
     # Set in the shell that queued the run, it does not reach a run the daemon starts.
     command_job(engine, "daemonic", ["true"], env={"X": "env:JOBTUI_NOT_SET_ANYWHERE"})
     run = engine.queue_run("daemonic")
-    supervisor = Supervisor(engine, only_runs={run.id}, started_by="the daemon (pid 4242)")
+    supervisor = Supervisor(
+        engine.store,
+        engine.data_dir,
+        engine.clock,
+        only_runs={run.id},
+        started_by="the daemon (pid 4242)",
+    )
     final = tick_until_final(supervisor, engine, run.id, timeout=30)
     assert final.state == RunState.FAILED
     assert (
@@ -151,7 +157,7 @@ def test_a_dead_worker_is_found_and_marked_interrupted(engine: Engine) -> None:
     assert row.pid is not None and row.pgid is not None
     os.kill(row.pid, signal.SIGKILL)
     # A fresh supervisor (a restarted daemon) knows nothing of this worker: it reads rows.
-    fresh = Supervisor(engine, only_runs={run.id})
+    fresh = Supervisor(engine.store, engine.data_dir, engine.clock, only_runs={run.id})
     finished: list[int] = []
     fresh.on_run_finished = lambda r: finished.append(r.id)
 
@@ -170,7 +176,7 @@ def test_a_restarted_supervisor_adopts_a_live_worker(engine: Engine, tmp_path: P
     command_job(engine, "adopt", [f"while [ ! -e {go} ]; do sleep 0.02; done"], shell=True)
     run = engine.queue_run("adopt")
     start_running(engine, run.id)
-    adopter = Supervisor(engine)  # knows nothing of the worker
+    adopter = Supervisor(engine.store, engine.data_dir, engine.clock)  # knows nothing of the worker
     done: list[int] = []
     adopter.on_run_finished = lambda r: done.append(r.id)
     adopter.tick()

@@ -1,44 +1,20 @@
-"""What every part of the Engine facade shares: the store, the clock, row → model mapping."""
+"""What every part of the Engine facade shares: the store, the clock, job lookups."""
 
 from __future__ import annotations
 
-import getpass
-import json
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 from jobtui.engine.model.clock import Clock, SystemClock, to_datetime
 from jobtui.engine.model.errors import NotFound
-from jobtui.engine.model.types import (
-    JobKind,
-    JobStatus,
-    JobSummary,
-    LastRun,
-    Run,
-    RunState,
-    RunTask,
-    Trigger,
-)
+from jobtui.engine.model.types import JobKind, JobStatus, JobSummary, LastRun, RunState
 from jobtui.engine.store.db import Store
-
-
-def current_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
-
 
 JOB_SUMMARY_COLUMNS = """
   j.id, j.name, w.name AS workspace, j.kind, j.description, j.active, j.system, j.tags,
   j.status, j.schedule_text, j.next_fire_at, j.timezone, j.version, j.updated_at,
   j.last_run_id, j.last_run_state, j.last_run_started_at, j.last_run_ended_at,
   j.last_run_records, j.deleted_at
-"""
-
-RUN_COLUMNS = """
-  r.*, j.name AS job_name, w.name AS workspace
 """
 
 
@@ -130,51 +106,3 @@ def summary_from_row(row: sqlite3.Row) -> JobSummary:
         last_run=last,
         updated_at=to_datetime(row["updated_at"]),  # type: ignore[arg-type]
     )
-
-
-def run_from_row(row: sqlite3.Row, tasks: list[RunTask] | None = None) -> Run:
-    return Run(
-        id=row["id"],
-        job_id=row["job_id"],
-        job_name=row["job_name"],
-        workspace=row["workspace"],
-        job_version=row["job_version"],
-        trigger=Trigger(row["trigger"]),
-        title=row["title"],
-        state=RunState(row["state"]),
-        parameters=json.loads(row["parameters"]),
-        queued_at=to_datetime(row["queued_at"]),  # type: ignore[arg-type]
-        scheduled_for=to_datetime(row["scheduled_for"]),
-        started_at=to_datetime(row["started_at"]),
-        ended_at=to_datetime(row["ended_at"]),
-        heartbeat_at=to_datetime(row["heartbeat_at"]),
-        pid=row["pid"],
-        pgid=row["pgid"],
-        attempt=row["attempt"],
-        records=row["records"],
-        progress=row["progress"],
-        error=row["error"],
-        errors=json.loads(row["errors"]),
-        results=json.loads(row["results"]),
-        since=to_datetime(row["since"]),
-        tasks=tasks or [],
-    )
-
-
-def task_from_row(row: sqlite3.Row) -> RunTask:
-    return RunTask(
-        id=row["id"],
-        run_id=row["run_id"],
-        name=row["name"],
-        state=RunState(row["state"]),
-        records=row["records"],
-        total=row["total"],
-        started_at=to_datetime(row["started_at"]),
-        ended_at=to_datetime(row["ended_at"]),
-        error=row["error"],
-        result=row["result"],
-    )
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=False, ensure_ascii=False)

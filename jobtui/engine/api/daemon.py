@@ -7,13 +7,17 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobtui.engine.api.base import EngineBase
 from jobtui.engine.model.clock import to_datetime
 from jobtui.engine.model.errors import InvalidInput, JobtuiError
 from jobtui.engine.model.types import DaemonStatus
 from jobtui.engine.schedule.rules import Fire, preview_fires
+
+if TYPE_CHECKING:
+    from jobtui.engine.model.types import Job
+    from jobtui.engine.schedule.daemon import Daemon
 
 
 class DaemonAPI(EngineBase):
@@ -80,10 +84,23 @@ class DaemonAPI(EngineBase):
     def run_daemon(self, grace: float | None = None, verbose: bool = False) -> int:
         """Run the daemon in the foreground until SIGTERM/SIGINT; its exit code. Raises
         `DaemonRunning` (exit 2) when another daemon holds this data directory."""
-        from jobtui.engine.schedule.daemon import DEFAULT_GRACE_S, Daemon, configure_logging
+        from jobtui.engine.schedule.daemon import DEFAULT_GRACE_S, configure_logging
 
         configure_logging(verbose)
-        return Daemon(self, grace=DEFAULT_GRACE_S if grace is None else grace).run()  # type: ignore[arg-type]
+        return self.make_daemon(grace=DEFAULT_GRACE_S if grace is None else grace).run()
+
+    def make_daemon(self, **options: Any) -> Daemon:
+        """The daemon over this engine's store, clock and data directory (not started):
+        `run_daemon` runs one; tests drive one with `startup()` and `step()`."""
+        from jobtui.engine.schedule.daemon import Daemon
+
+        return Daemon(
+            self.store,
+            self.clock,
+            self.data_dir,
+            ensure_system_jobs=self.ensure_system_jobs,
+            **options,
+        )
 
     def start_daemon(self, grace: float | None = None) -> None:
         """Start a daemon in the background, detached (see `daemon_lock_held`)."""
@@ -176,12 +193,26 @@ class DaemonAPI(EngineBase):
     def run_maintenance(self, task: str, **options: Any) -> str:
         from jobtui.engine.schedule.system_jobs import run_task
 
-        return run_task(self, task, **options)  # type: ignore[arg-type]
+        return run_task(self.store, self.data_dir, self.now(), task, **options)
 
     def ensure_system_jobs(self) -> list[str]:
+        """Create (or correct) the system jobs; their names."""
         from jobtui.engine.schedule.system_jobs import ensure_system_jobs
 
-        return ensure_system_jobs(self)  # type: ignore[arg-type]
+        return ensure_system_jobs(
+            self.store,
+            self.data_dir,
+            lambda spec, note: self.create_job(spec, note, system=True),
+            self.update_job,
+        )
+
+    if TYPE_CHECKING:
+        # Provided by JobsAPI in the composed Engine (declared for the type checker only).
+        def create_job(
+            self, data: dict[str, Any], note: str = "created", *, system: bool = False
+        ) -> Job: ...
+
+        def update_job(self, ref: str | int, data: dict[str, Any], note: str = "") -> Job: ...
 
     def smtp_settings(self) -> dict[str, Any] | None:
         from jobtui.engine.schedule.alerts import smtp_settings

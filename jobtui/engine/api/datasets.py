@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobtui.engine.api.base import EngineBase, dumps
+from jobtui.engine.api.base import EngineBase
+from jobtui.engine.model.codec import dumps
 from jobtui.engine.model.errors import Conflict, InvalidInput, NotFound
 from jobtui.engine.model.types import Dataset
 
@@ -141,20 +142,14 @@ class DatasetsAPI(EngineBase):
             self.store.execute("DELETE FROM datasets WHERE name = ?", (name,))
 
     # -- generating ---------------------------------------------------------------------
+    def _dataset_spec(self, name: str) -> dict[str, Any]:
+        return self.get_dataset(name).to_spec()
+
     def dataset_closure(self, specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The specs plus every dataset they reference (transitively), for a generator."""
-        from jobtui.engine.datagen.fields import references
+        from jobtui.engine.datagen.lookup import closure
 
-        out = {s["name"]: s for s in specs}
-        todo = list(specs)
-        while todo:
-            spec = todo.pop()
-            for _, ds, _ in references(spec.get("fields", [])):
-                if ds not in out:
-                    target = self.get_dataset(ds).to_spec()
-                    out[ds] = target
-                    todo.append(target)
-        return list(out.values())
+        return closure(specs, self._dataset_spec)
 
     def sample_dataset(
         self,

@@ -8,20 +8,17 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from jobtui.engine.api.base import (
-    JOB_SUMMARY_COLUMNS,
-    EngineBase,
-    current_user,
-    dumps,
-    summary_from_row,
-)
+from jobtui.engine.api.base import JOB_SUMMARY_COLUMNS, EngineBase, summary_from_row
 from jobtui.engine.model.clock import to_datetime
+from jobtui.engine.model.codec import dumps
 from jobtui.engine.model.errors import Conflict, FieldError, InvalidInput, NotFound, SpecError
+from jobtui.engine.model.host import current_user
 from jobtui.engine.model.spec import NAME_PATTERN, JobSpec, validate_spec
 from jobtui.engine.model.types import Job, JobStatus, JobSummary, JobVersion, Workspace
 from jobtui.engine.schedule.rules import describe_schedule
+from jobtui.engine.store import jobs as job_rows
 
-TRASH_DAYS = 7
+TRASH_DAYS = job_rows.TRASH_DAYS
 # Sort keys the list accepts, mapped to SQL: user text never reaches ORDER BY.
 JOB_SORTS: dict[str, str] = {
     "name": "j.name COLLATE NOCASE",
@@ -453,11 +450,7 @@ class JobsAPI(EngineBase):
         return self.get_job(row["id"])
 
     def purge_trash(self, older_than_days: float = TRASH_DAYS) -> int:
-        cutoff = self.now() - older_than_days * 86400
-        cur = self.store.execute(
-            "DELETE FROM jobs WHERE deleted_at IS NOT NULL AND deleted_at < ?", (cutoff,)
-        )
-        return cur.rowcount
+        return job_rows.purge_trash(self.store, self.now() - older_than_days * 86400)
 
     # -- versions --------------------------------------------------------------
     def list_versions(self, ref: str | int) -> list[JobVersion]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from jobtui.engine.api.base import EngineBase, dumps
-from jobtui.engine.model.clock import to_datetime
-from jobtui.engine.model.errors import Conflict, FieldError, NotFound, SpecError
+from jobtui.engine.api.base import EngineBase
+from jobtui.engine.model.codec import dumps
+from jobtui.engine.model.errors import Conflict, FieldError, SpecError
 from jobtui.engine.model.secrets import mask_secrets
 from jobtui.engine.model.sinks import SINK_OPTIONS
 from jobtui.engine.model.spec import NAME_PATTERN, errors_of
 from jobtui.engine.model.types import SinkPreset
+from jobtui.engine.store import presets as preset_rows
 
 
 def check_preset(data: Any) -> dict[str, Any]:
@@ -54,27 +55,10 @@ class SinksAPI(EngineBase):
             "SELECT p.*, w.name AS workspace FROM sink_presets p JOIN workspaces w "
             "ON w.id = p.workspace_id ORDER BY p.name"
         )
-        return [self._preset(r) for r in rows]
-
-    def _preset(self, row: Any) -> SinkPreset:
-        return SinkPreset(
-            name=row["name"],
-            type=row["type"],
-            options=json.loads(row["options"]),
-            workspace=row["workspace"],
-            created_at=to_datetime(row["created_at"]),  # type: ignore[arg-type]
-            updated_at=to_datetime(row["updated_at"]),  # type: ignore[arg-type]
-        )
+        return [preset_rows.preset_from_row(r) for r in rows]
 
     def get_preset(self, name: str, masked: bool = True) -> SinkPreset:
-        row = self.store.query_one(
-            "SELECT p.*, w.name AS workspace FROM sink_presets p JOIN workspaces w "
-            "ON w.id = p.workspace_id WHERE p.name = ?",
-            (name,),
-        )
-        if row is None:
-            raise NotFound(f"no sink preset named {name!r}")
-        preset = self._preset(row)
+        preset = preset_rows.get_preset(self.store, name)
         if masked:
             return SinkPreset(**{**preset.__dict__, "options": mask_secrets(preset.options)})
         return preset
@@ -127,15 +111,4 @@ class SinksAPI(EngineBase):
 
     def resolve_sink(self, sink: dict[str, Any]) -> dict[str, Any]:
         """An inline sink from a spec's sink entry (presets expanded; secrets still references)."""
-        if sink.get("preset"):
-            preset = self.get_preset(sink["preset"], masked=False)
-            return {
-                "type": preset.type,
-                "options": preset.options,
-                "name": sink.get("name") or preset.name,
-            }
-        return {
-            "type": sink["type"],
-            "options": sink.get("options", {}),
-            "name": sink.get("name") or sink["type"],
-        }
+        return preset_rows.resolve_sink(self.store, sink)

@@ -32,19 +32,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from jobtui.engine.api.base import dumps
+from jobtui.engine.datagen import lookup
 from jobtui.engine.datagen.prestart import processes_for
 from jobtui.engine.model.errors import InvalidInput, NotFound
 from jobtui.engine.model.formats import FORMAT_EXTENSIONS
+from jobtui.engine.model.runtime import Outcome, RunContext, TaskState
 from jobtui.engine.model.types import RunState
-from jobtui.engine.run.executor import note_partial, partials_listing
 from jobtui.engine.sinks.base import Sink, SinkContext, make_sink
+from jobtui.engine.sinks.partials import note_partial, partials_listing
 
 if TYPE_CHECKING:
     from jobtui.engine.datagen.generate import Chunk
-    from jobtui.engine.facade import Engine
     from jobtui.engine.model.spec import JobSpec
-    from jobtui.engine.run.worker import Outcome, RunContext, TaskState
 
 BATCH_SIZE = 5000
 PUT_POLL = 0.2
@@ -184,19 +183,18 @@ def to_file_sink(path: str, several: bool) -> dict[str, Any]:
 def run_sinks(ctx: RunContext, several_datasets: bool) -> list[dict[str, Any]]:
     if ctx.options.get("to_file"):
         return [to_file_sink(ctx.options["to_file"], several_datasets)]
-    assert ctx.spec.datagen is not None
-    return [
-        ctx.engine.resolve_sink(s.model_dump(exclude_none=True)) for s in ctx.spec.datagen.sinks
-    ]
+    sinks = []
+    for sink in ctx.order.sinks:  # presets resolved when the run was ordered
+        if "error" in sink:
+            raise NotFound(sink["error"])
+        sinks.append(sink)
+    return sinks
 
 
-def load_datasets(engine: Engine, names: list[str]) -> list[dict[str, Any]]:
+def load_datasets(ctx: RunContext, names: list[str]) -> list[dict[str, Any]]:
     """The job's datasets (in the job's order), then every dataset they reference,
     transitively (a custom dataset may reference another custom one)."""
-    specs = [engine.get_dataset(name).to_spec() for name in names]  # type: ignore[attr-defined]
-    closure: list[dict[str, Any]] = engine.dataset_closure(specs)  # type: ignore[attr-defined]
-    wanted = set(names)
-    return specs + [d for d in closure if d["name"] not in wanted]
+    return lookup.load_datasets(names, lookup.lookup_in(ctx.order.datasets))
 
 
 # -- delivering ---------------------------------------------------------------------------
@@ -532,9 +530,7 @@ def _sink_context(
         task=task,
         log=ctx.log.write,
         cancel=ctx.stop,
-        note_partial=functools.partial(
-            note_partial, partials_listing(ctx.engine.data_dir, ctx.run_id)
-        ),
+        note_partial=functools.partial(note_partial, partials_listing(ctx.data_dir, ctx.run_id)),
         column_types=column_types(dataset, by_name.get),
     )
 
@@ -542,9 +538,7 @@ def _sink_context(
 def _record_effective(ctx: RunContext, settings: Settings) -> None:
     options = dict(ctx.options)
     options["effective"] = settings.effective
-    ctx.engine.store.execute(
-        "UPDATE runs SET options = ? WHERE id = ?", (dumps(options), ctx.run_id)
-    )
+    ctx.record_options(options)
     parts = []
     for key, info in settings.effective.items():
         note = info["from"]
@@ -577,12 +571,10 @@ def run_datagen(ctx: RunContext) -> Outcome:
 
 
 def _generate(ctx: RunContext, settings: Settings, pool: Any) -> Outcome:
-    from jobtui.engine.run.worker import Outcome
-
     assert ctx.spec.datagen is not None
     names = list(ctx.spec.datagen.datasets)
     # The job's datasets first, then those they reference (made only as references).
-    every = load_datasets(ctx.engine, names)
+    every = load_datasets(ctx, names)
     datasets = every[: len(names)]
     counts = record_counts(settings, [d["name"] for d in every])
     sinks = run_sinks(ctx, len(datasets) > 1)
@@ -595,9 +587,10 @@ def _generate(ctx: RunContext, settings: Settings, pool: Any) -> Outcome:
             )
             for s in sinks
         ]
-    replay_dir = ctx.engine.data_dir / "replay" / str(ctx.run_id) if settings.replay else None
+    replay_dir = ctx.data_dir / "replay" / str(ctx.run_id) if settings.replay else None
     manifest: dict[str, Any] = {
         "run": ctx.run_id,
+        "job": ctx.job_id,
         "format": settings.format,
         "options": settings.format_options,
         "datasets": [],
@@ -611,7 +604,7 @@ def _generate(ctx: RunContext, settings: Settings, pool: Any) -> Outcome:
     )
     if replay_dir is not None:
         (replay_dir / "manifest.json").write_text(json.dumps(manifest, default=str))
-        pruned = prune_job_replays(ctx.engine, ctx.job_id, settings.replay_keep, ctx.run_id)
+        pruned = prune_job_replays(ctx.data_dir, ctx.job_id, settings.replay_keep, ctx.run_id)
         if pruned:
             ctx.log.info(f"replay store: pruned the output of {pruned} older run(s)")
     state, error = _final_state(ctx)
@@ -810,18 +803,24 @@ def replay_files(directory: Path) -> dict[str, Any] | None:
     return data
 
 
-def prune_job_replays(engine: Engine, job_id: int, keep: int, current: int) -> int:
-    root = engine.data_dir / "replay"
+def prune_job_replays(data_dir: Path, job_id: int, keep: int, current: int) -> int:
+    """Remove the stored output of the job's runs before its `keep` newest (up to `current`).
+    Each run's manifest names its job, so this needs no database: a remote executor keeps
+    its own replay store. (Output stored before manifests named their job is left to the
+    nightly `replays` system job.)"""
+    root = data_dir / "replay"
     if not root.is_dir():
         return 0
-    rows = engine.store.query(
-        "SELECT id FROM runs WHERE job_id = ? AND id <= ? ORDER BY id DESC", (job_id, current)
+    ids = sorted(
+        (int(p.name) for p in root.iterdir() if p.name.isdigit() and int(p.name) <= current),
+        reverse=True,
     )
     kept = 0
     removed = 0
-    for row in rows:
-        directory = root / str(row["id"])
-        if not directory.is_dir():
+    for run_id in ids:
+        directory = root / str(run_id)
+        manifest = replay_files(directory)
+        if manifest is None or manifest.get("job") != job_id:
             continue
         if kept < keep:
             kept += 1
@@ -832,10 +831,8 @@ def prune_job_replays(engine: Engine, job_id: int, keep: int, current: int) -> i
 
 
 def run_replay(ctx: RunContext) -> Outcome:
-    from jobtui.engine.run.worker import Outcome
-
     original = int(ctx.options["replay_of"])
-    directory = ctx.engine.data_dir / "replay" / str(original)
+    directory = ctx.data_dir / "replay" / str(original)
     manifest = replay_files(directory)
     if manifest is None:
         raise NotFound(f"run {original} has no stored output to replay (pruned?)")
@@ -903,13 +900,14 @@ def run_replay(ctx: RunContext) -> Outcome:
 
 
 # -- preview --------------------------------------------------------------------------------
-def preview_spec(engine: Engine, spec: JobSpec, n: int) -> str:
-    """The first `n` records of each dataset in the job's format (nothing is stored)."""
+def preview_spec(spec: JobSpec, n: int, find: lookup.Lookup) -> str:
+    """The first `n` records of each dataset in the job's format (nothing is stored);
+    `find` gives a dataset's spec by name."""
     settings = effective_settings(spec, {})
     if spec.datagen is not None and spec.datagen.seed is None:
         settings.seed = 0
     names = list(spec.datagen.datasets if spec.datagen else [])
-    every = load_datasets(engine, names)
+    every = lookup.load_datasets(names, find)
     datasets = every[: len(names)]
     counts = record_counts(settings, [d["name"] for d in every])
     gen = make_generator(every, settings.seed, settings.locale, counts)
@@ -925,8 +923,3 @@ def preview_spec(engine: Engine, spec: JobSpec, n: int) -> str:
             text = f"# {dataset['name']}\n{text}"
         parts.append(text if text.endswith("\n") else text + "\n")
     return "".join(parts)
-
-
-def check_replay_exists(engine: Engine, run_id: int) -> None:
-    if replay_files(engine.data_dir / "replay" / str(run_id)) is None:
-        raise NotFound(f"run {run_id} has no stored output to replay")

@@ -188,6 +188,10 @@ class Run:
         return (end - self.started_at).total_seconds()
 
 
+# One log line as written: (run id, seq, ts, level, stream, message).
+LogRow = tuple[int, int, float, str, str, str]
+
+
 @dataclass(frozen=True)
 class LogLine:
     id: int

@@ -19,16 +19,18 @@ import sys
 import time
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from jobtui.engine.api.base import dumps
+from jobtui.engine.model.clock import Clock, SystemClock
+from jobtui.engine.model.codec import dumps
 from jobtui.engine.model.durations import parse_duration
 from jobtui.engine.model.secrets import STARTED_BY_VARIABLE
 from jobtui.engine.model.types import Run, RunState
 from jobtui.engine.run.logs import append_log
-
-if TYPE_CHECKING:
-    from jobtui.engine.facade import Engine
+from jobtui.engine.run.reporter import SqliteReporter
+from jobtui.engine.sinks.partials import partials_listing, remove_partials
+from jobtui.engine.store import runs as run_rows
+from jobtui.engine.store.db import Store
 
 HEARTBEAT_INTERVAL = 1.0
 # A live worker silent for this many heartbeats (and at least STALE_MIN seconds: a loaded
@@ -135,38 +137,6 @@ def remove_worker_files(data_dir: Path, run_ids: Iterable[int], only_empty: bool
                 path.unlink()
 
 
-def partials_listing(data_dir: Path, run_id: int) -> Path:
-    """Where a run's file sinks note the hidden files they write until complete."""
-    return data_dir / "workers" / f"run-{run_id}.partials"
-
-
-def note_partial(listing: Path, path: str) -> None:
-    """Noted before the file is made, so a worker killed at any point leaves it listed."""
-    listing.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with open(listing, "a", encoding="utf-8") as fh:
-        fh.write(path + "\n")
-
-
-def remove_partials(listing: Path) -> int:
-    """Delete what a run's file sinks left half-written (a worker killed by SIGKILL cannot
-    remove its hidden `.NAME.partial-*` files), then the listing; how many went. Complete
-    outputs were renamed away and are not touched."""
-    try:
-        paths = listing.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return 0
-    removed = 0
-    for path in paths:
-        name = os.path.basename(path)
-        if name.startswith(".") and ".partial-" in name:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-                removed += 1
-    with contextlib.suppress(OSError):
-        listing.unlink()
-    return removed
-
-
 def spawn_worker(
     db_path: str | os.PathLike[str],
     run_id: int,
@@ -230,7 +200,9 @@ class Supervisor:
 
     def __init__(
         self,
-        engine: Engine,
+        store: Store,
+        data_dir: Path,
+        clock: Clock | None = None,
         *,
         grace: float = GRACE,
         heartbeat_interval: float = HEARTBEAT_INTERVAL,
@@ -242,7 +214,9 @@ class Supervisor:
         spawn: Callable[..., subprocess.Popen[bytes]] = spawn_worker,
         started_by: str | None = None,
     ):
-        self.engine = engine
+        self.store = store
+        self.data_dir = Path(data_dir)
+        self.clock: Clock = clock or SystemClock()
         self.grace = grace
         self.heartbeat_interval = heartbeat_interval
         self.epoch = epoch
@@ -258,10 +232,6 @@ class Supervisor:
         self._termed: dict[int, float] = {}
         self._timed_out: set[int] = set()
         self._timeouts: dict[int, float | None] = {}
-
-    @property
-    def store(self) -> Any:
-        return self.engine.store
 
     # -- one pass ---------------------------------------------------------------------
     def tick(self, start_queued: bool = True) -> None:
@@ -302,7 +272,7 @@ class Supervisor:
             params,
         )
         seen = set()
-        now = time.time()
+        now = self.clock.now()
         for row in rows:
             run_id = row["id"]
             seen.add(run_id)
@@ -361,12 +331,8 @@ class Supervisor:
     def _timeout_of(self, row: Any) -> float | None:
         run_id = row["id"]
         if run_id not in self._timeouts:
-            spec_row = self.store.query_one(
-                "SELECT spec FROM job_versions WHERE job_id = ? AND version = ?",
-                (row["job_id"], row["job_version"]),
-            )
-            spec = json.loads(spec_row["spec"]) if spec_row else {}
-            self._timeouts[run_id] = run_timeout(spec)
+            spec = run_rows.version_spec(self.store, row["job_id"], row["job_version"])
+            self._timeouts[run_id] = run_timeout(spec or {})
         return self._timeouts[run_id]
 
     def _enforce_timeout(self, row: Any, now: float) -> None:
@@ -405,11 +371,11 @@ class Supervisor:
             message = f"the worker process (pid {row['pid']}) died{how}"
         if left:
             message += f"; {left} leftover process(es) of its group killed"
-        detail = _tail(worker_log_path(self.engine.data_dir, run_id))
+        detail = _tail(worker_log_path(self.data_dir, run_id))
         self._finish(run_id, state, message, detail)
 
     def _finish(self, run_id: int, state: RunState, message: str, detail: str = "") -> None:
-        now = time.time()
+        now = self.clock.now()
         error = {"message": message, "at": now}
         if detail:
             error["traceback"] = detail
@@ -429,23 +395,23 @@ class Supervisor:
                 (state.value, now, run_id),
             )
         level = "warning" if state == RunState.CANCELLED else "error"
-        append_log(self.store, run_id, message, level, "engine")
+        append_log(SqliteReporter(self.store, run_id), message, level, "engine", self.clock.now)
         self._watching.discard(run_id)
         self._finished(run_id)
 
     def _finished(self, run_id: int) -> None:
         # Its file sinks renamed or removed what they wrote, unless a signal killed it.
-        remove_partials(partials_listing(self.engine.data_dir, run_id))
+        remove_partials(partials_listing(self.data_dir, run_id))
         # A worker's stderr file is kept only when it holds something (a crash's
         # traceback): an empty one per run piled up by the thousand under a busy schedule.
-        remove_worker_files(self.engine.data_dir, [run_id], only_empty=True)
+        remove_worker_files(self.data_dir, [run_id], only_empty=True)
         self._termed.pop(run_id, None)
         self._timed_out.discard(run_id)
         self._timeouts.pop(run_id, None)
         if self.on_run_finished is None:
             return
         try:
-            run = self.engine.get_run(run_id)
+            run = run_rows.get_run(self.store, run_id)
         except Exception:
             return
         if run.state.is_final:
@@ -456,7 +422,7 @@ class Supervisor:
         if self.max_workers is not None and self.active_children() >= self.max_workers:
             return
         scope, params = self._scope()
-        now = time.time()
+        now = self.clock.now()
         rows = self.store.query(
             "SELECT r.id, j.queue FROM runs r JOIN jobs j ON j.id = r.job_id "
             "WHERE r.state = 'queued' AND (r.scheduled_for IS NULL OR r.scheduled_for <= ?)"
@@ -472,7 +438,7 @@ class Supervisor:
 
     def start(self, run_id: int) -> bool:
         """Claim a queued run and start its worker; False when someone else took it."""
-        now = time.time()
+        now = self.clock.now()
         cur = self.store.execute(
             "UPDATE runs SET state = 'running', started_at = ?, heartbeat_at = ?, "
             "daemon_epoch = ? WHERE id = ? AND state = 'queued'",
@@ -480,12 +446,12 @@ class Supervisor:
         )
         if cur.rowcount != 1:
             return False
-        log_path = worker_log_path(self.engine.data_dir, run_id)
+        log_path = worker_log_path(self.data_dir, run_id)
         try:
             proc = self.spawn(
-                self.engine.db_path,
+                self.store.path,
                 run_id,
-                data_dir=self.engine.data_dir,
+                data_dir=self.data_dir,
                 stderr_path=log_path,
                 started_by=self.started_by,
             )
@@ -506,7 +472,7 @@ class Supervisor:
         interrupted)."""
         for run_id in list(self.children):
             with contextlib.suppress(Exception):
-                self.engine.cancel_run(run_id)
+                run_rows.request_cancel(self.store, run_id, self.clock.now())
         deadline = time.monotonic() + (self.grace if grace is None else grace)
         while self.active_children() and time.monotonic() < deadline:
             self.tick()

@@ -13,11 +13,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from jobtui.engine.model.clock import to_datetime
 from jobtui.engine.model.errors import InvalidInput
-from jobtui.engine.model.types import LogLine
+from jobtui.engine.model.types import LogLine, LogRow
 from jobtui.engine.store.db import Store
 
 LEVELS = ("debug", "info", "warning", "error")
@@ -37,30 +37,39 @@ def levels_at_least(level: str) -> list[str]:
     return list(LEVELS[LEVELS.index(level) :])
 
 
+class LogTarget(Protocol):
+    """Where a LogWriter's batches go (a RunReporter is one)."""
+
+    run_id: int
+
+    def log_size(self) -> int: ...
+
+    def write_logs(self, lines: list[LogRow]) -> int: ...
+
+
 class LogWriter:
     """Collects lines from any thread and writes them in batches from its own thread."""
 
     def __init__(
         self,
-        store: Store,
-        run_id: int,
+        target: LogTarget,
         *,
         clock: Callable[[], float] = time.time,
         flush_interval: float = FLUSH_INTERVAL,
         max_batch: int = MAX_BATCH,
     ):
-        self.store = store
-        self.run_id = run_id
+        self.target = target
+        self.run_id = target.run_id
         self.clock = clock
         self.flush_interval = flush_interval
         self.max_batch = max_batch
-        self._buffer: list[tuple[int, int, float, str, str, str]] = []
+        self._buffer: list[LogRow] = []
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._seq = log_size(store, run_id)
+        self._seq = target.log_size()
         self.lines_written = 0
 
     # -- writing -----------------------------------------------------------------
@@ -96,29 +105,14 @@ class LogWriter:
                 batch, self._buffer = self._buffer, []
             if not batch:
                 return
-            try:
-                with self.store.transaction():
-                    self.store.conn.executemany(
-                        "INSERT INTO run_logs (run_id, seq, ts, level, stream, message) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        batch,
-                    )
-            except sqlite3.IntegrityError:
-                # Someone else wrote lines to this run meanwhile: renumber after theirs.
+            last = self.target.write_logs(batch)
+            shift = last - batch[-1][1]
+            if shift:
+                # Someone else wrote lines to this run meanwhile: ours went after theirs,
+                # and so do the lines queued since.
                 with self._lock:
-                    start = log_size(self.store, self.run_id)
-                    batch = [(r[0], start + i + 1, *r[2:]) for i, r in enumerate(batch)]
-                    shift = len(batch)
-                    self._buffer = [
-                        (r[0], start + shift + i + 1, *r[2:]) for i, r in enumerate(self._buffer)
-                    ]
-                    self._seq = start + shift + len(self._buffer)
-                with self.store.transaction():
-                    self.store.conn.executemany(
-                        "INSERT INTO run_logs (run_id, seq, ts, level, stream, message) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        batch,
-                    )
+                    self._buffer = [(r[0], r[1] + shift, *r[2:]) for r in self._buffer]
+                    self._seq += shift
             self.lines_written += len(batch)
 
     # -- background flushing -------------------------------------------------------
@@ -152,10 +146,14 @@ class LogWriter:
 
 
 def append_log(
-    store: Store, run_id: int, message: str, level: str = "info", stream: str = "engine"
+    target: LogTarget,
+    message: str,
+    level: str = "info",
+    stream: str = "engine",
+    clock: Callable[[], float] = time.time,
 ) -> None:
     """One line written now (for the supervisor, once the worker is gone)."""
-    writer = LogWriter(store, run_id)
+    writer = LogWriter(target, clock=clock)
     writer.write(message, level, stream)
     writer.flush()
 

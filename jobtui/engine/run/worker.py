@@ -26,157 +26,24 @@ import subprocess
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from jobtui.engine.api.base import dumps
+from jobtui.engine.model.clock import Clock, SystemClock
 from jobtui.engine.model.durations import format_duration
 from jobtui.engine.model.errors import InvalidInput, JobtuiError
+from jobtui.engine.model.runtime import Outcome, RunContext, Stopped
 from jobtui.engine.model.secrets import resolve_secret
-from jobtui.engine.model.spec import JobSpec
 from jobtui.engine.model.types import RunState
 from jobtui.engine.run.executor import GRACE, HEARTBEAT_INTERVAL, group_members, run_timeout
 from jobtui.engine.run.logs import LogWriter
-
-if TYPE_CHECKING:
-    from jobtui.engine.facade import Engine
+from jobtui.engine.run.order import load_order
+from jobtui.engine.run.reporter import SqliteReporter
+from jobtui.engine.store import runs as run_rows
+from jobtui.engine.store.db import Store
 
 CANCEL_POLL = 0.25
-
-
-@dataclass
-class TaskState:
-    id: int
-    name: str
-    total: int | None = None
-    state: str = "queued"
-    records: int = 0
-    started_at: float | None = None
-    ended_at: float | None = None
-    error: str | None = None
-    result: str | None = None
-    dirty: bool = True
-
-
-@dataclass
-class Outcome:
-    state: RunState
-    error: str | None = None
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    results: list[str] = field(default_factory=list)
-
-
-class Stopped(Exception):
-    """Raised inside the run's body when a cancel or the timeout stops it."""
-
-
-class RunContext:
-    """What the run's body (command or datagen pipeline) gets from the worker."""
-
-    def __init__(
-        self,
-        engine: Engine,
-        run: Any,
-        raw_spec: dict[str, Any],
-        log: LogWriter,
-        *,
-        grace: float = GRACE,
-    ):
-        self.engine = engine
-        self.run_id: int = run["id"]
-        self.job_id: int = run["job_id"]
-        self.job_name: str = run["job_name"]
-        self.workspace: str = run["workspace"]
-        self.trigger: str = run["trigger"]
-        self.title: str = run["title"]
-        self.parameters: dict[str, Any] = json.loads(run["parameters"] or "{}")
-        self.options: dict[str, Any] = json.loads(run["options"] or "{}")
-        self.since: float | None = run["since"]
-        self.started_at: float = run["started_at"] or time.time()
-        self.raw_spec = raw_spec
-        self.spec = JobSpec.model_validate(raw_spec)
-        self.data_dir: Path = engine.data_dir
-        self.log = log
-        self.grace = grace
-        self.stop = threading.Event()
-        self.stop_reason: str | None = None
-        self.lock = threading.Lock()
-        self.tasks: list[TaskState] = []
-        self.records = 0
-        self.total: int | None = None
-        self.results: list[str] = []
-        self.errors: list[dict[str, Any]] = []
-
-    # -- stopping -----------------------------------------------------------------
-    def request_stop(self, reason: str) -> None:
-        if self.stop_reason is None:
-            self.stop_reason = reason
-        self.stop.set()
-
-    def check(self) -> None:
-        if self.stop.is_set():
-            raise Stopped(self.stop_reason or "cancelled")
-
-    # -- progress -------------------------------------------------------------------
-    def add_task(self, name: str, total: int | None = None) -> TaskState:
-        cur = self.engine.store.execute(
-            "INSERT INTO run_tasks (run_id, position, name, state, total) VALUES (?, ?, ?, ?, ?)",
-            (self.run_id, len(self.tasks), name, "queued", total),
-        )
-        task = TaskState(id=int(cur.lastrowid or 0), name=name, total=total, dirty=False)
-        with self.lock:
-            self.tasks.append(task)
-        return task
-
-    def update_task(self, task: TaskState, **changes: Any) -> None:
-        with self.lock:
-            for key, value in changes.items():
-                setattr(task, key, value)
-            if changes.get("state") == "running" and task.started_at is None:
-                task.started_at = time.time()
-            if changes.get("state") in ("succeeded", "failed", "cancelled"):
-                task.ended_at = time.time()
-            task.dirty = True
-
-    def add_records(self, n: int) -> None:
-        with self.lock:
-            self.records += n
-
-    def add_error(self, message: str, detail: str | None = None, task: str | None = None) -> None:
-        error: dict[str, Any] = {"message": message, "at": time.time()}
-        if task:
-            error["task"] = task
-        if detail:
-            error["traceback"] = detail
-        with self.lock:
-            self.errors.append(error)
-
-    def write_progress(self, heartbeat: bool = True) -> None:
-        """Heartbeat, records, progress and changed tasks in one short transaction."""
-        with self.lock:
-            records = self.records
-            progress = min(1.0, records / self.total) if self.total else None
-            dirty = [t for t in self.tasks if t.dirty]
-            rows = [
-                (t.state, t.records, t.total, t.started_at, t.ended_at, t.error, t.result, t.id)
-                for t in dirty
-            ]
-            for t in dirty:
-                t.dirty = False
-        store = self.engine.store
-        with store.transaction():
-            store.execute(
-                "UPDATE runs SET heartbeat_at = ?, records = ?, progress = ? WHERE id = ?",
-                (time.time(), records, progress, self.run_id),
-            )
-            if rows:
-                store.conn.executemany(
-                    "UPDATE run_tasks SET state = ?, records = ?, total = ?, started_at = ?, "
-                    "ended_at = ?, error = ?, result = ? WHERE id = ?",
-                    rows,
-                )
 
 
 # -- the monitor thread ---------------------------------------------------------------
@@ -193,16 +60,10 @@ class Monitor(threading.Thread):
 
     def run(self) -> None:
         last_beat = 0.0
-        store = self.ctx.engine.store
         while not self.done.wait(CANCEL_POLL):
-            now = time.time()
+            now = self.ctx.now()
             try:
-                row = store.query_one(
-                    "SELECT state, cancel_requested_at FROM runs WHERE id = ?", (self.ctx.run_id,)
-                )
-                if row is not None and (
-                    row["cancel_requested_at"] is not None or row["state"] == "cancelling"
-                ):
+                if self.ctx.reporter.cancel_requested():
                     if not self.ctx.stop.is_set():
                         self.ctx.log.warning("cancel requested: stopping")
                     self.ctx.request_stop("cancelled")
@@ -264,7 +125,7 @@ def _reap_children() -> None:
                 return
 
 
-def _pump(stream: Any, name: str, log: LogWriter) -> None:
+def _pump(stream: Any, name: str, log: LogWriter | Any) -> None:
     for raw in iter(stream.readline, b""):
         log.write(raw.rstrip(b"\r\n").decode("utf-8", "replace"), "info", name)
     stream.close()
@@ -364,20 +225,24 @@ def run_command(ctx: RunContext) -> Outcome:
 class RunWorker:
     def __init__(
         self,
-        engine: Engine,
+        store: Store,
+        data_dir: Path,
         run_id: int,
         *,
         heartbeat: float = HEARTBEAT_INTERVAL,
         grace: float = GRACE,
+        clock: Clock | None = None,
     ):
-        self.engine = engine
+        self.store = store
+        self.data_dir = Path(data_dir)
         self.run_id = run_id
         self.heartbeat = heartbeat
         self.grace = grace
+        self.clock: Clock = clock or SystemClock()
 
     def _claim(self) -> Any:
-        store = self.engine.store
-        now = time.time()
+        store = self.store
+        now = self.clock.now()
         pid, pgid = os.getpid(), os.getpgid(0)
         with store.transaction():
             row = store.query_one("SELECT state, pid FROM runs WHERE id = ?", (self.run_id,))
@@ -404,36 +269,23 @@ class RunWorker:
                 )
             else:
                 raise InvalidInput(f"run {self.run_id} is {row['state']}; nothing to do")
-        run = store.query_one(
-            "SELECT r.*, j.name AS job_name, w.name AS workspace FROM runs r "
-            "JOIN jobs j ON j.id = r.job_id JOIN workspaces w ON w.id = j.workspace_id "
-            "WHERE r.id = ?",
-            (self.run_id,),
-        )
-        return run
-
-    def _spec(self, run: Any) -> dict[str, Any]:
-        row = self.engine.store.query_one(
-            "SELECT spec FROM job_versions WHERE job_id = ? AND version = ?",
-            (run["job_id"], run["job_version"]),
-        )
-        if row is None:
-            row = self.engine.store.query_one(
-                "SELECT spec FROM jobs WHERE id = ?", (run["job_id"],)
-            )
-        assert row is not None
-        spec: dict[str, Any] = json.loads(row["spec"])
-        return spec
+        return run_rows.run_row(store, self.run_id)
 
     def run(self) -> int:
         run = self._claim()
-        log = LogWriter(self.engine.store, self.run_id).start()
+        reporter = SqliteReporter(self.store, self.run_id)
+        log = LogWriter(reporter, clock=self.clock.now).start()
         try:
-            ctx = RunContext(self.engine, run, self._spec(run), log, grace=self.grace)
+            order = load_order(self.store, run, self.clock.now())
+            ctx = RunContext(
+                order, reporter, log, self.data_dir, grace=self.grace, clock=self.clock
+            )
         except Exception as exc:
             log.error(f"cannot read the job's spec: {exc}")
             log.close()
-            self._final(None, Outcome(RunState.FAILED, error=str(exc)))
+            now = self.clock.now()
+            outcome = Outcome(RunState.FAILED, error=str(exc))
+            reporter.finish(now, outcome, [{"message": str(exc), "at": now}], [])
             return 1
         monitor = Monitor(ctx, self.heartbeat, run_timeout(ctx.raw_spec))
 
@@ -506,77 +358,31 @@ class RunWorker:
             return Outcome(RunState.FAILED, error=message)
         return Outcome(RunState.CANCELLED, error="cancelled")
 
-    def _final(self, ctx: RunContext | None, outcome: Outcome) -> None:
-        store = self.engine.store
-        now = time.time()
-        if ctx is not None:
-            with contextlib.suppress(Exception):
-                ctx.write_progress()
-            errors = ctx.errors
-            results = outcome.results or ctx.results
-        else:
-            errors = [{"message": outcome.error or "", "at": now}]
-            results = outcome.results
-        for _ in range(20):
-            try:
-                with store.transaction():
-                    row = store.query_one(
-                        "SELECT state, started_at, job_id FROM runs WHERE id = ?", (self.run_id,)
-                    )
-                    if row is None or row["state"] not in ("running", "cancelling"):
-                        return
-                    state = outcome.state
-                    store.execute(
-                        "UPDATE runs SET state = ?, ended_at = ?, heartbeat_at = ?, error = ?, "
-                        "errors = ?, results = ?, progress = CASE WHEN ? THEN 1.0 ELSE progress "
-                        "END WHERE id = ?",
-                        (
-                            state.value,
-                            now,
-                            now,
-                            outcome.error,
-                            dumps(errors),
-                            dumps(results),
-                            state == RunState.SUCCEEDED,
-                            self.run_id,
-                        ),
-                    )
-                    store.execute(
-                        "UPDATE run_tasks SET state = ?, ended_at = ? WHERE run_id = ? "
-                        "AND state IN ('queued', 'running')",
-                        (
-                            "cancelled" if state == RunState.CANCELLED else "failed",
-                            now,
-                            self.run_id,
-                        ),
-                    )
-                    if state == RunState.SUCCEEDED and row["started_at"] is not None:
-                        store.execute(
-                            "UPDATE jobs SET since_watermark = ? WHERE id = ? AND "
-                            "(since_watermark IS NULL OR since_watermark < ?)",
-                            (row["started_at"], row["job_id"], row["started_at"]),
-                        )
-                return
-            except Exception as exc:
-                print(f"worker: could not write the final state: {exc}", file=sys.stderr)
-                time.sleep(0.5)
+    def _final(self, ctx: RunContext, outcome: Outcome) -> None:
+        with contextlib.suppress(Exception):
+            ctx.write_progress()
+        results = outcome.results or ctx.results
+        ctx.reporter.finish(self.clock.now(), outcome, ctx.errors, results)
 
 
 def main(argv: list[str] | None = None) -> int:
     from jobtui.engine.datagen.prestart import worker_arguments
-    from jobtui.engine.facade import Engine
 
     args = worker_arguments(argv)
-
-    data_dir = args.data_dir or str(Path(args.db).expanduser().parent)
-    engine = Engine.open(data_dir=data_dir, db=args.db)
+    db_path = Path(args.db).expanduser()
+    data_dir = Path(args.data_dir).expanduser() if args.data_dir else db_path.parent
     try:
-        return RunWorker(engine, args.run_id).run()
+        store = Store(db_path)
+    except JobtuiError as exc:
+        print(f"worker: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return RunWorker(store, data_dir, args.run_id).run()
     except JobtuiError as exc:
         print(f"worker: {exc}", file=sys.stderr)
         return 2
     finally:
-        engine.close()
+        store.close()
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ from jobtui.engine.model.errors import InvalidInput
 from jobtui.engine.model.secrets import is_secret_reference, resolve_secret
 
 if TYPE_CHECKING:
-    from jobtui.engine.facade import Engine
     from jobtui.engine.model.spec import Alerts
     from jobtui.engine.store.db import Store
 
@@ -192,14 +191,14 @@ def send(settings: SmtpSettings, msg: EmailMessage) -> None:
 class AlertDispatcher:
     """Decides in the caller's thread (it reads history), sends in a background thread."""
 
-    def __init__(self, engine: Engine, *, background: bool = True):
-        self.engine = engine
+    def __init__(self, store: Store, *, background: bool = True):
+        self.store = store
         self.sent = 0
         self.failed = 0
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="jobtui-mail") if background else None
 
     def history(self, job_id: int, before_run: int, limit: int = 1000) -> list[str]:
-        rows = self.engine.store.query(
+        rows = self.store.query(
             "SELECT state FROM runs WHERE job_id = ? AND id < ? AND state NOT IN "
             "('missed', 'skipped', 'queued', 'running', 'cancelling') ORDER BY id DESC LIMIT ?",
             (job_id, before_run, limit),
@@ -213,7 +212,7 @@ class AlertDispatcher:
         kind = decide(alerts, str(event["state"]), history)
         if kind is None:
             return None
-        settings = smtp_settings(self.engine.store)
+        settings = smtp_settings(self.store)
         if settings is None:
             log.warning(
                 "alert for run %s not sent: no SMTP server configured (jobtui daemon smtp)",

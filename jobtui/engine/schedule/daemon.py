@@ -13,8 +13,10 @@ bookkeeping (the persisted next fire), so nothing depends on APScheduler's misfi
 handling: fires that were due while no daemon ran are recorded as `missed` runs and
 caught up according to the job's misfire policy.
 
-The core is driven by the engine's clock: tests build a `Daemon(engine,
-use_scheduler=False)` on a `ManualClock` and call `startup()` and `step()`.
+The core is driven by the clock it is given: tests build one with
+`engine.make_daemon(use_scheduler=False)` on a `ManualClock` and call `startup()` and `step()`.
+The daemon never sees the facade: it gets the store, the clock, the data directory and the
+few callables it needs.
 """
 
 from __future__ import annotations
@@ -27,24 +29,27 @@ import logging
 import os
 import queue
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from jobtui.engine.model.errors import JobtuiError
+from jobtui.engine.model.clock import Clock
+from jobtui.engine.model.errors import JobtuiError, NotFound
+from jobtui.engine.model.host import owner_name
+from jobtui.engine.model.run_options import check_parameters
 from jobtui.engine.model.spec import JobSpec
+from jobtui.engine.model.types import Trigger
+from jobtui.engine.run import lifecycle
 from jobtui.engine.schedule.rules import OnceRule, RandomRule, Rule, WindowRule, make_rule
-
-if TYPE_CHECKING:
-    from jobtui.engine.facade import Engine
+from jobtui.engine.store import jobs as job_rows
+from jobtui.engine.store.db import Store
 
 log = logging.getLogger("jobtui.daemon")
 
@@ -124,12 +129,6 @@ def read_holder(data_dir: Path) -> dict[str, Any]:
         return {}
 
 
-def owner_name() -> str:
-    from jobtui.engine.api.base import current_user
-
-    return f"{current_user()}@{socket.gethostname()}"
-
-
 def pid_alive(pid: int | None) -> bool:
     if not pid:
         return False
@@ -180,16 +179,21 @@ class Daemon:
 
     def __init__(
         self,
-        engine: Engine,
+        store: Store,
+        clock: Clock,
+        data_dir: Path,
         *,
+        ensure_system_jobs: Callable[[], object] | None = None,
         grace: float = DEFAULT_GRACE_S,
         use_scheduler: bool = True,
         supervise: bool = True,
         tick: float = TICK_S,
         heartbeat: float = HEARTBEAT_S,
     ):
-        self.engine = engine
-        self.store = engine.store
+        self.store = store
+        self.clock = clock
+        self.data_dir = Path(data_dir)
+        self._ensure_system_jobs = ensure_system_jobs
         self.grace = grace
         self.use_scheduler = use_scheduler
         self.tick = tick
@@ -215,13 +219,12 @@ class Daemon:
         self._heartbeat_thread: threading.Thread | None = None
 
     def now(self) -> float:
-        return self.engine.now()
+        return self.clock.now()
 
     # -- lease -----------------------------------------------------------------------
     def acquire(self, wait: float = 1.0) -> None:
         """Take the lock (retrying briefly: a client may be probing it) and the lease."""
-        data_dir = self.engine.data_dir
-        path = lock_path(data_dir)
+        path = lock_path(self.data_dir)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         deadline = time.monotonic() + wait
         while True:
@@ -251,11 +254,11 @@ class Daemon:
         log.info("daemon %s took the lease, epoch %d", os.getpid(), self.epoch)
 
     def _holder_text(self) -> str:
-        holder = read_holder(self.engine.data_dir)
+        holder = read_holder(self.data_dir)
         row = self.store.query_one("SELECT * FROM daemon_lease WHERE id = 1")
         pid = holder.get("pid") or (row["pid"] if row else None)
         owner = holder.get("owner") or (row["owner"] if row else None) or "unknown"
-        text = f"another jobtui daemon holds {lock_path(self.engine.data_dir)}: pid {pid} ({owner})"
+        text = f"another jobtui daemon holds {lock_path(self.data_dir)}: pid {pid} ({owner})"
         if row and row["heartbeat_at"] is not None:
             age = self.now() - float(row["heartbeat_at"])
             if age > STALE_AFTER_S:
@@ -305,13 +308,12 @@ class Daemon:
 
     # -- supervisor (the run executor) -------------------------------------------------
     def _make_supervisor(self) -> Any:
-        try:
-            from jobtui.engine.run.executor import Supervisor
-        except ImportError:
-            log.warning("no run executor available: queued runs will not start")
-            return None
+        from jobtui.engine.run.executor import Supervisor
+
         return Supervisor(
-            self.engine,
+            self.store,
+            self.data_dir,
+            self.clock,
             epoch=self.epoch,
             on_run_finished=self._on_run_finished,
             started_by=f"the daemon (pid {os.getpid()})",
@@ -372,12 +374,11 @@ class Daemon:
                     self.report.adopted.append(int(r["id"]))
                 elif r["state"] in ("interrupted", "retrying"):
                     self.report.interrupted.append(int(r["id"]))
-        try:
-            from jobtui.engine.schedule.system_jobs import ensure_system_jobs
-
-            ensure_system_jobs(self.engine)
-        except Exception:
-            log.exception("could not create the system jobs")
+        if self._ensure_system_jobs is not None:
+            try:
+                self._ensure_system_jobs()
+            except Exception:
+                log.exception("could not create the system jobs")
         self.sync_jobs(startup=True)
         self.process_finished()
         self.process_retries()
@@ -571,67 +572,27 @@ class Daemon:
         retry_of: int | None = None,
         parameters: dict[str, Any] | None = None,
     ) -> int:
-        """Insert a run (through the runs facade when it exists) stamped with our epoch."""
-        queue_run = getattr(self.engine, "queue_run", None)
-        if queue_run is not None:
-            run = queue_run(
-                job_id,
-                trigger=trigger,
-                title=title,
-                parameters=parameters,
-                scheduled_for=scheduled_for,
-                attempt=attempt,
-                retry_of=retry_of,
-                state=state,
-            )
-            run_id = int(run.id)
-        else:
-            run_id = self._insert_run(
-                job_id, trigger, scheduled_for, state, title, attempt, retry_of, parameters
-            )
-        self.store.execute("UPDATE runs SET daemon_epoch = ? WHERE id = ?", (self.epoch, run_id))
-        return run_id
-
-    def _insert_run(
-        self,
-        job_id: int,
-        trigger: str,
-        scheduled_for: float | None,
-        state: str,
-        title: str,
-        attempt: int,
-        retry_of: int | None,
-        parameters: dict[str, Any] | None,
-    ) -> int:
-        row = self.store.query_one("SELECT version, spec FROM jobs WHERE id = ?", (job_id,))
-        assert row is not None
-        params = {
-            k: v.get("default")
-            for k, v in (json.loads(row["spec"]).get("parameters") or {}).items()
-            if isinstance(v, dict) and v.get("default") is not None
-        }
-        params.update(parameters or {})
-        now = self.now()
-        ended = now if state in ("missed", "skipped") else None
-        cur = self.store.execute(
-            "INSERT INTO runs (job_id, job_version, trigger, title, state, parameters, "
-            "queued_at, scheduled_for, ended_at, attempt, retry_of) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                job_id,
-                row["version"],
-                trigger,
-                title,
-                state,
-                json.dumps(params),
-                now,
-                scheduled_for,
-                ended,
-                attempt,
-                retry_of,
-            ),
+        """Insert a run of a live job, stamped with our epoch (its parameters checked and
+        defaulted the way the API checks them)."""
+        row = job_rows.live_row(self.store, job_id)
+        if row is None:
+            raise NotFound(f"no job with id {job_id}")
+        spec = JobSpec.model_validate(json.loads(row["spec"]))
+        return lifecycle.queue(
+            self.store,
+            self.now(),
+            job_id=job_id,
+            job_version=int(row["version"]),
+            trigger=Trigger(trigger).value,
+            title=title,
+            parameters=check_parameters(spec, parameters),
+            since=row["since_watermark"],
+            scheduled_for=scheduled_for,
+            attempt=attempt,
+            retry_of=retry_of,
+            state=state,
+            epoch=self.epoch,
         )
-        return int(cur.lastrowid or 0)
 
     def _active_runs(self, job_id: int) -> int:
         row = self.store.query_one(
@@ -925,7 +886,7 @@ class Daemon:
             from jobtui.engine.schedule.alerts import AlertDispatcher
 
             if self._alerts is None:
-                self._alerts = AlertDispatcher(self.engine)
+                self._alerts = AlertDispatcher(self.store)
             self._alerts.handle(spec.alerts, event)
         except Exception:
             log.exception("alert for run %s failed", event.get("run_id"))
