@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from jobtui.engine import Engine, InvalidInput
-from jobtui.engine.run.logs import LogWriter, iter_log, levels_at_least
+from jobtui.engine.run.logs import LogWriter, levels_at_least
 from jobtui.engine.run.reporter import SqliteReporter
+from jobtui.engine.store.logs import iter_log
 
 from .runs_helpers import command_job
 

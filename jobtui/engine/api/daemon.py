@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -14,6 +13,7 @@ from jobtui.engine.model.clock import to_datetime
 from jobtui.engine.model.errors import InvalidInput, JobtuiError
 from jobtui.engine.model.types import DaemonStatus
 from jobtui.engine.schedule.rules import Fire, preview_fires
+from jobtui.engine.store import fires, lease
 
 if TYPE_CHECKING:
     from jobtui.engine.model.types import Job
@@ -27,41 +27,30 @@ class DaemonAPI(EngineBase):
         its lease (frozen, SIGSTOPped) is `alive` but not `responsive`."""
         from jobtui.engine.schedule.daemon import STALE_AFTER_S, lock_is_held, read_holder
 
-        row = self.store.query_one("SELECT * FROM daemon_lease WHERE id = 1")
+        row = lease.read(self.store)
         alive = lock_is_held(self.data_dir)
-        heartbeat = row["heartbeat_at"] if row else None
+        heartbeat = row.heartbeat_at if row else None
         responsive = (
             alive and heartbeat is not None and self.now() - float(heartbeat) <= STALE_AFTER_S
         )
-        info: dict[str, Any] = {}
-        if row:
-            try:
-                info = json.loads(row["info"] or "{}")
-            except ValueError:
-                info = {}
-        pid = row["pid"] if row else None
+        info: dict[str, Any] = dict(row.info) if row else {}
+        pid = row.pid if row else None
         if alive:
             holder = read_holder(self.data_dir)
             pid = holder.get("pid") or pid
-        upcoming = self.store.query(
-            "SELECT j.name, w.name AS workspace, j.next_fire_at FROM jobs j JOIN workspaces w "
-            "ON w.id = j.workspace_id WHERE j.next_fire_at IS NOT NULL AND j.deleted_at IS NULL "
-            "AND j.active = 1 ORDER BY j.next_fire_at LIMIT ?",
-            (next_fires,),
-        )
         info["next_fires"] = [
-            {"job": f"{r['workspace']}/{r['name']}", "at": to_datetime(r["next_fire_at"])}
-            for r in upcoming
+            {"job": job, "at": to_datetime(at)}
+            for job, at in fires.upcoming(self.store, next_fires)
         ]
         return DaemonStatus(
             alive=alive,
             responsive=bool(responsive),
             pid=pid,
-            owner=row["owner"] if row else None,
-            epoch=int(row["epoch"]) if row else 0,
-            since=to_datetime(row["started_at"]) if row else None,
+            owner=row.owner if row else None,
+            epoch=row.epoch if row else 0,
+            since=to_datetime(row.started_at) if row else None,
             heartbeat_at=to_datetime(heartbeat),
-            paused=bool(row["paused"]) if row else False,
+            paused=row.paused if row else False,
             info=info,
         )
 
@@ -122,11 +111,11 @@ class DaemonAPI(EngineBase):
 
     def pause_daemon(self) -> DaemonStatus:
         """Drain: no new fires and no queued runs start; running runs finish."""
-        self.store.execute("UPDATE daemon_lease SET paused = 1 WHERE id = 1")
+        lease.set_paused(self.store, True)
         return self.daemon_status()
 
     def resume_daemon(self) -> DaemonStatus:
-        self.store.execute("UPDATE daemon_lease SET paused = 0 WHERE id = 1")
+        lease.set_paused(self.store, False)
         return self.daemon_status()
 
     def stop_daemon(self, timeout: float = 60.0, kill: bool = False) -> str:
@@ -172,12 +161,11 @@ class DaemonAPI(EngineBase):
                     raise InvalidInput("; ".join(str(e) for e in errors)) from None
                 raise
         else:
-            row = self._job_row(schedule)
-            spec = json.loads(row["spec"])
-            sched = spec.get("schedule") or {}
+            job = self._job(schedule)
+            sched = job.spec.get("schedule") or {}
             if not sched:
                 return []
-            anchor = float(row["updated_at"])
+            anchor = job.updated_at
         if n < 1:
             raise InvalidInput("n: must be at least 1")
         if tz is not None:

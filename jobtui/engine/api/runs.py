@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -16,6 +15,8 @@ from jobtui.engine.model.run_options import check_options, check_parameters
 from jobtui.engine.model.spec import JobSpec
 from jobtui.engine.model.types import DaemonStatus, LogLine, Run, RunState, Trigger
 from jobtui.engine.run import lifecycle
+from jobtui.engine.store import jobs as job_rows
+from jobtui.engine.store import logs as log_rows
 from jobtui.engine.store import runs as run_rows
 
 
@@ -74,18 +75,18 @@ class RunsAPI(EngineBase):
         run_state = RunState(state)
         if run_state not in (RunState.QUEUED, RunState.MISSED, RunState.SKIPPED):
             raise InvalidInput(f"state: a new run is queued, missed or skipped, not {state}")
-        row = self._job_row(ref)
-        spec = JobSpec.model_validate(json.loads(row["spec"]))
+        job = self._job(ref)
+        spec = JobSpec.model_validate(job.spec)
         params = check_parameters(spec, parameters)
         opts = check_options(spec, options)
         since_at = _epoch(since, "since")
         if since is None:
-            since_at = row["since_watermark"]
+            since_at = job.since_watermark
         run_id = lifecycle.queue(
             self.store,
             self.now(),
-            job_id=row["id"],
-            job_version=row["version"],
+            job_id=job.id,
+            job_version=job.version,
             trigger=trig.value,
             title=title,
             parameters=params,
@@ -104,32 +105,10 @@ class RunsAPI(EngineBase):
 
     def run_options(self, run_id: int) -> dict[str, Any]:
         """The run's custom options and, once started, which value won for each setting."""
-        row = self.store.query_one("SELECT options FROM runs WHERE id = ?", (int(run_id),))
-        if row is None:
-            raise NotFound(f"no run with id {run_id}")
-        options: dict[str, Any] = json.loads(row["options"] or "{}")
-        return options
+        return run_rows.run_options(self.store, run_id)
 
-    def _run_filters(
-        self,
-        job: str | int | None,
-        states: Iterable[str] | None,
-        triggers: Iterable[str] | None = None,
-    ) -> tuple[str, list[Any]]:
-        where = ["1"]
-        params: list[Any] = []
-        if job is not None:
-            where.append("r.job_id = ?")
-            params.append(self._job_row(job, include_deleted=True)["id"])
-        state_list = [RunState(s).value for s in states or []]
-        if state_list:
-            where.append(f"r.state IN ({','.join('?' * len(state_list))})")
-            params += state_list
-        trigger_list = [Trigger(t).value for t in triggers or []]
-        if trigger_list:
-            where.append(f"r.trigger IN ({','.join('?' * len(trigger_list))})")
-            params += trigger_list
-        return " AND ".join(where), params
+    def _job_id(self, job: str | int | None) -> int | None:
+        return None if job is None else self._job(job, include_deleted=True).id
 
     def list_runs(
         self,
@@ -140,21 +119,10 @@ class RunsAPI(EngineBase):
         triggers: Iterable[str] | None = None,
     ) -> list[Run]:
         """Runs newest first (without their tasks; `get_run` has them)."""
-        where, params = self._run_filters(job, states, triggers)
-        if before_id is not None:
-            where += " AND r.id < ?"
-            params.append(before_id)
-        rows = self.store.query(
-            f"SELECT {run_rows.RUN_COLUMNS} FROM runs r JOIN jobs j ON j.id = r.job_id "
-            f"JOIN workspaces w ON w.id = j.workspace_id WHERE {where} ORDER BY r.id DESC LIMIT ?",
-            [*params, int(limit)],
-        )
-        return [run_rows.run_from_row(r) for r in rows]
+        return run_rows.list_runs(self.store, self._job_id(job), states, limit, before_id, triggers)
 
     def count_runs(self, job: str | int | None = None, states: Iterable[str] | None = None) -> int:
-        where, params = self._run_filters(job, states)
-        row = self.store.query_one(f"SELECT COUNT(*) AS n FROM runs r WHERE {where}", params)
-        return int(row["n"]) if row else 0
+        return run_rows.count_runs(self.store, self._job_id(job), states)
 
     # -- cancel ------------------------------------------------------------------------------
     def cancel_run(self, run_id: int) -> Run:
@@ -224,9 +192,7 @@ class RunsAPI(EngineBase):
         streams: Iterable[str] | None = None,
         grep: str | None = None,
     ) -> list[LogLine]:
-        from jobtui.engine.run import logs
-
-        return logs.read_log(
+        return log_rows.read_log(
             self.store,
             int(run_id),
             from_seq=from_seq,
@@ -238,9 +204,7 @@ class RunsAPI(EngineBase):
         )
 
     def log_size(self, run_id: int) -> int:
-        from jobtui.engine.run.logs import log_size
-
-        return log_size(self.store, int(run_id))
+        return log_rows.log_size(self.store, int(run_id))
 
     def find_log(
         self,
@@ -251,9 +215,7 @@ class RunsAPI(EngineBase):
         levels: Iterable[str] | None = None,
         backwards: bool = False,
     ) -> LogLine | None:
-        from jobtui.engine.run.logs import find_log
-
-        return find_log(
+        return log_rows.find_log(
             self.store, int(run_id), start_seq, pattern=pattern, levels=levels, backwards=backwards
         )
 
@@ -267,9 +229,7 @@ class RunsAPI(EngineBase):
         grep: str | None = None,
     ) -> Iterator[LogLine]:
         """Every matching line of a run's log from `from_seq`, read a chunk at a time."""
-        from jobtui.engine.run.logs import iter_log
-
-        return iter_log(
+        return log_rows.iter_log(
             self.store, int(run_id), from_seq=from_seq, levels=levels, streams=streams, grep=grep
         )
 
@@ -284,7 +244,7 @@ class RunsAPI(EngineBase):
         with_time: bool = True,
     ) -> int:
         """Write the (filtered) log to a file, a chunk at a time; how many lines."""
-        from jobtui.engine.run.logs import LineFormatter, iter_log
+        from jobtui.engine.run.logs import LineFormatter
 
         self.get_run(run_id)
         count = 0
@@ -292,7 +252,7 @@ class RunsAPI(EngineBase):
         formatted = LineFormatter(with_time)
         try:
             with open(target, "w", encoding="utf-8") as fh:
-                for line in iter_log(
+                for line in log_rows.iter_log(
                     self.store, int(run_id), levels=levels, streams=streams, grep=grep
                 ):
                     fh.write(formatted(line) + "\n")
@@ -338,15 +298,14 @@ class RunsAPI(EngineBase):
         if isinstance(ref_or_spec, dict):
             spec = self._checked(ref_or_spec)  # type: ignore[attr-defined]
         else:
-            spec = JobSpec.model_validate(json.loads(self._job_row(ref_or_spec)["spec"]))
+            spec = JobSpec.model_validate(self._job(ref_or_spec).spec)
         if spec.datagen is None:
             raise InvalidInput("preview: only a datagen job has records to preview")
         return preview_spec(spec, n, self._dataset_spec)
 
     def reset_offset(self, ref: str | int) -> None:
         """Forget the since watermark: the next run starts from the beginning."""
-        row = self._job_row(ref)
-        self.store.execute("UPDATE jobs SET since_watermark = NULL WHERE id = ?", (row["id"],))
+        job_rows.reset_watermark(self.store, self._job(ref).id)
 
     def test_sink(self, sink: dict[str, Any]) -> str:
         """Check a sink can work ("test connection"); the ok message, or InvalidInput."""

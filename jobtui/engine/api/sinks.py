@@ -12,6 +12,7 @@ from jobtui.engine.model.secrets import mask_secrets
 from jobtui.engine.model.sinks import SINK_OPTIONS
 from jobtui.engine.model.spec import NAME_PATTERN, errors_of
 from jobtui.engine.model.types import SinkPreset
+from jobtui.engine.store import jobs as job_rows
 from jobtui.engine.store import presets as preset_rows
 
 
@@ -51,11 +52,7 @@ def check_preset(data: Any) -> dict[str, Any]:
 
 class SinksAPI(EngineBase):
     def list_presets(self) -> list[SinkPreset]:
-        rows = self.store.query(
-            "SELECT p.*, w.name AS workspace FROM sink_presets p JOIN workspaces w "
-            "ON w.id = p.workspace_id ORDER BY p.name"
-        )
-        return [preset_rows.preset_from_row(r) for r in rows]
+        return preset_rows.list_presets(self.store)
 
     def get_preset(self, name: str, masked: bool = True) -> SinkPreset:
         preset = preset_rows.get_preset(self.store, name)
@@ -69,35 +66,22 @@ class SinksAPI(EngineBase):
         now = self.now()
         with self.store.transaction():
             ws_id = self._workspace_id(clean["workspace"], create=True)
-            exists = self.store.query_one(
-                "SELECT id FROM sink_presets WHERE name = ?", (clean["name"],)
-            )
-            if exists and not replace:
+            exists = preset_rows.preset_id(self.store, clean["name"])
+            if exists is not None and not replace:
                 raise Conflict(f"name: a sink preset named {clean['name']!r} exists already")
-            if exists:
-                self.store.execute(
-                    "UPDATE sink_presets SET type = ?, options = ?, workspace_id = ?, "
-                    "updated_at = ? WHERE id = ?",
-                    (clean["type"], dumps(clean["options"]), ws_id, now, exists["id"]),
-                )
-            else:
-                self.store.execute(
-                    "INSERT INTO sink_presets (workspace_id, name, type, options, created_at, "
-                    "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (ws_id, clean["name"], clean["type"], dumps(clean["options"]), now, now),
-                )
+            columns = {"type": clean["type"], "options": dumps(clean["options"])}
+            columns["workspace_id"] = ws_id
+            if exists is None:
+                columns["name"] = clean["name"]
+            preset_rows.save(self.store, exists, columns, now)
         return self.get_preset(clean["name"])
 
     def jobs_using_preset(self, name: str) -> list[str]:
         out = []
-        for row in self.store.query(
-            "SELECT j.name, w.name AS workspace, j.spec FROM jobs j JOIN workspaces w "
-            "ON w.id = j.workspace_id WHERE j.deleted_at IS NULL AND j.spec LIKE ?",
-            (f'%"preset":%{json.dumps(name)}%',),
-        ):
-            sinks = (json.loads(row["spec"]).get("datagen") or {}).get("sinks") or []
+        for job, spec in job_rows.using(self.store, f'%"preset":%{json.dumps(name)}%'):
+            sinks = (spec.get("datagen") or {}).get("sinks") or []
             if any(s.get("preset") == name for s in sinks if isinstance(s, dict)):
-                out.append(f"{row['workspace']}/{row['name']}")
+                out.append(job)
         return out
 
     def delete_preset(self, name: str) -> None:
@@ -107,7 +91,7 @@ class SinksAPI(EngineBase):
             users = self.jobs_using_preset(name)
             if users:
                 raise Conflict(f"sink preset {name!r} is used by: {', '.join(users)}")
-            self.store.execute("DELETE FROM sink_presets WHERE name = ?", (name,))
+            preset_rows.delete(self.store, name)
 
     def resolve_sink(self, sink: dict[str, Any]) -> dict[str, Any]:
         """An inline sink from a spec's sink entry (presets expanded; secrets still references)."""

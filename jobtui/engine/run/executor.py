@@ -11,7 +11,6 @@ daemon adopts live workers just by ticking.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -22,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from jobtui.engine.model.clock import Clock, SystemClock
-from jobtui.engine.model.codec import dumps
 from jobtui.engine.model.durations import parse_duration
 from jobtui.engine.model.secrets import STARTED_BY_VARIABLE
 from jobtui.engine.model.types import Run, RunState
@@ -244,12 +242,6 @@ class Supervisor:
     def active_children(self) -> int:
         return sum(1 for p in self.children.values() if p.poll() is None)
 
-    def _scope(self) -> tuple[str, list[Any]]:
-        if self.only_runs is None:
-            return "", []
-        ids = sorted(self.only_runs)
-        return f" AND r.id IN ({','.join('?' * len(ids))})", ids
-
     def _reap(self) -> None:
         for run_id, proc in list(self.children.items()):
             code = proc.poll()
@@ -264,13 +256,7 @@ class Supervisor:
                     sweep_spools()
 
     def _watch_active(self) -> None:
-        scope, params = self._scope()
-        rows = self.store.query(
-            "SELECT r.id, r.state, r.pid, r.pgid, r.heartbeat_at, r.started_at, "
-            "r.cancel_requested_at, r.job_id, r.job_version FROM runs r "
-            f"WHERE r.state IN ('running', 'cancelling'){scope}",
-            params,
-        )
+        rows = run_rows.watched_rows(self.store, self.only_runs)
         seen = set()
         now = self.clock.now()
         for row in rows:
@@ -355,11 +341,11 @@ class Supervisor:
         run_id = row["id"]
         proc = self.children.pop(run_id, None)
         code = proc.poll() if proc is not None else self.exit_codes.pop(run_id, None)
-        current = self.store.query_one("SELECT state FROM runs WHERE id = ?", (run_id,))
-        if current is None or current["state"] not in ACTIVE:
+        current = run_rows.state_of(self.store, run_id)
+        if current is None or current not in ACTIVE:
             return  # the worker wrote its final state just before exiting
         left = kill_leftovers(row["pgid"])
-        if current["state"] == "cancelling":
+        if current == "cancelling":
             state, message = RunState.CANCELLED, "cancelled (the worker was stopped)"
         elif run_id in self._timed_out:
             timeout = self._timeout_of(row)
@@ -379,21 +365,8 @@ class Supervisor:
         error = {"message": message, "at": now}
         if detail:
             error["traceback"] = detail
-        with self.store.transaction():
-            row = self.store.query_one("SELECT state, errors FROM runs WHERE id = ?", (run_id,))
-            if row is None or row["state"] not in ACTIVE:
-                return
-            errors = json.loads(row["errors"] or "[]")
-            errors.append(error)
-            self.store.execute(
-                "UPDATE runs SET state = ?, ended_at = ?, error = ?, errors = ? WHERE id = ?",
-                (state.value, now, message, dumps(errors), run_id),
-            )
-            self.store.execute(
-                "UPDATE run_tasks SET state = ?, ended_at = ? WHERE run_id = ? "
-                "AND state IN ('queued', 'running', 'cancelling')",
-                (state.value, now, run_id),
-            )
+        if not run_rows.finish_supervised(self.store, run_id, state, now, error):
+            return
         level = "warning" if state == RunState.CANCELLED else "error"
         append_log(SqliteReporter(self.store, run_id), message, level, "engine", self.clock.now)
         self._watching.discard(run_id)
@@ -421,14 +394,7 @@ class Supervisor:
     def _start_queued(self) -> None:
         if self.max_workers is not None and self.active_children() >= self.max_workers:
             return
-        scope, params = self._scope()
-        now = self.clock.now()
-        rows = self.store.query(
-            "SELECT r.id, j.queue FROM runs r JOIN jobs j ON j.id = r.job_id "
-            "WHERE r.state = 'queued' AND (r.scheduled_for IS NULL OR r.scheduled_for <= ?)"
-            f"{scope} ORDER BY r.id LIMIT 100",
-            [now, *params],
-        )
+        rows = run_rows.queued_due(self.store, self.clock.now(), self.only_runs)
         for row in rows:
             if self.queues is not None and row["queue"] not in self.queues:
                 continue
@@ -439,12 +405,7 @@ class Supervisor:
     def start(self, run_id: int) -> bool:
         """Claim a queued run and start its worker; False when someone else took it."""
         now = self.clock.now()
-        cur = self.store.execute(
-            "UPDATE runs SET state = 'running', started_at = ?, heartbeat_at = ?, "
-            "daemon_epoch = ? WHERE id = ? AND state = 'queued'",
-            (now, now, self.epoch, run_id),
-        )
-        if cur.rowcount != 1:
+        if not run_rows.claim(self.store, run_id, now, self.epoch):
             return False
         log_path = worker_log_path(self.data_dir, run_id)
         try:
@@ -460,10 +421,7 @@ class Supervisor:
             return False
         self.children[run_id] = proc
         self._watching.add(run_id)
-        self.store.execute(
-            "UPDATE runs SET pid = ?, pgid = ? WHERE id = ? AND pid IS NULL",
-            (proc.pid, proc.pid, run_id),
-        )
+        run_rows.set_spawned(self.store, run_id, proc.pid)
         return True
 
     # -- shutting down ----------------------------------------------------------------------

@@ -245,15 +245,11 @@ class RunWorker:
         now = self.clock.now()
         pid, pgid = os.getpid(), os.getpgid(0)
         with store.transaction():
-            row = store.query_one("SELECT state, pid FROM runs WHERE id = ?", (self.run_id,))
+            row = run_rows.worker_state(store, self.run_id)
             if row is None:
                 raise InvalidInput(f"no run with id {self.run_id}")
             if row["state"] == "queued":
-                store.execute(
-                    "UPDATE runs SET state = 'running', started_at = ?, heartbeat_at = ?, "
-                    "pid = ?, pgid = ? WHERE id = ?",
-                    (now, now, pid, pgid, self.run_id),
-                )
+                run_rows.claim_by_worker(store, self.run_id, now, pid, pgid)
             elif row["state"] in ("running", "cancelling"):
                 if row["pid"] not in (None, pid):
                     from jobtui.engine.run.executor import is_worker
@@ -262,11 +258,7 @@ class RunWorker:
                         raise InvalidInput(
                             f"run {self.run_id} is already executed by worker {row['pid']}"
                         )
-                store.execute(
-                    "UPDATE runs SET pid = ?, pgid = ?, heartbeat_at = ?, "
-                    "started_at = COALESCE(started_at, ?) WHERE id = ?",
-                    (pid, pgid, now, now, self.run_id),
-                )
+                run_rows.attach_worker(store, self.run_id, now, pid, pgid)
             else:
                 raise InvalidInput(f"run {self.run_id} is {row['state']}; nothing to do")
         return run_rows.run_row(store, self.run_id)

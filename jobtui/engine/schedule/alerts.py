@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobtui.engine.model.errors import InvalidInput
 from jobtui.engine.model.secrets import is_secret_reference, resolve_secret
+from jobtui.engine.store import runs as run_rows
 
 if TYPE_CHECKING:
     from jobtui.engine.model.spec import Alerts
@@ -96,7 +97,7 @@ def save_smtp_settings(store: Store, **values: Any) -> SmtpSettings | None:
                 "password: give a secret reference (env:NAME or file:PATH), not the password"
             )
         if value == "":
-            store.execute("DELETE FROM settings WHERE key = ?", (SETTING_PREFIX + key,))
+            store.delete_setting(SETTING_PREFIX + key)
         else:
             store.set_setting(SETTING_PREFIX + key, str(value))
     return smtp_settings(store)
@@ -198,12 +199,7 @@ class AlertDispatcher:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="jobtui-mail") if background else None
 
     def history(self, job_id: int, before_run: int, limit: int = 1000) -> list[str]:
-        rows = self.store.query(
-            "SELECT state FROM runs WHERE job_id = ? AND id < ? AND state NOT IN "
-            "('missed', 'skipped', 'queued', 'running', 'cancelling') ORDER BY id DESC LIMIT ?",
-            (job_id, before_run, limit),
-        )
-        return [str(r["state"]) for r in rows]
+        return run_rows.end_states_before(self.store, job_id, before_run, limit)
 
     def handle(self, alerts: Alerts, event: dict[str, Any]) -> str | None:
         if not alerts.emails:

@@ -48,7 +48,9 @@ from jobtui.engine.model.spec import JobSpec
 from jobtui.engine.model.types import Trigger
 from jobtui.engine.run import lifecycle
 from jobtui.engine.schedule.rules import OnceRule, RandomRule, Rule, WindowRule, make_rule
+from jobtui.engine.store import fires, lease
 from jobtui.engine.store import jobs as job_rows
+from jobtui.engine.store import runs as run_rows
 from jobtui.engine.store.db import Store
 
 log = logging.getLogger("jobtui.daemon")
@@ -66,17 +68,6 @@ RETRY_HORIZON_S = 86_400.0  # finished runs older than this at pick-up get no re
 ALERT_HORIZON_S = 3_600.0  # nor alerts
 DEFAULT_GRACE_S = 30.0
 
-ACTIVE_STATES = ("queued", "running", "cancelling")
-FINAL_STATES = (
-    "succeeded",
-    "partially_succeeded",
-    "failed",
-    "cancelled",
-    "interrupted",
-    "missed",
-    "skipped",
-    "retrying",
-)
 FAILED_STATES = ("failed", "interrupted")
 SUCCESS_STATES = ("succeeded", "partially_succeeded")
 
@@ -241,58 +232,42 @@ class Daemon:
         holder = {"pid": os.getpid(), "owner": owner_name(), "since": now}
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(holder).encode(), 0)
-        with self.store.transaction():
-            self.store.execute(
-                "UPDATE daemon_lease SET owner = ?, pid = ?, epoch = epoch + 1, "
-                "heartbeat_at = ?, started_at = ?, info = '{}' WHERE id = 1",
-                (holder["owner"], os.getpid(), now, now),
-            )
-            row = self.store.query_one("SELECT epoch, paused FROM daemon_lease WHERE id = 1")
-            assert row is not None
-            self.epoch = int(row["epoch"])
-            self.paused = bool(row["paused"])
+        self.epoch, self.paused = lease.take(self.store, str(holder["owner"]), os.getpid(), now)
         log.info("daemon %s took the lease, epoch %d", os.getpid(), self.epoch)
 
     def _holder_text(self) -> str:
         holder = read_holder(self.data_dir)
-        row = self.store.query_one("SELECT * FROM daemon_lease WHERE id = 1")
-        pid = holder.get("pid") or (row["pid"] if row else None)
-        owner = holder.get("owner") or (row["owner"] if row else None) or "unknown"
+        row = lease.read(self.store)
+        pid = holder.get("pid") or (row.pid if row else None)
+        owner = holder.get("owner") or (row.owner if row else None) or "unknown"
         text = f"another jobtui daemon holds {lock_path(self.data_dir)}: pid {pid} ({owner})"
-        if row and row["heartbeat_at"] is not None:
-            age = self.now() - float(row["heartbeat_at"])
+        if row and row.heartbeat_at is not None:
+            age = self.now() - float(row.heartbeat_at)
             if age > STALE_AFTER_S:
                 text += f", unresponsive: last heartbeat {age:.0f}s ago"
         return text
 
     def release(self) -> None:
         with contextlib.suppress(sqlite3.Error):
-            self.store.execute(
-                "UPDATE daemon_lease SET heartbeat_at = NULL WHERE id = 1 AND epoch = ?",
-                (self.epoch,),
-            )
+            lease.release(self.store, self.epoch)
         if self._lock_fd is not None:
             with contextlib.suppress(OSError):
                 os.close(self._lock_fd)
             self._lock_fd = None
 
     @contextlib.contextmanager
-    def fenced(self) -> Iterator[sqlite3.Connection]:
+    def fenced(self) -> Iterator[None]:
         """A write transaction that only commits while our epoch is the lease's."""
-        with self.store.transaction() as conn:
-            row = conn.execute("SELECT epoch FROM daemon_lease WHERE id = 1").fetchone()
-            if row is None or int(row[0]) != self.epoch:
+        with self.store.transaction():
+            current = lease.current_epoch(self.store)
+            if current != self.epoch:
                 self.lost = True
                 self._stop.set()
-                raise LeaseLost(f"lease epoch moved from {self.epoch} to {row and row[0]}")
-            yield conn
+                raise LeaseLost(f"lease epoch moved from {self.epoch} to {current}")
+            yield
 
     def renew(self) -> bool:
-        cur = self.store.execute(
-            "UPDATE daemon_lease SET heartbeat_at = ? WHERE id = 1 AND epoch = ?",
-            (self.now(), self.epoch),
-        )
-        if cur.rowcount == 0:
+        if not lease.renew(self.store, self.epoch, self.now()):
             self.lost = True
             self._stop.set()
             return False
@@ -356,24 +331,15 @@ class Daemon:
         """Reconcile runs left by the previous daemon, then rebuild the schedule and catch up."""
         self.report = StartReport()
         self._started_at = self.now()
-        before = {
-            int(r["id"])
-            for r in self.store.query(
-                "SELECT id FROM runs WHERE state IN ('running', 'cancelling')"
-            )
-        }
+        before = run_rows.running_ids(self.store)
         self._supervise()
         if self._supervisor is None and not self._supervise_wanted:
             self._reconcile_without_supervisor()
-        if before:
-            marks = ",".join("?" * len(before))
-            for r in self.store.query(
-                f"SELECT id, state FROM runs WHERE id IN ({marks})", tuple(before)
-            ):
-                if r["state"] in ("running", "cancelling"):
-                    self.report.adopted.append(int(r["id"]))
-                elif r["state"] in ("interrupted", "retrying"):
-                    self.report.interrupted.append(int(r["id"]))
+        for run_id, state in sorted(run_rows.states_of(self.store, before).items()):
+            if state in ("running", "cancelling"):
+                self.report.adopted.append(run_id)
+            elif state in ("interrupted", "retrying"):
+                self.report.interrupted.append(run_id)
         if self._ensure_system_jobs is not None:
             try:
                 self._ensure_system_jobs()
@@ -383,10 +349,7 @@ class Daemon:
         self.process_finished()
         self.process_retries()
         self.refresh_flags(force=True)
-        self.store.execute(
-            "UPDATE daemon_lease SET info = ? WHERE id = 1 AND epoch = ?",
-            (json.dumps(self.report.as_info()), self.epoch),
-        )
+        lease.set_info(self.store, self.epoch, self.report.as_info())
         log.info(
             "start-up: adopted %s, interrupted %s, %d missed fires, %d caught up",
             self.report.adopted,
@@ -399,9 +362,7 @@ class Daemon:
     def _reconcile_without_supervisor(self) -> None:
         """Without an executor, at least tell dead workers from live ones."""
         now = self.now()
-        for r in self.store.query(
-            "SELECT id, pid, pgid, heartbeat_at FROM runs WHERE state IN ('running', 'cancelling')"
-        ):
+        for r in run_rows.running_rows(self.store):
             pgid = r["pgid"]
             alive = False
             if pgid:
@@ -414,11 +375,7 @@ class Daemon:
                     alive = True
             if not alive:
                 with self.fenced():
-                    self.store.execute(
-                        "UPDATE runs SET state = 'interrupted', ended_at = ?, "
-                        "error = COALESCE(error, 'worker gone') WHERE id = ?",
-                        (now, r["id"]),
-                    )
+                    run_rows.mark_gone(self.store, int(r["id"]), now)
 
     # -- the job table -> schedule ------------------------------------------------------
     def _load(self, row: sqlite3.Row) -> Scheduled | None:
@@ -447,79 +404,51 @@ class Daemon:
         if seq == self._change_seq and not force and not startup:
             return
         self._change_seq = seq
-        rows = self.store.query("SELECT id, version, active, deleted_at, schedule_type FROM jobs")
-        wanted = {
-            int(r["id"]): int(r["version"])
-            for r in rows
-            if r["active"] and r["deleted_at"] is None and r["schedule_type"]
-        }
+        wanted = fires.scheduled_versions(self.store)
         for job_id in list(self._jobs):
             if wanted.get(job_id) != self._jobs[job_id].version:
                 self._forget(job_id)
         with self.fenced():
-            self.store.execute(
-                "UPDATE jobs SET next_fire_at = NULL, outside_window = 0 WHERE "
-                "(active = 0 OR deleted_at IS NOT NULL OR schedule_type IS NULL) "
-                "AND (next_fire_at IS NOT NULL OR outside_window = 1)"
-            )
+            fires.clear_unscheduled(self.store)
         fresh = [job_id for job_id in wanted if job_id not in self._jobs]
         if not fresh:
             return
         now = self.now()
         due: list[int] = []
         updates: list[tuple[float | None, int, int]] = []
-        for chunk_start in range(0, len(fresh), 500):
-            chunk = fresh[chunk_start : chunk_start + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in self.store.query(
-                f"SELECT id, version, name, spec, updated_at, next_fire_at, expired, "
-                f"fire_count FROM jobs WHERE id IN ({marks})",
-                chunk,
-            ):
-                sched = self._load(row)
-                if sched is None:
-                    continue
-                self._jobs[sched.job_id] = sched
-                if row["expired"]:
-                    continue
-                nxt = row["next_fire_at"]
-                if nxt is None:
-                    nxt = self._initial_fire(sched, float(row["updated_at"]), now)
-                    # Nothing will ever fire (past its end, a one-shot already done): expired.
-                    expired = int(nxt is None and not isinstance(sched.rule, RandomRule))
-                    updates.append((nxt, expired, sched.job_id))
-                if nxt is not None:
-                    self._set_timer(sched.job_id, float(nxt))
-                    if nxt <= now:
-                        due.append(sched.job_id)
+        for row in fires.job_rows(self.store, fresh):
+            sched = self._load(row)
+            if sched is None:
+                continue
+            self._jobs[sched.job_id] = sched
+            if row["expired"]:
+                continue
+            nxt = row["next_fire_at"]
+            if nxt is None:
+                nxt = self._initial_fire(sched, float(row["updated_at"]), now)
+                # Nothing will ever fire (past its end, a one-shot already done): expired.
+                expired = int(nxt is None and not isinstance(sched.rule, RandomRule))
+                updates.append((nxt, expired, sched.job_id))
+            if nxt is not None:
+                self._set_timer(sched.job_id, float(nxt))
+                if nxt <= now:
+                    due.append(sched.job_id)
         if updates:
             with self.fenced():
-                self.store.conn.executemany(
-                    "UPDATE jobs SET next_fire_at = ?, expired = ? WHERE id = ?", updates
-                )
+                fires.set_next_fires(self.store, updates)
         for job_id in due:
             self.fire_job(job_id, now, startup=startup)
 
     def _initial_fire(self, sched: Scheduled, saved_at: float, now: float) -> float | None:
         rule = sched.rule
         if isinstance(rule, RandomRule):
-            active = self.store.query_one(
-                "SELECT 1 FROM runs WHERE job_id = ? AND state IN ('queued','running',"
-                "'cancelling') LIMIT 1",
-                (sched.job_id,),
-            )
-            if active:
+            if run_rows.active_count(self.store, sched.job_id):
                 return None  # the next one is drawn when that run ends
             return rule.first(max(saved_at, now))
         first = rule.first(saved_at)
         if isinstance(rule, OnceRule) and first is not None:
             # A re-saved one-shot job whose fire already happened does not fire again.
-            done = self.store.query_one(
-                "SELECT 1 FROM runs WHERE job_id = ? AND scheduled_for = ? AND "
-                "trigger IN ('schedule', 'catch_up') LIMIT 1",
-                (sched.job_id, first),
-            )
-            if done:
+            if run_rows.fired_at(self.store, sched.job_id, first):
                 return None
             if rule.at is None:
                 return max(first, now)  # "once, now": when a daemon first sees it
@@ -574,19 +503,19 @@ class Daemon:
     ) -> int:
         """Insert a run of a live job, stamped with our epoch (its parameters checked and
         defaulted the way the API checks them)."""
-        row = job_rows.live_row(self.store, job_id)
-        if row is None:
+        job = job_rows.live(self.store, job_id)
+        if job is None:
             raise NotFound(f"no job with id {job_id}")
-        spec = JobSpec.model_validate(json.loads(row["spec"]))
+        spec = JobSpec.model_validate(job.spec)
         return lifecycle.queue(
             self.store,
             self.now(),
             job_id=job_id,
-            job_version=int(row["version"]),
+            job_version=job.version,
             trigger=Trigger(trigger).value,
             title=title,
             parameters=check_parameters(spec, parameters),
-            since=row["since_watermark"],
+            since=job.since_watermark,
             scheduled_for=scheduled_for,
             attempt=attempt,
             retry_of=retry_of,
@@ -595,12 +524,7 @@ class Daemon:
         )
 
     def _active_runs(self, job_id: int) -> int:
-        row = self.store.query_one(
-            "SELECT COUNT(*) FROM runs WHERE job_id = ? AND state IN ('queued','running',"
-            "'cancelling')",
-            (job_id,),
-        )
-        return int(row[0]) if row else 0
+        return run_rows.active_count(self.store, job_id)
 
     def fire_job(self, job_id: int, now: float | None = None, *, startup: bool = False) -> None:
         """Handle every fire of a job that is due by `now` (idempotent)."""
@@ -609,11 +533,7 @@ class Daemon:
             return
         new_next: float | None = None
         with self.fenced():
-            row = self.store.query_one(
-                "SELECT id, version, name, spec, updated_at, active, deleted_at, next_fire_at, "
-                "fire_count, deferred_fires, expired FROM jobs WHERE id = ?",
-                (job_id,),
-            )
+            row = fires.job_row(self.store, job_id)
             if row is None or not row["active"] or row["deleted_at"] is not None:
                 self._forget(job_id)
                 return
@@ -722,11 +642,7 @@ class Daemon:
             expired = 1
         if not room():
             nxt, expired = None, 1
-        self.store.execute(
-            "UPDATE jobs SET next_fire_at = ?, fire_count = ?, deferred_fires = ?, expired = ? "
-            "WHERE id = ?",
-            (nxt, fire_count, deferred, expired, sched.job_id),
-        )
+        fires.set_fired(self.store, sched.job_id, nxt, fire_count, deferred, expired)
         return nxt
 
     def _trigger_for(self, sched: Scheduled, fire: float) -> str:
@@ -740,26 +656,16 @@ class Daemon:
                 if window is None:
                     return "schedule"
                 since = window[0]
-            earlier = self.store.query_one(
-                "SELECT 1 FROM runs WHERE job_id = ? AND scheduled_for >= ? AND scheduled_for < ? "
-                "AND trigger IN ('schedule', 'catch_up', 'retry') AND state NOT IN "
-                "('missed', 'skipped') LIMIT 1",
-                (sched.job_id, since, fire),
-            )
-            if earlier:
+            if run_rows.attempted_between(self.store, sched.job_id, since, fire):
                 return "retry"
         return "schedule"
 
     # -- finished runs: retry, schedule follow-ups, alerts ---------------------------------
     def process_finished(self) -> int:
-        rows = self.store.query(
-            "SELECT id FROM runs WHERE post_done = 0 AND state IN "
-            f"({','.join('?' * len(FINAL_STATES))}) ORDER BY id LIMIT 500",
-            FINAL_STATES,
-        )
-        for r in rows:
-            self.finish_run(int(r["id"]))
-        return len(rows)
+        run_ids = run_rows.unprocessed_ended(self.store)
+        for run_id in run_ids:
+            self.finish_run(run_id)
+        return len(run_ids)
 
     def finish_run(self, run_id: int) -> None:
         """Apply the retry policy, schedule follow-ups and alerts to one finished run, once."""
@@ -767,17 +673,10 @@ class Daemon:
         alert: tuple[dict[str, Any], str] | None = None
         timer: tuple[int, float | None] | None = None
         with self.fenced():
-            run = self.store.query_one(
-                "SELECT * FROM runs WHERE id = ? AND post_done = 0", (run_id,)
-            )
-            if run is None or run["state"] not in FINAL_STATES:
+            run = run_rows.take_for_postrun(self.store, run_id)
+            if run is None:
                 return
-            self.store.execute("UPDATE runs SET post_done = 1 WHERE id = ?", (run_id,))
-            job = self.store.query_one(
-                "SELECT j.*, w.name AS workspace FROM jobs j JOIN workspaces w "
-                "ON w.id = j.workspace_id WHERE j.id = ?",
-                (run["job_id"],),
-            )
+            job = fires.job_with_workspace(self.store, int(run["job_id"]))
             if job is None:
                 return
             try:
@@ -800,10 +699,7 @@ class Daemon:
             ):
                 from jobtui.engine.model.durations import parse_duration
 
-                self.store.execute(
-                    "UPDATE runs SET state = 'retrying', retry_at = ? WHERE id = ?",
-                    (ended + parse_duration(retry.delay), run_id),
-                )
+                run_rows.set_retrying(self.store, run_id, ended + parse_duration(retry.delay))
             if live and schedule and state not in ("missed", "skipped"):
                 timer = self._follow_up(job, run, schedule, state, ended, now)
             if now - ended < ALERT_HORIZON_S and spec.alerts.emails:
@@ -875,10 +771,7 @@ class Daemon:
                 job_id, trigger="schedule", scheduled_for=now, title="held back by overlap: queue"
             )
             deferred -= 1
-        self.store.execute(
-            "UPDATE jobs SET next_fire_at = ?, expired = ?, deferred_fires = ? WHERE id = ?",
-            (nxt, expired, deferred, job_id),
-        )
+        fires.set_follow_up(self.store, job_id, nxt, expired, deferred)
         return job_id, (None if expired else nxt)
 
     def _alert(self, spec: JobSpec, event: dict[str, Any]) -> None:
@@ -893,21 +786,12 @@ class Daemon:
 
     def process_retries(self) -> int:
         now = self.now()
-        rows = self.store.query(
-            "SELECT id FROM runs WHERE state = 'retrying' AND retry_at IS NOT NULL "
-            "AND retry_at <= ? ORDER BY retry_at LIMIT 200",
-            (now,),
-        )
-        for r in rows:
+        run_ids = run_rows.due_retries(self.store, now)
+        for run_id in run_ids:
             with self.fenced():
-                run = self.store.query_one(
-                    "SELECT r.*, j.active, j.deleted_at FROM runs r JOIN jobs j ON j.id = r.job_id "
-                    "WHERE r.id = ? AND r.state = 'retrying' AND r.retry_at IS NOT NULL",
-                    (r["id"],),
-                )
+                run = run_rows.take_retry(self.store, run_id)
                 if run is None:
                     continue
-                self.store.execute("UPDATE runs SET retry_at = NULL WHERE id = ?", (r["id"],))
                 if not run["active"] or run["deleted_at"] is not None:
                     continue
                 self._queue(
@@ -919,7 +803,7 @@ class Daemon:
                     parameters=json.loads(run["parameters"] or "{}"),
                     title=f"retry {int(run['attempt']) + 1} of run {run['id']}",
                 )
-        return len(rows)
+        return len(run_ids)
 
     # -- flags the job list shows ----------------------------------------------------
     def refresh_flags(self, *, force: bool = False) -> None:
@@ -941,25 +825,22 @@ class Daemon:
                 changes.append((int(outside), int(expired), sched.job_id))
         if changes:
             with self.fenced():
-                self.store.conn.executemany(
-                    "UPDATE jobs SET outside_window = ?, expired = MAX(expired, ?) WHERE id = ?",
-                    changes,
-                )
+                fires.set_flags(self.store, changes)
             for _, gone, job_id in changes:
                 if gone:
                     self._set_timer(job_id, None)
 
     # -- the loop ------------------------------------------------------------------------
     def _read_pause(self) -> None:
-        row = self.store.query_one("SELECT paused, epoch FROM daemon_lease WHERE id = 1")
+        row = lease.read(self.store)
         if row is None:
             return
-        if int(row["epoch"]) != self.epoch:
+        if row.epoch != self.epoch:
             self.lost = True
             self._stop.set()
             return
         was = self.paused
-        self.paused = bool(row["paused"])
+        self.paused = row.paused
         if was and not self.paused:
             log.info("resumed")
             self._fire_overdue()
@@ -1064,10 +945,7 @@ class Daemon:
             log.info("daemon stopped")
 
     def _running_runs(self) -> int:
-        row = self.store.query_one(
-            "SELECT COUNT(*) FROM runs WHERE state IN ('running', 'cancelling')"
-        )
-        return int(row[0]) if row else 0
+        return run_rows.running_count(self.store)
 
 
 # -- starting one in the background -------------------------------------------------------

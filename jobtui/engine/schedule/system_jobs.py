@@ -17,7 +17,6 @@ Tasks:
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 from jobtui.engine.model.errors import InvalidInput
 from jobtui.engine.run.executor import remove_worker_files
 from jobtui.engine.store import jobs as job_rows
+from jobtui.engine.store import runs as run_rows
 from jobtui.engine.store.db import Store
 
 SYSTEM_PREFIX = "jobtui."
@@ -42,10 +42,6 @@ TASKS: dict[str, tuple[str, str, str]] = {
     "trash": ("jobtui.trash-purge", "25 3 * * *", "Purge jobs in the trash for a week"),
     "optimize": ("jobtui.db-optimize", "45 3 * * *", "WAL checkpoint and PRAGMA optimize"),
 }
-FINAL = (
-    "'succeeded','partially_succeeded','failed','cancelled','interrupted','missed','skipped',"
-    "'retrying'"
-)
 
 
 def system_spec(data_dir: Path, db_path: Path, task: str) -> dict[str, Any]:
@@ -86,12 +82,12 @@ def ensure_system_jobs(
     changed: list[str] = []
     for task in TASKS:
         spec = system_spec(data_dir, store.path, task)
-        row = job_rows.named_row(store, "default", spec["name"])
-        if row is None:
+        job = job_rows.named(store, "default", spec["name"])
+        if job is None:
             create(spec, "created by the daemon")
             changed.append(spec["name"])
-        elif row["system"] and json.loads(row["spec"]) != spec:
-            update(int(row["id"]), spec, "updated by the daemon")
+        elif job.system and job.spec != spec:
+            update(job.id, spec, "updated by the daemon")
             changed.append(spec["name"])
     return changed
 
@@ -123,32 +119,13 @@ def prune_history(
         if keep_days is None
         else keep_days
     )
-    protect = "id NOT IN (SELECT last_run_id FROM jobs WHERE last_run_id IS NOT NULL)"
     doomed: list[int] = []
     if keep_runs and keep_runs > 0:
-        for job in store.query("SELECT id FROM jobs"):
-            rows = store.query(
-                f"SELECT id FROM (SELECT id FROM runs WHERE job_id = ? AND state IN ({FINAL}) "
-                f"ORDER BY id DESC LIMIT -1 OFFSET ?) WHERE {protect}",
-                (job["id"], keep_runs),
-            )
-            doomed += [int(r["id"]) for r in rows]
+        doomed += run_rows.beyond_last(store, keep_runs)
     if keep_days and keep_days > 0:
-        cutoff = now - keep_days * 86400
-        rows = store.query(
-            f"SELECT id FROM runs WHERE state IN ({FINAL}) AND {protect} "
-            "AND COALESCE(ended_at, queued_at) < ?",
-            (cutoff,),
-        )
-        doomed += [int(r["id"]) for r in rows]
+        doomed += run_rows.ended_before(store, now - keep_days * 86400)
     ids = sorted(set(doomed))
-    for start in range(0, len(ids), 500):  # short write transactions
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        with store.transaction():
-            store.execute(f"DELETE FROM run_logs WHERE run_id IN ({marks})", chunk)
-            store.execute(f"DELETE FROM run_tasks WHERE run_id IN ({marks})", chunk)
-            store.execute(f"DELETE FROM runs WHERE id IN ({marks})", chunk)
+    run_rows.delete_runs(store, ids)
     remove_worker_files(data_dir, ids)  # their workers' stderr files go with them
     return len(ids)
 
@@ -167,18 +144,14 @@ def prune_replays(store: Store, data_dir: Path) -> int:
     kept: dict[int, int] = {}
     removed = 0
     for run_id in reversed(stored):  # newest first
-        row = store.query_one(
-            "SELECT r.job_id, r.state, j.spec FROM runs r JOIN jobs j ON j.id = r.job_id "
-            "WHERE r.id = ?",
-            (run_id,),
-        )
-        if row is not None and row["state"] in ("queued", "running", "cancelling"):
+        owner = run_rows.replay_owner(store, run_id)
+        if owner is not None and owner[1] in ("queued", "running", "cancelling"):
             continue
         keep = 0
-        if row is not None:
-            job_id = int(row["job_id"])
+        if owner is not None:
+            job_id, _, spec = owner
             if job_id not in keep_of:
-                replay = (json.loads(row["spec"]).get("datagen") or {}).get("replay") or {}
+                replay = (spec.get("datagen") or {}).get("replay") or {}
                 keep_of[job_id] = int(replay.get("keep", 3)) if replay.get("enabled") else 0
             keep = keep_of[job_id]
             if kept.get(job_id, 0) < keep:
@@ -190,9 +163,7 @@ def prune_replays(store: Store, data_dir: Path) -> int:
 
 
 def optimize_database(store: Store) -> str:
-    row = store.query_one("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.execute("PRAGMA optimize")
-    busy, log_frames, done = tuple(row) if row else (0, 0, 0)
+    busy, log_frames, done = store.optimize()
     return f"checkpoint: busy={busy} wal frames={log_frames} checkpointed={done}; optimized"
 
 

@@ -49,3 +49,29 @@ def resolve_sink(store: Store, sink: dict[str, Any]) -> dict[str, Any]:
         "options": sink.get("options", {}),
         "name": sink.get("name") or sink["type"],
     }
+
+
+def names(store: Store) -> set[str]:
+    return {r["name"] for r in store.query("SELECT name FROM sink_presets")}
+
+
+def list_presets(store: Store) -> list[SinkPreset]:
+    return [preset_from_row(r) for r in store.query(f"{PRESET_SELECT} ORDER BY p.name")]
+
+
+def preset_id(store: Store, name: str) -> int | None:
+    row = store.query_one("SELECT id FROM sink_presets WHERE name = ?", (name,))
+    return None if row is None else int(row["id"])
+
+
+def save(store: Store, existing: int | None, columns: dict[str, Any], now: float) -> None:
+    """Insert a preset, or update preset `existing` (call inside a transaction)."""
+    table = store.db.table("sink_presets")
+    if existing is None:
+        table.insert({**columns, "created_at": now, "updated_at": now})
+    else:
+        table.update(existing, {**columns, "updated_at": now})
+
+
+def delete(store: Store, name: str) -> None:
+    store.execute("DELETE FROM sink_presets WHERE name = ?", (name,))

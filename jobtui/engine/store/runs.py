@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from jobtui.engine.model.clock import to_datetime
@@ -81,6 +82,67 @@ def get_run(store: Store, run_id: int) -> Run:
         )
     ]
     return run_from_row(row, tasks)
+
+
+def _filters(
+    job_id: int | None, states: Iterable[str] | None, triggers: Iterable[str] | None = None
+) -> tuple[str, list[Any]]:
+    where = ["1"]
+    params: list[Any] = []
+    if job_id is not None:
+        where.append("r.job_id = ?")
+        params.append(job_id)
+    state_list = [RunState(s).value for s in states or []]
+    if state_list:
+        where.append(f"r.state IN ({','.join('?' * len(state_list))})")
+        params += state_list
+    trigger_list = [Trigger(t).value for t in triggers or []]
+    if trigger_list:
+        where.append(f"r.trigger IN ({','.join('?' * len(trigger_list))})")
+        params += trigger_list
+    return " AND ".join(where), params
+
+
+def list_runs(
+    store: Store,
+    job_id: int | None = None,
+    states: Iterable[str] | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
+    triggers: Iterable[str] | None = None,
+) -> list[Run]:
+    """Runs newest first (without their tasks)."""
+    where, params = _filters(job_id, states, triggers)
+    if before_id is not None:
+        where += " AND r.id < ?"
+        params.append(before_id)
+    rows = store.query(
+        f"SELECT {RUN_COLUMNS} FROM {RUN_FROM} WHERE {where} ORDER BY r.id DESC LIMIT ?",
+        [*params, int(limit)],
+    )
+    return [run_from_row(r) for r in rows]
+
+
+def count_runs(store: Store, job_id: int | None = None, states: Iterable[str] | None = None) -> int:
+    where, params = _filters(job_id, states)
+    row = store.query_one(f"SELECT COUNT(*) AS n FROM runs r WHERE {where}", params)
+    return int(row["n"]) if row else 0
+
+
+def run_options(store: Store, run_id: int) -> dict[str, Any]:
+    row = store.query_one("SELECT options FROM runs WHERE id = ?", (int(run_id),))
+    if row is None:
+        raise NotFound(f"no run with id {run_id}")
+    options: dict[str, Any] = json.loads(row["options"] or "{}")
+    return options
+
+
+def recent_states(store: Store, job_id: int, limit: int) -> list[str]:
+    """The job's last `limit` run states, oldest first."""
+    rows = store.query(
+        "SELECT state FROM runs WHERE job_id = ? ORDER BY id DESC LIMIT ?", (job_id, limit)
+    )
+    return [r["state"] for r in reversed(rows)]
 
 
 def insert_run(
@@ -246,3 +308,290 @@ def finish_from_worker(
                 "(since_watermark IS NULL OR since_watermark < ?)",
                 (row["started_at"], row["job_id"], row["started_at"]),
             )
+
+
+# -- what the daemon asks about runs ---------------------------------------------------------
+ACTIVE = ("queued", "running", "cancelling")
+RUNNING = ("running", "cancelling")
+
+
+def running_ids(store: Store) -> set[int]:
+    rows = store.query("SELECT id FROM runs WHERE state IN ('running', 'cancelling')")
+    return {int(r["id"]) for r in rows}
+
+
+def running_count(store: Store) -> int:
+    row = store.query_one("SELECT COUNT(*) FROM runs WHERE state IN ('running', 'cancelling')")
+    return int(row[0]) if row else 0
+
+
+def states_of(store: Store, run_ids: Iterable[int]) -> dict[int, str]:
+    ids = list(run_ids)
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    rows = store.query(f"SELECT id, state FROM runs WHERE id IN ({marks})", ids)
+    return {int(r["id"]): str(r["state"]) for r in rows}
+
+
+def active_count(store: Store, job_id: int) -> int:
+    """The job's queued, running and cancelling runs."""
+    row = store.query_one(
+        "SELECT COUNT(*) FROM runs WHERE job_id = ? AND state IN ('queued','running','cancelling')",
+        (job_id,),
+    )
+    return int(row[0]) if row else 0
+
+
+def fired_at(store: Store, job_id: int, at: float) -> bool:
+    """Whether a scheduled (or caught-up) run of the job was queued for the fire `at`."""
+    row = store.query_one(
+        "SELECT 1 FROM runs WHERE job_id = ? AND scheduled_for = ? AND "
+        "trigger IN ('schedule', 'catch_up') LIMIT 1",
+        (job_id, at),
+    )
+    return row is not None
+
+
+def attempted_between(store: Store, job_id: int, since: float, until: float) -> bool:
+    """Whether a fire of the job in [since, until) ran (or was queued to run)."""
+    row = store.query_one(
+        "SELECT 1 FROM runs WHERE job_id = ? AND scheduled_for >= ? AND scheduled_for < ? "
+        "AND trigger IN ('schedule', 'catch_up', 'retry') AND state NOT IN "
+        "('missed', 'skipped') LIMIT 1",
+        (job_id, since, until),
+    )
+    return row is not None
+
+
+# -- post-run: retries, follow-ups, alerts, applied once per run ---------------------------
+FINAL_STATES = (
+    "succeeded",
+    "partially_succeeded",
+    "failed",
+    "cancelled",
+    "interrupted",
+    "missed",
+    "skipped",
+    "retrying",
+)
+
+
+def unprocessed_ended(store: Store, limit: int = 500) -> list[int]:
+    """Ended runs whose post-run is still to do, oldest first."""
+    rows = store.query(
+        "SELECT id FROM runs WHERE post_done = 0 AND state IN "
+        f"({','.join('?' * len(FINAL_STATES))}) ORDER BY id LIMIT ?",
+        (*FINAL_STATES, limit),
+    )
+    return [int(r["id"]) for r in rows]
+
+
+def take_for_postrun(store: Store, run_id: int) -> sqlite3.Row | None:
+    """Mark an ended run's post-run done and return its row; None when it was done already
+    or the run has not ended (call inside the transaction that does the post-run)."""
+    row = store.query_one("SELECT * FROM runs WHERE id = ? AND post_done = 0", (run_id,))
+    if row is None or row["state"] not in FINAL_STATES:
+        return None
+    store.execute("UPDATE runs SET post_done = 1 WHERE id = ?", (run_id,))
+    return row
+
+
+def set_retrying(store: Store, run_id: int, retry_at: float) -> None:
+    store.execute(
+        "UPDATE runs SET state = 'retrying', retry_at = ? WHERE id = ?", (retry_at, run_id)
+    )
+
+
+def due_retries(store: Store, now: float, limit: int = 200) -> list[int]:
+    rows = store.query(
+        "SELECT id FROM runs WHERE state = 'retrying' AND retry_at IS NOT NULL "
+        "AND retry_at <= ? ORDER BY retry_at LIMIT ?",
+        (now, limit),
+    )
+    return [int(r["id"]) for r in rows]
+
+
+def take_retry(store: Store, run_id: int) -> sqlite3.Row | None:
+    """A due retry's run (with its job's active and deleted_at), taken: its retry_at is
+    cleared so it is queued once."""
+    row = store.query_one(
+        "SELECT r.*, j.active, j.deleted_at FROM runs r JOIN jobs j ON j.id = r.job_id "
+        "WHERE r.id = ? AND r.state = 'retrying' AND r.retry_at IS NOT NULL",
+        (run_id,),
+    )
+    if row is not None:
+        store.execute("UPDATE runs SET retry_at = NULL WHERE id = ?", (run_id,))
+    return row
+
+
+def running_rows(store: Store) -> list[sqlite3.Row]:
+    return store.query(
+        "SELECT id, pid, pgid, heartbeat_at FROM runs WHERE state IN ('running', 'cancelling')"
+    )
+
+
+def mark_gone(store: Store, run_id: int, now: float) -> None:
+    store.execute(
+        "UPDATE runs SET state = 'interrupted', ended_at = ?, "
+        "error = COALESCE(error, 'worker gone') WHERE id = ?",
+        (now, run_id),
+    )
+
+
+# -- what executors and workers ask and write ----------------------------------------------
+def _scope(only: Iterable[int] | None) -> tuple[str, list[Any]]:
+    if only is None:
+        return "", []
+    ids = sorted(only)
+    return f" AND r.id IN ({','.join('?' * len(ids))})", ids
+
+
+def watched_rows(store: Store, only: Iterable[int] | None = None) -> list[sqlite3.Row]:
+    """The running and cancelling runs (of `only`, when given) with what a supervisor
+    watches: pid, process group, heartbeat, start, cancel request, job version."""
+    scope, params = _scope(only)
+    return store.query(
+        "SELECT r.id, r.state, r.pid, r.pgid, r.heartbeat_at, r.started_at, "
+        "r.cancel_requested_at, r.job_id, r.job_version FROM runs r "
+        f"WHERE r.state IN ('running', 'cancelling'){scope}",
+        params,
+    )
+
+
+def queued_due(store: Store, now: float, only: Iterable[int] | None = None) -> list[sqlite3.Row]:
+    """(id, queue) of queued runs due by `now`, oldest first (100 at most)."""
+    scope, params = _scope(only)
+    return store.query(
+        "SELECT r.id, j.queue FROM runs r JOIN jobs j ON j.id = r.job_id "
+        "WHERE r.state = 'queued' AND (r.scheduled_for IS NULL OR r.scheduled_for <= ?)"
+        f"{scope} ORDER BY r.id LIMIT 100",
+        [now, *params],
+    )
+
+
+def state_of(store: Store, run_id: int) -> str | None:
+    row = store.query_one("SELECT state FROM runs WHERE id = ?", (run_id,))
+    return None if row is None else str(row["state"])
+
+
+def finish_supervised(
+    store: Store, run_id: int, state: RunState, now: float, error: dict[str, Any]
+) -> bool:
+    """A supervisor's end of a running run whose worker could not end it (gone, hung, timed
+    out); False when the run had ended meanwhile."""
+    with store.transaction():
+        row = store.query_one("SELECT state, errors FROM runs WHERE id = ?", (run_id,))
+        if row is None or row["state"] not in RUNNING:
+            return False
+        errors = json.loads(row["errors"] or "[]")
+        errors.append(error)
+        store.execute(
+            "UPDATE runs SET state = ?, ended_at = ?, error = ?, errors = ? WHERE id = ?",
+            (state.value, now, error["message"], dumps(errors), run_id),
+        )
+        store.execute(
+            "UPDATE run_tasks SET state = ?, ended_at = ? WHERE run_id = ? "
+            "AND state IN ('queued', 'running', 'cancelling')",
+            (state.value, now, run_id),
+        )
+    return True
+
+
+def claim(store: Store, run_id: int, now: float, epoch: int | None) -> bool:
+    """queued → running for whoever wins the one conditional UPDATE."""
+    cur = store.execute(
+        "UPDATE runs SET state = 'running', started_at = ?, heartbeat_at = ?, "
+        "daemon_epoch = ? WHERE id = ? AND state = 'queued'",
+        (now, now, epoch, run_id),
+    )
+    return cur.rowcount == 1
+
+
+def set_spawned(store: Store, run_id: int, pid: int) -> None:
+    """The pid (and process group) of the worker just spawned, unless it reported first."""
+    store.execute(
+        "UPDATE runs SET pid = ?, pgid = ? WHERE id = ? AND pid IS NULL", (pid, pid, run_id)
+    )
+
+
+def worker_state(store: Store, run_id: int) -> sqlite3.Row | None:
+    return store.query_one("SELECT state, pid FROM runs WHERE id = ?", (run_id,))
+
+
+def claim_by_worker(store: Store, run_id: int, now: float, pid: int, pgid: int) -> None:
+    store.execute(
+        "UPDATE runs SET state = 'running', started_at = ?, heartbeat_at = ?, "
+        "pid = ?, pgid = ? WHERE id = ?",
+        (now, now, pid, pgid, run_id),
+    )
+
+
+def attach_worker(store: Store, run_id: int, now: float, pid: int, pgid: int) -> None:
+    store.execute(
+        "UPDATE runs SET pid = ?, pgid = ?, heartbeat_at = ?, "
+        "started_at = COALESCE(started_at, ?) WHERE id = ?",
+        (pid, pgid, now, now, run_id),
+    )
+
+
+# -- retention ------------------------------------------------------------------------------
+_ENDED = ",".join(f"'{s}'" for s in FINAL_STATES)
+# A job's latest run is always kept, so its status never changes.
+_PROTECT = "id NOT IN (SELECT last_run_id FROM jobs WHERE last_run_id IS NOT NULL)"
+
+
+def beyond_last(store: Store, keep: int) -> list[int]:
+    """Ended runs beyond each job's last `keep` ended runs."""
+    doomed: list[int] = []
+    for job in store.query("SELECT id FROM jobs"):
+        rows = store.query(
+            f"SELECT id FROM (SELECT id FROM runs WHERE job_id = ? AND state IN ({_ENDED}) "
+            f"ORDER BY id DESC LIMIT -1 OFFSET ?) WHERE {_PROTECT}",
+            (job["id"], keep),
+        )
+        doomed += [int(r["id"]) for r in rows]
+    return doomed
+
+
+def ended_before(store: Store, cutoff: float) -> list[int]:
+    rows = store.query(
+        f"SELECT id FROM runs WHERE state IN ({_ENDED}) AND {_PROTECT} "
+        "AND COALESCE(ended_at, queued_at) < ?",
+        (cutoff,),
+    )
+    return [int(r["id"]) for r in rows]
+
+
+def delete_runs(store: Store, run_ids: list[int]) -> None:
+    """Delete runs with their logs and tasks, in short write transactions."""
+    for start in range(0, len(run_ids), 500):
+        chunk = run_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        with store.transaction():
+            store.execute(f"DELETE FROM run_logs WHERE run_id IN ({marks})", chunk)
+            store.execute(f"DELETE FROM run_tasks WHERE run_id IN ({marks})", chunk)
+            store.execute(f"DELETE FROM runs WHERE id IN ({marks})", chunk)
+
+
+def replay_owner(store: Store, run_id: int) -> tuple[int, str, dict[str, Any]] | None:
+    """(job id, run state, job spec) of a run, for the replay store's pruning."""
+    row = store.query_one(
+        "SELECT r.job_id, r.state, j.spec FROM runs r JOIN jobs j ON j.id = r.job_id "
+        "WHERE r.id = ?",
+        (run_id,),
+    )
+    if row is None:
+        return None
+    return int(row["job_id"]), str(row["state"]), json.loads(row["spec"])
+
+
+def end_states_before(store: Store, job_id: int, before_run: int, limit: int) -> list[str]:
+    """The end states of the job's runs before `before_run`, newest first (missed and
+    skipped fires left out: they are not outcomes of a run)."""
+    rows = store.query(
+        "SELECT state FROM runs WHERE job_id = ? AND id < ? AND state NOT IN "
+        "('missed', 'skipped', 'queued', 'running', 'cancelling') ORDER BY id DESC LIMIT ?",
+        (job_id, before_run, limit),
+    )
+    return [str(r["state"]) for r in rows]
