@@ -83,13 +83,8 @@ class DaemonAPI(EngineBase):
         `run_daemon` runs one; tests drive one with `startup()` and `step()`."""
         from jobtui.engine.schedule.daemon import Daemon
 
-        return Daemon(
-            self.store,
-            self.clock,
-            self.data_dir,
-            ensure_system_jobs=self.ensure_system_jobs,
-            **options,
-        )
+        options.setdefault("ensure_system_jobs", self.ensure_system_jobs)
+        return Daemon(self.store, self.clock, self.data_dir, **options)
 
     def start_daemon(self, grace: float | None = None) -> None:
         """Start a daemon in the background, detached (see `daemon_lock_held`)."""

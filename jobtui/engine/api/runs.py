@@ -127,7 +127,7 @@ class RunsAPI(EngineBase):
     # -- cancel ------------------------------------------------------------------------------
     def cancel_run(self, run_id: int) -> Run:
         """queued → cancelled at once; running → cancelling (the worker stops within 1 s)."""
-        run_rows.request_cancel(self.store, run_id, self.now())
+        lifecycle.request_cancel(self.store, int(run_id), self.now())
         return self.get_run(run_id)
 
     # -- waiting -----------------------------------------------------------------------------
@@ -323,7 +323,7 @@ class RunsAPI(EngineBase):
             SINK_OPTIONS[sink_type].model_validate(resolved["options"])
         except ValidationError as exc:
             raise SpecError(errors_of(exc, "options")) from None
-        ctx = SinkContext(job="test", dataset="test", run_id=0, started_at=time.time())
+        ctx = SinkContext(job="test", dataset="test", run_id=0, started_at=self.now())
         try:
             return sink_class(sink_type).test(resolved["options"], ctx)
         except JobtuiError:

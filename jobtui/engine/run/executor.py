@@ -24,8 +24,7 @@ from jobtui.engine.model.clock import Clock, SystemClock
 from jobtui.engine.model.durations import parse_duration
 from jobtui.engine.model.secrets import STARTED_BY_VARIABLE
 from jobtui.engine.model.types import Run, RunState
-from jobtui.engine.run.logs import append_log
-from jobtui.engine.run.reporter import SqliteReporter
+from jobtui.engine.run import lifecycle
 from jobtui.engine.sinks.partials import partials_listing, remove_partials
 from jobtui.engine.store import runs as run_rows
 from jobtui.engine.store.db import Store
@@ -361,14 +360,10 @@ class Supervisor:
         self._finish(run_id, state, message, detail)
 
     def _finish(self, run_id: int, state: RunState, message: str, detail: str = "") -> None:
-        now = self.clock.now()
-        error = {"message": message, "at": now}
-        if detail:
-            error["traceback"] = detail
-        if not run_rows.finish_supervised(self.store, run_id, state, now, error):
+        if not lifecycle.end_unreported(
+            self.store, run_id, self.clock.now(), state, message, detail
+        ):
             return
-        level = "warning" if state == RunState.CANCELLED else "error"
-        append_log(SqliteReporter(self.store, run_id), message, level, "engine", self.clock.now)
         self._watching.discard(run_id)
         self._finished(run_id)
 
@@ -405,7 +400,7 @@ class Supervisor:
     def start(self, run_id: int) -> bool:
         """Claim a queued run and start its worker; False when someone else took it."""
         now = self.clock.now()
-        if not run_rows.claim(self.store, run_id, now, self.epoch):
+        if not lifecycle.claim(self.store, run_id, now, epoch=self.epoch):
             return False
         log_path = worker_log_path(self.data_dir, run_id)
         try:
@@ -430,7 +425,7 @@ class Supervisor:
         interrupted)."""
         for run_id in list(self.children):
             with contextlib.suppress(Exception):
-                run_rows.request_cancel(self.store, run_id, self.clock.now())
+                lifecycle.request_cancel(self.store, run_id, self.clock.now())
         deadline = time.monotonic() + (self.grace if grace is None else grace)
         while self.active_children() and time.monotonic() < deadline:
             self.tick()

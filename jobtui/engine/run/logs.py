@@ -139,19 +139,6 @@ class LogWriter:
         self.close()
 
 
-def append_log(
-    target: LogTarget,
-    message: str,
-    level: str = "info",
-    stream: str = "engine",
-    clock: Callable[[], float] = time.time,
-) -> None:
-    """One line written now (for the supervisor, once the worker is gone)."""
-    writer = LogWriter(target, clock=clock)
-    writer.write(message, level, stream)
-    writer.flush()
-
-
 class LineFormatter:
     """`format_line` for many lines in a row: the local date and time to the second is
     made once per second (the zone conversion and strftime were half the time of

@@ -9,6 +9,7 @@ from typing import Any
 
 from jobtui.engine.model.codec import dumps
 from jobtui.engine.model.runtime import LogRow, Outcome, TaskState
+from jobtui.engine.run import lifecycle
 from jobtui.engine.store import logs as log_rows
 from jobtui.engine.store import runs as run_rows
 from jobtui.engine.store.db import Store
@@ -46,8 +47,15 @@ class SqliteReporter:
     ) -> None:
         for _ in range(FINAL_WRITE_TRIES):  # a busy database must not lose the end
             try:
-                run_rows.finish_from_worker(
-                    self.store, self.run_id, now, outcome.state, outcome.error, errors, results
+                lifecycle.finish(
+                    self.store,
+                    self.run_id,
+                    now,
+                    outcome.state,
+                    outcome.error,
+                    errors=errors,
+                    results=results,
+                    by_worker=True,
                 )
                 return
             except Exception as exc:

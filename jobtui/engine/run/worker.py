@@ -36,6 +36,7 @@ from jobtui.engine.model.errors import InvalidInput, JobtuiError
 from jobtui.engine.model.runtime import Outcome, RunContext, Stopped
 from jobtui.engine.model.secrets import resolve_secret
 from jobtui.engine.model.types import RunState
+from jobtui.engine.run import lifecycle
 from jobtui.engine.run.executor import GRACE, HEARTBEAT_INTERVAL, group_members, run_timeout
 from jobtui.engine.run.logs import LogWriter
 from jobtui.engine.run.order import load_order
@@ -248,8 +249,9 @@ class RunWorker:
             row = run_rows.worker_state(store, self.run_id)
             if row is None:
                 raise InvalidInput(f"no run with id {self.run_id}")
-            if row["state"] == "queued":
-                run_rows.claim_by_worker(store, self.run_id, now, pid, pgid)
+            if row["state"] == "queued" and lifecycle.claim(store, self.run_id, now):
+                # Started by hand (a test, `jobtui worker`) on a queued run: the same claim.
+                lifecycle.attach(store, self.run_id, now, pid, pgid)
             elif row["state"] in ("running", "cancelling"):
                 if row["pid"] not in (None, pid):
                     from jobtui.engine.run.executor import is_worker
@@ -258,7 +260,7 @@ class RunWorker:
                         raise InvalidInput(
                             f"run {self.run_id} is already executed by worker {row['pid']}"
                         )
-                run_rows.attach_worker(store, self.run_id, now, pid, pgid)
+                lifecycle.attach(store, self.run_id, now, pid, pgid)
             else:
                 raise InvalidInput(f"run {self.run_id} is {row['state']}; nothing to do")
         return run_rows.run_row(store, self.run_id)

@@ -241,3 +241,36 @@ class AlertDispatcher:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=False)
+
+
+def alerts_from(raw: dict[str, Any]) -> Alerts:
+    """A job's alerts section from a spec that does not validate as a whole: as much of it
+    as can be read (the valid addresses and states), so a broken spec still alerts."""
+    from jobtui.engine.model.spec import Alerts
+
+    section = raw.get("alerts") if isinstance(raw, dict) else None
+    if not isinstance(section, dict):
+        return Alerts()
+    try:
+        return Alerts.model_validate(section)
+    except Exception:
+        pass
+    kept: dict[str, Any] = {}
+    for key in ("emails", "on"):
+        values = section.get(key)
+        if isinstance(values, list):
+            good = []
+            for value in values:
+                try:
+                    Alerts.model_validate({key: [value]})
+                    good.append(value)
+                except Exception:
+                    continue
+            kept[key] = good
+    for key in ("after_consecutive_failures", "on_recovery"):
+        try:
+            Alerts.model_validate({key: section.get(key)})
+            kept[key] = section[key]
+        except Exception:
+            continue
+    return Alerts.model_validate(kept)

@@ -44,9 +44,10 @@ from jobtui.engine.model.clock import Clock
 from jobtui.engine.model.errors import JobtuiError, NotFound
 from jobtui.engine.model.host import owner_name
 from jobtui.engine.model.run_options import check_parameters
-from jobtui.engine.model.spec import JobSpec
-from jobtui.engine.model.types import Trigger
+from jobtui.engine.model.spec import Alerts, JobSpec
+from jobtui.engine.model.types import RunState, Trigger
 from jobtui.engine.run import lifecycle
+from jobtui.engine.schedule.alerts import alerts_from
 from jobtui.engine.schedule.rules import OnceRule, RandomRule, Rule, WindowRule, make_rule
 from jobtui.engine.store import fires, lease
 from jobtui.engine.store import jobs as job_rows
@@ -375,7 +376,9 @@ class Daemon:
                     alive = True
             if not alive:
                 with self.fenced():
-                    run_rows.mark_gone(self.store, int(r["id"]), now)
+                    lifecycle.end_unreported(
+                        self.store, int(r["id"]), now, RunState.INTERRUPTED, "worker gone"
+                    )
 
     # -- the job table -> schedule ------------------------------------------------------
     def _load(self, row: sqlite3.Row) -> Scheduled | None:
@@ -670,7 +673,7 @@ class Daemon:
     def finish_run(self, run_id: int) -> None:
         """Apply the retry policy, schedule follow-ups and alerts to one finished run, once."""
         now = self.now()
-        alert: tuple[dict[str, Any], str] | None = None
+        alert: dict[str, Any] | None = None
         timer: tuple[int, float | None] | None = None
         with self.fenced():
             run = run_rows.take_for_postrun(self.store, run_id)
@@ -678,49 +681,56 @@ class Daemon:
                 return
             job = fires.job_with_workspace(self.store, int(run["job_id"]))
             if job is None:
+                log.warning("run %s: its job is gone: no retry, follow-up or alert", run_id)
                 return
-            try:
-                spec = JobSpec.model_validate(json.loads(job["spec"]))
-            except Exception:
-                return
+            raw, spec, problem = read_spec(job["spec"])
             state = str(run["state"])
             ended = float(run["ended_at"] or now)
-            live = bool(job["active"]) and job["deleted_at"] is None
-            schedule = json.loads(job["spec"]).get("schedule") or None
-            sched_retry = bool(schedule and schedule.get("retry_every"))
-            retry = spec.policies.retry
-            if (
-                state in FAILED_STATES
-                and live
-                and not sched_retry
-                and retry.attempts > 0
-                and int(run["attempt"]) <= retry.attempts
-                and now - ended < RETRY_HORIZON_S
-            ):
-                from jobtui.engine.model.durations import parse_duration
+            error = run["error"]
+            if spec is None:
+                # Its policies are unknown: no retry, no follow-up; it still gets its alert,
+                # from what can be read of the alerts section, and says why in its error.
+                message = f"the job's spec cannot be read ({problem}): no retry or follow-up"
+                lifecycle.note_error(self.store, run_id, message, now)
+                error = message if not error else f"{error}; {message}"
+                log.warning("run %s: %s", run_id, message)
+                alerts = alerts_from(raw)
+            else:
+                alerts = spec.alerts
+                live = bool(job["active"]) and job["deleted_at"] is None
+                schedule = raw.get("schedule") or None
+                sched_retry = bool(schedule and schedule.get("retry_every"))
+                retry = spec.policies.retry
+                if (
+                    state in FAILED_STATES
+                    and live
+                    and not sched_retry
+                    and retry.attempts > 0
+                    and int(run["attempt"]) <= retry.attempts
+                    and now - ended < RETRY_HORIZON_S
+                ):
+                    from jobtui.engine.model.durations import parse_duration
 
-                run_rows.set_retrying(self.store, run_id, ended + parse_duration(retry.delay))
-            if live and schedule and state not in ("missed", "skipped"):
-                timer = self._follow_up(job, run, schedule, state, ended, now)
-            if now - ended < ALERT_HORIZON_S and spec.alerts.emails:
-                alert = (
-                    {
-                        "run_id": run_id,
-                        "job_id": int(job["id"]),
-                        "job": f"{job['workspace']}/{job['name']}",
-                        "state": state,
-                        "trigger": run["trigger"],
-                        "attempt": run["attempt"],
-                        "error": run["error"],
-                        "started_at": run["started_at"],
-                        "ended_at": run["ended_at"],
-                    },
-                    state,
-                )
+                    retry_at = ended + parse_duration(retry.delay)
+                    run_rows.set_retrying(self.store, run_id, retry_at)
+                if live and schedule and state not in ("missed", "skipped"):
+                    timer = self._follow_up(job, run, schedule, state, ended, now)
+            if now - ended < ALERT_HORIZON_S and alerts.emails:
+                alert = {
+                    "run_id": run_id,
+                    "job_id": int(job["id"]),
+                    "job": f"{job['workspace']}/{job['name']}",
+                    "state": state,
+                    "trigger": run["trigger"],
+                    "attempt": run["attempt"],
+                    "error": error,
+                    "started_at": run["started_at"],
+                    "ended_at": run["ended_at"],
+                }
         if timer is not None:
             self._set_timer(*timer)
         if alert is not None:
-            self._alert(spec, alert[0])
+            self._alert(alerts, alert)
 
     def _follow_up(
         self,
@@ -774,13 +784,13 @@ class Daemon:
         fires.set_follow_up(self.store, job_id, nxt, expired, deferred)
         return job_id, (None if expired else nxt)
 
-    def _alert(self, spec: JobSpec, event: dict[str, Any]) -> None:
+    def _alert(self, alerts: Alerts, event: dict[str, Any]) -> None:
         try:
             from jobtui.engine.schedule.alerts import AlertDispatcher
 
             if self._alerts is None:
                 self._alerts = AlertDispatcher(self.store)
-            self._alerts.handle(spec.alerts, event)
+            self._alerts.handle(alerts, event)
         except Exception:
             log.exception("alert for run %s failed", event.get("run_id"))
 
@@ -990,3 +1000,18 @@ def configure_logging(verbose: bool = False) -> None:
     root = logging.getLogger("jobtui")
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def read_spec(text: str) -> tuple[dict[str, Any], JobSpec | None, str]:
+    """(the raw spec as far as it parses, the valid spec or None, why not)."""
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        return {}, None, f"not JSON: {exc}"
+    if not isinstance(raw, dict):
+        return {}, None, "not a JSON object"
+    try:
+        return raw, JobSpec.model_validate(raw), ""
+    except Exception as exc:
+        first = str(exc).splitlines()
+        return raw, None, " ".join(first[:3]) if first else type(exc).__name__

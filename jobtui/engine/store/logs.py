@@ -40,6 +40,15 @@ def insert_lines(store: Store, run_id: int, batch: list[LogRow]) -> int:
         return batch[-1][1]
 
 
+def append_line(
+    store: Store, run_id: int, now: float, message: str, level: str = "info", stream: str = "engine"
+) -> None:
+    """One line written now, after the run's others (for an end its worker did not write)."""
+    insert_lines(
+        store, run_id, [(run_id, log_size(store, run_id) + 1, now, level, stream, message)]
+    )
+
+
 # -- reading -------------------------------------------------------------------------
 _patterns: dict[str, re.Pattern[str]] = {}
 

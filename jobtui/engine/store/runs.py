@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from jobtui.engine.model.clock import to_datetime
 from jobtui.engine.model.codec import dumps
-from jobtui.engine.model.errors import Conflict, NotFound
-from jobtui.engine.model.types import Run, RunState, RunTask, Trigger
+from jobtui.engine.model.errors import NotFound
+from jobtui.engine.model.types import Run, RunState, RunTask, RunTransition, Trigger
 from jobtui.engine.store.db import Store
 
 if TYPE_CHECKING:
@@ -22,7 +22,11 @@ RUN_COLUMNS = """
 RUN_FROM = "runs r JOIN jobs j ON j.id = r.job_id JOIN workspaces w ON w.id = j.workspace_id"
 
 
-def run_from_row(row: sqlite3.Row, tasks: list[RunTask] | None = None) -> Run:
+def run_from_row(
+    row: sqlite3.Row,
+    tasks: list[RunTask] | None = None,
+    history: list[RunTransition] | None = None,
+) -> Run:
     return Run(
         id=row["id"],
         job_id=row["job_id"],
@@ -48,6 +52,7 @@ def run_from_row(row: sqlite3.Row, tasks: list[RunTask] | None = None) -> Run:
         results=json.loads(row["results"]),
         since=to_datetime(row["since"]),
         tasks=tasks or [],
+        transitions=history or [],
     )
 
 
@@ -72,6 +77,7 @@ def run_row(store: Store, run_id: int) -> sqlite3.Row | None:
 
 
 def get_run(store: Store, run_id: int) -> Run:
+    """A run with its tasks and its state history."""
     row = run_row(store, run_id)
     if row is None:
         raise NotFound(f"no run with id {run_id}")
@@ -81,7 +87,7 @@ def get_run(store: Store, run_id: int) -> Run:
             "SELECT * FROM run_tasks WHERE run_id = ? ORDER BY position", (int(run_id),)
         )
     ]
-    return run_from_row(row, tasks)
+    return run_from_row(row, tasks, transitions(store, int(run_id)))
 
 
 def _filters(
@@ -187,28 +193,6 @@ def insert_run(
     return int(cur.lastrowid or 0)
 
 
-def request_cancel(store: Store, run_id: int, now: float) -> None:
-    """queued → cancelled at once; running → cancelling (the worker stops within 1 s)."""
-    with store.transaction():
-        row = store.query_one("SELECT state FROM runs WHERE id = ?", (int(run_id),))
-        if row is None:
-            raise NotFound(f"no run with id {run_id}")
-        state = RunState(row["state"])
-        if state == RunState.QUEUED:
-            store.execute(
-                "UPDATE runs SET state = 'cancelled', ended_at = ?, cancel_requested_at = ?, "
-                "error = 'cancelled before it started' WHERE id = ?",
-                (now, now, int(run_id)),
-            )
-        elif state == RunState.RUNNING:
-            store.execute(
-                "UPDATE runs SET state = 'cancelling', cancel_requested_at = ? WHERE id = ?",
-                (now, int(run_id)),
-            )
-        elif state != RunState.CANCELLING:
-            raise Conflict(f"run {run_id} has already ended ({state.value})")
-
-
 def version_spec(store: Store, job_id: int, version: int) -> dict[str, Any] | None:
     """The spec of a job's version (the job's current one when the version is gone)."""
     row = store.query_one(
@@ -266,48 +250,6 @@ def cancel_requested(store: Store, run_id: int) -> bool:
     return row is not None and (
         row["cancel_requested_at"] is not None or row["state"] == "cancelling"
     )
-
-
-def finish_from_worker(
-    store: Store,
-    run_id: int,
-    now: float,
-    state: RunState,
-    error: str | None,
-    errors: list[dict[str, Any]],
-    results: list[str],
-) -> None:
-    """The worker's own end of its run: unless it ended meanwhile (the supervisor)."""
-    with store.transaction():
-        row = store.query_one("SELECT state, started_at, job_id FROM runs WHERE id = ?", (run_id,))
-        if row is None or row["state"] not in ("running", "cancelling"):
-            return
-        store.execute(
-            "UPDATE runs SET state = ?, ended_at = ?, heartbeat_at = ?, error = ?, "
-            "errors = ?, results = ?, progress = CASE WHEN ? THEN 1.0 ELSE progress "
-            "END WHERE id = ?",
-            (
-                state.value,
-                now,
-                now,
-                error,
-                dumps(errors),
-                dumps(results),
-                state == RunState.SUCCEEDED,
-                run_id,
-            ),
-        )
-        store.execute(
-            "UPDATE run_tasks SET state = ?, ended_at = ? WHERE run_id = ? "
-            "AND state IN ('queued', 'running')",
-            ("cancelled" if state == RunState.CANCELLED else "failed", now, run_id),
-        )
-        if state == RunState.SUCCEEDED and row["started_at"] is not None:
-            store.execute(
-                "UPDATE jobs SET since_watermark = ? WHERE id = ? AND "
-                "(since_watermark IS NULL OR since_watermark < ?)",
-                (row["started_at"], row["job_id"], row["started_at"]),
-            )
 
 
 # -- what the daemon asks about runs ---------------------------------------------------------
@@ -431,14 +373,6 @@ def running_rows(store: Store) -> list[sqlite3.Row]:
     )
 
 
-def mark_gone(store: Store, run_id: int, now: float) -> None:
-    store.execute(
-        "UPDATE runs SET state = 'interrupted', ended_at = ?, "
-        "error = COALESCE(error, 'worker gone') WHERE id = ?",
-        (now, run_id),
-    )
-
-
 # -- what executors and workers ask and write ----------------------------------------------
 def _scope(only: Iterable[int] | None) -> tuple[str, list[Any]]:
     if only is None:
@@ -475,39 +409,6 @@ def state_of(store: Store, run_id: int) -> str | None:
     return None if row is None else str(row["state"])
 
 
-def finish_supervised(
-    store: Store, run_id: int, state: RunState, now: float, error: dict[str, Any]
-) -> bool:
-    """A supervisor's end of a running run whose worker could not end it (gone, hung, timed
-    out); False when the run had ended meanwhile."""
-    with store.transaction():
-        row = store.query_one("SELECT state, errors FROM runs WHERE id = ?", (run_id,))
-        if row is None or row["state"] not in RUNNING:
-            return False
-        errors = json.loads(row["errors"] or "[]")
-        errors.append(error)
-        store.execute(
-            "UPDATE runs SET state = ?, ended_at = ?, error = ?, errors = ? WHERE id = ?",
-            (state.value, now, error["message"], dumps(errors), run_id),
-        )
-        store.execute(
-            "UPDATE run_tasks SET state = ?, ended_at = ? WHERE run_id = ? "
-            "AND state IN ('queued', 'running', 'cancelling')",
-            (state.value, now, run_id),
-        )
-    return True
-
-
-def claim(store: Store, run_id: int, now: float, epoch: int | None) -> bool:
-    """queued → running for whoever wins the one conditional UPDATE."""
-    cur = store.execute(
-        "UPDATE runs SET state = 'running', started_at = ?, heartbeat_at = ?, "
-        "daemon_epoch = ? WHERE id = ? AND state = 'queued'",
-        (now, now, epoch, run_id),
-    )
-    return cur.rowcount == 1
-
-
 def set_spawned(store: Store, run_id: int, pid: int) -> None:
     """The pid (and process group) of the worker just spawned, unless it reported first."""
     store.execute(
@@ -517,14 +418,6 @@ def set_spawned(store: Store, run_id: int, pid: int) -> None:
 
 def worker_state(store: Store, run_id: int) -> sqlite3.Row | None:
     return store.query_one("SELECT state, pid FROM runs WHERE id = ?", (run_id,))
-
-
-def claim_by_worker(store: Store, run_id: int, now: float, pid: int, pgid: int) -> None:
-    store.execute(
-        "UPDATE runs SET state = 'running', started_at = ?, heartbeat_at = ?, "
-        "pid = ?, pgid = ? WHERE id = ?",
-        (now, now, pid, pgid, run_id),
-    )
 
 
 def attach_worker(store: Store, run_id: int, now: float, pid: int, pgid: int) -> None:
@@ -595,3 +488,114 @@ def end_states_before(store: Store, job_id: int, before_run: int, limit: int) ->
         (job_id, before_run, limit),
     )
     return [str(r["state"]) for r in rows]
+
+
+# -- state changes (only run/lifecycle.py calls these) -------------------------------------
+def claim(store: Store, run_id: int, now: float, epoch: int | None, executor: str) -> bool:
+    """queued → running for whoever wins the one conditional UPDATE."""
+    cur = store.execute(
+        "UPDATE runs SET state = 'running', started_at = ?, heartbeat_at = ?, "
+        "daemon_epoch = ?, executor = ? WHERE id = ? AND state = 'queued'",
+        (now, now, epoch, executor, run_id),
+    )
+    return cur.rowcount == 1
+
+
+def set_cancelling(store: Store, run_id: int, now: float) -> bool:
+    cur = store.execute(
+        "UPDATE runs SET state = 'cancelling', cancel_requested_at = ? "
+        "WHERE id = ? AND state = 'running'",
+        (now, run_id),
+    )
+    return cur.rowcount == 1
+
+
+def end(
+    store: Store,
+    run_id: int,
+    *,
+    from_states: tuple[str, ...],
+    state: RunState,
+    task_state: str,
+    now: float,
+    error: str | None,
+    errors_add: list[dict[str, Any]],
+    results: list[str] | None,
+    heartbeat: bool,
+    cancel_requested: bool,
+) -> bool:
+    """One conditional UPDATE from `from_states` to `state`; the run's unfinished tasks
+    take `task_state`; a success moves the job's since watermark. False when the run was
+    not in `from_states` (someone else ended it)."""
+    with store.transaction():
+        row = store.query_one(
+            "SELECT state, errors, started_at, job_id FROM runs WHERE id = ?", (run_id,)
+        )
+        if row is None or row["state"] not in from_states:
+            return False
+        errors = json.loads(row["errors"] or "[]") + errors_add
+        marks = ",".join("?" * len(from_states))
+        cur = store.execute(
+            "UPDATE runs SET state = ?, ended_at = ?, error = ?, errors = ?, "
+            "results = COALESCE(?, results), "
+            "heartbeat_at = CASE WHEN ? THEN ? ELSE heartbeat_at END, "
+            "cancel_requested_at = CASE WHEN ? THEN ? ELSE cancel_requested_at END, "
+            "progress = CASE WHEN ? THEN 1.0 ELSE progress END "
+            f"WHERE id = ? AND state IN ({marks})",
+            (
+                state.value,
+                now,
+                error,
+                dumps(errors),
+                None if results is None else dumps(results),
+                heartbeat,
+                now,
+                cancel_requested,
+                now,
+                state == RunState.SUCCEEDED,
+                run_id,
+                *from_states,
+            ),
+        )
+        if cur.rowcount != 1:
+            return False
+        store.execute(
+            "UPDATE run_tasks SET state = ?, ended_at = ? WHERE run_id = ? "
+            "AND state IN ('queued', 'running', 'cancelling')",
+            (task_state, now, run_id),
+        )
+        if state == RunState.SUCCEEDED and row["started_at"] is not None:
+            store.execute(
+                "UPDATE jobs SET since_watermark = ? WHERE id = ? AND "
+                "(since_watermark IS NULL OR since_watermark < ?)",
+                (row["started_at"], row["job_id"], row["started_at"]),
+            )
+    return True
+
+
+def add_error(store: Store, run_id: int, error: dict[str, Any]) -> None:
+    """Note one more error on an ended run (its state unchanged)."""
+    with store.transaction():
+        row = store.query_one("SELECT error, errors FROM runs WHERE id = ?", (run_id,))
+        if row is None:
+            return
+        errors = [*json.loads(row["errors"] or "[]"), error]
+        text = error["message"] if not row["error"] else f"{row['error']}; {error['message']}"
+        store.execute(
+            "UPDATE runs SET error = ?, errors = ? WHERE id = ?", (text, dumps(errors), run_id)
+        )
+
+
+def transitions(store: Store, run_id: int) -> list[RunTransition]:
+    rows = store.query(
+        "SELECT from_state, to_state, at FROM run_transitions WHERE run_id = ? ORDER BY id",
+        (run_id,),
+    )
+    return [
+        RunTransition(
+            from_state=RunState(r["from_state"]) if r["from_state"] else None,
+            to_state=RunState(r["to_state"]),
+            at=to_datetime(r["at"]),  # type: ignore[arg-type]
+        )
+        for r in rows
+    ]
