@@ -52,8 +52,8 @@ def daemon(engine: Engine) -> Iterator[Daemon]:
     d.acquire()
     d.startup()
     yield d
-    if d._supervisor is not None:
-        d._supervisor.stop_all(grace=1.0)
+    if d.supervisor is not None:
+        d.supervisor.stop_all(grace=1.0)
     if d._alerts is not None:
         d._alerts.close()
     d.release()

@@ -80,10 +80,21 @@ class DaemonAPI(EngineBase):
 
     def make_daemon(self, **options: Any) -> Daemon:
         """The daemon over this engine's store, clock and data directory (not started):
-        `run_daemon` runs one; tests drive one with `startup()` and `step()`."""
+        `run_daemon` runs one; tests drive one with `startup()` and `step()`.
+        `supervise=False`: it starts no run (no executor)."""
+        from jobtui.engine.run.local import LocalExecutor
         from jobtui.engine.schedule.daemon import Daemon
 
         options.setdefault("ensure_system_jobs", self.ensure_system_jobs)
+        if options.pop("supervise", True) and "executors" not in options:
+            # The executors, by queue name: `local` starts a worker process per run here.
+            local = LocalExecutor(
+                self.store,
+                self.data_dir,
+                self.clock,
+                started_by=f"the daemon (pid {os.getpid()})",
+            )
+            options["executors"] = {local.name: local}
         return Daemon(self.store, self.clock, self.data_dir, **options)
 
     def start_daemon(self, grace: float | None = None) -> None:

@@ -151,6 +151,7 @@ class RunsAPI(EngineBase):
         """Block until the run ends. With no daemon alive, start and watch its worker here,
         so scripts and cron lines work without a daemon."""
         from jobtui.engine.run.executor import Supervisor
+        from jobtui.engine.run.local import local_supervisor
 
         supervisor: Supervisor | None = None
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -163,7 +164,7 @@ class RunsAPI(EngineBase):
                     check_daemon_at = time.monotonic() + 2.0
                 if supervise_if_no_daemon and not daemon:
                     if supervisor is None:
-                        supervisor = Supervisor(
+                        supervisor = local_supervisor(
                             self.store, self.data_dir, self.clock, only_runs={int(run_id)}
                         )
                     supervisor.tick()

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import inspect
 import json
 import logging
 import os
@@ -35,7 +34,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,8 +44,9 @@ from jobtui.engine.model.errors import JobtuiError, NotFound
 from jobtui.engine.model.host import owner_name
 from jobtui.engine.model.run_options import check_parameters
 from jobtui.engine.model.spec import Alerts, JobSpec
-from jobtui.engine.model.types import RunState, Trigger
+from jobtui.engine.model.types import Run, RunState, Trigger
 from jobtui.engine.run import lifecycle
+from jobtui.engine.run.executor import Executor, Supervisor
 from jobtui.engine.schedule.alerts import alerts_from
 from jobtui.engine.schedule.rules import OnceRule, RandomRule, Rule, WindowRule, make_rule
 from jobtui.engine.store import fires, lease
@@ -178,7 +178,7 @@ class Daemon:
         ensure_system_jobs: Callable[[], object] | None = None,
         grace: float = DEFAULT_GRACE_S,
         use_scheduler: bool = True,
-        supervise: bool = True,
+        executors: Mapping[str, Executor] | None = None,
         tick: float = TICK_S,
         heartbeat: float = HEARTBEAT_S,
     ):
@@ -202,8 +202,10 @@ class Daemon:
         self._due: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._scheduler: Any = None
-        self._supervisor: Any = None
-        self._supervise_wanted = supervise
+        # Where runs execute, by queue name (`local`: a worker process per run). None given:
+        # this daemon fires schedules and applies post-run but starts no run.
+        self.executors: dict[str, Executor] = dict(executors or {})
+        self.supervisor: Supervisor | None = None
         self._alerts: Any = None
         self._last_flags = 0.0
         self._started_at = 0.0
@@ -283,45 +285,27 @@ class Daemon:
                 log.warning("heartbeat failed: %s", exc)
 
     # -- supervisor (the run executor) -------------------------------------------------
-    def _make_supervisor(self) -> Any:
-        from jobtui.engine.run.executor import Supervisor
-
-        return Supervisor(
-            self.store,
-            self.data_dir,
-            self.clock,
-            epoch=self.epoch,
-            on_run_finished=self._on_run_finished,
-            started_by=f"the daemon (pid {os.getpid()})",
-        )
-
-    def _on_run_finished(self, run: Any) -> None:
+    def _on_run_finished(self, run: Run) -> None:
         # Called by the supervisor when a run ends: apply retry/alerts at once.
         try:
             self.finish_run(int(run.id))
         except LeaseLost:
             raise
         except Exception:  # never let the hook break the supervisor
-            log.exception("post-processing run %s failed", getattr(run, "id", "?"))
+            log.exception("post-processing run %s failed", run.id)
 
     def _supervise(self) -> None:
-        if self._supervise_wanted and self._supervisor is None:
-            self._supervisor = self._make_supervisor()
-            self._supervise_wanted = self._supervisor is not None
-        sup = self._supervisor
-        if sup is None:
+        """Start due queued runs on their executors (unless paused or draining) and watch
+        the running ones."""
+        if not self.executors:
             return
-        sup.epoch = self.epoch
-        start = not (self.paused or self.draining)
+        if self.supervisor is None:
+            self.supervisor = Supervisor(
+                self.store, self.executors, self.clock, on_run_finished=self._on_run_finished
+            )
+        self.supervisor.epoch = self.epoch
         try:
-            params = inspect.signature(sup.tick).parameters
-            if "start_queued" in params:
-                sup.tick(start_queued=start)
-            elif start:
-                sup.tick()
-            else:  # drain: watch what runs, start nothing new
-                sup._reap()
-                sup._watch_active()
+            self.supervisor.tick(start_queued=not (self.paused or self.draining))
         except LeaseLost:
             raise
         except Exception:
@@ -334,8 +318,8 @@ class Daemon:
         self._started_at = self.now()
         before = run_rows.running_ids(self.store)
         self._supervise()
-        if self._supervisor is None and not self._supervise_wanted:
-            self._reconcile_without_supervisor()
+        if not self.executors:
+            self._reconcile_without_executors()
         for run_id, state in sorted(run_rows.states_of(self.store, before).items()):
             if state in ("running", "cancelling"):
                 self.report.adopted.append(run_id)
@@ -360,7 +344,7 @@ class Daemon:
         )
         return self.report
 
-    def _reconcile_without_supervisor(self) -> None:
+    def _reconcile_without_executors(self) -> None:
         """Without an executor, at least tell dead workers from live ones."""
         now = self.now()
         for r in run_rows.running_rows(self.store):

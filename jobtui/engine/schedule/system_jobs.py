@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from jobtui.engine.model.errors import InvalidInput
-from jobtui.engine.run.executor import remove_worker_files
+from jobtui.engine.run.local import remove_worker_files
 from jobtui.engine.store import jobs as job_rows
 from jobtui.engine.store import runs as run_rows
 from jobtui.engine.store.db import Store

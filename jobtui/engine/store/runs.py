@@ -381,15 +381,19 @@ def _scope(only: Iterable[int] | None) -> tuple[str, list[Any]]:
     return f" AND r.id IN ({','.join('?' * len(ids))})", ids
 
 
-def watched_rows(store: Store, only: Iterable[int] | None = None) -> list[sqlite3.Row]:
-    """The running and cancelling runs (of `only`, when given) with what a supervisor
-    watches: pid, process group, heartbeat, start, cancel request, job version."""
+def watched_rows(
+    store: Store, only: Iterable[int] | None = None, *, executor: str = "local"
+) -> list[sqlite3.Row]:
+    """The running and cancelling runs of an executor (of `only`, when given) with what it
+    watches: pid, process group, heartbeat, start, cancel request, job version, and the
+    worker's process start time. Runs claimed before executors were recorded are local's."""
     scope, params = _scope(only)
     return store.query(
         "SELECT r.id, r.state, r.pid, r.pgid, r.heartbeat_at, r.started_at, "
-        "r.cancel_requested_at, r.job_id, r.job_version FROM runs r "
-        f"WHERE r.state IN ('running', 'cancelling'){scope}",
-        params,
+        "r.cancel_requested_at, r.job_id, r.job_version, r.worker_started_at FROM runs r "
+        "WHERE r.state IN ('running', 'cancelling') AND COALESCE(r.executor, 'local') = ?"
+        f"{scope}",
+        [executor, *params],
     )
 
 
