@@ -76,9 +76,12 @@ def claim(
     return run_rows.claim(store, run_id, now, epoch, executor)
 
 
-def attach(store: Store, run_id: int, now: float, pid: int, pgid: int) -> None:
-    """The worker that executes a claimed run: its pid, process group and first beat."""
-    run_rows.attach_worker(store, run_id, now, pid, pgid)
+def attach(
+    store: Store, run_id: int, now: float, pid: int, pgid: int, started: float | None
+) -> None:
+    """The worker that executes a claimed run: its pid, process group, process start time
+    (so a restarted daemon tells it from a recycled pid) and first beat."""
+    run_rows.attach_worker(store, run_id, now, pid, pgid, started)
 
 
 def request_cancel(store: Store, run_id: int, now: float) -> None:

@@ -32,7 +32,7 @@ from jobtui.engine.run.executor import (
     Supervisor,
     run_timeout,
 )
-from jobtui.engine.run.proc import is_worker, kill_leftovers, signal_group
+from jobtui.engine.run.proc import create_time, is_worker, kill_leftovers, signal_group
 from jobtui.engine.sinks.partials import partials_listing, remove_partials
 from jobtui.engine.store import runs as run_rows
 from jobtui.engine.store.db import Store
@@ -195,7 +195,7 @@ class LocalExecutor:
         if row["pid"] is None:
             # Claimed but the worker has not reported yet: trust a fresh claim.
             return (now - (row["heartbeat_at"] or 0)) < STARTUP_GRACE
-        return is_worker(row["pid"])
+        return is_worker(row["pid"], row["worker_started_at"])
 
     def _stale_after(self) -> float:
         return max(STALE_MIN, STALE_HEARTBEATS * self.heartbeat_interval)
@@ -304,7 +304,7 @@ class LocalExecutor:
             return
         self.children[run_id] = proc
         self._watching.add(run_id)
-        run_rows.set_spawned(self.store, run_id, proc.pid)
+        run_rows.set_spawned(self.store, run_id, proc.pid, create_time(proc.pid))
 
     def cancel(self, run_id: int, pgid: int | None = None) -> None:
         """SIGTERM the run's whole process group (the worker stops within a second; what

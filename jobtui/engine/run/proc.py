@@ -1,70 +1,88 @@
-"""Process inspection for the local executor and the worker: is a pid alive, is it one of
-our workers, which processes are in a process group, signalling a group."""
+"""Process inspection for the local executor and the worker, through psutil (portable: the
+former /proc parsing found no group member at all on macOS, so a cancel did nothing there).
+
+- `pid_alive`: the one rule: a zombie is dead.
+- `is_worker`: alive, running `jobtui.engine.run.worker`, and (when the run recorded it)
+  started when the run's worker started: a recycled pid is not our worker.
+- `group_members`: the live processes of a process group.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
-from pathlib import Path
+
+import psutil
+
+WORKER_MODULE = "jobtui.engine.run.worker"
+CREATE_TIME_SLACK = 1.0  # seconds: create times are rounded differently across platforms
+
+
+def _process(pid: int | None) -> psutil.Process | None:
+    if not pid or pid <= 0:
+        return None
+    try:
+        return psutil.Process(pid)
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return bool(proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True  # someone else's, but there
 
 
 def pid_alive(pid: int | None) -> bool:
-    if not pid or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return _proc_state(pid) != "Z"
+    """The pid is a live process (not a zombie)."""
+    proc = _process(pid)
+    return proc is not None and _alive(proc)
 
 
-def _proc_stat(pid: int) -> list[str] | None:
-    try:
-        data = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
+def create_time(pid: int | None) -> float | None:
+    """When the process started (epoch seconds), or None."""
+    proc = _process(pid)
+    if proc is None:
         return None
-    end = data.rfind(b")")
-    return data[end + 2 :].decode(errors="replace").split()
+    try:
+        return float(proc.create_time())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
 
 
-def _proc_state(pid: int) -> str | None:
-    fields = _proc_stat(pid)
-    return fields[0] if fields else None
-
-
-def is_worker(pid: int | None) -> bool:
-    """The pid is alive and runs a jobtui worker (not a recycled pid)."""
-    if not pid_alive(pid):
+def is_worker(pid: int | None, started_at: float | None = None) -> bool:
+    """The pid is alive and runs a jobtui worker, started at `started_at` when given (the
+    create time recorded on the run), so a recycled pid is not taken for it."""
+    proc = _process(pid)
+    if proc is None or not _alive(proc):
         return False
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except FileNotFoundError:
+        if started_at is not None and abs(proc.create_time() - started_at) > CREATE_TIME_SLACK:
+            return False
+        return any(WORKER_MODULE in part for part in proc.cmdline())
+    except psutil.NoSuchProcess:
         return False
-    except OSError:
-        return True  # no /proc: trust the pid
-    return b"jobtui.engine.run.worker" in cmdline
+    except psutil.AccessDenied:
+        return True  # cannot look: trust the pid
 
 
 def group_members(pgid: int | None, *, include_zombies: bool = False) -> list[int]:
-    """Live processes in a process group (scanning /proc)."""
+    """The processes in a process group (live ones unless `include_zombies`)."""
     if not pgid or pgid <= 0:
         return []
     out = []
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return []
-    for entry in entries:
-        if not entry.isdigit():
+    for pid in psutil.pids():
+        try:
+            if os.getpgid(pid) != pgid:
+                continue
+        except OSError:
             continue
-        fields = _proc_stat(int(entry))
-        if not fields or len(fields) < 3:
-            continue
-        if fields[2] == str(pgid) and (include_zombies or fields[0] != "Z"):
-            out.append(int(entry))
+        if include_zombies or pid_alive(pid):
+            out.append(pid)
     return out
 
 

@@ -31,7 +31,7 @@ from jobtui.engine.run.context import execute
 from jobtui.engine.run.executor import GRACE, HEARTBEAT_INTERVAL
 from jobtui.engine.run.logs import LogWriter
 from jobtui.engine.run.order import load_order
-from jobtui.engine.run.proc import is_worker
+from jobtui.engine.run.proc import create_time, is_worker
 from jobtui.engine.run.reporter import SqliteReporter
 from jobtui.engine.store import runs as run_rows
 from jobtui.engine.store.db import Store
@@ -59,19 +59,22 @@ class RunWorker:
         store = self.store
         now = self.clock.now()
         pid, pgid = os.getpid(), os.getpgid(0)
+        started = create_time(pid)
         with store.transaction():
             row = run_rows.worker_state(store, self.run_id)
             if row is None:
                 raise InvalidInput(f"no run with id {self.run_id}")
             if row["state"] == "queued" and lifecycle.claim(store, self.run_id, now):
                 # Started by hand (a test, `jobtui worker`) on a queued run: the same claim.
-                lifecycle.attach(store, self.run_id, now, pid, pgid)
+                lifecycle.attach(store, self.run_id, now, pid, pgid, started)
             elif row["state"] in ("running", "cancelling"):
-                if row["pid"] not in (None, pid) and is_worker(row["pid"]):
+                if row["pid"] not in (None, pid) and is_worker(
+                    row["pid"], row["worker_started_at"]
+                ):
                     raise InvalidInput(
                         f"run {self.run_id} is already executed by worker {row['pid']}"
                     )
-                lifecycle.attach(store, self.run_id, now, pid, pgid)
+                lifecycle.attach(store, self.run_id, now, pid, pgid, started)
             else:
                 raise InvalidInput(f"run {self.run_id} is {row['state']}; nothing to do")
         return run_rows.run_row(store, self.run_id)

@@ -47,6 +47,7 @@ from jobtui.engine.model.spec import Alerts, JobSpec
 from jobtui.engine.model.types import Run, RunState, Trigger
 from jobtui.engine.run import lifecycle
 from jobtui.engine.run.executor import Executor, Supervisor
+from jobtui.engine.run.proc import group_members
 from jobtui.engine.schedule.alerts import alerts_from
 from jobtui.engine.schedule.rules import OnceRule, RandomRule, Rule, WindowRule, make_rule
 from jobtui.engine.store import fires, lease
@@ -119,18 +120,6 @@ def read_holder(data_dir: Path) -> dict[str, Any]:
         return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}
-
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # -- the in-memory view of one scheduled job ------------------------------------------
@@ -348,17 +337,7 @@ class Daemon:
         """Without an executor, at least tell dead workers from live ones."""
         now = self.now()
         for r in run_rows.running_rows(self.store):
-            pgid = r["pgid"]
-            alive = False
-            if pgid:
-                try:
-                    os.killpg(int(pgid), 0)
-                    alive = True
-                except ProcessLookupError:
-                    alive = False
-                except PermissionError:
-                    alive = True
-            if not alive:
+            if not group_members(r["pgid"]):
                 with self.fenced():
                     lifecycle.end_unreported(
                         self.store, int(r["id"]), now, RunState.INTERRUPTED, "worker gone"

@@ -413,22 +413,26 @@ def state_of(store: Store, run_id: int) -> str | None:
     return None if row is None else str(row["state"])
 
 
-def set_spawned(store: Store, run_id: int, pid: int) -> None:
-    """The pid (and process group) of the worker just spawned, unless it reported first."""
+def set_spawned(store: Store, run_id: int, pid: int, started: float | None) -> None:
+    """The pid (and process group, and process start) of the worker just spawned, unless
+    it reported first."""
     store.execute(
-        "UPDATE runs SET pid = ?, pgid = ? WHERE id = ? AND pid IS NULL", (pid, pid, run_id)
+        "UPDATE runs SET pid = ?, pgid = ?, worker_started_at = ? WHERE id = ? AND pid IS NULL",
+        (pid, pid, started, run_id),
     )
 
 
 def worker_state(store: Store, run_id: int) -> sqlite3.Row | None:
-    return store.query_one("SELECT state, pid FROM runs WHERE id = ?", (run_id,))
+    return store.query_one("SELECT state, pid, worker_started_at FROM runs WHERE id = ?", (run_id,))
 
 
-def attach_worker(store: Store, run_id: int, now: float, pid: int, pgid: int) -> None:
+def attach_worker(
+    store: Store, run_id: int, now: float, pid: int, pgid: int, started: float | None
+) -> None:
     store.execute(
-        "UPDATE runs SET pid = ?, pgid = ?, heartbeat_at = ?, "
+        "UPDATE runs SET pid = ?, pgid = ?, worker_started_at = ?, heartbeat_at = ?, "
         "started_at = COALESCE(started_at, ?) WHERE id = ?",
-        (pid, pgid, now, now, run_id),
+        (pid, pgid, started, now, now, run_id),
     )
 
 
