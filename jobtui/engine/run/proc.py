@@ -63,7 +63,12 @@ def is_worker(pid: int | None, started_at: float | None = None) -> bool:
     try:
         if started_at is not None and abs(proc.create_time() - started_at) > CREATE_TIME_SLACK:
             return False
-        return any(WORKER_MODULE in part for part in proc.cmdline())
+        cmdline = proc.cmdline()
+        if not cmdline and started_at is not None:
+            # Read while the process was between two states (its memory being replaced or
+            # torn down): its pid and start time are those of the run's worker.
+            return True
+        return any(WORKER_MODULE in part for part in cmdline)
     except psutil.NoSuchProcess:
         return False
     except psutil.AccessDenied:
