@@ -25,7 +25,7 @@ class DaemonAPI(EngineBase):
     def daemon_status(self, next_fires: int = 5) -> DaemonStatus:
         """What the lock and the lease row say. A daemon holding the lock without renewing
         its lease (frozen, SIGSTOPped) is `alive` but not `responsive`."""
-        from jobtui.engine.schedule.daemon import STALE_AFTER_S, lock_is_held, read_holder
+        from jobtui.engine.schedule.lease import STALE_AFTER_S, lock_is_held, read_holder
 
         row = lease.read(self.store)
         alive = lock_is_held(self.data_dir)
@@ -57,7 +57,8 @@ class DaemonAPI(EngineBase):
     def ensure_daemon(self, wait: float = 10.0) -> str | None:
         """Start a daemon in the background when none is alive. None when one already was;
         otherwise what happened, in words."""
-        from jobtui.engine.schedule.daemon import lock_is_held, log_path, spawn_detached
+        from jobtui.engine.schedule.detach import spawn_detached
+        from jobtui.engine.schedule.lease import lock_is_held, log_path
 
         if lock_is_held(self.data_dir):
             return None
@@ -73,7 +74,8 @@ class DaemonAPI(EngineBase):
     def run_daemon(self, grace: float | None = None, verbose: bool = False) -> int:
         """Run the daemon in the foreground until SIGTERM/SIGINT; its exit code. Raises
         `DaemonRunning` (exit 2) when another daemon holds this data directory."""
-        from jobtui.engine.schedule.daemon import DEFAULT_GRACE_S, configure_logging
+        from jobtui.engine.schedule.daemon import DEFAULT_GRACE_S
+        from jobtui.engine.schedule.detach import configure_logging
 
         configure_logging(verbose)
         return self.make_daemon(grace=DEFAULT_GRACE_S if grace is None else grace).run()
@@ -99,19 +101,19 @@ class DaemonAPI(EngineBase):
 
     def start_daemon(self, grace: float | None = None) -> None:
         """Start a daemon in the background, detached (see `daemon_lock_held`)."""
-        from jobtui.engine.schedule.daemon import spawn_detached
+        from jobtui.engine.schedule.detach import spawn_detached
 
         spawn_detached(self.data_dir, self.store.path, grace)
 
     def daemon_lock_held(self) -> bool:
         """Whether a daemon holds this data directory's lock right now."""
-        from jobtui.engine.schedule.daemon import lock_is_held
+        from jobtui.engine.schedule.lease import lock_is_held
 
         return lock_is_held(self.data_dir)
 
     @property
     def daemon_log_path(self) -> Path:
-        from jobtui.engine.schedule.daemon import log_path
+        from jobtui.engine.schedule.lease import log_path
 
         return log_path(self.data_dir)
 
@@ -126,7 +128,7 @@ class DaemonAPI(EngineBase):
 
     def stop_daemon(self, timeout: float = 60.0, kill: bool = False) -> str:
         """SIGTERM the daemon (it drains for its grace period, then exits) and wait."""
-        from jobtui.engine.schedule.daemon import lock_is_held
+        from jobtui.engine.schedule.lease import lock_is_held
 
         status = self.daemon_status(next_fires=0)
         if not status.alive or not status.pid:

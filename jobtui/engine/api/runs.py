@@ -268,7 +268,7 @@ class RunsAPI(EngineBase):
 
     def replay_problem(self, run_id: int) -> str | None:
         """Why run `run_id` cannot be replayed, or None when it can."""
-        from jobtui.engine.datagen.run import replay_files
+        from jobtui.engine.datagen.replay_store import replay_files
 
         self.get_run(run_id)
         if not replay_files(self.replay_dir(run_id)):
@@ -294,7 +294,7 @@ class RunsAPI(EngineBase):
 
     def preview(self, ref_or_spec: str | int | dict[str, Any], n: int = 20) -> str:
         """The first `n` records of each dataset in the job's format; nothing is stored."""
-        from jobtui.engine.datagen.run import preview_spec
+        from jobtui.engine.datagen.preview import preview_spec
 
         if isinstance(ref_or_spec, dict):
             spec = self._checked(ref_or_spec)  # type: ignore[attr-defined]

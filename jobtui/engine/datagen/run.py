@@ -1,5 +1,6 @@
-"""The data-generation run: one task per dataset × sink, buffering, parallel generation,
-and the replay store.
+"""The data-generation run: one task per dataset × sink, buffering, parallel generation
+(batches.py), the run's settings (settings.py), the replay store (replay_store.py); a replay
+(replay.py) and a preview (preview.py) deliver through the same pieces.
 
 Records are made once per dataset and fanned out: stream sinks (console, file) get the
 bytes of the job's format, table sinks (sqlite, postgres, http) get the records. A sink
@@ -23,17 +24,23 @@ import functools
 import json
 import os
 import queue
-import random
-import shutil
 import threading
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from jobtui.engine.datagen import lookup
-from jobtui.engine.datagen.prestart import processes_for
+from jobtui.engine.datagen.batches import (
+    BATCH_SIZE,
+    can_split,
+    parallel_batches,
+    serial_batches,
+    serial_chunks,
+    warm,
+)
+from jobtui.engine.datagen.replay_store import ReplayWriter, prune_job_replays
+from jobtui.engine.datagen.settings import Settings, effective_settings, record_counts
 from jobtui.engine.model.errors import InvalidInput, NotFound
 from jobtui.engine.model.formats import FORMAT_EXTENSIONS
 from jobtui.engine.model.runtime import Outcome, RunContext, TaskState
@@ -43,12 +50,8 @@ from jobtui.engine.sinks.partials import note_partial, partials_listing
 
 if TYPE_CHECKING:
     from jobtui.engine.datagen.generate import Chunk
-    from jobtui.engine.model.spec import JobSpec
 
-BATCH_SIZE = 5000
 PUT_POLL = 0.2
-READ_CHUNK = 1 << 20
-OVERRIDABLE = ("max_records", "seed", "locale", "threads", "randomize_records")
 
 
 # -- adapters onto the generator and the formats (engine/datagen) ------------------------
@@ -93,73 +96,6 @@ def records_of(batch: Any, fields: list[str]) -> list[dict[str, Any]]:
     if rows and not isinstance(rows[0], dict):
         return [dict(zip(fields, row, strict=False)) for row in rows]
     return rows
-
-
-# -- settings --------------------------------------------------------------------------
-@dataclass
-class Settings:
-    max_records: int
-    seed: int
-    locale: str
-    threads: int
-    randomize_records: bool
-    flush_each_record: bool
-    use_buffer: bool
-    buffer_size: int
-    format: str
-    format_options: dict[str, Any]
-    replay: bool
-    replay_keep: int
-    effective: dict[str, Any] = field(default_factory=dict)
-    processes: int = 1  # that generate (`prestart.processes_for`)
-
-
-def effective_settings(spec: JobSpec, options: dict[str, Any]) -> Settings:
-    """The job's settings with the run's overrides; `effective` says which value won."""
-    dg = spec.datagen
-    assert dg is not None
-    effective: dict[str, Any] = {}
-    values: dict[str, Any] = {}
-    for key in OVERRIDABLE:
-        configured = getattr(dg, key)
-        if options.get(key) is not None:
-            values[key] = options[key]
-            effective[key] = {"value": options[key], "from": "run", "configured": configured}
-        else:
-            values[key] = configured
-            effective[key] = {"value": configured, "from": "job"}
-    if values["seed"] is None:
-        values["seed"] = random.SystemRandom().randrange(1, 2**31)
-        effective["seed"] = {"value": values["seed"], "from": "random"}
-    if options.get("to_file"):
-        effective["sinks"] = {"value": f"file {options['to_file']}", "from": "run"}
-    return Settings(
-        max_records=int(values["max_records"]),
-        seed=int(values["seed"]),
-        locale=str(values["locale"]),
-        threads=int(values["threads"]),
-        randomize_records=bool(values["randomize_records"]),
-        flush_each_record=dg.flush_each_record,
-        use_buffer=dg.use_buffer,
-        buffer_size=dg.buffer_size,
-        format=dg.generator.format,
-        format_options=dict(dg.generator.options),
-        replay=dg.replay.enabled,
-        replay_keep=dg.replay.keep,
-        effective=effective,
-        processes=processes_for(int(values["threads"]), dg.flush_each_record),
-    )
-
-
-def record_counts(settings: Settings, names: list[str]) -> dict[str, int]:
-    """Each dataset's record count: max_records, or (randomize_records) a seeded draw that
-    depends on the dataset's name only, not on the order of the datasets."""
-    from jobtui.engine.datagen.generate import record_count
-
-    return {
-        name: record_count(settings.seed, name, settings.max_records, settings.randomize_records)
-        for name in names
-    }
 
 
 def to_file_sink(path: str, several: bool) -> dict[str, Any]:
@@ -318,138 +254,8 @@ class Delivery:
                     self.queue.put_nowait(_DONE)
 
 
-class ReplayWriter:
-    """Keeps a dataset's output bytes under `<data_dir>/replay/<run_id>/`."""
-
-    def __init__(self, directory: Path, filename: str):
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.path = directory / filename
-        self._fh: IO[bytes] | None = open(self.path, "wb", buffering=READ_CHUNK)  # noqa: SIM115
-
-    def write(self, data: bytes) -> None:
-        if self._fh is not None and data:
-            self._fh.write(data)
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-
-
-# -- batches, in one process or several ---------------------------------------------------
-def _batch_plan(count: int, batch_size: int) -> list[tuple[int, int]]:
-    return [(start, min(batch_size, count - start)) for start in range(0, count, batch_size)]
-
-
-def serial_batches(gen: Any, name: str, count: int, batch_size: int) -> Iterator[Any]:
-    yield from gen.batches(name, count, batch_size)
-
-
-# Parallel generation uses processes (datagen/parallel.py): on CPython the GIL makes threads
-# no faster for generation, which is pure Python. Batches are made (and encoded, with
-# `encode_at(batch, start)`) by `threads` processes, the caller included, and come back
-# in order; record values depend only on (seed, dataset, field, record number), so the
-# bytes are those of one process. The main encoder is advanced by each batch so that its
-# footer (a JSON array's) knows records were written.
-WARM_FROM = 50_000  # records from which filling every pool first pays for itself
-
-
-def warm(gen: Any, name: str, count: int) -> None:
-    """Fill every Faker pool the dataset uses before a big serial run: filled pools are
-    drawn from without a per-value check, and filling them in chunks costs less than
-    filling them slot by slot as draws reach them (~35% of a 1M-record run). Pool values
-    depend only on the seed, so the bytes do not change."""
-    if count >= WARM_FROM and can_split(gen):
-        gen.fill_pools(name, count)
-
-
-def can_split(gen: Any) -> bool:
-    """Whether this generator's records can be made in other processes (the real one)."""
-    from jobtui.engine.datagen.generate import DatasetGenerator
-
-    return isinstance(gen, DatasetGenerator)
-
-
-def parallel_batches(
-    ctx: RunContext,
-    datasets: list[dict[str, Any]],
-    dataset: dict[str, Any],
-    count: int,
-    batch_size: int,
-    settings: Settings,
-    counts: dict[str, int],
-    encoder: Any,
-    *,
-    pool: Any = None,
-    need_bytes: bool,
-    need_records: bool,
-    encodings: list[str],
-) -> Iterator[Chunk]:
-    """`threads` processes make and encode the batches, this one included (it also
-    delivers them): `threads: 2` is this process and one helper."""
-    from jobtui.engine.datagen.parallel import chunk_args, parallel_chunks
-
-    base = chunk_args(
-        datasets,
-        settings.seed,
-        settings.locale,
-        dataset["name"],
-        count,
-        counts=counts,
-        fmt=settings.format,
-        options=settings.format_options,
-        need_bytes=need_bytes,
-        need_records=need_records,
-        encodings=encodings,
-    )
-    # A cancel SIGTERMs the whole process group, helpers included; a helper that is gone
-    # only means this process makes the batches, until its own handler sets `stop`.
-    for chunk in parallel_chunks(
-        base,
-        batch_size,
-        settings.processes,
-        pool=pool,
-        stop=ctx.stop.is_set,
-        report=lambda text: ctx.log.write(text, "debug", "engine"),
-    ):
-        encoder.advance(chunk[2])
-        yield chunk
-    ctx.check()  # the chunks end early when `stop` is set: a cancel, not the end
-
-
-def serial_chunks(
-    gen: Any,
-    name: str,
-    count: int,
-    batch_size: int,
-    encoder: Any,
-    *,
-    need_bytes: bool,
-    need_records: bool,
-    encodings: list[str],
-) -> Iterator[Chunk]:
-    """The batches, made in this process the way helpers make theirs (`make_chunk`): the
-    format's bytes, records when a sink takes them, and sink encodings made straight from
-    the generator's columns (no record dicts unless a sink or the format needs them)."""
-    from jobtui.engine.datagen.generate import make_chunk
-
-    gen.prepare(name, count)
-    for start in range(0, count, batch_size):
-        chunk = make_chunk(
-            gen,
-            name,
-            start,
-            min(batch_size, count - start),
-            encoder if need_bytes else None,
-            need_records=need_records,
-            encodings=encodings,
-        )
-        encoder.advance(chunk[2])
-        yield chunk
-
-
 # -- the run ------------------------------------------------------------------------------
-def _settle(ctx: RunContext, deliveries: list[Delivery]) -> list[str]:
+def settle(ctx: RunContext, deliveries: list[Delivery]) -> list[str]:
     results = []
     for d in deliveries:
         if d.failed is not None:
@@ -466,7 +272,7 @@ def _settle(ctx: RunContext, deliveries: list[Delivery]) -> list[str]:
     return results
 
 
-def _open(
+def open_delivery(
     ctx: RunContext,
     sink_spec: dict[str, Any],
     sink_ctx: SinkContext,
@@ -494,7 +300,7 @@ def _open(
     return delivery
 
 
-def _final_state(ctx: RunContext) -> tuple[RunState, str | None]:
+def final_state(ctx: RunContext) -> tuple[RunState, str | None]:
     states = [t.state for t in ctx.tasks]
     failed = [t for t in ctx.tasks if t.state == "failed"]
     if not failed:
@@ -508,7 +314,7 @@ def _final_state(ctx: RunContext) -> tuple[RunState, str | None]:
     return RunState.FAILED, summary
 
 
-def _sink_context(
+def sink_context(
     ctx: RunContext,
     dataset: dict[str, Any],
     settings: Settings,
@@ -607,7 +413,7 @@ def _generate(ctx: RunContext, settings: Settings, pool: Any) -> Outcome:
         pruned = prune_job_replays(ctx.data_dir, ctx.job_id, settings.replay_keep, ctx.run_id)
         if pruned:
             ctx.log.info(f"replay store: pruned the output of {pruned} older run(s)")
-    state, error = _final_state(ctx)
+    state, error = final_state(ctx)
     return Outcome(state, error=error, results=results)
 
 
@@ -629,10 +435,10 @@ def _each_dataset(
         ctx.check()
         name = dataset["name"]
         deliveries = [
-            _open(
+            open_delivery(
                 ctx,
                 sink_spec,
-                _sink_context(ctx, dataset, settings, task.name, every),
+                sink_context(ctx, dataset, settings, task.name, every),
                 task,
                 settings.flush_each_record,
             )
@@ -656,7 +462,7 @@ def _each_dataset(
         finally:
             if replay is not None:
                 replay.close()
-        results += _settle(ctx, deliveries)
+        results += settle(ctx, deliveries)
         ctx.log.info(f"{name}: {counts[name]} record(s) made")
     return results
 
@@ -791,135 +597,3 @@ def _produce(
                 d.sink.flush()
             except Exception as exc:
                 d.fail(exc)
-
-
-# -- replay ---------------------------------------------------------------------------------
-def replay_files(directory: Path) -> dict[str, Any] | None:
-    manifest = directory / "manifest.json"
-    try:
-        data: dict[str, Any] = json.loads(manifest.read_text())
-    except (OSError, ValueError):
-        return None
-    return data
-
-
-def prune_job_replays(data_dir: Path, job_id: int, keep: int, current: int) -> int:
-    """Remove the stored output of the job's runs before its `keep` newest (up to `current`).
-    Each run's manifest names its job, so this needs no database: a remote executor keeps
-    its own replay store. (Output stored before manifests named their job is left to the
-    nightly `replays` system job.)"""
-    root = data_dir / "replay"
-    if not root.is_dir():
-        return 0
-    ids = sorted(
-        (int(p.name) for p in root.iterdir() if p.name.isdigit() and int(p.name) <= current),
-        reverse=True,
-    )
-    kept = 0
-    removed = 0
-    for run_id in ids:
-        directory = root / str(run_id)
-        manifest = replay_files(directory)
-        if manifest is None or manifest.get("job") != job_id:
-            continue
-        if kept < keep:
-            kept += 1
-            continue
-        shutil.rmtree(directory, ignore_errors=True)
-        removed += 1
-    return removed
-
-
-def run_replay(ctx: RunContext) -> Outcome:
-    original = int(ctx.options["replay_of"])
-    directory = ctx.data_dir / "replay" / str(original)
-    manifest = replay_files(directory)
-    if manifest is None:
-        raise NotFound(f"run {original} has no stored output to replay (pruned?)")
-    ctx.log.info(f"replaying the stored output of run {original} ({manifest['format']})")
-    entries = manifest["datasets"]
-    sinks = run_sinks(ctx, len(entries) > 1)
-    settings = effective_settings(ctx.spec, {**ctx.options, "seed": 0})
-    settings.format = manifest["format"]
-    settings.format_options = manifest.get("options") or {}
-    ctx.total = sum(int(e["records"]) for e in entries)
-    tasks = {
-        e["name"]: [
-            ctx.add_task(f"{e['name']} → {s.get('name') or s['type']}", int(e["records"]))
-            for s in sinks
-        ]
-        for e in entries
-    }
-    results: list[str] = []
-    every = [e["dataset"] for e in entries if e.get("dataset")]
-    for entry in entries:
-        ctx.check()
-        dataset = entry.get("dataset") or {"name": entry["name"], "fields": []}
-        sink_ctx = functools.partial(_sink_context, ctx, dataset, settings, every=every)
-        deliveries = [
-            _open(ctx, spec, sink_ctx(task.name), task, False)
-            for spec, task in zip(sinks, tasks[entry["name"]], strict=True)
-        ]
-        path = directory / entry["file"]
-        records = int(entry["records"])
-        streams = [d for d in deliveries if d.alive and d.sink.takes == "bytes"]
-        tables = [d for d in deliveries if d.alive and d.sink.takes == "records"]
-        try:
-            if streams:
-                with open(path, "rb") as fh:
-                    while chunk := fh.read(READ_CHUNK):
-                        ctx.check()
-                        for d in streams:
-                            d.put(chunk, None, 0)
-                for d in streams:
-                    d.records = records
-                    d.sink.records = records
-            if tables:
-                decoder = make_decoder(settings.format, settings.format_options, dataset)
-                with open(path, "rb") as fh:
-                    for batch in decoder.decode(fh):
-                        ctx.check()
-                        rows = records_of(batch, field_names(dataset))
-                        for d in tables:
-                            d.put(b"", rows, len(rows))
-            ctx.add_records(records)
-            for d in deliveries:
-                if d.alive:
-                    try:
-                        d.sink.flush()
-                    except Exception as exc:
-                        d.fail(exc)
-        except BaseException:
-            for d in deliveries:
-                if d.alive:
-                    d.sink.abort()
-            raise
-        results += _settle(ctx, deliveries)
-    state, error = _final_state(ctx)
-    return Outcome(state, error=error, results=results)
-
-
-# -- preview --------------------------------------------------------------------------------
-def preview_spec(spec: JobSpec, n: int, find: lookup.Lookup) -> str:
-    """The first `n` records of each dataset in the job's format (nothing is stored);
-    `find` gives a dataset's spec by name."""
-    settings = effective_settings(spec, {})
-    if spec.datagen is not None and spec.datagen.seed is None:
-        settings.seed = 0
-    names = list(spec.datagen.datasets if spec.datagen else [])
-    every = lookup.load_datasets(names, find)
-    datasets = every[: len(names)]
-    counts = record_counts(settings, [d["name"] for d in every])
-    gen = make_generator(every, settings.seed, settings.locale, counts)
-    parts: list[str] = []
-    for dataset in datasets:
-        encoder = make_encoder(settings.format, settings.format_options, dataset)
-        chunks = [encoder.header()]
-        for batch in gen.batches(dataset["name"], n, n):
-            chunks.append(encoder.encode(batch))
-        chunks.append(encoder.footer())
-        text = b"".join(chunks).decode("utf-8", "replace")
-        if len(datasets) > 1:
-            text = f"# {dataset['name']}\n{text}"
-        parts.append(text if text.endswith("\n") else text + "\n")
-    return "".join(parts)

@@ -138,10 +138,12 @@ def body(ctx: RunContext) -> Outcome:
         from jobtui.engine.run.command import run_command
 
         return run_command(ctx)
-    from jobtui.engine.datagen.run import run_datagen, run_replay
-
     if ctx.options.get("replay_of") is not None:
+        from jobtui.engine.datagen.replay import run_replay
+
         return run_replay(ctx)
+    from jobtui.engine.datagen.run import run_datagen
+
     return run_datagen(ctx)
 
 
