@@ -8,7 +8,7 @@ import json
 import logging
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,12 @@ def history(engine: Engine, run_id: int) -> list[tuple[str | None, str]]:
     ]
 
 
-def sleeper(engine: Engine, port: int, on: list[str]) -> None:
+def running_sleeper(
+    engine: Engine, daemon: Daemon, smtp_server: tuple[int, Inbox], alert_on: str
+) -> tuple[Inbox, Any]:
+    """A `sleep 100` job (retried once, alerting on `alert_on`), its run started by the
+    daemon; (the inbox, the running run)."""
+    port, inbox = smtp_server
     engine.set_smtp_settings(host="127.0.0.1", port=port, sender="jobtui@example.com")
     engine.create_job(
         {
@@ -41,9 +46,11 @@ def sleeper(engine: Engine, port: int, on: list[str]) -> None:
             "kind": "command",
             "command": {"argv": ["sleep", "100"]},
             "policies": {"retry": {"attempts": 1, "delay": "1s"}},
-            "alerts": {"emails": ["ops@example.com"], "on": on},
+            "alerts": {"emails": ["ops@example.com"], "on": [alert_on]},
         }
     )
+    run_id = engine.queue_run("sleeper").id
+    return inbox, running_with_pid(engine, daemon, run_id)
 
 
 @pytest.fixture
@@ -68,6 +75,21 @@ def running_with_pid(engine: Engine, daemon: Daemon, run_id: int) -> Any:
     return wait_until(started, timeout=20)
 
 
+def step_until(daemon: Daemon, condition: Callable[[], bool]) -> None:
+    """Step the daemon until `condition`, then five passes more and a second look at ended
+    runs (which must change nothing), and let the mail go out."""
+
+    def reached() -> bool:
+        daemon.step()
+        return condition()
+
+    wait_until(reached, timeout=20)
+    for _ in range(5):
+        daemon.step()
+    daemon.process_finished()
+    daemon._alerts.close()
+
+
 def retries_of(engine: Engine, run_id: int) -> list[int]:
     return [r.id for r in engine.list_runs("sleeper", triggers=["retry"]) if r.id != run_id]
 
@@ -75,21 +97,11 @@ def retries_of(engine: Engine, run_id: int) -> list[int]:
 def test_a_killed_worker_is_interrupted_then_retried_once_and_alerted_once(
     engine: Engine, daemon: Daemon, smtp_server: tuple[int, Inbox]
 ) -> None:
-    port, inbox = smtp_server
-    sleeper(engine, port, on=["interrupted"])
-    run_id = engine.queue_run("sleeper").id
-    run = running_with_pid(engine, daemon, run_id)
+    inbox, run = running_sleeper(engine, daemon, smtp_server, alert_on="interrupted")
+    run_id = run.id
     os.kill(run.pid, signal.SIGKILL)
 
-    def retried() -> bool:
-        daemon.step()
-        return bool(retries_of(engine, run_id))
-
-    wait_until(retried, timeout=20)
-    for _ in range(5):  # more passes, and a second look at ended runs, change nothing
-        daemon.step()
-    daemon.process_finished()
-    daemon._alerts.close()
+    step_until(daemon, lambda: bool(retries_of(engine, run_id)))
 
     final = engine.get_run(run_id)
     assert final.state == RunState.RETRYING
@@ -109,21 +121,11 @@ def test_a_killed_worker_is_interrupted_then_retried_once_and_alerted_once(
 def test_a_cancelled_run_is_cancelled_once_not_retried_and_alerted_once(
     engine: Engine, daemon: Daemon, smtp_server: tuple[int, Inbox]
 ) -> None:
-    port, inbox = smtp_server
-    sleeper(engine, port, on=["cancelled"])
-    run_id = engine.queue_run("sleeper").id
-    running_with_pid(engine, daemon, run_id)
+    inbox, run = running_sleeper(engine, daemon, smtp_server, alert_on="cancelled")
+    run_id = run.id
     assert engine.cancel_run(run_id).state == RunState.CANCELLING
 
-    def ended() -> bool:
-        daemon.step()
-        return engine.get_run(run_id).state.is_final
-
-    wait_until(ended, timeout=20)
-    for _ in range(5):
-        daemon.step()
-    daemon.process_finished()
-    daemon._alerts.close()
+    step_until(daemon, lambda: engine.get_run(run_id).state.is_final)
 
     assert engine.get_run(run_id).state == RunState.CANCELLED
     assert history(engine, run_id) == [

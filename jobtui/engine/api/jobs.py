@@ -18,6 +18,7 @@ from jobtui.engine.store import jobs as job_rows
 from jobtui.engine.store import presets as preset_rows
 from jobtui.engine.store import runs as run_rows
 from jobtui.engine.store import workspaces
+from jobtui.engine.store.jobs import JobQuery
 
 TRASH_DAYS = job_rows.TRASH_DAYS
 JOB_SORTS = job_rows.JOB_SORTS
@@ -86,17 +87,8 @@ class JobsAPI(EngineBase):
         offset: int = 0,
     ) -> list[JobSummary]:
         """The job list with derived status and last run, filtered, sorted, one page."""
-        return job_rows.list_summaries(
-            self.store,
-            search,
-            statuses,
-            workspace,
-            include_system,
-            sort,
-            descending,
-            limit,
-            offset,
-        )
+        q = JobQuery(search, tuple(statuses or ()), workspace, include_system)
+        return job_rows.list_summaries(self.store, q, sort, descending, limit, offset)
 
     def count_jobs(
         self,
@@ -105,7 +97,8 @@ class JobsAPI(EngineBase):
         workspace: str | None = None,
         include_system: bool = False,
     ) -> int:
-        return job_rows.count(self.store, search, statuses, workspace, include_system)
+        q = JobQuery(search, tuple(statuses or ()), workspace, include_system)
+        return job_rows.count(self.store, q)
 
     def status_counts(
         self,
@@ -114,7 +107,8 @@ class JobsAPI(EngineBase):
         include_system: bool = False,
     ) -> dict[JobStatus, int]:
         """How many jobs per status, for the filter bar and header totals."""
-        return job_rows.status_counts(self.store, search, workspace, include_system)
+        q = JobQuery(search, (), workspace, include_system)
+        return job_rows.status_counts(self.store, q)
 
     def recent_run_states(self, job_ids: Sequence[int], per_job: int = 12) -> dict[int, list[str]]:
         """The last few run states of each job, oldest first (for sparklines)."""

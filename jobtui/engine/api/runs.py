@@ -18,6 +18,7 @@ from jobtui.engine.run import lifecycle
 from jobtui.engine.store import jobs as job_rows
 from jobtui.engine.store import logs as log_rows
 from jobtui.engine.store import runs as run_rows
+from jobtui.engine.store.logs import LogFilter
 
 
 def _epoch(value: float | int | str | datetime | None, field: str) -> float | None:
@@ -193,16 +194,8 @@ class RunsAPI(EngineBase):
         streams: Iterable[str] | None = None,
         grep: str | None = None,
     ) -> list[LogLine]:
-        return log_rows.read_log(
-            self.store,
-            int(run_id),
-            from_seq=from_seq,
-            limit=limit,
-            backwards=backwards,
-            levels=levels,
-            streams=streams,
-            grep=grep,
-        )
+        where = LogFilter.of(levels, streams, grep)
+        return log_rows.read_log(self.store, int(run_id), where, from_seq, limit, backwards)
 
     def log_size(self, run_id: int) -> int:
         return log_rows.log_size(self.store, int(run_id))
@@ -216,9 +209,8 @@ class RunsAPI(EngineBase):
         levels: Iterable[str] | None = None,
         backwards: bool = False,
     ) -> LogLine | None:
-        return log_rows.find_log(
-            self.store, int(run_id), start_seq, pattern=pattern, levels=levels, backwards=backwards
-        )
+        where = LogFilter.of(levels, grep=pattern)
+        return log_rows.find_log(self.store, int(run_id), start_seq, where, backwards)
 
     def iter_log(
         self,
@@ -230,9 +222,8 @@ class RunsAPI(EngineBase):
         grep: str | None = None,
     ) -> Iterator[LogLine]:
         """Every matching line of a run's log from `from_seq`, read a chunk at a time."""
-        return log_rows.iter_log(
-            self.store, int(run_id), from_seq=from_seq, levels=levels, streams=streams, grep=grep
-        )
+        where = LogFilter.of(levels, streams, grep)
+        return log_rows.iter_log(self.store, int(run_id), where, from_seq)
 
     def save_log(
         self,
@@ -253,9 +244,8 @@ class RunsAPI(EngineBase):
         formatted = LineFormatter(with_time)
         try:
             with open(target, "w", encoding="utf-8") as fh:
-                for line in log_rows.iter_log(
-                    self.store, int(run_id), levels=levels, streams=streams, grep=grep
-                ):
+                where = LogFilter.of(levels, streams, grep)
+                for line in log_rows.iter_log(self.store, int(run_id), where):
                     fh.write(formatted(line) + "\n")
                     count += 1
         except OSError as exc:

@@ -11,6 +11,20 @@ from pathlib import Path
 from jobtui.engine.schedule.lease import log_path
 
 
+def jobtui_argv(data_dir: Path, db_path: Path, *args: str) -> list[str]:
+    """The command line of `jobtui ARGS` on this data directory and database."""
+    return [
+        sys.executable,
+        "-m",
+        "jobtui",
+        "--data-dir",
+        str(data_dir),
+        "--db",
+        str(db_path),
+        *args,
+    ]
+
+
 def spawn_detached(data_dir: Path, db_path: Path, grace: float | None = None) -> None:
     """Start `jobtui daemon` in its own session, logging to <data_dir>/daemon.log.
 
@@ -20,16 +34,7 @@ def spawn_detached(data_dir: Path, db_path: Path, grace: float | None = None) ->
     log_file = log_path(data_dir)
     fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.close(fd)
-    argv = [
-        sys.executable,
-        "-m",
-        "jobtui",
-        "--data-dir",
-        str(data_dir),
-        "--db",
-        str(db_path),
-        "daemon",
-    ]
+    argv = jobtui_argv(data_dir, db_path, "daemon")
     if grace is not None:
         argv += ["--grace", str(grace)]
     env = dict(os.environ)

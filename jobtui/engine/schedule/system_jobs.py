@@ -17,13 +17,13 @@ Tasks:
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from jobtui.engine.model.errors import InvalidInput
 from jobtui.engine.run.local import remove_worker_files
+from jobtui.engine.schedule.detach import jobtui_argv
 from jobtui.engine.store import jobs as job_rows
 from jobtui.engine.store import runs as run_rows
 from jobtui.engine.store.db import Store
@@ -53,20 +53,7 @@ def system_spec(data_dir: Path, db_path: Path, task: str) -> dict[str, Any]:
         "tags": ["system"],
         "schedule": {"type": "cron", "cron": cron},
         "policies": {"overlap": "skip", "misfire": {"policy": "once", "cap": 1}},
-        "command": {
-            "argv": [
-                sys.executable,
-                "-m",
-                "jobtui",
-                "--data-dir",
-                str(data_dir),
-                "--db",
-                str(db_path),
-                "daemon",
-                "maintenance",
-                task,
-            ]
-        },
+        "command": {"argv": jobtui_argv(data_dir, db_path, "daemon", "maintenance", task)},
     }
 
 

@@ -60,11 +60,7 @@ def dataset_id(store: Store, name: str) -> int | None:
 
 def save(store: Store, existing: int | None, columns: dict[str, Any], now: float) -> None:
     """Insert a dataset, or update dataset `existing` (call inside a transaction)."""
-    table = store.db.table("datasets")
-    if existing is None:
-        table.insert({**columns, "created_at": now, "updated_at": now})
-    else:
-        table.update(existing, {**columns, "updated_at": now})
+    store.save_row("datasets", existing, columns, now)
 
 
 def specs_except(store: Store, name: str) -> list[tuple[str, dict[str, Any]]]:

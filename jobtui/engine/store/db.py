@@ -212,6 +212,17 @@ class Store:
         row = self.query_one("SELECT value FROM settings WHERE key = ?", (key,))
         return row["value"] if row else default
 
+    def save_row(
+        self, table: str, existing: int | None, columns: dict[str, Any], now: float
+    ) -> None:
+        """Insert a row with `columns` (created and updated now), or update row `existing`
+        (updated now). Call inside a transaction."""
+        rows = self.db.table(table)
+        if existing is None:
+            rows.insert({**columns, "created_at": now, "updated_at": now})
+        else:
+            rows.update(existing, {**columns, "updated_at": now})
+
     def delete_setting(self, key: str) -> None:
         self.execute("DELETE FROM settings WHERE key = ?", (key,))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,40 +161,43 @@ def name_taken(store: Store, workspace_id: int, name: str, other_than: int | Non
 
 
 # -- the list -----------------------------------------------------------------------------
-def _filters(
-    search: str | None,
-    statuses: Iterable[str] | None,
-    workspace: str | None,
-    include_system: bool,
-    include_deleted: bool = False,
-) -> tuple[str, list[Any]]:
-    where = ["j.deleted_at IS NOT NULL" if include_deleted else "j.deleted_at IS NULL"]
+@dataclass(frozen=True)
+class JobQuery:
+    """Which jobs the list shows: a search in names, descriptions and tags; statuses (empty:
+    all); one workspace or all; with system jobs or not; trashed ones instead of live ones."""
+
+    search: str | None = None
+    statuses: tuple[str, ...] = ()
+    workspace: str | None = None
+    include_system: bool = False
+    trashed: bool = False
+
+
+def _filters(q: JobQuery) -> tuple[str, list[Any]]:
+    where = ["j.deleted_at IS NOT NULL" if q.trashed else "j.deleted_at IS NULL"]
     params: list[Any] = []
-    if not include_system:
+    if not q.include_system:
         where.append("j.system = 0")
-    if search:
-        like = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    if q.search:
+        like = "%" + q.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         where.append(
             "(j.name LIKE ? ESCAPE '\\' OR j.description LIKE ? ESCAPE '\\' "
             "OR j.tags LIKE ? ESCAPE '\\')"
         )
         params += [like, like, like]
-    status_list = [JobStatus(s).value for s in statuses or []]
+    status_list = [JobStatus(s).value for s in q.statuses]
     if status_list:
         where.append(f"j.status IN ({','.join('?' * len(status_list))})")
         params += status_list
-    if workspace:
+    if q.workspace:
         where.append("w.name = ?")
-        params.append(workspace)
+        params.append(q.workspace)
     return " AND ".join(where), params
 
 
 def list_summaries(
     store: Store,
-    search: str | None = None,
-    statuses: Iterable[str] | None = None,
-    workspace: str | None = None,
-    include_system: bool = False,
+    q: JobQuery,
     sort: str = "name",
     descending: bool = False,
     limit: int | None = None,
@@ -203,7 +205,7 @@ def list_summaries(
 ) -> list[JobSummary]:
     if sort not in JOB_SORTS:
         raise InvalidInput(f"sort: must be one of {', '.join(JOB_SORTS)}")
-    where, params = _filters(search, statuses, workspace, include_system)
+    where, params = _filters(q)
     direction = " DESC" if descending else ""
     order = ", ".join(part + direction for part in JOB_SORTS[sort].split(", "))
     sql = f"SELECT {JOB_SUMMARY_COLUMNS} FROM {JOB_FROM} WHERE {where} ORDER BY {order}, j.id"
@@ -213,22 +215,14 @@ def list_summaries(
     return [summary_from_row(r) for r in store.query(sql, params)]
 
 
-def count(
-    store: Store,
-    search: str | None = None,
-    statuses: Iterable[str] | None = None,
-    workspace: str | None = None,
-    include_system: bool = False,
-) -> int:
-    where, params = _filters(search, statuses, workspace, include_system)
+def count(store: Store, q: JobQuery) -> int:
+    where, params = _filters(q)
     row = store.query_one(f"SELECT COUNT(*) FROM {JOB_FROM} WHERE {where}", params)
     return int(row[0]) if row else 0
 
 
-def status_counts(
-    store: Store, search: str | None, workspace: str | None, include_system: bool
-) -> dict[JobStatus, int]:
-    where, params = _filters(search, None, workspace, include_system)
+def status_counts(store: Store, q: JobQuery) -> dict[JobStatus, int]:
+    where, params = _filters(q)
     rows = store.query(
         f"SELECT j.status, COUNT(*) AS n FROM {JOB_FROM} WHERE {where} GROUP BY j.status", params
     )
@@ -239,7 +233,7 @@ def status_counts(
 
 
 def trash(store: Store) -> list[JobSummary]:
-    where, params = _filters(None, None, None, True, include_deleted=True)
+    where, params = _filters(JobQuery(include_system=True, trashed=True))
     rows = store.query(
         f"SELECT {JOB_SUMMARY_COLUMNS} FROM {JOB_FROM} WHERE {where} ORDER BY j.deleted_at DESC",
         params,

@@ -31,14 +31,10 @@ def read(store: Store) -> Lease | None:
         info = json.loads(row["info"] or "{}")
     except ValueError:
         info = {}
+    info = info if isinstance(info, dict) else {}
+    epoch, paused = int(row["epoch"]), bool(row["paused"])
     return Lease(
-        owner=row["owner"],
-        pid=row["pid"],
-        epoch=int(row["epoch"]),
-        heartbeat_at=row["heartbeat_at"],
-        started_at=row["started_at"],
-        paused=bool(row["paused"]),
-        info=info if isinstance(info, dict) else {},
+        row["owner"], row["pid"], epoch, row["heartbeat_at"], row["started_at"], paused, info
     )
 
 

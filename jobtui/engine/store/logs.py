@@ -10,6 +10,7 @@ import contextlib
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from jobtui.engine.model.clock import to_datetime
@@ -109,16 +110,34 @@ def _line(row: sqlite3.Row) -> LogLine:
     )
 
 
+@dataclass(frozen=True)
+class LogFilter:
+    """Which lines: levels and streams (empty: all) and a regular expression."""
+
+    levels: tuple[str, ...] = ()
+    streams: tuple[str, ...] = ()
+    grep: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        levels: Iterable[str] | None = None,
+        streams: Iterable[str] | None = None,
+        grep: str | None = None,
+    ) -> LogFilter:
+        return cls(tuple(levels or ()), tuple(streams or ()), grep)
+
+
+ALL = LogFilter()
+
+
 def read_log(
     store: Store,
     run_id: int,
-    *,
+    where: LogFilter = ALL,
     from_seq: int | None = None,
     limit: int = 200,
     backwards: bool = False,
-    levels: Iterable[str] | None = None,
-    streams: Iterable[str] | None = None,
-    grep: str | None = None,
 ) -> list[LogLine]:
     """Up to `limit` lines from `from_seq` (inclusive), ascending by seq.
 
@@ -127,7 +146,7 @@ def read_log(
     """
     conn = store.conn
     _install_functions(conn)
-    extra, params = _filters(levels, streams, grep)
+    extra, params = _filters(where.levels, where.streams, where.grep)
     if backwards:
         bound = "" if from_seq is None else " AND seq <= ?"
         bound_params = [] if from_seq is None else [from_seq]
@@ -145,18 +164,12 @@ def read_log(
 
 
 def find_log(
-    store: Store,
-    run_id: int,
-    start_seq: int,
-    *,
-    pattern: str | None = None,
-    levels: Iterable[str] | None = None,
-    backwards: bool = False,
+    store: Store, run_id: int, start_seq: int, where: LogFilter, backwards: bool = False
 ) -> LogLine | None:
     """The next line after `start_seq` (before it when `backwards`) that matches."""
     conn = store.conn
     _install_functions(conn)
-    extra, params = _filters(levels, None, pattern)
+    extra, params = _filters(where.levels, None, where.grep)
     op, order = ("<", "DESC") if backwards else (">", "")
     row = conn.execute(
         f"SELECT * FROM run_logs WHERE run_id = ? AND seq {op} ?{extra} ORDER BY seq {order} "
@@ -167,27 +180,12 @@ def find_log(
 
 
 def iter_log(
-    store: Store,
-    run_id: int,
-    *,
-    from_seq: int = 1,
-    levels: Iterable[str] | None = None,
-    streams: Iterable[str] | None = None,
-    grep: str | None = None,
-    chunk: int = 5000,
+    store: Store, run_id: int, where: LogFilter = ALL, from_seq: int = 1, chunk: int = 5000
 ) -> Iterator[LogLine]:
     """Every matching line from `from_seq`, read a chunk at a time."""
     seq = from_seq
     while True:
-        lines = read_log(
-            store,
-            run_id,
-            from_seq=seq,
-            limit=chunk,
-            levels=levels,
-            streams=streams,
-            grep=grep,
-        )
+        lines = read_log(store, run_id, where, seq, chunk)
         yield from lines
         if len(lines) < chunk:
             return

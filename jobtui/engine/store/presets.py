@@ -66,11 +66,7 @@ def preset_id(store: Store, name: str) -> int | None:
 
 def save(store: Store, existing: int | None, columns: dict[str, Any], now: float) -> None:
     """Insert a preset, or update preset `existing` (call inside a transaction)."""
-    table = store.db.table("sink_presets")
-    if existing is None:
-        table.insert({**columns, "created_at": now, "updated_at": now})
-    else:
-        table.update(existing, {**columns, "updated_at": now})
+    store.save_row("sink_presets", existing, columns, now)
 
 
 def delete(store: Store, name: str) -> None:

@@ -307,16 +307,7 @@ def attempted_between(store: Store, job_id: int, since: float, until: float) -> 
 
 
 # -- post-run: retries, follow-ups, alerts, applied once per run ---------------------------
-FINAL_STATES = (
-    "succeeded",
-    "partially_succeeded",
-    "failed",
-    "cancelled",
-    "interrupted",
-    "missed",
-    "skipped",
-    "retrying",
-)
+FINAL_STATES = tuple(s.value for s in RunState if s.is_final)
 
 
 def unprocessed_ended(store: Store, limit: int = 500) -> list[int]:
