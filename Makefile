@@ -22,6 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check jobtui tests benchmarks
 	$(BIN)/ruff format --check jobtui tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix jobtui tests benchmarks

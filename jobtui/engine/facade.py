@@ -11,6 +11,7 @@ from jobtui.engine.api.jobs import JobsAPI
 from jobtui.engine.api.runs import RunsAPI
 from jobtui.engine.api.sinks import SinksAPI
 from jobtui.engine.model.clock import Clock
+from jobtui.engine.store import workspaces
 from jobtui.engine.store.db import Store
 from jobtui.paths import ensure_private_dir, resolve_data_dir, resolve_db_path
 
@@ -39,7 +40,7 @@ class Engine(RunsAPI, DaemonAPI, DatasetsAPI, SinksAPI, JobsAPI):
         return self.store.path
 
     def _ensure_defaults(self) -> None:
-        if not self.store.query_one("SELECT 1 FROM workspaces WHERE name = 'default'"):
+        if not workspaces.exists(self.store, "default"):
             with self.store.transaction():
                 self._workspace_id("default", create=True)
 

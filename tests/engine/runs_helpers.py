@@ -9,6 +9,9 @@ from typing import Any
 
 from jobtui.engine import Engine, Run
 from jobtui.engine.run.executor import Supervisor
+from jobtui.engine.run.local import local_supervisor
+
+STOP_GRACE = 2.0  # the grace between SIGTERM and SIGKILL of the supervisors started here
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
@@ -37,7 +40,9 @@ def run_to_end(engine: Engine, name: str, timeout: float = 30.0, **kwargs: Any) 
 
 def start_running(engine: Engine, run_id: int, timeout: float = 10.0) -> Supervisor:
     """Start the run's worker with a supervisor of our own; return once it reports its pid."""
-    supervisor = Supervisor(engine, only_runs={run_id}, grace=2.0)
+    supervisor = local_supervisor(
+        engine.store, engine.data_dir, engine.clock, only_runs={run_id}, grace=STOP_GRACE
+    )
     supervisor.tick()
 
     def reported() -> bool:

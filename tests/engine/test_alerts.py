@@ -90,7 +90,7 @@ def test_alert_after_third_consecutive_failure_only_and_once_on_recovery(
     port, inbox = smtp_server
     eng.set_smtp_settings(host="127.0.0.1", port=port, sender="jobtui@example.com")
     alerting_job(eng)
-    daemon = Daemon(eng, use_scheduler=False, supervise=False)
+    daemon = eng.make_daemon(use_scheduler=False, supervise=False)
     daemon.acquire()
     daemon.startup()
     finish(eng, daemon, "failed")
@@ -125,7 +125,7 @@ def test_a_failing_mail_server_is_logged_and_never_breaks_a_run(
             "alerts": {"emails": ["ops@example.com"], "on": ["failed"]},
         }
     )
-    daemon = Daemon(eng, use_scheduler=False, supervise=False)
+    daemon = eng.make_daemon(use_scheduler=False, supervise=False)
     daemon.acquire()
     daemon.startup()
     with caplog.at_level("WARNING", logger="jobtui.alerts"):

@@ -99,7 +99,6 @@ def test_a_starred_day_field_makes_both_fields_required() -> None:
 def test_daemon_schedules_a_dom_or_nth_weekday_job_instead_of_expiring_it(
     clocked_engine: Engine,
 ) -> None:
-    from jobtui.engine.schedule.daemon import Daemon
 
     engine = clocked_engine
     engine.create_job(
@@ -110,7 +109,7 @@ def test_daemon_schedules_a_dom_or_nth_weekday_job_instead_of_expiring_it(
             "schedule": {"type": "cron", "cron": "0 0 8 * 5#3", "timezone": "UTC"},
         }
     )
-    daemon = Daemon(engine, use_scheduler=False, supervise=False)
+    daemon = engine.make_daemon(use_scheduler=False, supervise=False)
     daemon.acquire()
     try:
         daemon.startup()
@@ -403,14 +402,13 @@ def test_daemon_fires_a_whole_dst_day_as_previewed(
     data_dir, expr: str, tz: str, day: str, count: int
 ) -> None:  # type: ignore[no-untyped-def]
     from jobtui.engine import ManualClock
-    from jobtui.engine.schedule.daemon import Daemon
 
     zone = ZoneInfo(tz)
     midnight = datetime.fromisoformat(day).replace(tzinfo=zone)
     day_end = (midnight + timedelta(days=1)).timestamp()
     clock = ManualClock(midnight.timestamp() - 3600)
     engine = Engine.open(data_dir=data_dir, clock=clock)
-    daemon = Daemon(engine, use_scheduler=False, supervise=False)
+    daemon = engine.make_daemon(use_scheduler=False, supervise=False)
     try:
         engine.create_job(
             {

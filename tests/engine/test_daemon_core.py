@@ -36,7 +36,7 @@ def eng(data_dir: Path, clock: ManualClock) -> Iterator[Engine]:
 
 
 def start(engine: Engine) -> Daemon:
-    daemon = Daemon(engine, use_scheduler=False, supervise=False)
+    daemon = engine.make_daemon(use_scheduler=False, supervise=False)
     daemon.acquire()
     daemon.startup()
     return daemon
@@ -379,7 +379,7 @@ def test_pause_drains_and_resume_catches_up(eng: Engine, clock: ManualClock) -> 
 def test_second_daemon_refused_and_fence_stops_a_stale_one(eng: Engine) -> None:
     first = start(eng)
     with pytest.raises(DaemonRunning, match=r"pid \d+"):
-        Daemon(eng, use_scheduler=False, supervise=False).acquire(wait=0.1)
+        eng.make_daemon(use_scheduler=False, supervise=False).acquire(wait=0.1)
     # A writer whose epoch is no longer the lease's cannot commit scheduler writes.
     eng.store.execute("UPDATE daemon_lease SET epoch = epoch + 1")
     with pytest.raises(LeaseLost), first.fenced():

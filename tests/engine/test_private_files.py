@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from jobtui.engine import Engine
-from jobtui.engine.run.executor import note_partial, partials_listing
+from jobtui.engine.sinks.partials import note_partial, partials_listing
 from jobtui.paths import ensure_private_dir, open_private
 from tests.engine.runs_helpers import wait_until as _wait_until
 

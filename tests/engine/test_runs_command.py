@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from jobtui.engine import Conflict, Engine, NotFound, RunState, SpecError
-from jobtui.engine.run.executor import Supervisor
+from jobtui.engine.run.local import local_supervisor
 
 from .runs_helpers import (
+    STOP_GRACE,
     command_job,
     live_members,
     run_to_end,
@@ -82,7 +83,13 @@ def test_a_missing_variable_names_the_daemon_whose_environment_the_run_has(
     # Set in the shell that queued the run, it does not reach a run the daemon starts.
     command_job(engine, "daemonic", ["true"], env={"X": "env:JOBTUI_NOT_SET_ANYWHERE"})
     run = engine.queue_run("daemonic")
-    supervisor = Supervisor(engine, only_runs={run.id}, started_by="the daemon (pid 4242)")
+    supervisor = local_supervisor(
+        engine.store,
+        engine.data_dir,
+        engine.clock,
+        only_runs={run.id},
+        started_by="the daemon (pid 4242)",
+    )
     final = tick_until_final(supervisor, engine, run.id, timeout=30)
     assert final.state == RunState.FAILED
     assert (
@@ -128,8 +135,8 @@ def test_cancel_kills_the_whole_tree_of_a_forking_command(engine: Engine) -> Non
     started = time.monotonic()
     assert engine.cancel_run(run.id).state == RunState.CANCELLING
 
-    tick_until_final(supervisor, engine, run.id, timeout=2 + supervisor.grace)
-    assert time.monotonic() - started < 2 + supervisor.grace
+    tick_until_final(supervisor, engine, run.id, timeout=2 + STOP_GRACE)
+    assert time.monotonic() - started < 2 + STOP_GRACE
     assert engine.get_run(run.id).state == RunState.CANCELLED
     wait_until(lambda: not live_members(pgid), timeout=2)
 
@@ -151,7 +158,7 @@ def test_a_dead_worker_is_found_and_marked_interrupted(engine: Engine) -> None:
     assert row.pid is not None and row.pgid is not None
     os.kill(row.pid, signal.SIGKILL)
     # A fresh supervisor (a restarted daemon) knows nothing of this worker: it reads rows.
-    fresh = Supervisor(engine, only_runs={run.id})
+    fresh = local_supervisor(engine.store, engine.data_dir, engine.clock, only_runs={run.id})
     finished: list[int] = []
     fresh.on_run_finished = lambda r: finished.append(r.id)
 
@@ -170,7 +177,9 @@ def test_a_restarted_supervisor_adopts_a_live_worker(engine: Engine, tmp_path: P
     command_job(engine, "adopt", [f"while [ ! -e {go} ]; do sleep 0.02; done"], shell=True)
     run = engine.queue_run("adopt")
     start_running(engine, run.id)
-    adopter = Supervisor(engine)  # knows nothing of the worker
+    adopter = local_supervisor(
+        engine.store, engine.data_dir, engine.clock
+    )  # knows nothing of the worker
     done: list[int] = []
     adopter.on_run_finished = lambda r: done.append(r.id)
     adopter.tick()

@@ -14,7 +14,7 @@ import pytest
 from jobtui.engine import Engine, RunState
 from jobtui.engine.datagen.spool import SPOOL_PREFIX, spool_root
 
-from .runs_helpers import live_members, start_running, tick_until_final, wait_until
+from .runs_helpers import STOP_GRACE, live_members, start_running, tick_until_final, wait_until
 from .test_sinks_tables import pg_dsn
 
 pytest.importorskip(
@@ -106,8 +106,8 @@ def test_cancelling_a_100m_record_run_stops_it_promptly(
     started = time.monotonic()
     engine.cancel_run(run.id)
 
-    tick_until_final(supervisor, engine, run.id, timeout=2 + supervisor.grace)
-    assert time.monotonic() - started < 2 + supervisor.grace
+    tick_until_final(supervisor, engine, run.id, timeout=2 + STOP_GRACE)
+    assert time.monotonic() - started < 2 + STOP_GRACE
     final = engine.get_run(run.id)
     assert final.state == RunState.CANCELLED, final.errors
     assert final.records < 100_000_000
@@ -314,8 +314,8 @@ def test_cancelling_a_run_into_postgres_stops_it_promptly(engine: Engine, tmp_pa
         started = time.monotonic()
         engine.cancel_run(run.id)
 
-        tick_until_final(supervisor, engine, run.id, timeout=2 + supervisor.grace)
-        assert time.monotonic() - started < 2 + supervisor.grace
+        tick_until_final(supervisor, engine, run.id, timeout=2 + STOP_GRACE)
+        assert time.monotonic() - started < 2 + STOP_GRACE
         assert engine.get_run(run.id).state == RunState.CANCELLED
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from jobtui.engine import Engine, InvalidInput
-from jobtui.engine.run.logs import LogWriter, iter_log, levels_at_least
+from jobtui.engine.run.logs import LogWriter, levels_at_least
+from jobtui.engine.run.reporter import SqliteReporter
+from jobtui.engine.store.logs import iter_log
 
 from .runs_helpers import command_job
 
@@ -19,7 +21,7 @@ LINES = 1_000_000
 def big_log(engine: Engine) -> int:
     command_job(engine, "chatty", ["true"])
     run = engine.queue_run("chatty")
-    writer = LogWriter(engine.store, run.id).start()
+    writer = LogWriter(SqliteReporter(engine.store, run.id)).start()
     for i in range(1, LINES + 1):
         if i % 100_000 == 0:
             writer.write(f"checkpoint {i} reached", "warning", "engine")
@@ -87,8 +89,8 @@ def test_bad_filters_are_invalid_input(engine: Engine) -> None:
 def test_writers_from_two_processes_never_clash_on_seq(engine: Engine) -> None:
     command_job(engine, "two", ["true"])
     run = engine.queue_run("two")
-    first = LogWriter(engine.store, run.id)
-    second = LogWriter(engine.store, run.id)  # both think the log is empty
+    first = LogWriter(SqliteReporter(engine.store, run.id))
+    second = LogWriter(SqliteReporter(engine.store, run.id))  # both think the log is empty
     first.write("a")
     second.write("b")
     first.flush()

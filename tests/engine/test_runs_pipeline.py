@@ -95,7 +95,7 @@ def job(engine: Engine, name: str, out: Path, **datagen: Any) -> None:
 def run_here(engine: Engine, name: str, **kw: Any) -> Any:
     """Queue a run and execute its worker in this process (so the fakes apply)."""
     run = engine.queue_run(name, **kw)
-    RunWorker(engine, run.id).run()
+    RunWorker(engine.store, engine.data_dir, run.id).run()
     return engine.get_run(run.id)
 
 
@@ -261,7 +261,7 @@ def test_replay_store_keeps_the_last_n_and_replays_byte_identical(
     assert stored == [str(runs[1].id), str(runs[2].id)]
     replay = engine.replay_run(runs[2].id)
     assert replay.trigger.value == "replay"
-    RunWorker(engine, replay.id).run()
+    RunWorker(engine.store, engine.data_dir, replay.id).run()
     replayed = engine.get_run(replay.id)
     assert replayed.state == RunState.SUCCEEDED, replayed.errors
     original = (out / f"users-{runs[2].id}.jsonl").read_bytes()
@@ -278,7 +278,7 @@ def test_replay_into_a_table_sink_parses_the_stored_format(engine: Engine, tmp_p
     spec["datagen"]["sinks"] = [{"type": "sqlite", "options": {"path": str(tmp_path / "r.sqlite")}}]
     engine.update_job("rt", spec)
     replay = engine.replay_run(first.id)
-    RunWorker(engine, replay.id).run()
+    RunWorker(engine.store, engine.data_dir, replay.id).run()
     assert engine.get_run(replay.id).state == RunState.SUCCEEDED
     conn = sqlite3.connect(tmp_path / "r.sqlite")
     assert conn.execute("SELECT count(*), max(id) FROM users").fetchone() == (1000, 1000)
@@ -287,7 +287,7 @@ def test_replay_into_a_table_sink_parses_the_stored_format(engine: Engine, tmp_p
 def test_cancel_stops_generation_promptly(engine: Engine, tmp_path: Path) -> None:
     job(engine, "huge", tmp_path / "h", max_records=100_000_000)
     run = engine.queue_run("huge")
-    worker = RunWorker(engine, run.id)
+    worker = RunWorker(engine.store, engine.data_dir, run.id)
     thread = threading.Thread(target=worker.run)
     # signal handlers can only be set from the main thread: run the worker body there instead
     import signal as _signal

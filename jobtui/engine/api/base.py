@@ -1,45 +1,14 @@
-"""What every part of the Engine facade shares: the store, the clock, row → model mapping."""
+"""What every part of the Engine facade shares: the store, the clock, job lookups."""
 
 from __future__ import annotations
 
-import getpass
-import json
-import sqlite3
 from pathlib import Path
-from typing import Any
 
-from jobtui.engine.model.clock import Clock, SystemClock, to_datetime
-from jobtui.engine.model.errors import NotFound
-from jobtui.engine.model.types import (
-    JobKind,
-    JobStatus,
-    JobSummary,
-    LastRun,
-    Run,
-    RunState,
-    RunTask,
-    Trigger,
-)
+from jobtui.engine.model.clock import Clock, SystemClock
+from jobtui.engine.store import jobs as job_rows
+from jobtui.engine.store import workspaces
 from jobtui.engine.store.db import Store
-
-
-def current_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
-
-
-JOB_SUMMARY_COLUMNS = """
-  j.id, j.name, w.name AS workspace, j.kind, j.description, j.active, j.system, j.tags,
-  j.status, j.schedule_text, j.next_fire_at, j.timezone, j.version, j.updated_at,
-  j.last_run_id, j.last_run_state, j.last_run_started_at, j.last_run_ended_at,
-  j.last_run_records, j.deleted_at
-"""
-
-RUN_COLUMNS = """
-  r.*, j.name AS job_name, w.name AS workspace
-"""
+from jobtui.engine.store.jobs import JobRecord
 
 
 class EngineBase:
@@ -58,123 +27,8 @@ class EngineBase:
 
     # -- lookups ---------------------------------------------------------------
     def _workspace_id(self, name: str, create: bool = False) -> int:
-        row = self.store.query_one("SELECT id FROM workspaces WHERE name = ?", (name,))
-        if row:
-            return int(row["id"])
-        if not create:
-            raise NotFound(f"no workspace named {name!r}")
-        cur = self.store.execute(
-            "INSERT INTO workspaces (name, created_at) VALUES (?, ?)", (name, self.now())
-        )
-        return int(cur.lastrowid or 0)
+        return workspaces.workspace_id(self.store, name, self.now(), create=create)
 
-    def _job_row(self, ref: str | int, include_deleted: bool = False) -> sqlite3.Row:
+    def _job(self, ref: str | int, include_deleted: bool = False) -> JobRecord:
         """A job by id, `name` or `workspace/name`."""
-        deleted = "" if include_deleted else " AND j.deleted_at IS NULL"
-        base = (
-            "SELECT j.*, w.name AS workspace FROM jobs j JOIN workspaces w ON w.id = j.workspace_id"
-        )
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-            row = self.store.query_one(f"{base} WHERE j.id = ?{deleted}", (int(ref),))
-            if row:
-                return row
-            if isinstance(ref, int):
-                raise NotFound(f"no job with id {ref}")
-        name = str(ref)
-        if "/" in name:
-            workspace, _, short = name.partition("/")
-            rows = self.store.query(
-                f"{base} WHERE w.name = ? AND j.name = ?{deleted} ORDER BY j.deleted_at IS NULL "
-                "DESC, j.deleted_at DESC",
-                (workspace, short),
-            )
-        else:
-            rows = self.store.query(
-                f"{base} WHERE j.name = ?{deleted} ORDER BY j.deleted_at IS NULL DESC, "
-                "j.deleted_at DESC",
-                (name,),
-            )
-        live = [r for r in rows if r["deleted_at"] is None]
-        if len({r["workspace"] for r in live}) > 1:
-            spaces = ", ".join(sorted(f"{r['workspace']}/{name}" for r in live))
-            raise NotFound(f"{name!r} names several jobs; say which: {spaces}")
-        if not rows:
-            raise NotFound(f"no job named {name!r}")
-        return rows[0]
-
-
-def summary_from_row(row: sqlite3.Row) -> JobSummary:
-    last = None
-    if row["last_run_id"] is not None:
-        last = LastRun(
-            id=row["last_run_id"],
-            state=RunState(row["last_run_state"]),
-            started_at=to_datetime(row["last_run_started_at"]),
-            ended_at=to_datetime(row["last_run_ended_at"]),
-            records=row["last_run_records"],
-        )
-    return JobSummary(
-        id=row["id"],
-        name=row["name"],
-        workspace=row["workspace"],
-        kind=JobKind(row["kind"]),
-        description=row["description"],
-        active=bool(row["active"]),
-        system=bool(row["system"]),
-        tags=tuple(t for t in row["tags"].split(" ") if t),
-        status=JobStatus(row["status"]),
-        schedule_text=row["schedule_text"],
-        next_fire_at=to_datetime(row["next_fire_at"]),
-        timezone=row["timezone"],
-        version=row["version"],
-        last_run=last,
-        updated_at=to_datetime(row["updated_at"]),  # type: ignore[arg-type]
-    )
-
-
-def run_from_row(row: sqlite3.Row, tasks: list[RunTask] | None = None) -> Run:
-    return Run(
-        id=row["id"],
-        job_id=row["job_id"],
-        job_name=row["job_name"],
-        workspace=row["workspace"],
-        job_version=row["job_version"],
-        trigger=Trigger(row["trigger"]),
-        title=row["title"],
-        state=RunState(row["state"]),
-        parameters=json.loads(row["parameters"]),
-        queued_at=to_datetime(row["queued_at"]),  # type: ignore[arg-type]
-        scheduled_for=to_datetime(row["scheduled_for"]),
-        started_at=to_datetime(row["started_at"]),
-        ended_at=to_datetime(row["ended_at"]),
-        heartbeat_at=to_datetime(row["heartbeat_at"]),
-        pid=row["pid"],
-        pgid=row["pgid"],
-        attempt=row["attempt"],
-        records=row["records"],
-        progress=row["progress"],
-        error=row["error"],
-        errors=json.loads(row["errors"]),
-        results=json.loads(row["results"]),
-        since=to_datetime(row["since"]),
-        tasks=tasks or [],
-    )
-
-
-def task_from_row(row: sqlite3.Row) -> RunTask:
-    return RunTask(
-        id=row["id"],
-        run_id=row["run_id"],
-        name=row["name"],
-        state=RunState(row["state"]),
-        records=row["records"],
-        total=row["total"],
-        started_at=to_datetime(row["started_at"]),
-        ended_at=to_datetime(row["ended_at"]),
-        error=row["error"],
-        result=row["result"],
-    )
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=False, ensure_ascii=False)
+        return job_rows.find(self.store, ref, include_deleted=include_deleted)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobtui.engine.api.base import EngineBase
 from jobtui.engine.model.clock import to_datetime
 from jobtui.engine.model.errors import InvalidInput, JobtuiError
 from jobtui.engine.model.types import DaemonStatus
 from jobtui.engine.schedule.rules import Fire, parse_instant, preview_fires, schedule_zone
+from jobtui.engine.store import fires, lease
+
+if TYPE_CHECKING:
+    from jobtui.engine.model.types import Job
+    from jobtui.engine.schedule.daemon import Daemon
 
 
 class DaemonAPI(EngineBase):
@@ -21,50 +25,40 @@ class DaemonAPI(EngineBase):
     def daemon_status(self, next_fires: int = 5) -> DaemonStatus:
         """What the lock and the lease row say. A daemon holding the lock without renewing
         its lease (frozen, SIGSTOPped) is `alive` but not `responsive`."""
-        from jobtui.engine.schedule.daemon import STALE_AFTER_S, lock_is_held, read_holder
+        from jobtui.engine.schedule.lease import STALE_AFTER_S, lock_is_held, read_holder
 
-        row = self.store.query_one("SELECT * FROM daemon_lease WHERE id = 1")
+        row = lease.read(self.store)
         alive = lock_is_held(self.data_dir)
-        heartbeat = row["heartbeat_at"] if row else None
+        heartbeat = row.heartbeat_at if row else None
         responsive = (
             alive and heartbeat is not None and self.now() - float(heartbeat) <= STALE_AFTER_S
         )
-        info: dict[str, Any] = {}
-        if row:
-            try:
-                info = json.loads(row["info"] or "{}")
-            except ValueError:
-                info = {}
-        pid = row["pid"] if row else None
+        info: dict[str, Any] = dict(row.info) if row else {}
+        pid = row.pid if row else None
         if alive:
             holder = read_holder(self.data_dir)
             pid = holder.get("pid") or pid
-        upcoming = self.store.query(
-            "SELECT j.name, w.name AS workspace, j.next_fire_at FROM jobs j JOIN workspaces w "
-            "ON w.id = j.workspace_id WHERE j.next_fire_at IS NOT NULL AND j.deleted_at IS NULL "
-            "AND j.active = 1 ORDER BY j.next_fire_at LIMIT ?",
-            (next_fires,),
-        )
         info["next_fires"] = [
-            {"job": f"{r['workspace']}/{r['name']}", "at": to_datetime(r["next_fire_at"])}
-            for r in upcoming
+            {"job": job, "at": to_datetime(at)}
+            for job, at in fires.upcoming(self.store, next_fires)
         ]
         return DaemonStatus(
             alive=alive,
             responsive=bool(responsive),
             pid=pid,
-            owner=row["owner"] if row else None,
-            epoch=int(row["epoch"]) if row else 0,
-            since=to_datetime(row["started_at"]) if row else None,
+            owner=row.owner if row else None,
+            epoch=row.epoch if row else 0,
+            since=to_datetime(row.started_at) if row else None,
             heartbeat_at=to_datetime(heartbeat),
-            paused=bool(row["paused"]) if row else False,
+            paused=row.paused if row else False,
             info=info,
         )
 
     def ensure_daemon(self, wait: float = 10.0) -> str | None:
         """Start a daemon in the background when none is alive. None when one already was;
         otherwise what happened, in words."""
-        from jobtui.engine.schedule.daemon import lock_is_held, log_path, spawn_detached
+        from jobtui.engine.schedule.detach import spawn_detached
+        from jobtui.engine.schedule.lease import lock_is_held, log_path
 
         if lock_is_held(self.data_dir):
             return None
@@ -80,41 +74,61 @@ class DaemonAPI(EngineBase):
     def run_daemon(self, grace: float | None = None, verbose: bool = False) -> int:
         """Run the daemon in the foreground until SIGTERM/SIGINT; its exit code. Raises
         `DaemonRunning` (exit 2) when another daemon holds this data directory."""
-        from jobtui.engine.schedule.daemon import DEFAULT_GRACE_S, Daemon, configure_logging
+        from jobtui.engine.schedule.daemon import DEFAULT_GRACE_S
+        from jobtui.engine.schedule.detach import configure_logging
 
         configure_logging(verbose)
-        return Daemon(self, grace=DEFAULT_GRACE_S if grace is None else grace).run()  # type: ignore[arg-type]
+        return self.make_daemon(grace=DEFAULT_GRACE_S if grace is None else grace).run()
+
+    def make_daemon(self, **options: Any) -> Daemon:
+        """The daemon over this engine's store, clock and data directory (not started):
+        `run_daemon` runs one; tests drive one with `startup()` and `step()`.
+        `supervise=False`: it starts no run (no executor)."""
+        from jobtui.engine.run.local import LocalExecutor
+        from jobtui.engine.schedule.daemon import Daemon
+
+        options.setdefault("ensure_system_jobs", self.ensure_system_jobs)
+        if options.pop("supervise", True) and "executors" not in options:
+            # The executors, by queue name: `local` starts a worker process per run here.
+            local = LocalExecutor(
+                self.store,
+                self.data_dir,
+                self.clock,
+                started_by=f"the daemon (pid {os.getpid()})",
+            )
+            options["executors"] = {local.name: local}
+        return Daemon(self.store, self.clock, self.data_dir, **options)
 
     def start_daemon(self, grace: float | None = None) -> None:
         """Start a daemon in the background, detached (see `daemon_lock_held`)."""
-        from jobtui.engine.schedule.daemon import spawn_detached
+        from jobtui.engine.schedule.detach import spawn_detached
 
         spawn_detached(self.data_dir, self.store.path, grace)
 
     def daemon_lock_held(self) -> bool:
         """Whether a daemon holds this data directory's lock right now."""
-        from jobtui.engine.schedule.daemon import lock_is_held
+        from jobtui.engine.schedule.lease import lock_is_held
 
         return lock_is_held(self.data_dir)
 
     @property
     def daemon_log_path(self) -> Path:
-        from jobtui.engine.schedule.daemon import log_path
+        from jobtui.engine.schedule.lease import log_path
 
         return log_path(self.data_dir)
 
     def pause_daemon(self) -> DaemonStatus:
         """Drain: no new fires and no queued runs start; running runs finish."""
-        self.store.execute("UPDATE daemon_lease SET paused = 1 WHERE id = 1")
+        lease.set_paused(self.store, True)
         return self.daemon_status()
 
     def resume_daemon(self) -> DaemonStatus:
-        self.store.execute("UPDATE daemon_lease SET paused = 0 WHERE id = 1")
+        lease.set_paused(self.store, False)
         return self.daemon_status()
 
     def stop_daemon(self, timeout: float = 60.0, kill: bool = False) -> str:
         """SIGTERM the daemon (it drains for its grace period, then exits) and wait."""
-        from jobtui.engine.schedule.daemon import lock_is_held
+        from jobtui.engine.schedule.lease import lock_is_held
 
         status = self.daemon_status(next_fires=0)
         if not status.alive or not status.pid:
@@ -161,12 +175,11 @@ class DaemonAPI(EngineBase):
                     raise InvalidInput("; ".join(str(e) for e in errors)) from None
                 raise
         else:
-            row = self._job_row(schedule)
-            spec = json.loads(row["spec"])
-            sched = spec.get("schedule") or {}
+            job = self._job(schedule)
+            sched = job.spec.get("schedule") or {}
             if not sched:
                 return []
-            anchor = float(row["updated_at"])
+            anchor = job.updated_at
         if n < 1:
             raise InvalidInput("n: must be at least 1")
         if tz is not None:
@@ -192,12 +205,26 @@ class DaemonAPI(EngineBase):
     def run_maintenance(self, task: str, **options: Any) -> str:
         from jobtui.engine.schedule.system_jobs import run_task
 
-        return run_task(self, task, **options)  # type: ignore[arg-type]
+        return run_task(self.store, self.data_dir, self.now(), task, **options)
 
     def ensure_system_jobs(self) -> list[str]:
+        """Create (or correct) the system jobs; their names."""
         from jobtui.engine.schedule.system_jobs import ensure_system_jobs
 
-        return ensure_system_jobs(self)  # type: ignore[arg-type]
+        return ensure_system_jobs(
+            self.store,
+            self.data_dir,
+            lambda spec, note: self.create_job(spec, note, system=True),
+            self.update_job,
+        )
+
+    if TYPE_CHECKING:
+        # Provided by JobsAPI in the composed Engine (declared for the type checker only).
+        def create_job(
+            self, data: dict[str, Any], note: str = "created", *, system: bool = False
+        ) -> Job: ...
+
+        def update_job(self, ref: str | int, data: dict[str, Any], note: str = "") -> Job: ...
 
     def smtp_settings(self) -> dict[str, Any] | None:
         from jobtui.engine.schedule.alerts import smtp_settings

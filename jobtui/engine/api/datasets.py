@@ -7,9 +7,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobtui.engine.api.base import EngineBase, dumps
+from jobtui.engine.api.base import EngineBase
+from jobtui.engine.model.codec import dumps
 from jobtui.engine.model.errors import Conflict, InvalidInput, NotFound
 from jobtui.engine.model.types import Dataset
+from jobtui.engine.store import datasets as dataset_rows
+from jobtui.engine.store import jobs as job_rows
 
 if TYPE_CHECKING:
     from jobtui.engine.datagen.catalog import FieldTypeInfo
@@ -19,20 +22,9 @@ class DatasetsAPI(EngineBase):
     def known_dataset_names(self) -> set[str]:
         from jobtui.engine.datagen.builtins import BUILTIN_DATASETS
 
-        custom = {r["name"] for r in self.store.query("SELECT name FROM datasets")}
-        return set(BUILTIN_DATASETS) | custom
+        return set(BUILTIN_DATASETS) | dataset_rows.names(self.store)
 
     # -- reading ------------------------------------------------------------------------
-    def _dataset_row(self, row: Any) -> Dataset:
-        spec = json.loads(row["spec"])
-        return Dataset(
-            name=row["name"],
-            description=row["description"],
-            builtin=False,
-            fields=list(spec.get("fields", [])),
-            workspace=row["workspace"],
-        )
-
     def list_datasets(self) -> list[Dataset]:
         """Built-ins first (in their shipped order), then custom datasets by name."""
         from jobtui.engine.datagen.builtins import BUILTIN_DATASETS
@@ -41,12 +33,7 @@ class DatasetsAPI(EngineBase):
             Dataset(d["name"], d.get("description", ""), True, list(d["fields"]))
             for d in BUILTIN_DATASETS.values()
         ]
-        rows = self.store.query(
-            "SELECT d.name, d.description, d.spec, w.name AS workspace FROM datasets d "
-            "JOIN workspaces w ON w.id = d.workspace_id ORDER BY d.name COLLATE NOCASE"
-        )
-        out += [self._dataset_row(r) for r in rows]
-        return out
+        return out + dataset_rows.list_custom(self.store)
 
     def get_dataset(self, name: str) -> Dataset:
         from jobtui.engine.datagen.builtins import BUILTIN_DATASETS
@@ -54,14 +41,10 @@ class DatasetsAPI(EngineBase):
         builtin = BUILTIN_DATASETS.get(name)
         if builtin is not None:
             return Dataset(name, builtin.get("description", ""), True, list(builtin["fields"]))
-        row = self.store.query_one(
-            "SELECT d.name, d.description, d.spec, w.name AS workspace FROM datasets d "
-            "JOIN workspaces w ON w.id = d.workspace_id WHERE d.name = ?",
-            (name,),
-        )
-        if row is None:
+        custom = dataset_rows.get_custom(self.store, name)
+        if custom is None:
             raise NotFound(f"no dataset named {name!r}")
-        return self._dataset_row(row)
+        return custom
 
     def _dataset_spec_or_none(self, name: str) -> dict[str, Any] | None:
         try:
@@ -84,44 +67,31 @@ class DatasetsAPI(EngineBase):
         now = self.now()
         with self.store.transaction():
             ws_id = self._workspace_id(workspace, create=True)
-            exists = self.store.query_one("SELECT id FROM datasets WHERE name = ?", (name,))
-            if exists and not replace:
+            exists = dataset_rows.dataset_id(self.store, name)
+            if exists is not None and not replace:
                 raise Conflict(f"name: a dataset named {name!r} exists already (use replace)")
-            body = dumps(clean)
-            if exists:
-                self.store.execute(
-                    "UPDATE datasets SET description = ?, spec = ?, workspace_id = ?, "
-                    "updated_at = ? WHERE id = ?",
-                    (clean["description"], body, ws_id, now, exists["id"]),
-                )
-            else:
-                self.store.execute(
-                    "INSERT INTO datasets (workspace_id, name, description, spec, created_at, "
-                    "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (ws_id, name, clean["description"], body, now, now),
-                )
+            columns = {"description": clean["description"], "spec": dumps(clean)}
+            columns["workspace_id"] = ws_id
+            if exists is None:
+                columns["name"] = name
+            dataset_rows.save(self.store, exists, columns, now)
         return self.get_dataset(name)
 
     def jobs_using_dataset(self, name: str) -> list[str]:
         out = []
-        for row in self.store.query(
-            "SELECT j.name, w.name AS workspace, j.spec FROM jobs j JOIN workspaces w "
-            "ON w.id = j.workspace_id WHERE j.deleted_at IS NULL AND j.spec LIKE ?",
-            (f"%{json.dumps(name)}%",),
-        ):
-            datasets = (json.loads(row["spec"]).get("datagen") or {}).get("datasets") or []
+        for job, spec in job_rows.using(self.store, f"%{json.dumps(name)}%"):
+            datasets = (spec.get("datagen") or {}).get("datasets") or []
             if name in datasets:
-                out.append(f"{row['workspace']}/{row['name']}")
+                out.append(job)
         return out
 
     def datasets_referencing(self, name: str) -> list[str]:
         from jobtui.engine.datagen.fields import references
 
         out = []
-        for row in self.store.query("SELECT name, spec FROM datasets WHERE name != ?", (name,)):
-            spec = json.loads(row["spec"])
+        for other, spec in dataset_rows.specs_except(self.store, name):
             if any(ds == name for _, ds, _ in references(spec.get("fields", []))):
-                out.append(row["name"])
+                out.append(other)
         return out
 
     def delete_dataset(self, name: str) -> None:
@@ -138,23 +108,17 @@ class DatasetsAPI(EngineBase):
             refs = self.datasets_referencing(name)
             if refs:
                 raise Conflict(f"dataset {name!r} is referenced by dataset(s): {', '.join(refs)}")
-            self.store.execute("DELETE FROM datasets WHERE name = ?", (name,))
+            dataset_rows.delete(self.store, name)
 
     # -- generating ---------------------------------------------------------------------
+    def _dataset_spec(self, name: str) -> dict[str, Any]:
+        return self.get_dataset(name).to_spec()
+
     def dataset_closure(self, specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The specs plus every dataset they reference (transitively), for a generator."""
-        from jobtui.engine.datagen.fields import references
+        from jobtui.engine.datagen.lookup import closure
 
-        out = {s["name"]: s for s in specs}
-        todo = list(specs)
-        while todo:
-            spec = todo.pop()
-            for _, ds, _ in references(spec.get("fields", [])):
-                if ds not in out:
-                    target = self.get_dataset(ds).to_spec()
-                    out[ds] = target
-                    todo.append(target)
-        return list(out.values())
+        return closure(specs, self._dataset_spec)
 
     def sample_dataset(
         self,

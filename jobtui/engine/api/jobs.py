@@ -5,56 +5,35 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
-from jobtui.engine.api.base import (
-    JOB_SUMMARY_COLUMNS,
-    EngineBase,
-    current_user,
-    dumps,
-    summary_from_row,
-)
-from jobtui.engine.model.clock import to_datetime
+from jobtui.engine.api.base import EngineBase
+from jobtui.engine.model.codec import dumps
 from jobtui.engine.model.errors import Conflict, FieldError, InvalidInput, NotFound, SpecError
+from jobtui.engine.model.host import current_user
 from jobtui.engine.model.spec import NAME_PATTERN, JobSpec, validate_spec
 from jobtui.engine.model.types import Job, JobStatus, JobSummary, JobVersion, Workspace
 from jobtui.engine.schedule.rules import describe_schedule
+from jobtui.engine.store import jobs as job_rows
+from jobtui.engine.store import presets as preset_rows
+from jobtui.engine.store import runs as run_rows
+from jobtui.engine.store import workspaces
+from jobtui.engine.store.jobs import JobQuery
 
-TRASH_DAYS = 7
-# Sort keys the list accepts, mapped to SQL: user text never reaches ORDER BY.
-JOB_SORTS: dict[str, str] = {
-    "name": "j.name COLLATE NOCASE",
-    "workspace": "w.name COLLATE NOCASE",
-    "status": "j.status",
-    "schedule": "j.schedule_text",
-    "next_run": "j.next_fire_at IS NULL, j.next_fire_at",
-    "last_run": "j.last_run_started_at IS NULL, j.last_run_started_at",
-    "duration": "(j.last_run_ended_at - j.last_run_started_at)",
-    "records": "j.last_run_records",
-    "updated": "j.updated_at",
-    "kind": "j.kind",
-}
+TRASH_DAYS = job_rows.TRASH_DAYS
+JOB_SORTS = job_rows.JOB_SORTS
 
 
 class JobsAPI(EngineBase):
     # -- workspaces ------------------------------------------------------------
     def list_workspaces(self) -> list[Workspace]:
-        rows = self.store.query(
-            "SELECT w.id, w.name, w.created_at, COUNT(j.id) AS n FROM workspaces w "
-            "LEFT JOIN jobs j ON j.workspace_id = w.id AND j.deleted_at IS NULL "
-            "AND j.system = 0 GROUP BY w.id ORDER BY w.name"
-        )
-        return [
-            Workspace(r["id"], r["name"], to_datetime(r["created_at"]), r["n"])  # type: ignore[arg-type]
-            for r in rows
-        ]
+        return workspaces.list_workspaces(self.store)
 
     def create_workspace(self, name: str) -> Workspace:
         if not NAME_PATTERN.match(name or ""):
             raise InvalidInput("name: use letters, digits, '.', '_' and '-'")
         with self.store.transaction():
-            if self.store.query_one("SELECT 1 FROM workspaces WHERE name = ?", (name,)):
+            if workspaces.exists(self.store, name):
                 raise Conflict(f"name: a workspace named {name!r} exists already")
             self._workspace_id(name, create=True)
         return next(w for w in self.list_workspaces() if w.name == name)
@@ -64,19 +43,14 @@ class JobsAPI(EngineBase):
             raise InvalidInput("name: use letters, digits, '.', '_' and '-'")
         with self.store.transaction():
             ws_id = self._workspace_id(old)
-            if self.store.query_one("SELECT 1 FROM workspaces WHERE name = ?", (new,)):
+            if workspaces.exists(self.store, new):
                 raise Conflict(f"name: a workspace named {new!r} exists already")
-            self.store.execute("UPDATE workspaces SET name = ? WHERE id = ?", (new, ws_id))
+            workspaces.rename(self.store, ws_id, new)
             # Specs carry their workspace; keep them true to where the job lives.
-            for row in self.store.query(
-                "SELECT id, spec FROM jobs WHERE workspace_id = ?", (ws_id,)
-            ):
-                spec = json.loads(row["spec"])
+            for job_id, spec in job_rows.specs_of_workspace(self.store, ws_id):
                 if "workspace" in spec:
                     spec["workspace"] = new
-                    self.store.execute(
-                        "UPDATE jobs SET spec = ? WHERE id = ?", (dumps(spec), row["id"])
-                    )
+                    job_rows.set_spec(self.store, job_id, dumps(spec))
         return next(w for w in self.list_workspaces() if w.name == new)
 
     # -- validation ------------------------------------------------------------
@@ -84,7 +58,7 @@ class JobsAPI(EngineBase):
         raise NotImplementedError  # provided by DatasetsAPI
 
     def known_preset_names(self) -> set[str]:
-        return {r["name"] for r in self.store.query("SELECT name FROM sink_presets")}
+        return preset_rows.names(self.store)
 
     def validate_spec(self, data: Any) -> tuple[JobSpec | None, list[FieldError]]:
         """Check a spec against the rules and what exists (datasets, presets)."""
@@ -101,34 +75,6 @@ class JobsAPI(EngineBase):
         return spec
 
     # -- listing ---------------------------------------------------------------
-    def _job_filters(
-        self,
-        search: str | None,
-        statuses: Iterable[str] | None,
-        workspace: str | None,
-        include_system: bool,
-        include_deleted: bool = False,
-    ) -> tuple[str, list[Any]]:
-        where = ["j.deleted_at IS NOT NULL" if include_deleted else "j.deleted_at IS NULL"]
-        params: list[Any] = []
-        if not include_system:
-            where.append("j.system = 0")
-        if search:
-            like = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            where.append(
-                "(j.name LIKE ? ESCAPE '\\' OR j.description LIKE ? ESCAPE '\\' "
-                "OR j.tags LIKE ? ESCAPE '\\')"
-            )
-            params += [like, like, like]
-        status_list = [JobStatus(s).value for s in statuses or []]
-        if status_list:
-            where.append(f"j.status IN ({','.join('?' * len(status_list))})")
-            params += status_list
-        if workspace:
-            where.append("w.name = ?")
-            params.append(workspace)
-        return " AND ".join(where), params
-
     def list_jobs(
         self,
         search: str | None = None,
@@ -141,19 +87,8 @@ class JobsAPI(EngineBase):
         offset: int = 0,
     ) -> list[JobSummary]:
         """The job list with derived status and last run, filtered, sorted, one page."""
-        if sort not in JOB_SORTS:
-            raise InvalidInput(f"sort: must be one of {', '.join(JOB_SORTS)}")
-        where, params = self._job_filters(search, statuses, workspace, include_system)
-        direction = " DESC" if descending else ""
-        order = ", ".join(part + direction for part in JOB_SORTS[sort].split(", "))
-        sql = (
-            f"SELECT {JOB_SUMMARY_COLUMNS} FROM jobs j JOIN workspaces w ON w.id = j.workspace_id "
-            f"WHERE {where} ORDER BY {order}, j.id"
-        )
-        if limit is not None:
-            sql += " LIMIT ? OFFSET ?"
-            params += [limit, offset]
-        return [summary_from_row(r) for r in self.store.query(sql, params)]
+        q = JobQuery(search, tuple(statuses or ()), workspace, include_system)
+        return job_rows.list_summaries(self.store, q, sort, descending, limit, offset)
 
     def count_jobs(
         self,
@@ -162,12 +97,8 @@ class JobsAPI(EngineBase):
         workspace: str | None = None,
         include_system: bool = False,
     ) -> int:
-        where, params = self._job_filters(search, statuses, workspace, include_system)
-        row = self.store.query_one(
-            f"SELECT COUNT(*) FROM jobs j JOIN workspaces w ON w.id = j.workspace_id WHERE {where}",
-            params,
-        )
-        return int(row[0]) if row else 0
+        q = JobQuery(search, tuple(statuses or ()), workspace, include_system)
+        return job_rows.count(self.store, q)
 
     def status_counts(
         self,
@@ -176,42 +107,15 @@ class JobsAPI(EngineBase):
         include_system: bool = False,
     ) -> dict[JobStatus, int]:
         """How many jobs per status, for the filter bar and header totals."""
-        where, params = self._job_filters(search, None, workspace, include_system)
-        rows = self.store.query(
-            f"SELECT j.status, COUNT(*) AS n FROM jobs j JOIN workspaces w "
-            f"ON w.id = j.workspace_id WHERE {where} GROUP BY j.status",
-            params,
-        )
-        counts = dict.fromkeys(JobStatus, 0)
-        for r in rows:
-            counts[JobStatus(r["status"])] = r["n"]
-        return counts
+        q = JobQuery(search, (), workspace, include_system)
+        return job_rows.status_counts(self.store, q)
 
     def recent_run_states(self, job_ids: Sequence[int], per_job: int = 12) -> dict[int, list[str]]:
         """The last few run states of each job, oldest first (for sparklines)."""
-        out: dict[int, list[str]] = {}
-        for job_id in job_ids:
-            rows = self.store.query(
-                "SELECT state FROM runs WHERE job_id = ? ORDER BY id DESC LIMIT ?",
-                (job_id, per_job),
-            )
-            out[job_id] = [r["state"] for r in reversed(rows)]
-        return out
+        return {job_id: run_rows.recent_states(self.store, job_id, per_job) for job_id in job_ids}
 
     def get_job(self, ref: str | int, include_deleted: bool = False) -> Job:
-        row = self._job_row(ref, include_deleted=include_deleted)
-        summary = self.store.query_one(
-            f"SELECT {JOB_SUMMARY_COLUMNS} FROM jobs j JOIN workspaces w "
-            "ON w.id = j.workspace_id WHERE j.id = ?",
-            (row["id"],),
-        )
-        assert summary is not None
-        base = summary_from_row(summary)
-        return Job(
-            **{f: getattr(base, f) for f in base.__dataclass_fields__},
-            spec=json.loads(row["spec"]),
-            deleted_at=to_datetime(row["deleted_at"]),
-        )
+        return job_rows.get_job(self.store, self._job(ref, include_deleted=include_deleted))
 
     def job_spec(self, ref: str | int) -> JobSpec:
         """The current spec with every default filled in."""
@@ -240,100 +144,62 @@ class JobsAPI(EngineBase):
         now = self.now()
         with self.store.transaction():
             ws_id = self._workspace_id(spec.workspace, create=True)
-            if self.store.query_one(
-                "SELECT 1 FROM jobs WHERE workspace_id = ? AND name = ? AND deleted_at IS NULL",
-                (ws_id, spec.name),
-            ):
-                raise SpecError(
-                    [
-                        FieldError(
-                            "name",
-                            f"a job named {spec.name!r} exists already in {spec.workspace!r}",
-                        )
-                    ]
-                )
+            if job_rows.name_taken(self.store, ws_id, spec.name):
+                raise SpecError([self._name_clash(spec)])
             columns = self._job_columns(spec, data)
-            cur = self.store.execute(
-                "INSERT INTO jobs (workspace_id, name, kind, description, tags, active, queue, "
-                "spec, version, schedule_type, schedule_text, timezone, system, created_at, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
-                (
-                    ws_id,
-                    spec.name,
-                    columns["kind"],
-                    columns["description"],
-                    columns["tags"],
-                    columns["active"],
-                    columns["queue"],
-                    columns["spec"],
-                    columns["schedule_type"],
-                    columns["schedule_text"],
-                    columns["timezone"],
-                    int(system),
-                    now,
-                    now,
-                ),
+            job_id = job_rows.create(
+                self.store,
+                {
+                    "workspace_id": ws_id,
+                    "name": spec.name,
+                    **columns,
+                    "version": 1,
+                    "system": int(system),
+                    "created_at": now,
+                    "updated_at": now,
+                },
             )
-            job_id = int(cur.lastrowid or 0)
             self._add_version(job_id, 1, columns["spec"], note)
         return self.get_job(job_id)
 
+    @staticmethod
+    def _name_clash(spec: JobSpec) -> FieldError:
+        return FieldError("name", f"a job named {spec.name!r} exists already in {spec.workspace!r}")
+
     def _add_version(self, job_id: int, version: int, spec_json: str, note: str) -> None:
-        self.store.execute(
-            "INSERT INTO job_versions (job_id, version, spec, note, author, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (job_id, version, spec_json, note, current_user(), self.now()),
+        job_rows.add_version(
+            self.store, job_id, version, spec_json, note, current_user(), self.now()
         )
 
     def update_job(self, ref: str | int, data: dict[str, Any], note: str = "") -> Job:
         """Store a changed spec as a new version (no version when nothing changed)."""
         spec = self._checked(data)
         with self.store.transaction():
-            row = self._job_row(ref)
-            new_json = dumps(data)
-            if json.loads(row["spec"]) == data:
-                return self.get_job(row["id"])
+            job = self._job(ref)
+            if job.spec == data:
+                return self.get_job(job.id)
             ws_id = self._workspace_id(spec.workspace, create=True)
-            clash = self.store.query_one(
-                "SELECT 1 FROM jobs WHERE workspace_id = ? AND name = ? AND deleted_at IS NULL "
-                "AND id != ?",
-                (ws_id, spec.name, row["id"]),
-            )
-            if clash:
-                raise SpecError(
-                    [
-                        FieldError(
-                            "name",
-                            f"a job named {spec.name!r} exists already in {spec.workspace!r}",
-                        )
-                    ]
-                )
-            version = row["version"] + 1
+            if job_rows.name_taken(self.store, ws_id, spec.name, other_than=job.id):
+                raise SpecError([self._name_clash(spec)])
+            version = job.version + 1
             columns = self._job_columns(spec, data)
-            self.store.execute(
-                "UPDATE jobs SET workspace_id = ?, name = ?, kind = ?, description = ?, tags = ?, "
-                "active = ?, queue = ?, spec = ?, version = ?, schedule_type = ?, "
-                "schedule_text = ?, timezone = ?, expired = 0, outside_window = 0, "
-                "next_fire_at = NULL, updated_at = ? WHERE id = ?",
-                (
-                    ws_id,
-                    spec.name,
-                    columns["kind"],
-                    columns["description"],
-                    columns["tags"],
-                    columns["active"],
-                    columns["queue"],
-                    new_json,
-                    version,
-                    columns["schedule_type"],
-                    columns["schedule_text"],
-                    columns["timezone"],
-                    self.now(),
-                    row["id"],
-                ),
+            job_rows.update(
+                self.store,
+                job.id,
+                {
+                    "workspace_id": ws_id,
+                    "name": spec.name,
+                    **columns,
+                    "version": version,
+                    # A new definition is scheduled afresh by the daemon.
+                    "expired": 0,
+                    "outside_window": 0,
+                    "next_fire_at": None,
+                    "updated_at": self.now(),
+                },
             )
-            self._add_version(row["id"], version, new_json, note or f"version {version}")
-        return self.get_job(row["id"])
+            self._add_version(job.id, version, columns["spec"], note or f"version {version}")
+        return self.get_job(job.id)
 
     def apply_job(self, data: dict[str, Any], note: str = "") -> tuple[Job, str]:
         """Create the job, or store the spec as its new version. Returns (job, what happened)."""
@@ -343,15 +209,11 @@ class JobsAPI(EngineBase):
         workspace = data.get("workspace", "default")
         existing = None
         if isinstance(name, str) and name:
-            existing = self.store.query_one(
-                "SELECT j.id, j.version FROM jobs j JOIN workspaces w ON w.id = j.workspace_id "
-                "WHERE w.name = ? AND j.name = ? AND j.deleted_at IS NULL",
-                (workspace, name),
-            )
+            existing = job_rows.named(self.store, workspace, name)
         if existing is None:
             return self.create_job(data, note or "created"), "created"
-        job = self.update_job(existing["id"], data, note)
-        return job, "updated" if job.version != existing["version"] else "unchanged"
+        job = self.update_job(existing.id, data, note)
+        return job, "updated" if job.version != existing.version else "unchanged"
 
     def import_jobs(self, specs: list[dict[str, Any]], note: str = "imported") -> list[Job]:
         """Apply several specs at once: all of them, or none when any is wrong."""
@@ -418,65 +280,33 @@ class JobsAPI(EngineBase):
         job = self.get_job(ref, include_deleted=purge)
         with self.store.transaction():
             if purge:
-                self.store.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
+                job_rows.delete(self.store, job.id)
             else:
-                self.store.execute(
-                    "UPDATE jobs SET deleted_at = ?, updated_at = ? WHERE id = ?",
-                    (self.now(), self.now(), job.id),
+                job_rows.update(
+                    self.store, job.id, {"deleted_at": self.now(), "updated_at": self.now()}
                 )
         return job
 
     def list_trash(self) -> list[JobSummary]:
-        where, params = self._job_filters(None, None, None, True, include_deleted=True)
-        rows = self.store.query(
-            f"SELECT {JOB_SUMMARY_COLUMNS} FROM jobs j JOIN workspaces w ON w.id = j.workspace_id "
-            f"WHERE {where} ORDER BY j.deleted_at DESC",
-            params,
-        )
-        return [summary_from_row(r) for r in rows]
+        return job_rows.trash(self.store)
 
     def restore_job(self, ref: str | int) -> Job:
         """Bring a trashed job back with its history, unless its name was taken meanwhile."""
         with self.store.transaction():
-            row = self._job_row(ref, include_deleted=True)
-            if row["deleted_at"] is None:
-                raise InvalidInput(f"{row['name']!r} is not in the trash")
-            if self.store.query_one(
-                "SELECT 1 FROM jobs WHERE workspace_id = ? AND name = ? AND deleted_at IS NULL",
-                (row["workspace_id"], row["name"]),
-            ):
-                raise Conflict(f"name: another job is now named {row['name']!r}; rename it first")
-            self.store.execute(
-                "UPDATE jobs SET deleted_at = NULL, updated_at = ? WHERE id = ?",
-                (self.now(), row["id"]),
-            )
-        return self.get_job(row["id"])
+            job = self._job(ref, include_deleted=True)
+            if job.deleted_at is None:
+                raise InvalidInput(f"{job.name!r} is not in the trash")
+            if job_rows.name_taken(self.store, job.workspace_id, job.name):
+                raise Conflict(f"name: another job is now named {job.name!r}; rename it first")
+            job_rows.update(self.store, job.id, {"deleted_at": None, "updated_at": self.now()})
+        return self.get_job(job.id)
 
     def purge_trash(self, older_than_days: float = TRASH_DAYS) -> int:
-        cutoff = self.now() - older_than_days * 86400
-        cur = self.store.execute(
-            "DELETE FROM jobs WHERE deleted_at IS NOT NULL AND deleted_at < ?", (cutoff,)
-        )
-        return cur.rowcount
+        return job_rows.purge_trash(self.store, self.now() - older_than_days * 86400)
 
     # -- versions --------------------------------------------------------------
     def list_versions(self, ref: str | int) -> list[JobVersion]:
-        job = self.get_job(ref, include_deleted=True)
-        rows = self.store.query(
-            "SELECT * FROM job_versions WHERE job_id = ? ORDER BY version DESC", (job.id,)
-        )
-        return [
-            JobVersion(
-                job_id=r["job_id"],
-                version=r["version"],
-                spec=json.loads(r["spec"]),
-                note=r["note"],
-                author=r["author"],
-                created_at=datetime.fromtimestamp(r["created_at"], UTC),
-                starred=bool(r["starred"]),
-            )
-            for r in rows
-        ]
+        return job_rows.versions(self.store, self.get_job(ref, include_deleted=True).id)
 
     def get_version(self, ref: str | int, version: int) -> JobVersion:
         for v in self.list_versions(ref):
@@ -495,10 +325,7 @@ class JobsAPI(EngineBase):
     def star_version(self, ref: str | int, version: int, starred: bool = True) -> JobVersion:
         job = self.get_job(ref)
         self.get_version(job.id, version)
-        self.store.execute(
-            "UPDATE job_versions SET starred = ? WHERE job_id = ? AND version = ?",
-            (int(starred), job.id, version),
-        )
+        job_rows.star_version(self.store, job.id, version, starred)
         return self.get_version(job.id, version)
 
     def diff_versions(self, ref: str | int, v1: int, v2: int) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -10,29 +9,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobtui.engine.api.base import RUN_COLUMNS, EngineBase, dumps, run_from_row, task_from_row
-from jobtui.engine.model.errors import (
-    Conflict,
-    FieldError,
-    InvalidInput,
-    JobtuiError,
-    NotFound,
-    SpecError,
-)
-from jobtui.engine.model.spec import JobSpec, coerce_parameter
+from jobtui.engine.api.base import EngineBase
+from jobtui.engine.model.errors import InvalidInput, JobtuiError, NotFound, SpecError
+from jobtui.engine.model.run_options import check_options, check_parameters
+from jobtui.engine.model.spec import JobSpec
 from jobtui.engine.model.types import DaemonStatus, LogLine, Run, RunState, Trigger
-
-RUN_OPTION_KEYS = {
-    "args": "command arguments that replace the configured ones",
-    "env": "environment variables added to (or replacing) the configured ones",
-    "max_records": "records per dataset",
-    "seed": "random seed",
-    "locale": "Faker locale",
-    "threads": "generation threads",
-    "randomize_records": "a random number of records up to max_records",
-    "to_file": "write to this one file instead of the job's sinks",
-    "replay_of": "replay the stored output of this run",
-}
+from jobtui.engine.run import lifecycle
+from jobtui.engine.store import jobs as job_rows
+from jobtui.engine.store import logs as log_rows
+from jobtui.engine.store import runs as run_rows
+from jobtui.engine.store.logs import LogFilter
 
 
 def _epoch(value: float | int | str | datetime | None, field: str) -> float | None:
@@ -61,109 +47,16 @@ def _epoch(value: float | int | str | datetime | None, field: str) -> float | No
     raise InvalidInput(f"{field}: {value!r} is not a time")
 
 
-def _to_file_problem(path: str) -> str | None:
-    """Why a run could not write `path`, found before it is queued (a typo in a directory
-    would otherwise create that directory tree, or fail only once the run has started)."""
-    if os.path.isdir(path):
-        return f"{path} is a directory (give a file name)"
-    parent = os.path.dirname(path)
-    if not os.path.isdir(parent):
-        return f"directory {parent} does not exist"
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return f"directory {parent} is not writable"
-    return None
-
-
 class RunsAPI(EngineBase):
     if TYPE_CHECKING:
-        # Provided by DaemonAPI in the composed Engine (declared for the type checker only:
-        # a real method here would shadow it in the MRO).
+        # Provided by DaemonAPI and DatasetsAPI in the composed Engine (declared for the type
+        # checker only: a real method here would shadow it in the MRO).
         def daemon_status(self, next_fires: int = 5) -> DaemonStatus: ...
 
+        def _dataset_spec(self, name: str) -> dict[str, Any]: ...
+
     # -- queueing ----------------------------------------------------------------------
-    def _check_parameters(self, spec: JobSpec, given: dict[str, Any] | None) -> dict[str, Any]:
-        given = dict(given or {})
-        errors: list[FieldError] = []
-        for name in given:
-            if name not in spec.parameters:
-                known = ", ".join(spec.parameters) or "none"
-                errors.append(
-                    FieldError(f"parameters.{name}", f"unknown parameter (known: {known})")
-                )
-        out: dict[str, Any] = {}
-        for name, param in spec.parameters.items():
-            try:
-                if name in given:
-                    out[name] = coerce_parameter(param, given[name])
-                elif param.default is not None:
-                    out[name] = coerce_parameter(param, param.default)
-                elif param.required:
-                    errors.append(FieldError(f"parameters.{name}", "is required"))
-            except ValueError as exc:
-                errors.append(FieldError(f"parameters.{name}", str(exc)))
-        if errors:
-            raise SpecError(errors)
-        return out
-
-    def _check_options(self, spec: JobSpec, options: dict[str, Any] | None) -> dict[str, Any]:
-        out = dict(options or {})
-        errors: list[FieldError] = []
-        command_only = {"args", "env"}
-        datagen_only = {"max_records", "seed", "locale", "threads", "randomize_records", "to_file"}
-        for key in out:
-            if key not in RUN_OPTION_KEYS:
-                # Name only what this job takes (replay_of is set by replay_run, not typed).
-                usable = command_only if spec.kind == "command" else datagen_only
-                known = ", ".join(k for k in RUN_OPTION_KEYS if k in usable)
-                errors.append(FieldError(f"options.{key}", f"unknown (use: {known})"))
-        for key in out:
-            if key in command_only and spec.kind != "command":
-                errors.append(FieldError(f"options.{key}", "only for a command job"))
-            if key in datagen_only and spec.kind != "datagen":
-                errors.append(FieldError(f"options.{key}", "only for a datagen job"))
-        if "args" in out and not (
-            isinstance(out["args"], list) and all(isinstance(a, str) for a in out["args"])
-        ):
-            errors.append(FieldError("options.args", "must be a list of strings"))
-        if "env" in out and not (
-            isinstance(out["env"], dict) and all(isinstance(v, str) for v in out["env"].values())
-        ):
-            errors.append(FieldError("options.env", "must map names to strings"))
-        for key, low, high in (("max_records", 1, 10_000_000_000), ("threads", 1, 64)):
-            if key in out:
-                try:
-                    value = int(out[key])
-                    if not low <= value <= high or isinstance(out[key], bool):
-                        raise ValueError
-                    out[key] = value
-                except (TypeError, ValueError):
-                    errors.append(FieldError(f"options.{key}", f"must be from {low} to {high}"))
-        if "seed" in out:
-            try:
-                out["seed"] = None if out["seed"] is None else int(out["seed"])
-            except (TypeError, ValueError):
-                errors.append(FieldError("options.seed", "must be an integer"))
-        if "randomize_records" in out:
-            out["randomize_records"] = str(out["randomize_records"]).lower() in (
-                "true",
-                "1",
-                "yes",
-                "on",
-            )
-        if "locale" in out:
-            from faker.config import AVAILABLE_LOCALES
-
-            if out["locale"] not in AVAILABLE_LOCALES:
-                errors.append(FieldError("options.locale", f"unknown locale {out['locale']!r}"))
-        if "to_file" in out:
-            out["to_file"] = os.path.abspath(os.path.expanduser(str(out["to_file"])))
-            problem = _to_file_problem(out["to_file"])
-            if problem:
-                errors.append(FieldError("options.to_file", problem))
-        if errors:
-            raise SpecError(errors)
-        return out
-
+    # -- queueing ----------------------------------------------------------------------
     def queue_run(
         self,
         ref: str | int,
@@ -183,82 +76,40 @@ class RunsAPI(EngineBase):
         run_state = RunState(state)
         if run_state not in (RunState.QUEUED, RunState.MISSED, RunState.SKIPPED):
             raise InvalidInput(f"state: a new run is queued, missed or skipped, not {state}")
-        row = self._job_row(ref)
-        spec = JobSpec.model_validate(json.loads(row["spec"]))
-        params = self._check_parameters(spec, parameters)
-        opts = self._check_options(spec, options)
+        job = self._job(ref)
+        spec = JobSpec.model_validate(job.spec)
+        params = check_parameters(spec, parameters)
+        opts = check_options(spec, options)
         since_at = _epoch(since, "since")
         if since is None:
-            since_at = row["since_watermark"]
-        now = self.now()
-        ended = now if run_state != RunState.QUEUED else None
-        cur = self.store.execute(
-            "INSERT INTO runs (job_id, job_version, trigger, title, state, parameters, options, "
-            "queued_at, scheduled_for, ended_at, attempt, retry_of, since) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                row["id"],
-                row["version"],
-                trig.value,
-                title or "",
-                run_state.value,
-                dumps(params),
-                dumps(opts),
-                now,
-                _epoch(scheduled_for, "scheduled_for"),
-                ended,
-                attempt,
-                retry_of,
-                since_at,
-            ),
+            since_at = job.since_watermark
+        run_id = lifecycle.queue(
+            self.store,
+            self.now(),
+            job_id=job.id,
+            job_version=job.version,
+            trigger=trig.value,
+            title=title,
+            parameters=params,
+            options=opts,
+            since=since_at,
+            scheduled_for=_epoch(scheduled_for, "scheduled_for"),
+            attempt=attempt,
+            retry_of=retry_of,
+            state=run_state.value,
         )
-        return self.get_run(int(cur.lastrowid or 0))
+        return self.get_run(run_id)
 
     # -- reading ---------------------------------------------------------------------------
     def get_run(self, run_id: int) -> Run:
-        row = self.store.query_one(
-            f"SELECT {RUN_COLUMNS} FROM runs r JOIN jobs j ON j.id = r.job_id "
-            "JOIN workspaces w ON w.id = j.workspace_id WHERE r.id = ?",
-            (int(run_id),),
-        )
-        if row is None:
-            raise NotFound(f"no run with id {run_id}")
-        tasks = [
-            task_from_row(t)
-            for t in self.store.query(
-                "SELECT * FROM run_tasks WHERE run_id = ? ORDER BY position", (int(run_id),)
-            )
-        ]
-        return run_from_row(row, tasks)
+        return run_rows.get_run(self.store, run_id)
 
     def run_options(self, run_id: int) -> dict[str, Any]:
         """The run's custom options and, once started, which value won for each setting."""
-        row = self.store.query_one("SELECT options FROM runs WHERE id = ?", (int(run_id),))
-        if row is None:
-            raise NotFound(f"no run with id {run_id}")
-        options: dict[str, Any] = json.loads(row["options"] or "{}")
-        return options
+        return run_rows.run_options(self.store, run_id)
 
-    def _run_filters(
-        self,
-        job: str | int | None,
-        states: Iterable[str] | None,
-        triggers: Iterable[str] | None = None,
-    ) -> tuple[str, list[Any]]:
-        where = ["1"]
-        params: list[Any] = []
-        if job is not None:
-            where.append("r.job_id = ?")
-            params.append(self._job_row(job, include_deleted=True)["id"])
-        state_list = [RunState(s).value for s in states or []]
-        if state_list:
-            where.append(f"r.state IN ({','.join('?' * len(state_list))})")
-            params += state_list
-        trigger_list = [Trigger(t).value for t in triggers or []]
-        if trigger_list:
-            where.append(f"r.trigger IN ({','.join('?' * len(trigger_list))})")
-            params += trigger_list
-        return " AND ".join(where), params
+    def _job_id(self, job: str | int | None) -> int | None:
+        return None if job is None else self._job(job, include_deleted=True).id
 
     def list_runs(
         self,
@@ -269,44 +120,15 @@ class RunsAPI(EngineBase):
         triggers: Iterable[str] | None = None,
     ) -> list[Run]:
         """Runs newest first (without their tasks; `get_run` has them)."""
-        where, params = self._run_filters(job, states, triggers)
-        if before_id is not None:
-            where += " AND r.id < ?"
-            params.append(before_id)
-        rows = self.store.query(
-            f"SELECT {RUN_COLUMNS} FROM runs r JOIN jobs j ON j.id = r.job_id "
-            f"JOIN workspaces w ON w.id = j.workspace_id WHERE {where} ORDER BY r.id DESC LIMIT ?",
-            [*params, int(limit)],
-        )
-        return [run_from_row(r) for r in rows]
+        return run_rows.list_runs(self.store, self._job_id(job), states, limit, before_id, triggers)
 
     def count_runs(self, job: str | int | None = None, states: Iterable[str] | None = None) -> int:
-        where, params = self._run_filters(job, states)
-        row = self.store.query_one(f"SELECT COUNT(*) AS n FROM runs r WHERE {where}", params)
-        return int(row["n"]) if row else 0
+        return run_rows.count_runs(self.store, self._job_id(job), states)
 
     # -- cancel ------------------------------------------------------------------------------
     def cancel_run(self, run_id: int) -> Run:
         """queued → cancelled at once; running → cancelling (the worker stops within 1 s)."""
-        now = self.now()
-        with self.store.transaction():
-            row = self.store.query_one("SELECT state FROM runs WHERE id = ?", (int(run_id),))
-            if row is None:
-                raise NotFound(f"no run with id {run_id}")
-            state = RunState(row["state"])
-            if state == RunState.QUEUED:
-                self.store.execute(
-                    "UPDATE runs SET state = 'cancelled', ended_at = ?, cancel_requested_at = ?, "
-                    "error = 'cancelled before it started' WHERE id = ?",
-                    (now, now, int(run_id)),
-                )
-            elif state == RunState.RUNNING:
-                self.store.execute(
-                    "UPDATE runs SET state = 'cancelling', cancel_requested_at = ? WHERE id = ?",
-                    (now, int(run_id)),
-                )
-            elif state != RunState.CANCELLING:
-                raise Conflict(f"run {run_id} has already ended ({state.value})")
+        lifecycle.request_cancel(self.store, int(run_id), self.now())
         return self.get_run(run_id)
 
     # -- waiting -----------------------------------------------------------------------------
@@ -330,6 +152,7 @@ class RunsAPI(EngineBase):
         """Block until the run ends. With no daemon alive, start and watch its worker here,
         so scripts and cron lines work without a daemon."""
         from jobtui.engine.run.executor import Supervisor
+        from jobtui.engine.run.local import local_supervisor
 
         supervisor: Supervisor | None = None
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -342,7 +165,9 @@ class RunsAPI(EngineBase):
                     check_daemon_at = time.monotonic() + 2.0
                 if supervise_if_no_daemon and not daemon:
                     if supervisor is None:
-                        supervisor = Supervisor(self, only_runs={int(run_id)})  # type: ignore[arg-type]
+                        supervisor = local_supervisor(
+                            self.store, self.data_dir, self.clock, only_runs={int(run_id)}
+                        )
                     supervisor.tick()
                 run = self.get_run(run_id)
                 if on_poll is not None:
@@ -369,23 +194,11 @@ class RunsAPI(EngineBase):
         streams: Iterable[str] | None = None,
         grep: str | None = None,
     ) -> list[LogLine]:
-        from jobtui.engine.run import logs
-
-        return logs.read_log(
-            self.store,
-            int(run_id),
-            from_seq=from_seq,
-            limit=limit,
-            backwards=backwards,
-            levels=levels,
-            streams=streams,
-            grep=grep,
-        )
+        where = LogFilter.of(levels, streams, grep)
+        return log_rows.read_log(self.store, int(run_id), where, from_seq, limit, backwards)
 
     def log_size(self, run_id: int) -> int:
-        from jobtui.engine.run.logs import log_size
-
-        return log_size(self.store, int(run_id))
+        return log_rows.log_size(self.store, int(run_id))
 
     def find_log(
         self,
@@ -396,11 +209,8 @@ class RunsAPI(EngineBase):
         levels: Iterable[str] | None = None,
         backwards: bool = False,
     ) -> LogLine | None:
-        from jobtui.engine.run.logs import find_log
-
-        return find_log(
-            self.store, int(run_id), start_seq, pattern=pattern, levels=levels, backwards=backwards
-        )
+        where = LogFilter.of(levels, grep=pattern)
+        return log_rows.find_log(self.store, int(run_id), start_seq, where, backwards)
 
     def iter_log(
         self,
@@ -412,11 +222,8 @@ class RunsAPI(EngineBase):
         grep: str | None = None,
     ) -> Iterator[LogLine]:
         """Every matching line of a run's log from `from_seq`, read a chunk at a time."""
-        from jobtui.engine.run.logs import iter_log
-
-        return iter_log(
-            self.store, int(run_id), from_seq=from_seq, levels=levels, streams=streams, grep=grep
-        )
+        where = LogFilter.of(levels, streams, grep)
+        return log_rows.iter_log(self.store, int(run_id), where, from_seq)
 
     def save_log(
         self,
@@ -429,7 +236,7 @@ class RunsAPI(EngineBase):
         with_time: bool = True,
     ) -> int:
         """Write the (filtered) log to a file, a chunk at a time; how many lines."""
-        from jobtui.engine.run.logs import LineFormatter, iter_log
+        from jobtui.engine.run.logs import LineFormatter
 
         self.get_run(run_id)
         count = 0
@@ -437,9 +244,8 @@ class RunsAPI(EngineBase):
         formatted = LineFormatter(with_time)
         try:
             with open(target, "w", encoding="utf-8") as fh:
-                for line in iter_log(
-                    self.store, int(run_id), levels=levels, streams=streams, grep=grep
-                ):
+                where = LogFilter.of(levels, streams, grep)
+                for line in log_rows.iter_log(self.store, int(run_id), where):
                     fh.write(formatted(line) + "\n")
                     count += 1
         except OSError as exc:
@@ -452,7 +258,7 @@ class RunsAPI(EngineBase):
 
     def replay_problem(self, run_id: int) -> str | None:
         """Why run `run_id` cannot be replayed, or None when it can."""
-        from jobtui.engine.datagen.run import replay_files
+        from jobtui.engine.datagen.replay_store import replay_files
 
         self.get_run(run_id)
         if not replay_files(self.replay_dir(run_id)):
@@ -478,20 +284,19 @@ class RunsAPI(EngineBase):
 
     def preview(self, ref_or_spec: str | int | dict[str, Any], n: int = 20) -> str:
         """The first `n` records of each dataset in the job's format; nothing is stored."""
-        from jobtui.engine.datagen.run import preview_spec
+        from jobtui.engine.datagen.preview import preview_spec
 
         if isinstance(ref_or_spec, dict):
             spec = self._checked(ref_or_spec)  # type: ignore[attr-defined]
         else:
-            spec = JobSpec.model_validate(json.loads(self._job_row(ref_or_spec)["spec"]))
+            spec = JobSpec.model_validate(self._job(ref_or_spec).spec)
         if spec.datagen is None:
             raise InvalidInput("preview: only a datagen job has records to preview")
-        return preview_spec(self, spec, n)  # type: ignore[arg-type]
+        return preview_spec(spec, n, self._dataset_spec)
 
     def reset_offset(self, ref: str | int) -> None:
         """Forget the since watermark: the next run starts from the beginning."""
-        row = self._job_row(ref)
-        self.store.execute("UPDATE jobs SET since_watermark = NULL WHERE id = ?", (row["id"],))
+        job_rows.reset_watermark(self.store, self._job(ref).id)
 
     def test_sink(self, sink: dict[str, Any]) -> str:
         """Check a sink can work ("test connection"); the ok message, or InvalidInput."""
@@ -509,7 +314,7 @@ class RunsAPI(EngineBase):
             SINK_OPTIONS[sink_type].model_validate(resolved["options"])
         except ValidationError as exc:
             raise SpecError(errors_of(exc, "options")) from None
-        ctx = SinkContext(job="test", dataset="test", run_id=0, started_at=time.time())
+        ctx = SinkContext(job="test", dataset="test", run_id=0, started_at=self.now())
         try:
             return sink_class(sink_type).test(resolved["options"], ctx)
         except JobtuiError:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from jobtui.engine.api.base import EngineBase, dumps
-from jobtui.engine.model.clock import to_datetime
-from jobtui.engine.model.errors import Conflict, FieldError, NotFound, SpecError
+from jobtui.engine.api.base import EngineBase
+from jobtui.engine.model.codec import dumps
+from jobtui.engine.model.errors import Conflict, FieldError, SpecError
 from jobtui.engine.model.secrets import mask_secrets
 from jobtui.engine.model.sinks import SINK_OPTIONS
 from jobtui.engine.model.spec import NAME_PATTERN, errors_of
 from jobtui.engine.model.types import SinkPreset
+from jobtui.engine.store import jobs as job_rows
+from jobtui.engine.store import presets as preset_rows
 
 
 def check_preset(data: Any) -> dict[str, Any]:
@@ -50,31 +52,10 @@ def check_preset(data: Any) -> dict[str, Any]:
 
 class SinksAPI(EngineBase):
     def list_presets(self) -> list[SinkPreset]:
-        rows = self.store.query(
-            "SELECT p.*, w.name AS workspace FROM sink_presets p JOIN workspaces w "
-            "ON w.id = p.workspace_id ORDER BY p.name"
-        )
-        return [self._preset(r) for r in rows]
-
-    def _preset(self, row: Any) -> SinkPreset:
-        return SinkPreset(
-            name=row["name"],
-            type=row["type"],
-            options=json.loads(row["options"]),
-            workspace=row["workspace"],
-            created_at=to_datetime(row["created_at"]),  # type: ignore[arg-type]
-            updated_at=to_datetime(row["updated_at"]),  # type: ignore[arg-type]
-        )
+        return preset_rows.list_presets(self.store)
 
     def get_preset(self, name: str, masked: bool = True) -> SinkPreset:
-        row = self.store.query_one(
-            "SELECT p.*, w.name AS workspace FROM sink_presets p JOIN workspaces w "
-            "ON w.id = p.workspace_id WHERE p.name = ?",
-            (name,),
-        )
-        if row is None:
-            raise NotFound(f"no sink preset named {name!r}")
-        preset = self._preset(row)
+        preset = preset_rows.get_preset(self.store, name)
         if masked:
             return SinkPreset(**{**preset.__dict__, "options": mask_secrets(preset.options)})
         return preset
@@ -85,35 +66,22 @@ class SinksAPI(EngineBase):
         now = self.now()
         with self.store.transaction():
             ws_id = self._workspace_id(clean["workspace"], create=True)
-            exists = self.store.query_one(
-                "SELECT id FROM sink_presets WHERE name = ?", (clean["name"],)
-            )
-            if exists and not replace:
+            exists = preset_rows.preset_id(self.store, clean["name"])
+            if exists is not None and not replace:
                 raise Conflict(f"name: a sink preset named {clean['name']!r} exists already")
-            if exists:
-                self.store.execute(
-                    "UPDATE sink_presets SET type = ?, options = ?, workspace_id = ?, "
-                    "updated_at = ? WHERE id = ?",
-                    (clean["type"], dumps(clean["options"]), ws_id, now, exists["id"]),
-                )
-            else:
-                self.store.execute(
-                    "INSERT INTO sink_presets (workspace_id, name, type, options, created_at, "
-                    "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (ws_id, clean["name"], clean["type"], dumps(clean["options"]), now, now),
-                )
+            columns = {"type": clean["type"], "options": dumps(clean["options"])}
+            columns["workspace_id"] = ws_id
+            if exists is None:
+                columns["name"] = clean["name"]
+            preset_rows.save(self.store, exists, columns, now)
         return self.get_preset(clean["name"])
 
     def jobs_using_preset(self, name: str) -> list[str]:
         out = []
-        for row in self.store.query(
-            "SELECT j.name, w.name AS workspace, j.spec FROM jobs j JOIN workspaces w "
-            "ON w.id = j.workspace_id WHERE j.deleted_at IS NULL AND j.spec LIKE ?",
-            (f'%"preset":%{json.dumps(name)}%',),
-        ):
-            sinks = (json.loads(row["spec"]).get("datagen") or {}).get("sinks") or []
+        for job, spec in job_rows.using(self.store, f'%"preset":%{json.dumps(name)}%'):
+            sinks = (spec.get("datagen") or {}).get("sinks") or []
             if any(s.get("preset") == name for s in sinks if isinstance(s, dict)):
-                out.append(f"{row['workspace']}/{row['name']}")
+                out.append(job)
         return out
 
     def delete_preset(self, name: str) -> None:
@@ -123,19 +91,8 @@ class SinksAPI(EngineBase):
             users = self.jobs_using_preset(name)
             if users:
                 raise Conflict(f"sink preset {name!r} is used by: {', '.join(users)}")
-            self.store.execute("DELETE FROM sink_presets WHERE name = ?", (name,))
+            preset_rows.delete(self.store, name)
 
     def resolve_sink(self, sink: dict[str, Any]) -> dict[str, Any]:
         """An inline sink from a spec's sink entry (presets expanded; secrets still references)."""
-        if sink.get("preset"):
-            preset = self.get_preset(sink["preset"], masked=False)
-            return {
-                "type": preset.type,
-                "options": preset.options,
-                "name": sink.get("name") or preset.name,
-            }
-        return {
-            "type": sink["type"],
-            "options": sink.get("options", {}),
-            "name": sink.get("name") or sink["type"],
-        }
+        return preset_rows.resolve_sink(self.store, sink)

@@ -21,7 +21,7 @@ import string
 from datetime import date, datetime, timedelta
 from itertools import repeat
 from random import Random
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from jobtui.engine.datagen.providers import (
     EMAIL_PROVIDERS,
@@ -35,8 +35,23 @@ from jobtui.engine.datagen.providers import (
 )
 from jobtui.engine.model.errors import InvalidInput
 
-if TYPE_CHECKING:
-    from jobtui.engine.datagen.generate import DatasetGenerator
+
+class DatasetGenerator(Protocol):
+    """What a column needs of the generator that compiles it (generate.DatasetGenerator;
+    named here, not imported, so the generator can import the columns)."""
+
+    seed: int
+    locale: str
+    pools: Any
+
+    def column_of(self, dataset: str, field: str) -> Column: ...
+
+    def compile_field(self, spec: dict[str, Any], path: str, dataset: str) -> Column: ...
+
+    def ref_count(self, dataset: str) -> int: ...
+
+    def reference_values(self, dataset: str, field: str, n: int) -> list[Any]: ...
+
 
 BLOCK = 1000
 REF_POOL = 100_000

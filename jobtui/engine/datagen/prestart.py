@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import multiprocessing
 import os
-import sqlite3
 from typing import Any
-from urllib.parse import quote
 
 PRELOAD = [
     "jobtui.engine.datagen.parallel",
@@ -89,33 +86,20 @@ def helpers_wanted(db_path: str, run_id: int) -> int:
     """How many helper processes the run will ask for (`processes_for` its `threads`, the
     run's override first, - 1), 0 for a command job, `flush_each_record`, a replay or any
     doubt."""
-    try:
-        # Read-only, so a wrong path never creates a database; quoted, so a "?" or "#" in
-        # the path is part of the name.
-        uri = f"file:{quote(os.path.abspath(db_path))}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, timeout=0.5)
-    except sqlite3.Error:
+    from jobtui.engine.store.hints import run_settings
+
+    found = run_settings(db_path, run_id)
+    if found is None:
         return 0
+    options, spec = found
     try:
-        row = conn.execute(
-            "SELECT r.options, COALESCE(v.spec, j.spec) FROM runs r "
-            "JOIN jobs j ON j.id = r.job_id "
-            "LEFT JOIN job_versions v ON v.job_id = r.job_id AND v.version = r.job_version "
-            "WHERE r.id = ?",
-            (run_id,),
-        ).fetchone()
-        if row is None:
-            return 0
-        options, spec = json.loads(row[0] or "{}"), json.loads(row[1] or "{}")
         datagen = spec.get("datagen")
         if not isinstance(datagen, dict) or options.get("replay_of") is not None:
             return 0
         threads = options.get("threads") or datagen.get("threads") or 1
         return processes_for(int(threads), bool(datagen.get("flush_each_record"))) - 1
-    except (sqlite3.Error, ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError):
         return 0
-    finally:
-        conn.close()
 
 
 def prestart(argv: list[str]) -> None:

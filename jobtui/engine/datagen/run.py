@@ -1,5 +1,6 @@
-"""The data-generation run: one task per dataset × sink, buffering, parallel generation,
-and the replay store.
+"""The data-generation run: one task per dataset × sink, buffering, parallel generation
+(batches.py), the run's settings (settings.py), the replay store (replay_store.py); a replay
+(replay.py) and a preview (preview.py) deliver through the same pieces.
 
 Records are made once per dataset and fanned out: stream sinks (console, file) get the
 bytes of the job's format, table sinks (sqlite, postgres, http) get the records. A sink
@@ -23,34 +24,35 @@ import functools
 import json
 import os
 import queue
-import random
-import shutil
 import threading
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
-from jobtui.engine.api.base import dumps
-from jobtui.engine.datagen.prestart import processes_for
+from jobtui.engine.datagen import lookup
+from jobtui.engine.datagen.batches import (
+    BATCH_SIZE,
+    can_split,
+    parallel_batches,
+    serial_batches,
+    serial_chunks,
+    warm,
+)
+from jobtui.engine.datagen.replay_store import ReplayWriter, prune_job_replays
+from jobtui.engine.datagen.settings import Settings, effective_settings, record_counts
 from jobtui.engine.model.errors import InvalidInput, NotFound
 from jobtui.engine.model.formats import format_extension
+from jobtui.engine.model.runtime import Outcome, RunContext, TaskState
 from jobtui.engine.model.types import RunState
-from jobtui.engine.run.executor import note_partial, partials_listing
 from jobtui.engine.sinks.base import Sink, SinkContext, make_sink
-from jobtui.paths import ensure_private_dir, open_private, write_private_text
+from jobtui.engine.sinks.partials import note_partial, partials_listing
+from jobtui.paths import write_private_text
 
 if TYPE_CHECKING:
     from jobtui.engine.datagen.generate import Chunk
-    from jobtui.engine.facade import Engine
-    from jobtui.engine.model.spec import JobSpec
-    from jobtui.engine.run.worker import Outcome, RunContext, TaskState
 
-BATCH_SIZE = 5000
 PUT_POLL = 0.2
-READ_CHUNK = 1 << 20
-OVERRIDABLE = ("max_records", "seed", "locale", "threads", "randomize_records")
 
 
 # -- adapters onto the generator and the formats (engine/datagen) ------------------------
@@ -107,73 +109,6 @@ def records_of(batch: Any, fields: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
-# -- settings --------------------------------------------------------------------------
-@dataclass
-class Settings:
-    max_records: int
-    seed: int
-    locale: str
-    threads: int
-    randomize_records: bool
-    flush_each_record: bool
-    use_buffer: bool
-    buffer_size: int
-    format: str
-    format_options: dict[str, Any]
-    replay: bool
-    replay_keep: int
-    effective: dict[str, Any] = field(default_factory=dict)
-    processes: int = 1  # that generate (`prestart.processes_for`)
-
-
-def effective_settings(spec: JobSpec, options: dict[str, Any]) -> Settings:
-    """The job's settings with the run's overrides; `effective` says which value won."""
-    dg = spec.datagen
-    assert dg is not None
-    effective: dict[str, Any] = {}
-    values: dict[str, Any] = {}
-    for key in OVERRIDABLE:
-        configured = getattr(dg, key)
-        if options.get(key) is not None:
-            values[key] = options[key]
-            effective[key] = {"value": options[key], "from": "run", "configured": configured}
-        else:
-            values[key] = configured
-            effective[key] = {"value": configured, "from": "job"}
-    if values["seed"] is None:
-        values["seed"] = random.SystemRandom().randrange(1, 2**31)
-        effective["seed"] = {"value": values["seed"], "from": "random"}
-    if options.get("to_file"):
-        effective["sinks"] = {"value": f"file {options['to_file']}", "from": "run"}
-    return Settings(
-        max_records=int(values["max_records"]),
-        seed=int(values["seed"]),
-        locale=str(values["locale"]),
-        threads=int(values["threads"]),
-        randomize_records=bool(values["randomize_records"]),
-        flush_each_record=dg.flush_each_record,
-        use_buffer=dg.use_buffer,
-        buffer_size=dg.buffer_size,
-        format=dg.generator.format,
-        format_options=dict(dg.generator.options),
-        replay=dg.replay.enabled,
-        replay_keep=dg.replay.keep,
-        effective=effective,
-        processes=processes_for(int(values["threads"]), dg.flush_each_record),
-    )
-
-
-def record_counts(settings: Settings, names: list[str]) -> dict[str, int]:
-    """Each dataset's record count: max_records, or (randomize_records) a seeded draw that
-    depends on the dataset's name only, not on the order of the datasets."""
-    from jobtui.engine.datagen.generate import record_count
-
-    return {
-        name: record_count(settings.seed, name, settings.max_records, settings.randomize_records)
-        for name in names
-    }
-
-
 def to_file_sink(path: str, several: bool) -> dict[str, Any]:
     base, name = os.path.split(os.path.abspath(path))
     template = name.replace("{", "{{").replace("}", "}}")
@@ -195,19 +130,18 @@ def to_file_sink(path: str, several: bool) -> dict[str, Any]:
 def run_sinks(ctx: RunContext, several_datasets: bool) -> list[dict[str, Any]]:
     if ctx.options.get("to_file"):
         return [to_file_sink(ctx.options["to_file"], several_datasets)]
-    assert ctx.spec.datagen is not None
-    return [
-        ctx.engine.resolve_sink(s.model_dump(exclude_none=True)) for s in ctx.spec.datagen.sinks
-    ]
+    sinks = []
+    for sink in ctx.order.sinks:  # presets resolved when the run was ordered
+        if "error" in sink:
+            raise NotFound(sink["error"])
+        sinks.append(sink)
+    return sinks
 
 
-def load_datasets(engine: Engine, names: list[str]) -> list[dict[str, Any]]:
+def load_datasets(ctx: RunContext, names: list[str]) -> list[dict[str, Any]]:
     """The job's datasets (in the job's order), then every dataset they reference,
     transitively (a custom dataset may reference another custom one)."""
-    specs = [engine.get_dataset(name).to_spec() for name in names]  # type: ignore[attr-defined]
-    closure: list[dict[str, Any]] = engine.dataset_closure(specs)  # type: ignore[attr-defined]
-    wanted = set(names)
-    return specs + [d for d in closure if d["name"] not in wanted]
+    return lookup.load_datasets(names, lookup.lookup_in(ctx.order.datasets))
 
 
 # -- delivering ---------------------------------------------------------------------------
@@ -331,138 +265,8 @@ class Delivery:
                     self.queue.put_nowait(_DONE)
 
 
-class ReplayWriter:
-    """Keeps a dataset's output bytes under `<data_dir>/replay/<run_id>/`."""
-
-    def __init__(self, directory: Path, filename: str):
-        ensure_private_dir(directory, levels=2)  # replay/ and replay/<run>/
-        self.path = directory / filename
-        self._fh: IO[bytes] | None = open_private(self.path, "wb", buffering=READ_CHUNK)
-
-    def write(self, data: bytes) -> None:
-        if self._fh is not None and data:
-            self._fh.write(data)
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-
-
-# -- batches, in one process or several ---------------------------------------------------
-def _batch_plan(count: int, batch_size: int) -> list[tuple[int, int]]:
-    return [(start, min(batch_size, count - start)) for start in range(0, count, batch_size)]
-
-
-def serial_batches(gen: Any, name: str, count: int, batch_size: int) -> Iterator[Any]:
-    yield from gen.batches(name, count, batch_size)
-
-
-# Parallel generation uses processes (datagen/parallel.py): on CPython the GIL makes threads
-# no faster for generation, which is pure Python. Batches are made (and encoded, with
-# `encode_at(batch, start)`) by `threads` processes, the caller included, and come back
-# in order; record values depend only on (seed, dataset, field, record number), so the
-# bytes are those of one process. The main encoder is advanced by each batch so that its
-# footer (a JSON array's) knows records were written.
-WARM_FROM = 50_000  # records from which filling every pool first pays for itself
-
-
-def warm(gen: Any, name: str, count: int) -> None:
-    """Fill every Faker pool the dataset uses before a big serial run: filled pools are
-    drawn from without a per-value check, and filling them in chunks costs less than
-    filling them slot by slot as draws reach them (~35% of a 1M-record run). Pool values
-    depend only on the seed, so the bytes do not change."""
-    if count >= WARM_FROM and can_split(gen):
-        gen.fill_pools(name, count)
-
-
-def can_split(gen: Any) -> bool:
-    """Whether this generator's records can be made in other processes (the real one)."""
-    from jobtui.engine.datagen.generate import DatasetGenerator
-
-    return isinstance(gen, DatasetGenerator)
-
-
-def parallel_batches(
-    ctx: RunContext,
-    datasets: list[dict[str, Any]],
-    dataset: dict[str, Any],
-    count: int,
-    batch_size: int,
-    settings: Settings,
-    counts: dict[str, int],
-    encoder: Any,
-    *,
-    pool: Any = None,
-    need_bytes: bool,
-    need_records: bool,
-    encodings: list[str],
-) -> Iterator[Chunk]:
-    """`threads` processes make and encode the batches, this one included (it also
-    delivers them): `threads: 2` is this process and one helper."""
-    from jobtui.engine.datagen.parallel import chunk_args, parallel_chunks
-
-    base = chunk_args(
-        datasets,
-        settings.seed,
-        settings.locale,
-        dataset["name"],
-        count,
-        counts=counts,
-        fmt=settings.format,
-        options=settings.format_options,
-        need_bytes=need_bytes,
-        need_records=need_records,
-        encodings=encodings,
-    )
-    # A cancel SIGTERMs the whole process group, helpers included; a helper that is gone
-    # only means this process makes the batches, until its own handler sets `stop`.
-    for chunk in parallel_chunks(
-        base,
-        batch_size,
-        settings.processes,
-        pool=pool,
-        stop=ctx.stop.is_set,
-        report=lambda text: ctx.log.write(text, "debug", "engine"),
-    ):
-        data, records, n, encoded = chunk
-        yield encoder.seal(data, n), records, n, encoded
-    ctx.check()  # the chunks end early when `stop` is set: a cancel, not the end
-
-
-def serial_chunks(
-    gen: Any,
-    name: str,
-    count: int,
-    batch_size: int,
-    encoder: Any,
-    *,
-    need_bytes: bool,
-    need_records: bool,
-    encodings: list[str],
-) -> Iterator[Chunk]:
-    """The batches, made in this process the way helpers make theirs (`make_chunk`): the
-    format's bytes, records when a sink takes them, and sink encodings made straight from
-    the generator's columns (no record dicts unless a sink or the format needs them)."""
-    from jobtui.engine.datagen.generate import make_chunk
-
-    gen.prepare(name, count)
-    for start in range(0, count, batch_size):
-        chunk = make_chunk(
-            gen,
-            name,
-            start,
-            min(batch_size, count - start),
-            encoder if need_bytes else None,
-            need_records=need_records,
-            encodings=encodings,
-        )
-        data, records, n, encoded = chunk
-        yield encoder.seal(data, n), records, n, encoded
-
-
 # -- the run ------------------------------------------------------------------------------
-def _settle(ctx: RunContext, deliveries: list[Delivery]) -> list[str]:
+def settle(ctx: RunContext, deliveries: list[Delivery]) -> list[str]:
     results = []
     for d in deliveries:
         if d.failed is not None:
@@ -479,7 +283,7 @@ def _settle(ctx: RunContext, deliveries: list[Delivery]) -> list[str]:
     return results
 
 
-def _open(
+def open_delivery(
     ctx: RunContext,
     sink_spec: dict[str, Any],
     sink_ctx: SinkContext,
@@ -507,7 +311,7 @@ def _open(
     return delivery
 
 
-def _final_state(ctx: RunContext) -> tuple[RunState, str | None]:
+def final_state(ctx: RunContext) -> tuple[RunState, str | None]:
     states = [t.state for t in ctx.tasks]
     failed = [t for t in ctx.tasks if t.state == "failed"]
     if not failed:
@@ -521,7 +325,7 @@ def _final_state(ctx: RunContext) -> tuple[RunState, str | None]:
     return RunState.FAILED, summary
 
 
-def _sink_context(
+def sink_context(
     ctx: RunContext,
     dataset: dict[str, Any],
     settings: Settings,
@@ -543,9 +347,7 @@ def _sink_context(
         task=task,
         log=ctx.log.write,
         cancel=ctx.stop,
-        note_partial=functools.partial(
-            note_partial, partials_listing(ctx.engine.data_dir, ctx.run_id)
-        ),
+        note_partial=functools.partial(note_partial, partials_listing(ctx.data_dir, ctx.run_id)),
         column_types=column_types(dataset, by_name.get),
     )
 
@@ -553,9 +355,7 @@ def _sink_context(
 def _record_effective(ctx: RunContext, settings: Settings) -> None:
     options = dict(ctx.options)
     options["effective"] = settings.effective
-    ctx.engine.store.execute(
-        "UPDATE runs SET options = ? WHERE id = ?", (dumps(options), ctx.run_id)
-    )
+    ctx.record_options(options)
     parts = []
     for key, info in settings.effective.items():
         note = info["from"]
@@ -588,12 +388,10 @@ def run_datagen(ctx: RunContext) -> Outcome:
 
 
 def _generate(ctx: RunContext, settings: Settings, pool: Any) -> Outcome:
-    from jobtui.engine.run.worker import Outcome
-
     assert ctx.spec.datagen is not None
     names = list(ctx.spec.datagen.datasets)
     # The job's datasets first, then those they reference (made only as references).
-    every = load_datasets(ctx.engine, names)
+    every = load_datasets(ctx, names)
     datasets = every[: len(names)]
     counts = record_counts(settings, [d["name"] for d in every])
     sinks = run_sinks(ctx, len(datasets) > 1)
@@ -606,9 +404,10 @@ def _generate(ctx: RunContext, settings: Settings, pool: Any) -> Outcome:
             )
             for s in sinks
         ]
-    replay_dir = ctx.engine.data_dir / "replay" / str(ctx.run_id) if settings.replay else None
+    replay_dir = ctx.data_dir / "replay" / str(ctx.run_id) if settings.replay else None
     manifest: dict[str, Any] = {
         "run": ctx.run_id,
+        "job": ctx.job_id,
         "format": settings.format,
         "options": settings.format_options,
         "datasets": [],
@@ -622,10 +421,10 @@ def _generate(ctx: RunContext, settings: Settings, pool: Any) -> Outcome:
     )
     if replay_dir is not None:
         write_private_text(replay_dir / "manifest.json", json.dumps(manifest, default=str))
-        pruned = prune_job_replays(ctx.engine, ctx.job_id, settings.replay_keep, ctx.run_id)
+        pruned = prune_job_replays(ctx.data_dir, ctx.job_id, settings.replay_keep, ctx.run_id)
         if pruned:
             ctx.log.info(f"replay store: pruned the output of {pruned} older run(s)")
-    state, error = _final_state(ctx)
+    state, error = final_state(ctx)
     return Outcome(state, error=error, results=results)
 
 
@@ -647,10 +446,10 @@ def _each_dataset(
         ctx.check()
         name = dataset["name"]
         deliveries = [
-            _open(
+            open_delivery(
                 ctx,
                 sink_spec,
-                _sink_context(ctx, dataset, settings, task.name, every),
+                sink_context(ctx, dataset, settings, task.name, every),
                 task,
                 settings.flush_each_record,
             )
@@ -677,7 +476,7 @@ def _each_dataset(
         finally:
             if replay is not None:
                 replay.close()
-        results += _settle(ctx, deliveries)
+        results += settle(ctx, deliveries)
         results += [f"{name}: {note}" for note in notes]
         ctx.log.info(f"{name}: {counts[name]} record(s) made")
     return results
@@ -820,147 +619,3 @@ def _produce(
     for note in notes:
         ctx.log.warning(f"{name}: {note}")
     return notes
-
-
-# -- replay ---------------------------------------------------------------------------------
-def replay_files(directory: Path) -> dict[str, Any] | None:
-    manifest = directory / "manifest.json"
-    try:
-        data: dict[str, Any] = json.loads(manifest.read_text())
-    except (OSError, ValueError):
-        return None
-    return data
-
-
-def prune_job_replays(engine: Engine, job_id: int, keep: int, current: int) -> int:
-    root = engine.data_dir / "replay"
-    if not root.is_dir():
-        return 0
-    rows = engine.store.query(
-        "SELECT id FROM runs WHERE job_id = ? AND id <= ? ORDER BY id DESC", (job_id, current)
-    )
-    kept = 0
-    removed = 0
-    for row in rows:
-        directory = root / str(row["id"])
-        if not directory.is_dir():
-            continue
-        if kept < keep:
-            kept += 1
-            continue
-        shutil.rmtree(directory, ignore_errors=True)
-        removed += 1
-    return removed
-
-
-def run_replay(ctx: RunContext) -> Outcome:
-    from jobtui.engine.run.worker import Outcome
-
-    original = int(ctx.options["replay_of"])
-    directory = ctx.engine.data_dir / "replay" / str(original)
-    manifest = replay_files(directory)
-    if manifest is None:
-        raise NotFound(f"run {original} has no stored output to replay (pruned?)")
-    ctx.log.info(f"replaying the stored output of run {original} ({manifest['format']})")
-    entries = manifest["datasets"]
-    sinks = run_sinks(ctx, len(entries) > 1)
-    settings = effective_settings(ctx.spec, {**ctx.options, "seed": 0})
-    settings.format = manifest["format"]
-    settings.format_options = manifest.get("options") or {}
-    ctx.total = sum(int(e["records"]) for e in entries)
-    tasks = {
-        e["name"]: [
-            ctx.add_task(f"{e['name']} → {s.get('name') or s['type']}", int(e["records"]))
-            for s in sinks
-        ]
-        for e in entries
-    }
-    results: list[str] = []
-    every = [e["dataset"] for e in entries if e.get("dataset")]
-    for entry in entries:
-        ctx.check()
-        dataset = entry.get("dataset") or {"name": entry["name"], "fields": []}
-        sink_ctx = functools.partial(_sink_context, ctx, dataset, settings, every=every)
-        deliveries = [
-            _open(ctx, spec, sink_ctx(task.name), task, False)
-            for spec, task in zip(sinks, tasks[entry["name"]], strict=True)
-        ]
-        path = directory / entry["file"]
-        records = int(entry["records"])
-        streams = [d for d in deliveries if d.alive and d.sink.takes == "bytes"]
-        tables = [d for d in deliveries if d.alive and d.sink.takes == "records"]
-        try:
-            if streams:
-                with open(path, "rb") as fh:
-                    while chunk := fh.read(READ_CHUNK):
-                        ctx.check()
-                        for d in streams:
-                            d.put(chunk, None, 0)
-                for d in streams:
-                    d.records = records
-                    d.sink.records = records
-            decoder = None
-            if tables:
-                try:
-                    decoder = make_decoder(settings.format, settings.format_options, dataset)
-                except InvalidInput as exc:  # a format without a decoder (template)
-                    for d in tables:
-                        d.fail(exc)
-            if decoder is not None:
-                with open(path, "rb") as fh:
-                    for batch in decoder.decode(fh):
-                        ctx.check()
-                        rows = records_of(batch, field_names(dataset))
-                        for d in tables:
-                            d.put(b"", rows, len(rows))
-            ctx.add_records(records)
-            for d in deliveries:
-                if d.alive:
-                    try:
-                        d.sink.flush()
-                    except Exception as exc:
-                        d.fail(exc)
-        except BaseException:
-            for d in deliveries:
-                if d.alive:
-                    d.sink.abort()
-            raise
-        results += _settle(ctx, deliveries)
-    state, error = _final_state(ctx)
-    return Outcome(state, error=error, results=results)
-
-
-# -- preview --------------------------------------------------------------------------------
-def preview_spec(engine: Engine, spec: JobSpec, n: int) -> str:
-    """The first `n` records of each dataset in the job's format (nothing is stored)."""
-    settings = effective_settings(spec, {})
-    if spec.datagen is not None and spec.datagen.seed is None:
-        settings.seed = 0
-    names = list(spec.datagen.datasets if spec.datagen else [])
-    every = load_datasets(engine, names)
-    datasets = every[: len(names)]
-    counts = record_counts(settings, [d["name"] for d in every])
-    gen = make_generator(every, settings.seed, settings.locale, counts)
-    parts: list[str] = []
-    for dataset in datasets:
-        encoder = make_encoder(settings.format, settings.format_options, dataset)
-        if getattr(encoder, "binary", False):  # Parquet, Avro, Excel: schema, then records
-            lines = [encoder.describe()]
-            for batch in gen.batches(dataset["name"], n, n):
-                lines += [json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in batch]
-            text = "".join(lines)
-        else:
-            chunks = [encoder.header()]
-            for batch in gen.batches(dataset["name"], n, n):
-                chunks.append(encoder.encode(batch))
-            chunks.extend(footer_parts(encoder))
-            text = b"".join(chunks).decode("utf-8", "replace")
-        if len(datasets) > 1:
-            text = f"# {dataset['name']}\n{text}"
-        parts.append(text if text.endswith("\n") else text + "\n")
-    return "".join(parts)
-
-
-def check_replay_exists(engine: Engine, run_id: int) -> None:
-    if replay_files(engine.data_dir / "replay" / str(run_id)) is None:
-        raise NotFound(f"run {run_id} has no stored output to replay")

@@ -152,6 +152,15 @@ class RunTask:
 
 
 @dataclass(frozen=True)
+class RunTransition:
+    """One step of a run's state history (`from_state` None: the run was inserted)."""
+
+    from_state: RunState | None
+    to_state: RunState
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Run:
     id: int
     job_id: int
@@ -177,6 +186,7 @@ class Run:
     results: list[str]
     since: datetime | None
     tasks: list[RunTask] = field(default_factory=list)
+    transitions: list[RunTransition] = field(default_factory=list)  # loaded by get_run
 
     @property
     def duration(self) -> float | None:
@@ -186,6 +196,10 @@ class Run:
         if end is None:
             return None
         return (end - self.started_at).total_seconds()
+
+
+# One log line as written: (run id, seq, ts, level, stream, message).
+LogRow = tuple[int, int, float, str, str, str]
 
 
 @dataclass(frozen=True)

@@ -1,218 +1,38 @@
-"""Starting and watching worker processes: the local executor the daemon and the CLI share.
+"""The executor seam: where a claimed run executes, behind one protocol.
 
-`spawn_worker` starts `python -m jobtui.engine.run.worker` in its own session (so its own
-process group), with stdin closed and no inherited descriptors but stdio.
-
-`Supervisor.tick()` is stateless about runs it did not start: everything it needs (pid,
-pgid, heartbeat, cancel request, start time) is read from the run rows, so a restarted
-daemon adopts live workers just by ticking.
+`Supervisor` is what the daemon (and `wait_for_run` without a daemon) ticks: it claims due
+queued runs through the lifecycle, hands each to the executor of its job's `queue` (a
+registry name → executor it is given), lets every executor watch its runs, and reports the
+runs that ended. `LocalExecutor` (run/local.py) starts one worker process per run on this
+host; another executor (Celery workers on other hosts, reporting over Redis) implements the
+same protocol, and its workers run the same body through `run.context.execute` with their
+own RunReporter. See docs/INTERNALS.md, "Adding an executor".
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Collection, Iterable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Collection, Mapping
+from typing import Any, Protocol
 
-from jobtui.engine.api.base import dumps
+from jobtui.engine.model.clock import Clock, SystemClock
 from jobtui.engine.model.durations import parse_duration
-from jobtui.engine.model.secrets import STARTED_BY_VARIABLE
-from jobtui.engine.model.types import Run, RunState
-from jobtui.engine.run.logs import append_log
-from jobtui.paths import open_private
+from jobtui.engine.model.types import Run
+from jobtui.engine.run import lifecycle
+from jobtui.engine.run.proc import group_members
+from jobtui.engine.store import runs as run_rows
+from jobtui.engine.store.db import Store
 
-if TYPE_CHECKING:
-    from jobtui.engine.facade import Engine
+__all__ = ["Executor", "Supervisor", "group_members", "run_timeout"]
 
+# The timing contract between workers and whatever watches them.
 HEARTBEAT_INTERVAL = 1.0
 # A live worker silent for this many heartbeats (and at least STALE_MIN seconds: a loaded
 # machine delays threads and SQLite writes) is hung. A dead worker is found at once by its pid.
 STALE_HEARTBEATS = 3
 STALE_MIN = 15.0
 STARTUP_GRACE = 60.0  # a worker not yet started (importing, opening the store) may take this
-GRACE = 10.0
-ACTIVE = ("running", "cancelling")
-
-
-# -- processes ----------------------------------------------------------------------
-def pid_alive(pid: int | None) -> bool:
-    if not pid or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return _proc_state(pid) != "Z"
-
-
-def _proc_stat(pid: int) -> list[str] | None:
-    try:
-        data = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return None
-    end = data.rfind(b")")
-    return data[end + 2 :].decode(errors="replace").split()
-
-
-def _proc_state(pid: int) -> str | None:
-    fields = _proc_stat(pid)
-    return fields[0] if fields else None
-
-
-def is_worker(pid: int | None) -> bool:
-    """The pid is alive and runs a jobtui worker (not a recycled pid)."""
-    if not pid_alive(pid):
-        return False
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return True  # no /proc: trust the pid
-    return b"jobtui.engine.run.worker" in cmdline
-
-
-def group_members(pgid: int | None, *, include_zombies: bool = False) -> list[int]:
-    """Live processes in a process group (scanning /proc)."""
-    if not pgid or pgid <= 0:
-        return []
-    out = []
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return []
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        fields = _proc_stat(int(entry))
-        if not fields or len(fields) < 3:
-            continue
-        if fields[2] == str(pgid) and (include_zombies or fields[0] != "Z"):
-            out.append(int(entry))
-    return out
-
-
-def signal_group(pgid: int | None, sig: int) -> bool:
-    """Signal a whole process group; never our own. True when something got it."""
-    if not pgid or pgid <= 1:
-        return False
-    with contextlib.suppress(OSError):
-        if pgid == os.getpgid(0):
-            return False
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
-
-
-def kill_leftovers(pgid: int | None) -> int:
-    """SIGKILL whatever is left in a dead worker's group; how many were there."""
-    left = group_members(pgid)
-    if left:
-        signal_group(pgid, signal.SIGKILL)
-    return len(left)
-
-
-def worker_log_path(data_dir: Path, run_id: int) -> Path:
-    return data_dir / "workers" / f"run-{run_id}.log"
-
-
-def remove_worker_files(data_dir: Path, run_ids: Iterable[int], only_empty: bool = False) -> None:
-    """Delete the runs' worker stderr files (all, or `only_empty`)."""
-    for run_id in run_ids:
-        path = worker_log_path(data_dir, run_id)
-        with contextlib.suppress(OSError):
-            if not only_empty or path.stat().st_size == 0:
-                path.unlink()
-
-
-def partials_listing(data_dir: Path, run_id: int) -> Path:
-    """Where a run's file sinks note the hidden files they write until complete."""
-    return data_dir / "workers" / f"run-{run_id}.partials"
-
-
-def note_partial(listing: Path, path: str) -> None:
-    """Noted before the file is made, so a worker killed at any point leaves it listed."""
-    listing.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with open_private(listing, "a", encoding="utf-8") as fh:
-        fh.write(path + "\n")
-
-
-def remove_partials(listing: Path) -> int:
-    """Delete what a run's file sinks left half-written (a worker killed by SIGKILL cannot
-    remove its hidden `.NAME.partial-*` files), then the listing; how many went. Complete
-    outputs were renamed away and are not touched."""
-    try:
-        paths = listing.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return 0
-    removed = 0
-    for path in paths:
-        name = os.path.basename(path)
-        if name.startswith(".") and ".partial-" in name:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-                removed += 1
-    with contextlib.suppress(OSError):
-        listing.unlink()
-    return removed
-
-
-def spawn_worker(
-    db_path: str | os.PathLike[str],
-    run_id: int,
-    *,
-    data_dir: str | os.PathLike[str] | None = None,
-    stderr_path: str | os.PathLike[str] | None = None,
-    started_by: str | None = None,
-) -> subprocess.Popen[bytes]:
-    """Start the worker of one run in its own session and process group; `started_by`
-    names the supervisor in its messages (see `secrets.resolve_secret`)."""
-    argv = [sys.executable, "-m", "jobtui.engine.run.worker", "--db", str(db_path)]
-    if data_dir is not None:
-        argv += ["--data-dir", str(data_dir)]
-    argv.append(str(run_id))
-    stderr: Any = subprocess.DEVNULL
-    handle = None
-    if stderr_path is not None:
-        Path(stderr_path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handle = open_private(stderr_path, "ab")  # handed to the child, closed below
-        stderr = handle
-    try:
-        return subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            close_fds=True,
-            start_new_session=True,
-            env={**os.environ, STARTED_BY_VARIABLE: started_by} if started_by else None,
-        )
-    finally:
-        if handle is not None:
-            handle.close()
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - 8192))
-            text = fh.read().decode(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
+GRACE = 10.0  # between asking a run to stop (SIGTERM) and making it (SIGKILL)
 
 
 def run_timeout(spec: dict[str, Any]) -> float | None:
@@ -225,295 +45,98 @@ def run_timeout(spec: dict[str, Any]) -> float | None:
         return None
 
 
-# -- the supervisor ------------------------------------------------------------------
+class Executor(Protocol):
+    """Where runs execute. The supervisor claims a run (queued → running) before `submit`;
+    the executor then owns it until it ends: it finishes it through the lifecycle when its
+    worker cannot (gone, hung, timed out), and reports it from `watch` once ended."""
+
+    name: str
+
+    def has_room(self) -> bool:
+        """Whether it takes another run now."""
+        ...
+
+    def submit(self, run_id: int) -> None:
+        """Start a claimed run (a run it cannot start, it finishes as failed)."""
+        ...
+
+    def cancel(self, run_id: int) -> None:
+        """Make a run whose cancel was requested stop now."""
+        ...
+
+    def watch(self) -> list[int]:
+        """One pass over its running runs, those it started and those it finds in the store
+        (so after a restart it adopts live workers and ends dead ones): enforce cancel and
+        timeouts, end runs whose worker is gone. The ids of the runs that ended since the
+        last pass."""
+        ...
+
+    def stop_all(self, grace: float) -> None:
+        """Cancel every run it started here and wait up to `grace` for them."""
+        ...
+
+
 class Supervisor:
-    """Starts queued runs, enforces cancel and timeout, and notices dead workers."""
+    """Claims due queued runs, routes each to its queue's executor, watches them all."""
 
     def __init__(
         self,
-        engine: Engine,
+        store: Store,
+        executors: Mapping[str, Executor],
+        clock: Clock | None = None,
         *,
-        grace: float = GRACE,
-        heartbeat_interval: float = HEARTBEAT_INTERVAL,
         epoch: int | None = None,
         on_run_finished: Callable[[Run], None] | None = None,
         only_runs: Collection[int] | None = None,
-        queues: Iterable[str] | None = ("local",),
-        max_workers: int | None = None,
-        spawn: Callable[..., subprocess.Popen[bytes]] = spawn_worker,
-        started_by: str | None = None,
     ):
-        self.engine = engine
-        self.grace = grace
-        self.heartbeat_interval = heartbeat_interval
+        self.store = store
+        self.executors = dict(executors)
+        self.clock: Clock = clock or SystemClock()
         self.epoch = epoch
         self.on_run_finished = on_run_finished
         self.only_runs = set(only_runs) if only_runs is not None else None
-        self.queues = set(queues) if queues is not None else None
-        self.max_workers = max_workers
-        self.spawn = spawn
-        self.started_by = started_by
-        self.children: dict[int, subprocess.Popen[bytes]] = {}
-        self.exit_codes: dict[int, int] = {}
-        self._watching: set[int] = set()
-        self._termed: dict[int, float] = {}
-        self._timed_out: set[int] = set()
-        self._timeouts: dict[int, float | None] = {}
 
-    @property
-    def store(self) -> Any:
-        return self.engine.store
-
-    # -- one pass ---------------------------------------------------------------------
     def tick(self, start_queued: bool = True) -> None:
-        """One pass: reap, watch running workers, then (unless draining) start queued runs."""
-        self._reap()
-        self._watch_active()
+        """One pass: every executor watches its runs, then (unless draining) due queued
+        runs are claimed and started."""
+        for executor in self.executors.values():
+            for run_id in executor.watch():
+                self._ended(run_id)
         if start_queued:
             self._start_queued()
 
-    def active_children(self) -> int:
-        return sum(1 for p in self.children.values() if p.poll() is None)
-
-    def _scope(self) -> tuple[str, list[Any]]:
-        if self.only_runs is None:
-            return "", []
-        ids = sorted(self.only_runs)
-        return f" AND r.id IN ({','.join('?' * len(ids))})", ids
-
-    def _reap(self) -> None:
-        for run_id, proc in list(self.children.items()):
-            code = proc.poll()
-            if code is not None:
-                del self.children[run_id]
-                self.exit_codes[run_id] = code
-                if code < 0:
-                    # Killed by a signal: it could not remove its helpers' shared-memory
-                    # spool (~20 MB a helper). Reaped now, so its pid reads as gone.
-                    from jobtui.engine.datagen.spool import sweep_spools
-
-                    sweep_spools()
-
-    def _watch_active(self) -> None:
-        scope, params = self._scope()
-        rows = self.store.query(
-            "SELECT r.id, r.state, r.pid, r.pgid, r.heartbeat_at, r.started_at, "
-            "r.cancel_requested_at, r.job_id, r.job_version FROM runs r "
-            f"WHERE r.state IN ('running', 'cancelling'){scope}",
-            params,
-        )
-        seen = set()
-        now = time.time()
-        for row in rows:
-            run_id = row["id"]
-            seen.add(run_id)
-            self._watching.add(run_id)
-            if not self._alive(row, now):
-                self._worker_gone(row)
-                continue
-            if self._hung(row, now):
-                signal_group(row["pgid"], signal.SIGKILL)
-                self._finish(
-                    run_id,
-                    RunState.INTERRUPTED,
-                    f"the worker (pid {row['pid']}) stopped heartbeating; killed",
-                )
-                continue
-            self._enforce_cancel(row, now)
-            self._enforce_timeout(row, now)
-        for run_id in list(self._watching - seen):
-            self._watching.discard(run_id)
-            self._finished(run_id)
-
-    def _alive(self, row: Any, now: float) -> bool:
-        proc = self.children.get(row["id"])
-        if proc is not None:
-            return proc.poll() is None
-        if row["pid"] is None:
-            # Claimed but the worker has not reported yet: trust a fresh claim.
-            return (now - (row["heartbeat_at"] or 0)) < STARTUP_GRACE
-        return is_worker(row["pid"])
-
-    def _stale_after(self) -> float:
-        return max(STALE_MIN, STALE_HEARTBEATS * self.heartbeat_interval)
-
-    def _hung(self, row: Any, now: float) -> bool:
-        beat = row["heartbeat_at"]
-        if beat is None:
-            return False
-        if beat == row["started_at"]:  # claimed by a supervisor; the worker has not beaten yet
-            return now - beat > STARTUP_GRACE
-        return now - beat > self._stale_after()
-
-    def _enforce_cancel(self, row: Any, now: float) -> None:
-        if row["state"] != "cancelling":
-            return
-        run_id = row["id"]
-        if run_id not in self._termed:
-            self._termed[run_id] = time.monotonic()
-            signal_group(row["pgid"], signal.SIGTERM)
-            return
-        requested = row["cancel_requested_at"] or now
-        if now - requested >= self.grace and time.monotonic() - self._termed[run_id] >= min(
-            self.grace, 1.0
-        ):
-            signal_group(row["pgid"], signal.SIGKILL)
-
-    def _timeout_of(self, row: Any) -> float | None:
-        run_id = row["id"]
-        if run_id not in self._timeouts:
-            spec_row = self.store.query_one(
-                "SELECT spec FROM job_versions WHERE job_id = ? AND version = ?",
-                (row["job_id"], row["job_version"]),
-            )
-            spec = json.loads(spec_row["spec"]) if spec_row else {}
-            self._timeouts[run_id] = run_timeout(spec)
-        return self._timeouts[run_id]
-
-    def _enforce_timeout(self, row: Any, now: float) -> None:
-        timeout = self._timeout_of(row)
-        if timeout is None or row["started_at"] is None:
-            return
-        # The worker stops itself at the deadline; this is the backstop when it cannot.
-        over = now - row["started_at"] - timeout
-        if over < 1.0:
-            return
-        run_id = row["id"]
-        self._timed_out.add(run_id)
-        if run_id not in self._termed:
-            self._termed[run_id] = time.monotonic()
-            signal_group(row["pgid"], signal.SIGTERM)
-        elif over >= self.grace:
-            signal_group(row["pgid"], signal.SIGKILL)
-
-    def _worker_gone(self, row: Any) -> None:
-        run_id = row["id"]
-        proc = self.children.pop(run_id, None)
-        code = proc.poll() if proc is not None else self.exit_codes.pop(run_id, None)
-        current = self.store.query_one("SELECT state FROM runs WHERE id = ?", (run_id,))
-        if current is None or current["state"] not in ACTIVE:
-            return  # the worker wrote its final state just before exiting
-        left = kill_leftovers(row["pgid"])
-        if current["state"] == "cancelling":
-            state, message = RunState.CANCELLED, "cancelled (the worker was stopped)"
-        elif run_id in self._timed_out:
-            timeout = self._timeout_of(row)
-            state = RunState.FAILED
-            message = f"timed out after {timeout:g}s (the worker was killed)"
-        else:
-            state = RunState.INTERRUPTED
-            how = f" (exit code {code})" if code is not None else ""
-            message = f"the worker process (pid {row['pid']}) died{how}"
-        if left:
-            message += f"; {left} leftover process(es) of its group killed"
-        detail = _tail(worker_log_path(self.engine.data_dir, run_id))
-        self._finish(run_id, state, message, detail)
-
-    def _finish(self, run_id: int, state: RunState, message: str, detail: str = "") -> None:
-        now = time.time()
-        error = {"message": message, "at": now}
-        if detail:
-            error["traceback"] = detail
-        with self.store.transaction():
-            row = self.store.query_one("SELECT state, errors FROM runs WHERE id = ?", (run_id,))
-            if row is None or row["state"] not in ACTIVE:
-                return
-            errors = json.loads(row["errors"] or "[]")
-            errors.append(error)
-            self.store.execute(
-                "UPDATE runs SET state = ?, ended_at = ?, error = ?, errors = ? WHERE id = ?",
-                (state.value, now, message, dumps(errors), run_id),
-            )
-            self.store.execute(
-                "UPDATE run_tasks SET state = ?, ended_at = ? WHERE run_id = ? "
-                "AND state IN ('queued', 'running', 'cancelling')",
-                (state.value, now, run_id),
-            )
-        level = "warning" if state == RunState.CANCELLED else "error"
-        append_log(self.store, run_id, message, level, "engine")
-        self._watching.discard(run_id)
-        self._finished(run_id)
-
-    def _finished(self, run_id: int) -> None:
-        # Its file sinks renamed or removed what they wrote, unless a signal killed it.
-        remove_partials(partials_listing(self.engine.data_dir, run_id))
-        # A worker's stderr file is kept only when it holds something (a crash's
-        # traceback): an empty one per run piled up by the thousand under a busy schedule.
-        remove_worker_files(self.engine.data_dir, [run_id], only_empty=True)
-        self._termed.pop(run_id, None)
-        self._timed_out.discard(run_id)
-        self._timeouts.pop(run_id, None)
+    def _ended(self, run_id: int) -> None:
         if self.on_run_finished is None:
             return
         try:
-            run = self.engine.get_run(run_id)
+            run = run_rows.get_run(self.store, run_id)
         except Exception:
             return
         if run.state.is_final:
             self.on_run_finished(run)
 
-    # -- starting -------------------------------------------------------------------------
     def _start_queued(self) -> None:
-        if self.max_workers is not None and self.active_children() >= self.max_workers:
+        if not any(e.has_room() for e in self.executors.values()):
             return
-        scope, params = self._scope()
-        now = time.time()
-        rows = self.store.query(
-            "SELECT r.id, j.queue FROM runs r JOIN jobs j ON j.id = r.job_id "
-            "WHERE r.state = 'queued' AND (r.scheduled_for IS NULL OR r.scheduled_for <= ?)"
-            f"{scope} ORDER BY r.id LIMIT 100",
-            [now, *params],
-        )
-        for row in rows:
-            if self.queues is not None and row["queue"] not in self.queues:
-                continue
-            if self.max_workers is not None and self.active_children() >= self.max_workers:
+        for row in run_rows.queued_due(self.store, self.clock.now(), self.only_runs):
+            executor = self.executors.get(row["queue"])
+            if executor is None:
+                continue  # no executor serves this queue here: the run waits
+            if not executor.has_room():
                 return
-            self.start(row["id"])
+            self.start(int(row["id"]), executor)
 
-    def start(self, run_id: int) -> bool:
-        """Claim a queued run and start its worker; False when someone else took it."""
-        now = time.time()
-        cur = self.store.execute(
-            "UPDATE runs SET state = 'running', started_at = ?, heartbeat_at = ?, "
-            "daemon_epoch = ? WHERE id = ? AND state = 'queued'",
-            (now, now, self.epoch, run_id),
-        )
-        if cur.rowcount != 1:
+    def start(self, run_id: int, executor: Executor) -> bool:
+        """Claim a queued run for `executor` and submit it; False when someone else took it."""
+        now = self.clock.now()
+        if not lifecycle.claim(self.store, run_id, now, epoch=self.epoch, executor=executor.name):
             return False
-        log_path = worker_log_path(self.engine.data_dir, run_id)
-        try:
-            proc = self.spawn(
-                self.engine.db_path,
-                run_id,
-                data_dir=self.engine.data_dir,
-                stderr_path=log_path,
-                started_by=self.started_by,
-            )
-        except OSError as exc:
-            self._finish(run_id, RunState.FAILED, f"could not start the worker: {exc}")
-            return False
-        self.children[run_id] = proc
-        self._watching.add(run_id)
-        self.store.execute(
-            "UPDATE runs SET pid = ?, pgid = ? WHERE id = ? AND pid IS NULL",
-            (proc.pid, proc.pid, run_id),
-        )
+        executor.submit(run_id)
         return True
 
-    # -- shutting down ----------------------------------------------------------------------
     def stop_all(self, grace: float | None = None) -> None:
-        """Cancel every worker this supervisor started (used when a foreground run is
-        interrupted)."""
-        for run_id in list(self.children):
+        """Cancel every run started here (a foreground run interrupted by ^C)."""
+        for executor in self.executors.values():
             with contextlib.suppress(Exception):
-                self.engine.cancel_run(run_id)
-        deadline = time.monotonic() + (self.grace if grace is None else grace)
-        while self.active_children() and time.monotonic() < deadline:
-            self.tick()
-            time.sleep(0.05)
-        for proc in list(self.children.values()):
-            if proc.poll() is None:
-                signal_group(proc.pid, signal.SIGKILL)
-                proc.wait()
-        self.tick()
+                executor.stop_all(GRACE if grace is None else grace)
+        self.tick(start_queued=False)

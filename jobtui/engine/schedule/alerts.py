@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 from jobtui.engine.model.errors import InvalidInput
 from jobtui.engine.model.secrets import is_secret_reference, resolve_secret
+from jobtui.engine.store import runs as run_rows
 
 if TYPE_CHECKING:
-    from jobtui.engine.facade import Engine
     from jobtui.engine.model.spec import Alerts
     from jobtui.engine.store.db import Store
 
@@ -97,7 +97,7 @@ def save_smtp_settings(store: Store, **values: Any) -> SmtpSettings | None:
                 "password: give a secret reference (env:NAME or file:PATH), not the password"
             )
         if value == "":
-            store.execute("DELETE FROM settings WHERE key = ?", (SETTING_PREFIX + key,))
+            store.delete_setting(SETTING_PREFIX + key)
         else:
             store.set_setting(SETTING_PREFIX + key, str(value))
     return smtp_settings(store)
@@ -192,19 +192,14 @@ def send(settings: SmtpSettings, msg: EmailMessage) -> None:
 class AlertDispatcher:
     """Decides in the caller's thread (it reads history), sends in a background thread."""
 
-    def __init__(self, engine: Engine, *, background: bool = True):
-        self.engine = engine
+    def __init__(self, store: Store, *, background: bool = True):
+        self.store = store
         self.sent = 0
         self.failed = 0
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="jobtui-mail") if background else None
 
     def history(self, job_id: int, before_run: int, limit: int = 1000) -> list[str]:
-        rows = self.engine.store.query(
-            "SELECT state FROM runs WHERE job_id = ? AND id < ? AND state NOT IN "
-            "('missed', 'skipped', 'queued', 'running', 'cancelling') ORDER BY id DESC LIMIT ?",
-            (job_id, before_run, limit),
-        )
-        return [str(r["state"]) for r in rows]
+        return run_rows.end_states_before(self.store, job_id, before_run, limit)
 
     def handle(self, alerts: Alerts, event: dict[str, Any]) -> str | None:
         if not alerts.emails:
@@ -213,7 +208,7 @@ class AlertDispatcher:
         kind = decide(alerts, str(event["state"]), history)
         if kind is None:
             return None
-        settings = smtp_settings(self.engine.store)
+        settings = smtp_settings(self.store)
         if settings is None:
             log.warning(
                 "alert for run %s not sent: no SMTP server configured (jobtui daemon smtp)",
@@ -246,3 +241,36 @@ class AlertDispatcher:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=False)
+
+
+def alerts_from(raw: dict[str, Any]) -> Alerts:
+    """A job's alerts section from a spec that does not validate as a whole: as much of it
+    as can be read (the valid addresses and states), so a broken spec still alerts."""
+    from jobtui.engine.model.spec import Alerts
+
+    section = raw.get("alerts") if isinstance(raw, dict) else None
+    if not isinstance(section, dict):
+        return Alerts()
+    try:
+        return Alerts.model_validate(section)
+    except Exception:
+        pass
+    kept: dict[str, Any] = {}
+    for key in ("emails", "on"):
+        values = section.get(key)
+        if isinstance(values, list):
+            good = []
+            for value in values:
+                try:
+                    Alerts.model_validate({key: [value]})
+                    good.append(value)
+                except Exception:
+                    continue
+            kept[key] = good
+    for key in ("after_consecutive_failures", "on_recovery"):
+        try:
+            Alerts.model_validate({key: section.get(key)})
+            kept[key] = section[key]
+        except Exception:
+            continue
+    return Alerts.model_validate(kept)

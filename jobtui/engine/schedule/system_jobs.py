@@ -17,12 +17,16 @@ Tasks:
 
 from __future__ import annotations
 
-import json
-import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-if TYPE_CHECKING:
-    from jobtui.engine.facade import Engine
+from jobtui.engine.model.errors import InvalidInput
+from jobtui.engine.run.local import remove_worker_files
+from jobtui.engine.schedule.detach import jobtui_argv
+from jobtui.engine.store import jobs as job_rows
+from jobtui.engine.store import runs as run_rows
+from jobtui.engine.store.db import Store
 
 SYSTEM_PREFIX = "jobtui."
 DEFAULT_KEEP_RUNS = 1000
@@ -38,13 +42,9 @@ TASKS: dict[str, tuple[str, str, str]] = {
     "trash": ("jobtui.trash-purge", "25 3 * * *", "Purge jobs in the trash for a week"),
     "optimize": ("jobtui.db-optimize", "45 3 * * *", "WAL checkpoint and PRAGMA optimize"),
 }
-FINAL = (
-    "'succeeded','partially_succeeded','failed','cancelled','interrupted','missed','skipped',"
-    "'retrying'"
-)
 
 
-def system_spec(engine: Engine, task: str) -> dict[str, Any]:
+def system_spec(data_dir: Path, db_path: Path, task: str) -> dict[str, Any]:
     name, cron, description = TASKS[task]
     return {
         "name": name,
@@ -53,44 +53,34 @@ def system_spec(engine: Engine, task: str) -> dict[str, Any]:
         "tags": ["system"],
         "schedule": {"type": "cron", "cron": cron},
         "policies": {"overlap": "skip", "misfire": {"policy": "once", "cap": 1}},
-        "command": {
-            "argv": [
-                sys.executable,
-                "-m",
-                "jobtui",
-                "--data-dir",
-                str(engine.data_dir),
-                "--db",
-                str(engine.db_path),
-                "daemon",
-                "maintenance",
-                task,
-            ]
-        },
+        "command": {"argv": jobtui_argv(data_dir, db_path, "daemon", "maintenance", task)},
     }
 
 
-def ensure_system_jobs(engine: Engine) -> list[str]:
-    """Create missing system jobs, and correct changed ones (a new version). Idempotent."""
+def ensure_system_jobs(
+    store: Store,
+    data_dir: Path,
+    create: Callable[[dict[str, Any], str], object],
+    update: Callable[[int, dict[str, Any], str], object],
+) -> list[str]:
+    """Create missing system jobs, and correct changed ones (a new version). Idempotent.
+    `create(spec, note)` and `update(job_id, spec, note)` are the jobs API's (validation,
+    versions), handed in by the facade."""
     changed: list[str] = []
     for task in TASKS:
-        spec = system_spec(engine, task)
-        row = engine.store.query_one(
-            "SELECT j.id, j.spec, j.system FROM jobs j JOIN workspaces w ON w.id = j.workspace_id "
-            "WHERE w.name = 'default' AND j.name = ? AND j.deleted_at IS NULL",
-            (spec["name"],),
-        )
-        if row is None:
-            engine.create_job(spec, "created by the daemon", system=True)
+        spec = system_spec(data_dir, store.path, task)
+        job = job_rows.named(store, "default", spec["name"])
+        if job is None:
+            create(spec, "created by the daemon")
             changed.append(spec["name"])
-        elif row["system"] and json.loads(row["spec"]) != spec:
-            engine.update_job(int(row["id"]), spec, "updated by the daemon")
+        elif job.system and job.spec != spec:
+            update(job.id, spec, "updated by the daemon")
             changed.append(spec["name"])
     return changed
 
 
-def _setting(engine: Engine, key: str, default: float) -> float:
-    value = engine.store.get_setting(key)
+def _setting(store: Store, key: str, default: float) -> float:
+    value = store.get_setting(key)
     try:
         return float(value) if value is not None else default
     except ValueError:
@@ -98,63 +88,42 @@ def _setting(engine: Engine, key: str, default: float) -> float:
 
 
 def prune_history(
-    engine: Engine, keep_runs: int | None = None, keep_days: float | None = None
+    store: Store,
+    data_dir: Path,
+    now: float,
+    keep_runs: int | None = None,
+    keep_days: float | None = None,
 ) -> int:
     """Delete finished runs beyond the last `keep_runs` per job or older than `keep_days`
     (their logs and tasks go with them). Returns how many runs were deleted."""
     keep_runs = int(
-        _setting(engine, "retention.keep_runs", DEFAULT_KEEP_RUNS)
+        _setting(store, "retention.keep_runs", DEFAULT_KEEP_RUNS)
         if keep_runs is None
         else keep_runs
     )
     keep_days = (
-        _setting(engine, "retention.keep_days", DEFAULT_KEEP_DAYS)
+        _setting(store, "retention.keep_days", DEFAULT_KEEP_DAYS)
         if keep_days is None
         else keep_days
     )
-    store = engine.store
-    protect = "id NOT IN (SELECT last_run_id FROM jobs WHERE last_run_id IS NOT NULL)"
     doomed: list[int] = []
     if keep_runs and keep_runs > 0:
-        for job in store.query("SELECT id FROM jobs"):
-            rows = store.query(
-                f"SELECT id FROM (SELECT id FROM runs WHERE job_id = ? AND state IN ({FINAL}) "
-                f"ORDER BY id DESC LIMIT -1 OFFSET ?) WHERE {protect}",
-                (job["id"], keep_runs),
-            )
-            doomed += [int(r["id"]) for r in rows]
+        doomed += run_rows.beyond_last(store, keep_runs)
     if keep_days and keep_days > 0:
-        cutoff = engine.now() - keep_days * 86400
-        rows = store.query(
-            f"SELECT id FROM runs WHERE state IN ({FINAL}) AND {protect} "
-            "AND COALESCE(ended_at, queued_at) < ?",
-            (cutoff,),
-        )
-        doomed += [int(r["id"]) for r in rows]
+        doomed += run_rows.ended_before(store, now - keep_days * 86400)
     ids = sorted(set(doomed))
-    for start in range(0, len(ids), 500):  # short write transactions
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        with store.transaction():
-            store.execute(f"DELETE FROM run_logs WHERE run_id IN ({marks})", chunk)
-            store.execute(f"DELETE FROM run_tasks WHERE run_id IN ({marks})", chunk)
-            store.execute(f"DELETE FROM runs WHERE id IN ({marks})", chunk)
-    from jobtui.engine.run.executor import remove_worker_files
-
-    remove_worker_files(engine.data_dir, ids)  # their workers' stderr files go with them
+    run_rows.delete_runs(store, ids)
+    remove_worker_files(data_dir, ids)  # their workers' stderr files go with them
     return len(ids)
 
 
-def prune_replays(engine: Engine) -> int:
+def prune_replays(store: Store, data_dir: Path) -> int:
     """Remove stored replay output (`<data_dir>/replay/<run id>/`) beyond each job's
     `datagen.replay.keep` newest runs, of jobs that no longer keep replays, and of runs
     that no longer exist. Returns how many run directories were removed."""
     import shutil
 
-    pruner = getattr(engine, "prune_replays", None)
-    if pruner is not None:
-        return int(pruner() or 0)
-    root = engine.data_dir / "replay"
+    root = data_dir / "replay"
     if not root.is_dir():
         return 0
     stored = sorted(int(p.name) for p in root.iterdir() if p.is_dir() and p.name.isdigit())
@@ -162,18 +131,14 @@ def prune_replays(engine: Engine) -> int:
     kept: dict[int, int] = {}
     removed = 0
     for run_id in reversed(stored):  # newest first
-        row = engine.store.query_one(
-            "SELECT r.job_id, r.state, j.spec FROM runs r JOIN jobs j ON j.id = r.job_id "
-            "WHERE r.id = ?",
-            (run_id,),
-        )
-        if row is not None and row["state"] in ("queued", "running", "cancelling"):
+        owner = run_rows.replay_owner(store, run_id)
+        if owner is not None and owner[1] in ("queued", "running", "cancelling"):
             continue
         keep = 0
-        if row is not None:
-            job_id = int(row["job_id"])
+        if owner is not None:
+            job_id, _, spec = owner
             if job_id not in keep_of:
-                replay = (json.loads(row["spec"]).get("datagen") or {}).get("replay") or {}
+                replay = (spec.get("datagen") or {}).get("replay") or {}
                 keep_of[job_id] = int(replay.get("keep", 3)) if replay.get("enabled") else 0
             keep = keep_of[job_id]
             if kept.get(job_id, 0) < keep:
@@ -184,24 +149,21 @@ def prune_replays(engine: Engine) -> int:
     return removed
 
 
-def optimize_database(engine: Engine) -> str:
-    row = engine.store.query_one("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.store.execute("PRAGMA optimize")
-    busy, log_frames, done = tuple(row) if row else (0, 0, 0)
+def optimize_database(store: Store) -> str:
+    busy, log_frames, done = store.optimize()
     return f"checkpoint: busy={busy} wal frames={log_frames} checkpointed={done}; optimized"
 
 
-def run_task(engine: Engine, task: str, **options: Any) -> str:
+def run_task(store: Store, data_dir: Path, now: float, task: str, **options: Any) -> str:
     """Run one maintenance task; a line saying what it did."""
     if task == "retention":
-        n = prune_history(engine, options.get("keep_runs"), options.get("keep_days"))
+        n = prune_history(store, data_dir, now, options.get("keep_runs"), options.get("keep_days"))
         return f"retention: deleted {n} old run(s) with their logs"
     if task == "replays":
-        return f"replays: pruned {prune_replays(engine)} stored replay(s)"
+        return f"replays: pruned {prune_replays(store, data_dir)} stored replay(s)"
     if task == "optimize":
-        return optimize_database(engine)
+        return optimize_database(store)
     if task == "trash":
-        return f"trash: purged {engine.purge_trash()} job(s)"
-    from jobtui.engine.model.errors import InvalidInput
-
+        purged = job_rows.purge_trash(store, now - job_rows.TRASH_DAYS * 86400)
+        return f"trash: purged {purged} job(s)"
     raise InvalidInput(f"task: must be one of {', '.join(TASKS)}")

@@ -129,11 +129,12 @@ class Store:
     def db(self) -> sqlite_utils.Database:
         db = getattr(self._local, "db", None)
         if db is None:
-            # Imported here: it costs ~50 ms (plugin entry points), which every worker
-            # and command paid at start-up for a view only some callers use.
+            # Imported here: it costs ~50 ms, which every worker and command paid at
+            # start-up for a view only job and preset writes use. Our connection's pragmas
+            # stay ours: no recursive triggers, no plugins.
             import sqlite_utils
 
-            db = sqlite_utils.Database(self.conn)
+            db = sqlite_utils.Database(self.conn, recursive_triggers=False, execute_plugins=False)
             self._local.db = db
         return db
 
@@ -210,6 +211,27 @@ class Store:
     def get_setting(self, key: str, default: str | None = None) -> str | None:
         row = self.query_one("SELECT value FROM settings WHERE key = ?", (key,))
         return row["value"] if row else default
+
+    def save_row(
+        self, table: str, existing: int | None, columns: dict[str, Any], now: float
+    ) -> None:
+        """Insert a row with `columns` (created and updated now), or update row `existing`
+        (updated now). Call inside a transaction."""
+        rows = self.db.table(table)
+        if existing is None:
+            rows.insert({**columns, "created_at": now, "updated_at": now})
+        else:
+            rows.update(existing, {**columns, "updated_at": now})
+
+    def delete_setting(self, key: str) -> None:
+        self.execute("DELETE FROM settings WHERE key = ?", (key,))
+
+    def optimize(self) -> tuple[int, int, int]:
+        """WAL checkpoint (TRUNCATE) and PRAGMA optimize: (busy, wal frames, checkpointed)."""
+        row = self.query_one("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.execute("PRAGMA optimize")
+        busy, log_frames, done = tuple(row) if row else (0, 0, 0)
+        return int(busy), int(log_frames), int(done)
 
     def set_setting(self, key: str, value: str) -> None:
         self.execute(

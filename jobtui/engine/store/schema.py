@@ -200,5 +200,42 @@ CREATE TRIGGER jobs_changed_delete AFTER DELETE ON jobs
 BEGIN UPDATE change_counter SET seq = seq + 1 WHERE id = 1; END;
 """
 
-MIGRATIONS: list[str] = [V1]
+# 2: each run's state history (run_transitions, written by triggers on every insert and
+# every change of state, whoever makes it), the executor a run was claimed for, and its
+# worker process's start time (so a restarted daemon tells its worker from a reused pid).
+V2 = """
+CREATE TABLE run_transitions (
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  from_state TEXT,
+  to_state TEXT NOT NULL,
+  at REAL NOT NULL
+);
+CREATE INDEX run_transitions_run ON run_transitions(run_id, id);
+ALTER TABLE runs ADD COLUMN executor TEXT;
+ALTER TABLE runs ADD COLUMN worker_started_at REAL;
+
+CREATE TRIGGER runs_transition_insert AFTER INSERT ON runs
+BEGIN
+  INSERT INTO run_transitions (run_id, from_state, to_state, at)
+  VALUES (NEW.id, NULL, NEW.state, NEW.queued_at);
+END;
+-- The time of the step is the run's own stamp for it; a retry mark has none of its own
+-- (retry_at is when the retry is due), so it takes the wall clock.
+CREATE TRIGGER runs_transition_update AFTER UPDATE OF state ON runs
+WHEN OLD.state IS NOT NEW.state
+BEGIN
+  INSERT INTO run_transitions (run_id, from_state, to_state, at)
+  VALUES (NEW.id, OLD.state, NEW.state, COALESCE(
+    CASE NEW.state
+      WHEN 'running' THEN NEW.started_at
+      WHEN 'cancelling' THEN NEW.cancel_requested_at
+      WHEN 'retrying' THEN NULL
+      ELSE NEW.ended_at
+    END,
+    (julianday('now') - 2440587.5) * 86400.0));
+END;
+"""
+
+MIGRATIONS: list[str] = [V1, V2]
 SCHEMA_VERSION = len(MIGRATIONS)

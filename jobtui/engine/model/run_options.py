@@ -1,0 +1,118 @@
+"""What a run may be given when it is queued: typed parameters and run options, checked
+against the job's spec (every mistake named by its path)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from jobtui.engine.model.errors import FieldError, SpecError
+from jobtui.engine.model.spec import JobSpec, coerce_parameter
+
+RUN_OPTION_KEYS = {
+    "args": "command arguments that replace the configured ones",
+    "env": "environment variables added to (or replacing) the configured ones",
+    "max_records": "records per dataset",
+    "seed": "random seed",
+    "locale": "Faker locale",
+    "threads": "generation threads",
+    "randomize_records": "a random number of records up to max_records",
+    "to_file": "write to this one file instead of the job's sinks",
+    "replay_of": "replay the stored output of this run",
+}
+
+
+def _to_file_problem(path: str) -> str | None:
+    """Why a run could not write `path`, found before it is queued (a typo in a directory
+    would otherwise create that directory tree, or fail only once the run has started)."""
+    if os.path.isdir(path):
+        return f"{path} is a directory (give a file name)"
+    parent = os.path.dirname(path)
+    if not os.path.isdir(parent):
+        return f"directory {parent} does not exist"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"directory {parent} is not writable"
+    return None
+
+
+def check_parameters(spec: JobSpec, given: dict[str, Any] | None) -> dict[str, Any]:
+    given = dict(given or {})
+    errors: list[FieldError] = []
+    for name in given:
+        if name not in spec.parameters:
+            known = ", ".join(spec.parameters) or "none"
+            errors.append(FieldError(f"parameters.{name}", f"unknown parameter (known: {known})"))
+    out: dict[str, Any] = {}
+    for name, param in spec.parameters.items():
+        try:
+            if name in given:
+                out[name] = coerce_parameter(param, given[name])
+            elif param.default is not None:
+                out[name] = coerce_parameter(param, param.default)
+            elif param.required:
+                errors.append(FieldError(f"parameters.{name}", "is required"))
+        except ValueError as exc:
+            errors.append(FieldError(f"parameters.{name}", str(exc)))
+    if errors:
+        raise SpecError(errors)
+    return out
+
+
+def check_options(spec: JobSpec, options: dict[str, Any] | None) -> dict[str, Any]:
+    out = dict(options or {})
+    errors: list[FieldError] = []
+    command_only = {"args", "env"}
+    datagen_only = {"max_records", "seed", "locale", "threads", "randomize_records", "to_file"}
+    for key in out:
+        if key not in RUN_OPTION_KEYS:
+            # Name only what this job takes (replay_of is set by replay_run, not typed).
+            usable = command_only if spec.kind == "command" else datagen_only
+            known = ", ".join(k for k in RUN_OPTION_KEYS if k in usable)
+            errors.append(FieldError(f"options.{key}", f"unknown (use: {known})"))
+    for key in out:
+        if key in command_only and spec.kind != "command":
+            errors.append(FieldError(f"options.{key}", "only for a command job"))
+        if key in datagen_only and spec.kind != "datagen":
+            errors.append(FieldError(f"options.{key}", "only for a datagen job"))
+    if "args" in out and not (
+        isinstance(out["args"], list) and all(isinstance(a, str) for a in out["args"])
+    ):
+        errors.append(FieldError("options.args", "must be a list of strings"))
+    if "env" in out and not (
+        isinstance(out["env"], dict) and all(isinstance(v, str) for v in out["env"].values())
+    ):
+        errors.append(FieldError("options.env", "must map names to strings"))
+    for key, low, high in (("max_records", 1, 10_000_000_000), ("threads", 1, 64)):
+        if key in out:
+            try:
+                value = int(out[key])
+                if not low <= value <= high or isinstance(out[key], bool):
+                    raise ValueError
+                out[key] = value
+            except (TypeError, ValueError):
+                errors.append(FieldError(f"options.{key}", f"must be from {low} to {high}"))
+    if "seed" in out:
+        try:
+            out["seed"] = None if out["seed"] is None else int(out["seed"])
+        except (TypeError, ValueError):
+            errors.append(FieldError("options.seed", "must be an integer"))
+    if "randomize_records" in out:
+        out["randomize_records"] = str(out["randomize_records"]).lower() in (
+            "true",
+            "1",
+            "yes",
+            "on",
+        )
+    if "locale" in out:
+        from faker.config import AVAILABLE_LOCALES
+
+        if out["locale"] not in AVAILABLE_LOCALES:
+            errors.append(FieldError("options.locale", f"unknown locale {out['locale']!r}"))
+    if "to_file" in out:
+        out["to_file"] = os.path.abspath(os.path.expanduser(str(out["to_file"])))
+        problem = _to_file_problem(out["to_file"])
+        if problem:
+            errors.append(FieldError("options.to_file", problem))
+    if errors:
+        raise SpecError(errors)
+    return out
