@@ -156,15 +156,52 @@ class PostgresOptions(SinkOptions):
         return value
 
 
+def check_server_url(value: str, schemes: tuple[str, ...]) -> str:
+    """A server URL (`scheme://[user@]host[:port][/…]`) or a secret reference holding one
+    (the only way to give a password)."""
+    if is_secret_reference(value):
+        return value
+    scheme = value.partition("://")[0].lower()
+    if "://" not in value or scheme not in schemes or not value.partition("://")[2].strip("/"):
+        raise ValueError(f"must look like {schemes[0]}://host:port… (or env:NAME / file:PATH)")
+    if _DSN_PASSWORD.search(value):
+        raise ValueError("contains a password in clear; store the URL as env:NAME or file:PATH")
+    return value
+
+
+class MysqlOptions(SinkOptions):
+    url: str = Field(
+        "mysql://root@127.0.0.1:3306/test",
+        description="mysql://user@host:port/database, or env:NAME / file:PATH holding one",
+    )
+    table: str = Field("{dataset}", description="Table name template: {dataset} {job} {run}")
+    create: bool = Field(True, description="Create the table when it is missing")
+    if_exists: Literal["append", "replace"] = Field("append", description="Existing table")
+    method: Literal["auto", "load_data", "insert"] = Field(
+        "auto",
+        description="LOAD DATA LOCAL INFILE (faster; auto: when the server allows it) "
+        "or multi-row INSERT",
+    )
+    batch_size: int = Field(
+        20_000, ge=1, le=1_000_000, description="Rows per load (and per commit)"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return check_server_url(value, ("mysql", "mariadb"))
+
+
 SINK_OPTIONS: dict[str, type[SinkOptions]] = {
     "console": ConsoleOptions,
     "file": FileOptions,
     "sqlite": SqliteOptions,
     "http": HttpOptions,
     "postgres": PostgresOptions,
+    "mysql": MysqlOptions,
 }
 
 # Record sinks take records (tables, and HTTP, which serialises batches its own way);
 # stream sinks take the generator's bytes.
-RECORD_SINKS = frozenset({"sqlite", "postgres", "http"})
+RECORD_SINKS = frozenset({"sqlite", "postgres", "http", "mysql"})
 STREAM_SINKS = frozenset({"console", "file"})

@@ -308,10 +308,18 @@ class ReplaySpec(Strict):
 class SinkSpec(Strict):
     """Inline (`type` + `options`) or by preset name (`preset`)."""
 
-    type: Literal["console", "file", "sqlite", "http", "postgres"] | None = None
+    # One of model.sinks.SINK_OPTIONS (checked below, so a new sink type needs no edit here).
+    type: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     preset: str | None = None
     name: str | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str | None) -> str | None:
+        if value is not None and value not in SINK_OPTIONS:
+            raise ValueError(f"must be one of {', '.join(SINK_OPTIONS)}")
+        return value
 
     @model_validator(mode="after")
     def _one_of(self) -> SinkSpec:

@@ -12,9 +12,14 @@ from jobtui.engine.sinks.pgcopy import copy_columns
 
 def encode_columns(encoding: str, columns: Sequence[Sequence[Any]]) -> Any:
     """Rows given as a list of values per column, in a sink's own encoding: "pgcopy"
-    (COPY text, bytes) or "tuples" (a list of row tuples, what executemany binds)."""
+    (COPY text, bytes), "mysqltsv" (LOAD DATA text, bytes) or "tuples" (a list of row
+    tuples, what executemany binds)."""
     if encoding == "pgcopy":
         return copy_columns(columns)
+    if encoding == "mysqltsv":
+        from jobtui.engine.sinks.mysqltsv import tsv_columns
+
+        return tsv_columns(columns)
     if encoding == "tuples":
         return list(zip(*columns, strict=True))
     raise InvalidInput(f"unknown row encoding {encoding!r}")
