@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import string
 from typing import Literal
 
 from pydantic import (
@@ -156,6 +157,37 @@ class PostgresOptions(SinkOptions):
         return value
 
 
+# Names a message sink's key / topic / subject template may use besides the record's fields.
+NAME_PLACEHOLDERS = ("dataset", "job", "run", "workspace", "task")
+
+
+def placeholders(template: str) -> list[str]:
+    """The names a template uses; ValueError when it is malformed ("{", "{0}", "{a!r}")."""
+    names = []
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"{exc} (a literal brace is written {{{{ or }}}})") from None
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if not name.isidentifier() or conversion or spec:
+            raise ValueError(
+                f"{{{name}}} is not a placeholder: use {{field}} or one of "
+                + " ".join("{" + p + "}" for p in NAME_PLACEHOLDERS)
+            )
+        names.append(name)
+    return names
+
+
+def check_template(value: str) -> str:
+    """A key / topic / subject template: non-empty and well formed."""
+    if not value.strip():
+        raise ValueError("must not be empty")
+    placeholders(value)
+    return value
+
+
 def check_server_url(value: str, schemes: tuple[str, ...]) -> str:
     """A server URL (`scheme://[user@]host[:port][/…]`) or a secret reference holding one
     (the only way to give a password)."""
@@ -192,6 +224,44 @@ class MysqlOptions(SinkOptions):
         return check_server_url(value, ("mysql", "mariadb"))
 
 
+class RedisOptions(SinkOptions):
+    url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        description="redis://host:port/db (rediss:// for TLS), or env:NAME / file:PATH",
+    )
+    mode: Literal["stream", "list", "pubsub", "hash"] = Field(
+        "stream",
+        description="stream: XADD; list: RPUSH; pubsub: PUBLISH; hash: HSET per record",
+    )
+    key: str = Field(
+        "{dataset}",
+        description="Stream, list or channel name, or each hash's key (e.g. {dataset}:{id}): "
+        "{dataset} {job} {run} and the record's fields",
+    )
+    maxlen: int | None = Field(
+        None, ge=1, description="stream: keep about this many entries (MAXLEN ~); empty: all"
+    )
+    field: str = Field("data", description="stream: the entry's field holding the JSON record")
+    pipeline: int = Field(1000, ge=1, le=100_000, description="Commands per pipelined round trip")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return check_server_url(value, ("redis", "rediss", "unix"))
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        return check_template(value)
+
+    @field_validator("field")
+    @classmethod
+    def _field(cls, value: str) -> str:
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+
 SINK_OPTIONS: dict[str, type[SinkOptions]] = {
     "console": ConsoleOptions,
     "file": FileOptions,
@@ -199,9 +269,11 @@ SINK_OPTIONS: dict[str, type[SinkOptions]] = {
     "http": HttpOptions,
     "postgres": PostgresOptions,
     "mysql": MysqlOptions,
+    "redis": RedisOptions,
 }
 
-# Record sinks take records (tables, and HTTP, which serialises batches its own way);
-# stream sinks take the generator's bytes.
-RECORD_SINKS = frozenset({"sqlite", "postgres", "http", "mysql"})
+# Record sinks take records (tables, and HTTP and the message sinks, which serialise each
+# record or batch as JSON themselves: a message per record is what consumers of a broker
+# expect, whatever the job's file format); stream sinks take the generator's bytes.
+RECORD_SINKS = frozenset({"sqlite", "postgres", "http", "mysql", "redis"})
 STREAM_SINKS = frozenset({"console", "file"})

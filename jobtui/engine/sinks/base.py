@@ -195,6 +195,7 @@ SINK_CLASSES = {
     "http": ("jobtui.engine.sinks.http", "HttpSink"),
     "postgres": ("jobtui.engine.sinks.postgres", "PostgresSink"),
     "mysql": ("jobtui.engine.sinks.mysql", "MysqlSink"),
+    "redis": ("jobtui.engine.sinks.redis", "RedisSink"),
 }
 
 
