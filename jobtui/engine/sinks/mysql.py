@@ -234,6 +234,14 @@ class MysqlSink(Sink):
             self._conn.commit()
         except pymysql.MySQLError as exc:
             raise InvalidInput(f"mysql sink: {self.where}: {_reason(exc)}") from None
+        except (OSError, AttributeError):
+            # PyMySQL, its connection cut while it sends a local file, trips over its own
+            # closed socket (AttributeError on None) instead of raising its error.
+            if self._conn is not None and self._conn.open:
+                raise
+            raise InvalidInput(
+                f"mysql sink: {self.where}: Lost connection to the server during LOAD DATA"
+            ) from None
         finally:
             self._busy = False
         self.records += rows
