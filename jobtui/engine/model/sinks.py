@@ -262,6 +262,75 @@ class RedisOptions(SinkOptions):
         return value
 
 
+def check_duration(value: object) -> object:
+    """A positive duration: "30s", "1m", or a number of seconds."""
+    from jobtui.engine.model.durations import parse_duration
+
+    if not isinstance(value, str | int | float):
+        raise ValueError("must be a duration such as 30s or 1m, or a number of seconds")
+    if parse_duration(value) <= 0:
+        raise ValueError("must be longer than zero")
+    return value
+
+
+class RabbitmqOptions(SinkOptions):
+    url: str = Field(
+        "amqp://127.0.0.1:5672/%2F",
+        description="amqp://user@host:port/vhost (guest without a user), or env:NAME / file:PATH",
+    )
+    exchange: str = Field("", description="Exchange to publish to (empty: the default exchange)")
+    exchange_type: Literal["existing", "direct", "topic", "fanout", "headers"] = Field(
+        "existing",
+        description="existing: the exchange must exist; else declared (durable) with this type",
+    )
+    routing_key: str = Field(
+        "{dataset}",
+        description="Routing key template: {dataset} {job} {run} and the record's fields",
+    )
+    persistent: bool = Field(True, description="Persistent messages (delivery mode 2)")
+    mandatory: bool = Field(
+        True, description="Fail when a message reaches no queue (else the broker drops it)"
+    )
+    message: Literal["record", "batch"] = Field(
+        "record", description="One JSON message per record, or JSON lines per batch"
+    )
+    batch_size: int = Field(500, ge=1, le=100_000, description="batch: records per message")
+    window: int = Field(
+        1000, ge=1, le=100_000, description="Messages awaiting the broker's confirm at once"
+    )
+    timeout: str | int | float = Field(
+        "30s", description="Longest wait for a confirm or the connection (30s, 1m)"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return check_server_url(value, ("amqp", "amqps"))
+
+    @field_validator("routing_key")
+    @classmethod
+    def _routing_key(cls, value: str) -> str:
+        if not value:
+            return value
+        return check_template(value)
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _timeout(cls, value: object) -> object:
+        return check_duration(value)
+
+    @model_validator(mode="after")
+    def _per_record_key(self) -> RabbitmqOptions:
+        if self.message == "batch" and set(placeholders(self.routing_key)) - set(NAME_PLACEHOLDERS):
+            raise ValueError(
+                "routing_key: a batch message has one routing key: use only "
+                + " ".join("{" + p + "}" for p in NAME_PLACEHOLDERS)
+            )
+        if not self.exchange and self.exchange_type != "existing":
+            raise ValueError("exchange: name the exchange to declare")
+        return self
+
+
 SINK_OPTIONS: dict[str, type[SinkOptions]] = {
     "console": ConsoleOptions,
     "file": FileOptions,
@@ -270,10 +339,11 @@ SINK_OPTIONS: dict[str, type[SinkOptions]] = {
     "postgres": PostgresOptions,
     "mysql": MysqlOptions,
     "redis": RedisOptions,
+    "rabbitmq": RabbitmqOptions,
 }
 
 # Record sinks take records (tables, and HTTP and the message sinks, which serialise each
 # record or batch as JSON themselves: a message per record is what consumers of a broker
 # expect, whatever the job's file format); stream sinks take the generator's bytes.
-RECORD_SINKS = frozenset({"sqlite", "postgres", "http", "mysql", "redis"})
+RECORD_SINKS = frozenset({"sqlite", "postgres", "http", "mysql", "redis", "rabbitmq"})
 STREAM_SINKS = frozenset({"console", "file"})

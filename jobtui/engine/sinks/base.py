@@ -196,6 +196,7 @@ SINK_CLASSES = {
     "postgres": ("jobtui.engine.sinks.postgres", "PostgresSink"),
     "mysql": ("jobtui.engine.sinks.mysql", "MysqlSink"),
     "redis": ("jobtui.engine.sinks.redis", "RedisSink"),
+    "rabbitmq": ("jobtui.engine.sinks.rabbitmq", "RabbitmqSink"),
 }
 
 
