@@ -331,6 +331,48 @@ class RabbitmqOptions(SinkOptions):
         return self
 
 
+class MqttOptions(SinkOptions):
+    url: str = Field(
+        "mqtt://127.0.0.1:1883",
+        description="mqtt://user@host:port (mqtts:// for TLS), or env:NAME / file:PATH",
+    )
+    topic: str = Field(
+        "{dataset}", description="Topic template: {dataset} {job} {run} and the record's fields"
+    )
+    qos: Literal[0, 1, 2] = Field(
+        1, description="0: sent; 1: acknowledged (PUBACK); 2: exactly once (PUBCOMP)"
+    )
+    retain: bool = Field(False, description="The broker keeps each topic's last message")
+    client_id: str = Field("", description="MQTT client id (empty: a random one)")
+    protocol: Literal["5", "3.1.1"] = Field(
+        "5", description="MQTT version (5 reports refusals and the broker's in-flight limit)"
+    )
+    window: int = Field(
+        1000, ge=1, le=65_000, description="Messages awaiting the broker's acknowledgement"
+    )
+    timeout: str | int | float = Field(
+        "30s", description="Longest wait for an acknowledgement or the connection"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return check_server_url(value, ("mqtt", "mqtts", "tcp"))
+
+    @field_validator("topic")
+    @classmethod
+    def _topic(cls, value: str) -> str:
+        check_template(value)
+        if "+" in value or "#" in value:
+            raise ValueError("a topic to publish to holds no wildcard (+ or #)")
+        return value
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _timeout(cls, value: object) -> object:
+        return check_duration(value)
+
+
 SINK_OPTIONS: dict[str, type[SinkOptions]] = {
     "console": ConsoleOptions,
     "file": FileOptions,
@@ -340,10 +382,11 @@ SINK_OPTIONS: dict[str, type[SinkOptions]] = {
     "mysql": MysqlOptions,
     "redis": RedisOptions,
     "rabbitmq": RabbitmqOptions,
+    "mqtt": MqttOptions,
 }
 
 # Record sinks take records (tables, and HTTP and the message sinks, which serialise each
 # record or batch as JSON themselves: a message per record is what consumers of a broker
 # expect, whatever the job's file format); stream sinks take the generator's bytes.
-RECORD_SINKS = frozenset({"sqlite", "postgres", "http", "mysql", "redis", "rabbitmq"})
+RECORD_SINKS = frozenset({"sqlite", "postgres", "http", "mysql", "redis", "rabbitmq", "mqtt"})
 STREAM_SINKS = frozenset({"console", "file"})

@@ -197,6 +197,7 @@ SINK_CLASSES = {
     "mysql": ("jobtui.engine.sinks.mysql", "MysqlSink"),
     "redis": ("jobtui.engine.sinks.redis", "RedisSink"),
     "rabbitmq": ("jobtui.engine.sinks.rabbitmq", "RabbitmqSink"),
+    "mqtt": ("jobtui.engine.sinks.mqtt", "MqttSink"),
 }
 
 
