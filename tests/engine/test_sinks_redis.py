@@ -171,7 +171,7 @@ def test_a_server_stopped_mid_run_fails_that_task_only(
         "redis-stopped",
         sinks,
         datasets=("customers",),
-        max_records=200_000,
+        max_records=100_000,
         on_poll=stop_once_entries_arrive,
         timeout=120,
     )
@@ -183,7 +183,7 @@ def test_a_server_stopped_mid_run_fails_that_task_only(
         failed.error
     )
     assert task(run, "customers", "file").state == RunState.SUCCEEDED
-    assert len(lines_of(out, "redis-stopped", "customers", run.id)) == 200_000
+    assert len(lines_of(out, "redis-stopped", "customers", run.id)) == 100_000
 
 
 def _xlen(port: int) -> int:

@@ -373,6 +373,50 @@ class MqttOptions(SinkOptions):
         return check_duration(value)
 
 
+class NatsOptions(SinkOptions):
+    url: str = Field(
+        "nats://127.0.0.1:4222",
+        description="nats://user@host:port (tls:// for TLS), or env:NAME / file:PATH",
+    )
+    subject: str = Field(
+        "{dataset}", description="Subject template: {dataset} {job} {run} and the record's fields"
+    )
+    jetstream: bool = Field(
+        False, description="Publish to JetStream and count a record once its stream acknowledged it"
+    )
+    stream: str = Field("", description="JetStream: the stream expected to store the messages")
+    window: int = Field(
+        1000, ge=1, le=100_000, description="JetStream: publishes awaiting their acknowledgement"
+    )
+    timeout: str | int | float = Field(
+        "30s", description="Longest wait for an acknowledgement or the connection"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return check_server_url(value, ("nats", "tls"))
+
+    @field_validator("subject")
+    @classmethod
+    def _subject(cls, value: str) -> str:
+        check_template(value)
+        if re.search(r"[\s*>]", value):
+            raise ValueError("a subject to publish to holds no space nor wildcard (* or >)")
+        return value
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _timeout(cls, value: object) -> object:
+        return check_duration(value)
+
+    @model_validator(mode="after")
+    def _stream_needs_jetstream(self) -> NatsOptions:
+        if self.stream and not self.jetstream:
+            raise ValueError("stream: set jetstream: true to publish to a stream")
+        return self
+
+
 SINK_OPTIONS: dict[str, type[SinkOptions]] = {
     "console": ConsoleOptions,
     "file": FileOptions,
@@ -383,6 +427,7 @@ SINK_OPTIONS: dict[str, type[SinkOptions]] = {
     "redis": RedisOptions,
     "rabbitmq": RabbitmqOptions,
     "mqtt": MqttOptions,
+    "nats": NatsOptions,
 }
 
 # Record sinks take records (tables, and HTTP and the message sinks, which serialise each

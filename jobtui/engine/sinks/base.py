@@ -198,6 +198,7 @@ SINK_CLASSES = {
     "redis": ("jobtui.engine.sinks.redis", "RedisSink"),
     "rabbitmq": ("jobtui.engine.sinks.rabbitmq", "RabbitmqSink"),
     "mqtt": ("jobtui.engine.sinks.mqtt", "MqttSink"),
+    "nats": ("jobtui.engine.sinks.nats", "NatsSink"),
 }
 
 
