@@ -19,9 +19,7 @@ from typing import Any
 from jobtui.engine.model.errors import InvalidInput
 from jobtui.engine.model.sinks import SqliteOptions
 from jobtui.engine.model.sql import quote_identifier, table_name
-from jobtui.engine.sinks.base import Sink, SinkContext, column_kinds, columns_of, plain_value
-
-SQLITE_TYPES = {"int": "INTEGER", "float": "REAL", "bool": "INTEGER", "text": "TEXT"}
+from jobtui.engine.sinks.base import Sink, SinkContext, columns_of, plain_value, sql_types
 
 
 class SqliteSink(Sink):
@@ -46,7 +44,8 @@ class SqliteSink(Sink):
             self._conn = sqlite3.connect(
                 self.path, isolation_level=None, timeout=30, check_same_thread=False
             )
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            # The journal mode is the database's own (WAL persists in the file): left as
+            # found. synchronous is this connection's alone.
             self._conn.execute("PRAGMA synchronous = OFF")
         except (OSError, sqlite3.Error) as exc:
             raise InvalidInput(f"sqlite sink: cannot open {self.path}: {exc}") from None
@@ -56,11 +55,9 @@ class SqliteSink(Sink):
     def _prepare(self, records: Sequence[dict[str, Any]]) -> None:
         assert self._conn is not None
         self._columns = columns_of(self.ctx, records)
-        kinds = column_kinds(records, self._columns)
+        types = sql_types(self.ctx, records, self._columns, "sqlite")
         table = quote_identifier(self.table)
-        columns = ", ".join(
-            f"{quote_identifier(c)} {SQLITE_TYPES[kinds[c]]}" for c in self._columns
-        )
+        columns = ", ".join(f"{quote_identifier(c)} {types[c]}" for c in self._columns)
         self._conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
         existing = {r[1] for r in self._conn.execute(f"PRAGMA table_info({table})")}
         missing = [c for c in self._columns if c not in existing]
