@@ -88,8 +88,15 @@ class FileOptions(SinkOptions):
 class SqliteOptions(SinkOptions):
     path: str = Field("~/jobtui-out/jobtui-data.sqlite", description="SQLite database file")
     table: str = Field("{dataset}", description="Table name template: {dataset} {job}")
-    batch_size: int = Field(5000, ge=1, le=1_000_000, description="Rows per executemany batch")
+    batch_size: int = Field(
+        100_000, ge=1, le=10_000_000, description="Rows per transaction (committed together)"
+    )
     if_exists: Literal["append", "replace"] = Field("append", description="Existing table")
+    synchronous: Literal["off", "normal"] = Field(
+        "off",
+        description="off: fastest; a power loss or OS crash during the load may corrupt the "
+        "file. normal: SQLite syncs at each commit",
+    )
 
 
 class HttpOptions(SinkOptions):
