@@ -120,6 +120,28 @@ def test_a_run_of_customers_and_orders_lands_every_record(
     assert json.loads(last.splitlines()[-1]) == expected
 
 
+def test_replay_delivers_the_stored_output_again_as_the_same_messages(
+    engine: Engine, prefix: str, tmp_path: Path
+) -> None:
+    """Replay decodes the stored output (CSV here) back into records for the sink."""
+    sinks = [{"type": "redis", "options": {"key": f"{prefix}:{{dataset}}", "mode": "list"}}]
+    first = run_job(
+        engine,
+        "redis-replay",
+        sinks,
+        datasets=("orders",),
+        max_records=500,
+        generator={"format": "csv"},
+        replay={"enabled": True},
+    )
+    assert first.state == RunState.SUCCEEDED, first.errors
+    again = engine.wait_for_run(engine.replay_run(first.id).id, timeout=60)
+    assert again.state == RunState.SUCCEEDED, again.errors
+    assert redis_cli("LLEN", f"{prefix}:orders") == "1000"
+    bodies = redis_cli("LRANGE", f"{prefix}:orders", "0", "-1").splitlines()
+    assert [json.loads(b) for b in bodies[500:]] == [json.loads(b) for b in bodies[:500]]
+
+
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """A private redis-server on a free port, to stop mid-run."""
