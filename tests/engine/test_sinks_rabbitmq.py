@@ -96,9 +96,11 @@ def test_each_record_is_a_confirmed_persistent_message_routed_by_its_fields(
         "(1000 message(s))"
     )
     assert broker.count(paid) == 750 and broker.count(new) == 250
-    assert [json.loads(b) for b in broker.bodies(new, 250)] == [
-        r for r in RECORDS if r["id"] % 4 == 0
-    ]
+    _method, properties, body = broker.channel.basic_get(paid, auto_ack=True)
+    assert properties.delivery_mode == 2 and properties.content_type == "application/json"
+    assert json.loads(body) == RECORDS[1]
+    new_bodies = broker.bodies(new, 250)
+    assert [json.loads(b) for b in new_bodies] == [r for r in RECORDS if r["id"] % 4 == 0]
 
 
 def test_batches_are_json_lines_and_unroutable_messages_fail(broker: Broker) -> None:
