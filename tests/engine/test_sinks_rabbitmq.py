@@ -121,16 +121,21 @@ def test_batches_are_json_lines_and_unroutable_messages_fail(broker: Broker) -> 
 
 
 def test_a_run_of_customers_and_orders_lands_every_record(
-    engine: Engine, broker: Broker, tmp_path: Path
+    engine: Engine, broker: Broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     customers, orders = broker.bind("customers"), broker.bind("orders")
     out = tmp_path / "out"
-    sinks = [{"type": "rabbitmq", "options": {"exchange": broker.exchange}}, file_sink(out)]
+    # Credentials only inside a secret reference, resolved by the worker at run time.
+    monkeypatch.setenv("JOBTUI_TEST_AMQP", f"amqp://guest:guest@{HOST}:{PORT}/%2F")
+    options = {"url": "env:JOBTUI_TEST_AMQP", "exchange": broker.exchange}
+    sinks = [{"type": "rabbitmq", "options": options}, file_sink(out)]
     run = run_job(engine, "to-rabbit", sinks, max_records=3000)
     assert run.state == RunState.SUCCEEDED, run.errors
     assert broker.count(customers) == 3000 and broker.count(orders) == 3000
     expected = [json.loads(line) for line in lines_of(out, "to-rabbit", "orders", run.id)[:5]]
     assert [json.loads(b) for b in broker.bodies(orders, 5)] == expected
+    shown = engine.get_job("to-rabbit").spec["datagen"]["sinks"][0]["options"]["url"]
+    assert shown == "env:JOBTUI_TEST_AMQP"
 
 
 def test_an_exchange_deleted_mid_run_fails_that_task_only(
