@@ -1,4 +1,4 @@
-"""A run into a message sink stops promptly when cancelled: the waits for acknowledgements
+"""A run into a network sink stops promptly when cancelled: the waits for acknowledgements
 (publisher confirms, PUBACKs, JetStream acks on the sink's own event loop) look at the
 run's cancel, and close their connections without holding the worker."""
 
@@ -91,3 +91,20 @@ def test_a_run_into_mqtt_stops_promptly(engine: Engine, tmp_path: Path) -> None:
 def test_a_run_into_nats_jetstream_stops_promptly(engine: Engine, nats_stream: str) -> None:
     options = {"subject": nats_stream + ".{dataset}", "jetstream": True, "stream": nats_stream}
     cancel_promptly(engine, "nats-cancel", {"type": "nats", "options": options})
+
+
+def test_a_run_into_mysql_stops_promptly(engine: Engine) -> None:
+    """A LOAD DATA in flight in the delivery thread does not hold the cancel: abort shuts
+    the connection's socket (the server rolls the load back)."""
+    import pymysql
+
+    require_server("MariaDB", HOST, 3306)
+    database = f"jobtui_{suffix()}"
+    admin = pymysql.connect(host=HOST, user="root", autocommit=True)
+    admin.cursor().execute(f"CREATE DATABASE {database}")
+    try:
+        url = f"mysql://root@{HOST}:3306/{database}"
+        cancel_promptly(engine, "mysql-cancel", {"type": "mysql", "options": {"url": url}})
+    finally:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS {database}")
+        admin.close()
