@@ -394,14 +394,19 @@ def bench_sqlite(records: int, rounds: int, before_tree: str | None) -> None:
             order = sinks if number % 2 == 0 else sinks[::-1]
             for label, sink, tree in order:
                 saved = os.environ.get("PYTHONPATH")
+                here = os.getcwd()
                 if tree:
+                    # `python -m` puts the worker's working directory first on its path,
+                    # before PYTHONPATH: both must name the tree.
                     os.environ["PYTHONPATH"] = tree
+                    os.chdir(tree)
                 try:
                     rate, _, _, cpu = timed_run(
                         engine, f"bench-sqlite-{next(counter)}", {**base, "sinks": [sink]}
                     )
                 finally:
                     if tree:
+                        os.chdir(here)
                         if saved is None:
                             os.environ.pop("PYTHONPATH", None)
                         else:
