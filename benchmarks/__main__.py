@@ -4,6 +4,8 @@ python -m benchmarks                 # all
 python -m benchmarks store runs      # bench_store.py and bench_runs.py
 python -m benchmarks infer           # bench_infer.py: inference fidelity, baseline beside
 python -m benchmarks formats         # bench_formats.py: every format and codec beside JSON lines
+python -m benchmarks sinks           # bench_sinks.py: brokers and MariaDB beside plain
+                                     # client loops, SQLite against the file sink
 """
 
 from __future__ import annotations

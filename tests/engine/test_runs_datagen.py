@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 import uuid
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from jobtui.engine import Engine, RunState
+from jobtui.engine.datagen.formats import make_encoder
 from jobtui.engine.datagen.spool import SPOOL_PREFIX, spool_root
 
 from .runs_helpers import STOP_GRACE, live_members, start_running, tick_until_final, wait_until
@@ -165,11 +167,27 @@ def test_a_run_into_postgres_lands_every_record(
             cur = conn.execute(f"SELECT * FROM {table} ORDER BY id")
             names = [c.name for c in cur.description or []]
             landed = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+            types = dict(
+                conn.execute(
+                    "SELECT column_name, upper(data_type) FROM information_schema.columns "
+                    "WHERE table_name = %s",
+                    (table,),
+                ).fetchall()
+            )
         assert len(landed) == 120_000
-        for row in landed:
-            row["address"] = json.loads(row["address"])
+        for row in landed:  # a TIMESTAMP column gives datetimes back; the file has ISO text
+            row["created_at"] = row["created_at"].isoformat()
         assert landed == sorted(expected, key=lambda r: r["id"])
         assert any(r["phone"] is None for r in landed)  # nullable: NULL, not "None"
+        # One mapping: the table's types are those of the postgresql SQL format's CREATE TABLE.
+        header = (
+            make_encoder("sql", {"dialect": "postgresql", "create_table": True}, "customers")
+            .header()
+            .decode()
+        )
+        spelled = dict(re.findall(r'^\s+"(\w+)" ([A-Z ]+?),?$', header, re.M))
+        assert spelled["address"] == "JSONB" and spelled["created_at"] == "TIMESTAMP"
+        assert {c: t.replace(" WITHOUT TIME ZONE", "") for c, t in types.items()} == spelled
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f"DROP TABLE IF EXISTS {table}")

@@ -43,8 +43,10 @@ def test_sqlite_creates_the_table_from_the_fields_and_inserts_in_batches(tmp_pat
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(*), sum(id) FROM users_t").fetchone() == (1000, 500500)
     columns = {r[1]: r[2] for r in conn.execute("PRAGMA table_info(users_t)")}
+    # The sqlite SQL dialect's spelling (BIGINT: INTEGER affinity in SQLite, and the same
+    # text loads into PostgreSQL).
     assert columns == {
-        "id": "INTEGER",
+        "id": "BIGINT",
         "name": "TEXT",
         "score": "REAL",
         "active": "INTEGER",
@@ -271,3 +273,92 @@ def test_sqlite_converts_only_batches_with_values_it_cannot_bind(tmp_path: Path)
     rows = sqlite3.connect(path).execute("SELECT name, tags FROM users ORDER BY id").fetchall()
     assert rows[1][0] == "line\nbreak\r\\back\\slash"
     assert json.loads(rows[0][1]) == {"k": ["\\n"]} and rows[1][1] is None
+
+
+# Only WAL persists in the file; any other mode reads back as "delete".
+@pytest.mark.parametrize("mode", ["delete", "wal"])
+def test_sqlite_leaves_the_journal_mode_as_it_found_it(tmp_path: Path, mode: str) -> None:
+    path = tmp_path / "target.sqlite"
+    conn = sqlite3.connect(path)
+    assert conn.execute(f"PRAGMA journal_mode = {mode}").fetchone() == (mode,)
+    conn.execute("CREATE TABLE kept (x)")
+    conn.close()
+    sink = make_sink("sqlite", {"path": str(path)}, ctx())
+    sink.open()
+    sink.write_records(RECORDS)
+    sink.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone() == (mode,)
+    assert conn.execute("SELECT count(*) FROM users").fetchone() == (1000,)
+
+
+TYPED = {"id": "INTEGER", "name": "TEXT", "score": "REAL", "active": "BOOLEAN", "tags": "JSON"}
+
+
+def test_sqlite_columns_take_the_datasets_types(tmp_path: Path) -> None:
+    path = tmp_path / "typed.sqlite"
+    sink = make_sink("sqlite", {"path": str(path)}, ctx(column_types=TYPED))
+    sink.open()
+    sink.write_records(RECORDS[:10])
+    sink.close()
+    columns = {r[1]: r[2] for r in sqlite3.connect(path).execute("PRAGMA table_info(users)")}
+    # The sqlite SQL dialect's spelling (BIGINT: INTEGER affinity in SQLite, and the same
+    # text loads into PostgreSQL).
+    assert columns == {
+        "id": "BIGINT",
+        "name": "TEXT",
+        "score": "REAL",
+        "active": "INTEGER",
+        "tags": "TEXT",
+    }
+
+
+@pytest.mark.server
+def test_postgres_columns_take_the_datasets_types_as_the_sql_format_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DATE, TIMESTAMP and JSONB as the postgresql SQL format writes them (the sampled
+    kinds only without the dataset's types: see the COPY test above)."""
+    import datetime
+
+    import psycopg
+
+    dsn = pg_dsn()
+    table = f"jobtui_test_{uuid.uuid4().hex[:8]}"
+    types = {**TYPED, "born": "DATE", "seen": "DATETIME"}
+    records = [{**r, "born": "2001-02-03", "seen": "2024-01-21T05:07:30"} for r in RECORDS[:50]]
+    sink = make_sink(
+        "postgres",
+        {"dsn": dsn, "table": table},
+        ctx(fields=list(types), column_types=types),
+    )
+    try:
+        sink.open()
+        sink.write_records(records)
+        sink.close()
+        with psycopg.connect(dsn) as conn:
+            found = dict(
+                conn.execute(
+                    "SELECT column_name, upper(data_type) FROM information_schema.columns "
+                    "WHERE table_name = %s",
+                    (table,),
+                ).fetchall()
+            )
+            row = conn.execute(f"SELECT tags, born, seen FROM {table} WHERE id = 3").fetchone()
+        assert found == {
+            "id": "BIGINT",
+            "name": "TEXT",
+            "score": "DOUBLE PRECISION",
+            "active": "BOOLEAN",
+            "tags": "JSONB",
+            "born": "DATE",
+            "seen": "TIMESTAMP WITHOUT TIME ZONE",
+        }
+        assert row == (
+            ["a", "b"],
+            datetime.date(2001, 2, 3),
+            datetime.datetime(2024, 1, 21, 5, 7, 30),
+        )
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {table}")

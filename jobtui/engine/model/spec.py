@@ -366,10 +366,20 @@ class ReplaySpec(Strict):
 class SinkSpec(Strict):
     """Inline (`type` + `options`) or by preset name (`preset`)."""
 
-    type: Literal["console", "file", "sqlite", "http", "postgres"] | None = None
+    # One of model.sinks.SINK_OPTIONS (checked below, so a new sink type needs no edit here).
+    type: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     preset: str | None = None
     name: str | None = None
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _known_type(cls, value: Any) -> Any:
+        # Before pydantic's own check, so a list or an object gets this message too.
+        if value is not None and (not isinstance(value, str) or value not in SINK_OPTIONS):
+            names = [repr(name) for name in SINK_OPTIONS]
+            raise ValueError(f"must be one of {', '.join(names[:-1])} or {names[-1]}")
+        return value
 
     @model_validator(mode="after")
     def _one_of(self) -> SinkSpec:

@@ -80,8 +80,9 @@ class Sink:
     type: ClassVar[str] = ""
     takes: ClassVar[str] = "bytes"  # "bytes" (stream sinks) or "records" (table sinks)
     # A table sink may also take its rows already encoded (`write_encoded`) in an encoding
-    # of `encode_columns`, made in the generating process straight from the columns.
-    encoding: ClassVar[str | None] = None
+    # of `encode_columns`, made in the generating process straight from the columns. A sink
+    # may change it in `open` (the MySQL sink falls back to tuples when LOAD DATA is refused).
+    encoding: str | None = None
     # Written in the generating thread even with `use_buffer` (still bounded: a slow write
     # slows generation): a sink whose work holds the GIL or is cheap (a buffered local
     # file, sqlite3 binding rows) gains nothing from a thread, and the hand-overs cost
@@ -161,6 +162,31 @@ def columns_of(ctx: SinkContext, records: Sequence[dict[str, Any]]) -> list[str]
     return list(records[0].keys()) if records else []
 
 
+# A sampled kind's generic column type, for output replayed without its dataset.
+_KIND_TYPES = {"int": "INTEGER", "float": "REAL", "bool": "BOOLEAN", "text": "TEXT"}
+
+
+def generic_types(
+    ctx: SinkContext, records: Sequence[dict[str, Any]], columns: list[str]
+) -> dict[str, str]:
+    """Each column's generic type (a model.sql.SQL_TYPES key): the dataset's own when known
+    (`ctx.column_types`), else the kind of the first values seen (replay without dataset)."""
+    if ctx.column_types:
+        return {c: ctx.column_types.get(c, "TEXT") for c in columns}
+    kinds = column_kinds(records, columns)
+    return {c: _KIND_TYPES[kinds[c]] for c in columns}
+
+
+def sql_types(
+    ctx: SinkContext, records: Sequence[dict[str, Any]], columns: list[str], dialect: str
+) -> dict[str, str]:
+    """Each column's type as `dialect` spells it (model.sql.SQL_TYPES)."""
+    from jobtui.engine.model.sql import SQL_TYPES
+
+    spelling = SQL_TYPES[dialect]
+    return {c: spelling[t] for c, t in generic_types(ctx, records, columns).items()}
+
+
 # Imported only when used: a run into a file need not load httpx (~0.1 s) or psycopg.
 SINK_CLASSES = {
     "console": ("jobtui.engine.sinks.console", "ConsoleSink"),
@@ -168,6 +194,11 @@ SINK_CLASSES = {
     "sqlite": ("jobtui.engine.sinks.sqlite", "SqliteSink"),
     "http": ("jobtui.engine.sinks.http", "HttpSink"),
     "postgres": ("jobtui.engine.sinks.postgres", "PostgresSink"),
+    "mysql": ("jobtui.engine.sinks.mysql", "MysqlSink"),
+    "redis": ("jobtui.engine.sinks.redis", "RedisSink"),
+    "rabbitmq": ("jobtui.engine.sinks.rabbitmq", "RabbitmqSink"),
+    "mqtt": ("jobtui.engine.sinks.mqtt", "MqttSink"),
+    "nats": ("jobtui.engine.sinks.nats", "NatsSink"),
 }
 
 

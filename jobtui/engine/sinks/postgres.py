@@ -1,5 +1,9 @@
 """The PostgreSQL sink: COPY into a table created (from the dataset's fields) when missing.
 
+The table's columns have the dataset's types as the postgresql SQL format spells them
+(model.sql.SQL_TYPES: dates DATE, timestamps TIMESTAMP, objects and lists JSONB); only
+output replayed without its dataset falls back to the kinds of the first values.
+
 The DSN may be a secret reference (`env:NAME`, `file:PATH`), resolved at run time.
 
 Bulk load: rows arrive as COPY text, made column by column where they are generated
@@ -24,13 +28,11 @@ from jobtui.engine.model.errors import InvalidInput
 from jobtui.engine.model.secrets import resolve_secret
 from jobtui.engine.model.sinks import PostgresOptions
 from jobtui.engine.model.sql import table_name
-from jobtui.engine.sinks.base import Sink, SinkContext, column_kinds, columns_of
+from jobtui.engine.sinks.base import Sink, SinkContext, columns_of, sql_types
 from jobtui.engine.sinks.pgcopy import copy_text
 
 COPY_BATCH = 50_000  # records streamed into one COPY (and one commit)
 QUEUED = 4  # batches waiting for the loader thread
-
-PG_TYPES = {"int": "BIGINT", "float": "DOUBLE PRECISION", "bool": "BOOLEAN", "text": "TEXT"}
 
 
 def _safe_dsn(dsn: str) -> str:
@@ -84,7 +86,6 @@ class PostgresSink(Sink):
         from psycopg import sql
 
         self._columns = columns_of(self.ctx, records)
-        kinds = column_kinds(records, self._columns)
         target = sql.Identifier(self.config.db_schema, self.table)
         exists = self._conn.execute(
             "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
@@ -96,9 +97,10 @@ class PostgresSink(Sink):
                     f"postgres sink: table {self.config.db_schema}.{self.table} does not exist "
                     "(set create: true to create it)"
                 )
+            # The postgresql SQL format's types (DATE, TIMESTAMP, JSONB…) from the dataset.
+            types = sql_types(self.ctx, records, self._columns, "postgresql")
             columns = sql.SQL(", ").join(
-                sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(PG_TYPES[kinds[c]]))
-                for c in self._columns
+                sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(types[c])) for c in self._columns
             )
             self._conn.execute(
                 sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(target, columns)
