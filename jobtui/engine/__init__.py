@@ -40,6 +40,14 @@ if TYPE_CHECKING:
         FORMAT_LABELS,
         FORMAT_OPTIONS,
     )
+    from jobtui.engine.model.policies import (
+        Alerts,
+        Policies,
+    )
+    from jobtui.engine.model.schedules import (
+        SCHEDULE_TYPES,
+        ScheduleBase,
+    )
     from jobtui.engine.model.secrets import (
         mask_secrets,
     )
@@ -51,13 +59,9 @@ if TYPE_CHECKING:
         SINK_OPTIONS,
     )
     from jobtui.engine.model.spec import (
-        SCHEDULE_TYPES,
-        Alerts,
         CommandSpec,
         DatagenSpec,
         JobSpec,
-        Policies,
-        ScheduleBase,
         timezones,
     )
     from jobtui.engine.model.types import (
@@ -124,13 +128,13 @@ _HOME = {
     "FORMAT_LABELS": "jobtui.engine.model.formats",
     "FORMAT_OPTIONS": "jobtui.engine.model.formats",
     "SINK_OPTIONS": "jobtui.engine.model.sinks",
-    "SCHEDULE_TYPES": "jobtui.engine.model.spec",
-    "Alerts": "jobtui.engine.model.spec",
+    "SCHEDULE_TYPES": "jobtui.engine.model.schedules",
+    "Alerts": "jobtui.engine.model.policies",
     "CommandSpec": "jobtui.engine.model.spec",
     "DatagenSpec": "jobtui.engine.model.spec",
     "JobSpec": "jobtui.engine.model.spec",
-    "Policies": "jobtui.engine.model.spec",
-    "ScheduleBase": "jobtui.engine.model.spec",
+    "Policies": "jobtui.engine.model.policies",
+    "ScheduleBase": "jobtui.engine.model.schedules",
     "json_nesting_problem": "jobtui.engine.model.shape",
     "shape_problem": "jobtui.engine.model.shape",
     "timezones": "jobtui.engine.model.spec",

@@ -183,7 +183,7 @@ class DaemonAPI(EngineBase):
         if n < 1:
             raise InvalidInput("n: must be at least 1")
         if tz is not None:
-            from jobtui.engine.model.spec import _timezone
+            from jobtui.engine.model.base import _timezone
 
             try:
                 _timezone(tz)

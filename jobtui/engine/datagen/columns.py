@@ -23,16 +23,16 @@ from itertools import repeat
 from random import Random
 from typing import Any, Protocol
 
-from jobtui.engine.datagen.providers import (
+from jobtui.engine.datagen.pools import (
     EMAIL_PROVIDERS,
     USERNAME_PROVIDERS,
     Composer,
     EmailComposer,
-    derive,
     draw_from,
     uniform_indices,
     weighted_table,
 )
+from jobtui.engine.datagen.providers import derive
 from jobtui.engine.model.errors import InvalidInput
 
 

@@ -31,7 +31,8 @@ from typing import Any
 
 from jobtui.engine.datagen.columns import BLOCK, REF_POOL, Column, Permutation, compile_field
 from jobtui.engine.datagen.fields import validate_dataset
-from jobtui.engine.datagen.providers import Pools, derive
+from jobtui.engine.datagen.pools import Pools
+from jobtui.engine.datagen.providers import derive
 from jobtui.engine.datagen.shaped import compile_shaped
 from jobtui.engine.model.errors import InvalidInput
 

@@ -30,7 +30,8 @@ from jobtui.engine.datagen.columns import (
     IntegerColumn,
     PatternColumn,
 )
-from jobtui.engine.datagen.providers import derive, uniform_indices, weighted_table
+from jobtui.engine.datagen.pools import uniform_indices, weighted_table
+from jobtui.engine.datagen.providers import derive
 
 TABLE = 65536
 

@@ -7,7 +7,8 @@ import os
 from typing import Any
 
 from jobtui.engine.model.errors import FieldError, SpecError
-from jobtui.engine.model.spec import JobSpec, coerce_parameter
+from jobtui.engine.model.policies import coerce_parameter
+from jobtui.engine.model.spec import JobSpec
 
 RUN_OPTION_KEYS = {
     "args": "command arguments that replace the configured ones",

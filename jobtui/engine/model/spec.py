@@ -7,29 +7,34 @@
 
 from __future__ import annotations
 
-import math
 import re
-from datetime import date, datetime, time
-from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from typing import Any, Literal
+from zoneinfo import available_timezones
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
 
-from jobtui.engine.model.cron import CronError, parse_cron
-from jobtui.engine.model.durations import parse_duration
+from jobtui.engine.model.base import (
+    NAME_PATTERN,
+    Strict,
+)
 from jobtui.engine.model.errors import FieldError, SpecError
 from jobtui.engine.model.formats import FORMAT_OPTIONS
+from jobtui.engine.model.policies import (
+    Alerts,
+    Parameter,
+    Policies,
+)
+from jobtui.engine.model.schedules import (
+    SCHEDULE_TYPES,
+    Schedule,
+)
 from jobtui.engine.model.shape import (
-    MAX_TOKEN_CHARS,
     brief,
     field_path,
     shape_problem,
@@ -37,320 +42,7 @@ from jobtui.engine.model.shape import (
 )
 from jobtui.engine.model.sinks import SINK_OPTIONS
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-ALERT_STATES = (
-    "succeeded",
-    "partially_succeeded",
-    "failed",
-    "cancelled",
-    "interrupted",
-    "missed",
-    "skipped",
-)
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
-
-def _duration(value: Any) -> Any:
-    if value is None:
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if not math.isfinite(value):
-            raise ValueError("must be a finite number of seconds")
-        if value < 0:
-            raise ValueError("must not be negative")
-        return value
-    if not isinstance(value, str):
-        raise ValueError("must be a duration such as 90s, 5m or 1h30m")
-    if len(value) > MAX_TOKEN_CHARS:
-        raise ValueError(f"{brief(value)} is not a duration (use forms like 90s, 5m, 1h30m)")
-    if not math.isfinite(parse_duration(value)):
-        raise ValueError(f"{brief(value)} is not a duration (use forms like 90s, 5m, 1h30m)")
-    return value
-
-
-def _positive_duration(value: Any) -> Any:
-    _duration(value)
-    if value is not None and parse_duration(value) <= 0:
-        raise ValueError("must be longer than zero")
-    return value
-
-
-def _timezone(value: str | None) -> str | None:
-    if value is None:
-        return value
-    unknown = f"unknown timezone {brief(value)} (use an IANA name like Europe/Paris)"
-    if len(value) > MAX_TOKEN_CHARS:
-        raise ValueError(unknown)
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        # OSError: a name the file system refuses (too long, a directory); its message
-        # would show where the zone files are installed.
-        raise ValueError(unknown) from None
-    return value
-
-
-def _datetime_text(value: str | None) -> str | None:
-    if value is None:
-        return value
-    try:
-        datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{brief(value)} is not a date-time (use 2026-12-01T08:00)") from None
-    return value
-
-
-def _date_text(value: str) -> str:
-    try:
-        date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{brief(value)} is not a date (use 2026-12-01)") from None
-    return value
-
-
-def _time_text(value: str) -> str:
-    try:
-        time.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{brief(value)} is not a time of day (use 08:00)") from None
-    return value
-
-
-def _not_a_flag(value: Any) -> Any:
-    # Checked before the number types see it: they would take true for 1 second.
-    if isinstance(value, bool):
-        raise ValueError("must be a duration such as 90s, 5m or 1h30m")
-    return value
-
-
-Duration = Annotated[str | int | float, BeforeValidator(_not_a_flag), AfterValidator(_duration)]
-PositiveDuration = Annotated[
-    str | int | float, BeforeValidator(_not_a_flag), AfterValidator(_positive_duration)
-]
-TimezoneName = Annotated[str, AfterValidator(_timezone)]
-DateTimeText = Annotated[str, AfterValidator(_datetime_text)]
-DateText = Annotated[str, AfterValidator(_date_text)]
-TimeText = Annotated[str, AfterValidator(_time_text)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-# -- schedules ---------------------------------------------------------------
-class ScheduleBase(Strict):
-    timezone: TimezoneName | None = None
-    start: DateTimeText | None = None
-    end: DateTimeText | None = None
-    max_runs: int | None = Field(None, ge=1)
-
-    @model_validator(mode="after")
-    def _start_before_end(self) -> ScheduleBase:
-        if (
-            self.start
-            and self.end
-            and datetime.fromisoformat(self.end) <= datetime.fromisoformat(self.start)
-        ):
-            raise ValueError("end: must be after start")
-        return self
-
-
-class OnceSchedule(ScheduleBase):
-    type: Literal["once"]
-    at: DateTimeText | None = None
-    expires: PositiveDuration | None = None
-    retry_every: PositiveDuration | None = None
-
-
-class CronSchedule(ScheduleBase):
-    type: Literal["cron"]
-    cron: str
-
-    @field_validator("cron")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        if len(value) > MAX_TOKEN_CHARS:
-            raise ValueError(f"is {len(value):,} characters long; a cron expression is short")
-        try:
-            parse_cron(value)
-        except CronError as exc:
-            raise ValueError(str(exc)) from None
-        return value
-
-
-class IntervalSchedule(ScheduleBase):
-    type: Literal["interval"]
-    every: PositiveDuration
-
-
-class RandomSchedule(ScheduleBase):
-    type: Literal["random"]
-    min_delay: PositiveDuration
-    max_delay: PositiveDuration
-
-    @model_validator(mode="after")
-    def _order(self) -> RandomSchedule:
-        if parse_duration(self.max_delay) < parse_duration(self.min_delay):
-            raise ValueError("max_delay: must not be shorter than min_delay")
-        return self
-
-
-class WindowSchedule(ScheduleBase):
-    type: Literal["window"]
-    from_date: DateText | None = None
-    to_date: DateText | None = None
-    from_time: TimeText = "00:00"
-    to_time: TimeText = "23:59"
-    weekdays: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
-    retry_every: PositiveDuration | None = None
-
-    @model_validator(mode="after")
-    def _order(self) -> WindowSchedule:
-        if self.from_date and self.to_date and self.to_date < self.from_date:
-            raise ValueError("to_date: must not be before from_date")
-        if time.fromisoformat(self.to_time) <= time.fromisoformat(self.from_time):
-            raise ValueError("to_time: must be after from_time")
-        return self
-
-
-Schedule = OnceSchedule | CronSchedule | IntervalSchedule | RandomSchedule | WindowSchedule
-SCHEDULE_TYPES: dict[str, type[ScheduleBase]] = {
-    "once": OnceSchedule,
-    "cron": CronSchedule,
-    "interval": IntervalSchedule,
-    "random": RandomSchedule,
-    "window": WindowSchedule,
-}
-
-
-# -- policies and alerts -------------------------------------------------------
-class RetryPolicy(Strict):
-    attempts: int = Field(0, ge=0, le=100)
-    delay: Duration = "1m"
-
-
-MISFIRE_POLICIES = ("skip", "once", "all")
-OVERLAP_POLICIES = ("skip", "queue", "allow")
-
-
-class MisfirePolicy(Strict):
-    policy: Literal["skip", "once", "all"] = "once"
-    cap: int = Field(10, ge=1, le=10_000)
-
-
-class OverlapPolicy(Strict):
-    policy: Literal["skip", "queue", "allow"] = "skip"
-    max: int | None = Field(
-        None, ge=1, le=100, description="With allow: at most this many at once (none: no limit)"
-    )
-
-
-def _policy_form(value: Any, choices: tuple[str, ...], example: str) -> Any:
-    """A policy given as a word or as an object: both forms for overlap and misfire."""
-    if isinstance(value, str) and value in choices:
-        return value
-    if isinstance(value, dict):
-        return value
-    words = ", ".join(choices)
-    raise ValueError(f"must be one of {words}, or an object such as {example}")
-
-
-class Policies(Strict):
-    retry: RetryPolicy = Field(default_factory=RetryPolicy)
-    timeout: PositiveDuration | None = None
-    # "allow" (or {"policy": "allow"} without max) lets any number of runs overlap.
-    overlap: OverlapPolicy = Field(default_factory=OverlapPolicy)
-    misfire: MisfirePolicy = Field(default_factory=MisfirePolicy)
-
-    @field_validator("overlap", mode="before")
-    @classmethod
-    def _overlap_form(cls, value: Any) -> Any:
-        value = _policy_form(value, OVERLAP_POLICIES, '{"policy": "allow", "max": 3}')
-        return {"policy": value} if isinstance(value, str) else value
-
-    @field_validator("misfire", mode="before")
-    @classmethod
-    def _misfire_form(cls, value: Any) -> Any:
-        value = _policy_form(value, MISFIRE_POLICIES, '{"policy": "all", "cap": 10}')
-        return {"policy": value} if isinstance(value, str) else value
-
-    @property
-    def overlap_policy(self) -> OverlapPolicy:
-        """The overlap policy (either form); `max` None: no limit (allow without max)."""
-        return self.overlap
-
-
-class Alerts(Strict):
-    emails: list[str] = Field(default_factory=list)
-    on: list[Literal[ALERT_STATES]] = Field(default_factory=lambda: ["failed"])  # type: ignore[valid-type]
-    after_consecutive_failures: int = Field(1, ge=1, le=1000)
-    on_recovery: bool = False
-
-    @field_validator("emails")
-    @classmethod
-    def _emails(cls, value: list[str]) -> list[str]:
-        for address in value:
-            if not EMAIL.match(address):
-                raise ValueError(f"{brief(address)} is not an email address")
-        return value
-
-
-class Parameter(Strict):
-    type: Literal["string", "integer", "number", "boolean", "date", "choice"] = "string"
-    default: Any = None
-    choices: list[str | int | float] | None = None
-    required: bool = False
-    description: str = ""
-
-    @model_validator(mode="after")
-    def _default_fits(self) -> Parameter:
-        if self.type == "choice" and not self.choices:
-            raise ValueError("choices: a choice parameter needs choices")
-        if self.default is not None:
-            coerce_parameter(self, self.default)
-        return self
-
-
-def coerce_parameter(param: Parameter, value: Any) -> Any:
-    """A value (often a string from the command line) as the parameter's type."""
-    kind = param.type
-    try:
-        if kind == "string":
-            return str(value)
-        if kind == "integer":
-            if isinstance(value, bool):
-                raise ValueError
-            return int(value)
-        if kind == "number":
-            return float(value)
-        if kind == "boolean":
-            if isinstance(value, bool):
-                return value
-            text = str(value).lower()
-            if text in ("true", "yes", "1", "on"):
-                return True
-            if text in ("false", "no", "0", "off"):
-                return False
-            raise ValueError
-        if kind == "date":
-            return date.fromisoformat(str(value)).isoformat()
-        if kind == "choice":
-            assert param.choices is not None
-            for choice in param.choices:
-                if str(choice) == str(value):
-                    return choice
-            raise ValueError
-    except (TypeError, ValueError):
-        pass
-    expected = {"choice": f"one of {param.choices}", "date": "a date like 2026-12-01"}.get(
-        kind, f"a {kind}"
-    )
-    raise ValueError(f"{brief(value)} is not {expected}")
-
-
-# -- kinds -------------------------------------------------------------------
 class GeneratorSpec(Strict):
     format: Literal[
         "jsonl", "json", "csv", "sql", "xml", "parquet", "avro", "excel", "template"
