@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from jobtui.engine.model.runtime import TaskState
 
 RUN_COLUMNS = """
-  r.*, j.name AS job_name, w.name AS workspace
+  r.*, j.name AS job_name, w.name AS workspace,
+  (SELECT MIN(x.id) FROM runs x WHERE x.retry_of = r.id) AS retried_as
 """
 RUN_FROM = "runs r JOIN jobs j ON j.id = r.job_id JOIN workspaces w ON w.id = j.workspace_id"
 
@@ -51,6 +52,8 @@ def run_from_row(
         errors=json.loads(row["errors"]),
         results=json.loads(row["results"]),
         since=to_datetime(row["since"]),
+        retry_of=row["retry_of"],
+        retried_as=row["retried_as"],
         tasks=tasks or [],
         transitions=history or [],
     )
@@ -334,6 +337,42 @@ def set_retrying(store: Store, run_id: int, retry_at: float) -> None:
     store.execute(
         "UPDATE runs SET state = 'retrying', retry_at = ? WHERE id = ?", (retry_at, run_id)
     )
+
+
+RETRIED_STATES = ("failed", "interrupted")
+
+
+def state_before_retrying(store: Store, run_id: int) -> str:
+    """The state a `retrying` run ended in (its history keeps it; `failed` if not found)."""
+    row = store.query_one(
+        "SELECT from_state FROM run_transitions WHERE run_id = ? AND to_state = 'retrying' "
+        "ORDER BY id DESC LIMIT 1",
+        (run_id,),
+    )
+    state = None if row is None else row["from_state"]
+    return str(state) if state in RETRIED_STATES else "failed"
+
+
+def settle_retrying(store: Store, run_id: int) -> str | None:
+    """A `retrying` run back in the state it ended in (its retry is queued, or will not be):
+    that state, or None when it was not retrying."""
+    if state_of(store, run_id) != "retrying":
+        return None
+    state = state_before_retrying(store, run_id)
+    store.execute(
+        "UPDATE runs SET state = ?, retry_at = NULL WHERE id = ? AND state = 'retrying'",
+        (state, run_id),
+    )
+    return state
+
+
+def stuck_retrying(store: Store, limit: int = 200) -> list[int]:
+    """Runs left `retrying` with no retry to come (retry_at cleared, never queued)."""
+    rows = store.query(
+        "SELECT id FROM runs WHERE state = 'retrying' AND retry_at IS NULL ORDER BY id LIMIT ?",
+        (limit,),
+    )
+    return [int(r["id"]) for r in rows]
 
 
 def due_retries(store: Store, now: float, limit: int = 200) -> list[int]:
