@@ -86,6 +86,7 @@ class Daemon(Startup):
         self.supervisor: Supervisor | None = None
         self._alerts: Any = None
         self._last_flags = 0.0
+        self._held_fires = False
         self._started_at = 0.0
         self._last_safety = 0.0
         self._heartbeat_thread: threading.Thread | None = None
@@ -143,6 +144,7 @@ class Daemon(Startup):
         self._supervise()
         self.process_finished()
         self.process_retries()
+        self.release_held()
         self.refresh_flags()
 
     def _start_scheduler(self) -> None:

@@ -171,11 +171,12 @@ def insert_run(
     retry_of: int | None,
     since: float | None,
     epoch: int | None = None,
+    held: bool = False,
 ) -> int:
     cur = store.execute(
         "INSERT INTO runs (job_id, job_version, trigger, title, state, parameters, options, "
-        "queued_at, scheduled_for, ended_at, attempt, retry_of, since, daemon_epoch) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "queued_at, scheduled_for, ended_at, attempt, retry_of, since, daemon_epoch, held) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             job_id,
             job_version,
@@ -191,6 +192,7 @@ def insert_run(
             retry_of,
             since,
             epoch,
+            int(held),
         ),
     )
     return int(cur.lastrowid or 0)
@@ -280,12 +282,39 @@ def states_of(store: Store, run_ids: Iterable[int]) -> dict[int, str]:
 
 
 def active_count(store: Store, job_id: int) -> int:
-    """The job's queued, running and cancelling runs."""
+    """The job's queued, running and cancelling runs (a held run does not count: it waits
+    for room)."""
+    return overlap_counts(store, job_id)[0]
+
+
+def overlap_counts(store: Store, job_id: int) -> tuple[int, int]:
+    """(the job's queued, running and cancelling runs that are not held, how many of them
+    are catch-ups)."""
     row = store.query_one(
-        "SELECT COUNT(*) FROM runs WHERE job_id = ? AND state IN ('queued','running','cancelling')",
+        "SELECT COUNT(*), COALESCE(SUM(trigger = 'catch_up'), 0) FROM runs WHERE job_id = ? "
+        "AND state IN ('queued','running','cancelling') AND held = 0",
         (job_id,),
     )
-    return int(row[0]) if row else 0
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def jobs_with_held_runs(store: Store) -> list[int]:
+    rows = store.query("SELECT DISTINCT job_id FROM runs WHERE held = 1 AND state = 'queued'")
+    return [int(r["job_id"]) for r in rows]
+
+
+def next_held(store: Store, job_id: int) -> int | None:
+    """The job's held run to release first: a live fire before catch-ups, then the oldest."""
+    row = store.query_one(
+        "SELECT id FROM runs WHERE job_id = ? AND held = 1 AND state = 'queued' "
+        "ORDER BY trigger = 'catch_up', scheduled_for, id LIMIT 1",
+        (job_id,),
+    )
+    return None if row is None else int(row["id"])
+
+
+def release_held(store: Store, run_id: int) -> None:
+    store.execute("UPDATE runs SET held = 0 WHERE id = ? AND held = 1", (run_id,))
 
 
 def fired_at(store: Store, job_id: int, at: float) -> bool:
@@ -432,7 +461,8 @@ def queued_due(store: Store, now: float, only: Iterable[int] | None = None) -> l
     scope, params = _scope(only)
     return store.query(
         "SELECT r.id, j.queue FROM runs r JOIN jobs j ON j.id = r.job_id "
-        "WHERE r.state = 'queued' AND (r.scheduled_for IS NULL OR r.scheduled_for <= ?)"
+        "WHERE r.state = 'queued' AND r.held = 0 "
+        "AND (r.scheduled_for IS NULL OR r.scheduled_for <= ?)"
         f"{scope} ORDER BY r.id LIMIT 100",
         [now, *params],
     )

@@ -251,5 +251,13 @@ WHERE state = 'retrying' AND (retry_at IS NULL OR EXISTS
   (SELECT 1 FROM runs x WHERE x.retry_of = runs.id));
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3_RETRIED_AS]
+# safety16c (issue 16.7): a queued run the daemon holds back until the job's overlap policy
+# has room for it (catch-ups of missed fires run one after another under skip/queue or
+# allow max 1, and never before a live fire); the supervisor does not start a held run.
+V4_HELD_RUNS = """
+ALTER TABLE runs ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX runs_held ON runs(job_id, id) WHERE held = 1 AND state = 'queued';
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3_RETRIED_AS, V4_HELD_RUNS]
 SCHEMA_VERSION = len(MIGRATIONS)
