@@ -250,3 +250,5 @@ class DaemonStatus:
     heartbeat_at: datetime | None
     paused: bool
     info: dict[str, Any] = field(default_factory=dict)
+    # Why it cannot do its work now, in words (a full disk), or None.
+    condition: str | None = None

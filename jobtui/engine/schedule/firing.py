@@ -240,7 +240,7 @@ class Firing(LeaseHolder):
     def fire_job(self, job_id: int, now: float | None = None, *, startup: bool = False) -> None:
         """Handle every fire of a job that is due by `now` (idempotent)."""
         now = self.now() if now is None else now
-        if self.paused or self.draining:
+        if self.paused or self.draining or self.condition:
             return
         new_next: float | None = None
         with self.fenced():
