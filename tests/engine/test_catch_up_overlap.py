@@ -135,3 +135,25 @@ def test_a_live_run_still_makes_skip_refuse_a_fire(eng: Engine, clock: ManualClo
     clock.advance(10)
     daemon.step()  # +80 while +70 runs: skipped, as before
     assert rows(eng)[-1]["state"] == "skipped"
+
+
+def test_one_live_fire_waits_for_a_catch_up_the_next_is_skipped(
+    eng: Engine, clock: ManualClock
+) -> None:
+    """Under skip, a live fire that waits for a running catch-up fills the one place: a
+    second live fire meanwhile is skipped, not piled up behind it."""
+    daemon = down_across_fires(eng, clock, "skip")
+    (first,) = startable(eng)
+    set_state(eng, first["id"], "running")
+    clock.advance(9.5)
+    daemon.step()  # +70: waits for the catch-up
+    clock.advance(10)
+    daemon.step()  # +80: skipped
+    live = [r for r in rows(eng) if r["trigger"] == "schedule" and r["scheduled_for"] > T0 + 60]
+    assert [(r["scheduled_for"] - T0, r["state"]) for r in live] == [
+        (70, "queued"),
+        (80, "skipped"),
+    ]
+    set_state(eng, first["id"], "succeeded")
+    daemon.step()
+    assert [r["scheduled_for"] - T0 for r in startable(eng)] == [70]

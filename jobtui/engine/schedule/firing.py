@@ -330,13 +330,14 @@ class Firing(LeaseHolder):
         if on_time and room():
             trigger = self._trigger_for(sched, last)
             overlap = policies.overlap_policy
-            active, catching_up = run_rows.overlap_counts(self.store, sched.job_id)
+            active, catching_up, waiting = run_rows.overlap_counts(self.store, sched.job_id)
             limit = overlap_limit(policies)
             full = limit is not None and active >= limit
             if overlap.policy == "queue" and active >= 1:
                 deferred += 1
                 queued_any = True
-            elif full and active - catching_up >= (limit or 0):
+            elif full and active - catching_up + waiting >= (limit or 0):
+                # Live runs (running, or already waiting for a catch-up) fill it.
                 self._queue(
                     sched.job_id,
                     trigger=trigger,
@@ -393,7 +394,7 @@ class Firing(LeaseHolder):
                 limit = overlap_limit(policies) if policies is not None else 1
                 if int(row["deferred_fires"]) > 0:
                     continue  # overlap queue: post-run queues the deferred live fire first
-                active, _ = run_rows.overlap_counts(self.store, job_id)
+                active = run_rows.overlap_counts(self.store, job_id)[0]
                 while limit is None or active < limit:
                     run_id = run_rows.next_held(self.store, job_id)
                     if run_id is None:

@@ -287,15 +287,16 @@ def active_count(store: Store, job_id: int) -> int:
     return overlap_counts(store, job_id)[0]
 
 
-def overlap_counts(store: Store, job_id: int) -> tuple[int, int]:
+def overlap_counts(store: Store, job_id: int) -> tuple[int, int, int]:
     """(the job's queued, running and cancelling runs that are not held, how many of them
-    are catch-ups)."""
+    are catch-ups, how many live fires are held waiting for room)."""
     row = store.query_one(
-        "SELECT COUNT(*), COALESCE(SUM(trigger = 'catch_up'), 0) FROM runs WHERE job_id = ? "
-        "AND state IN ('queued','running','cancelling') AND held = 0",
+        "SELECT COALESCE(SUM(held = 0), 0), COALESCE(SUM(held = 0 AND trigger = 'catch_up'), 0), "
+        "COALESCE(SUM(held = 1 AND trigger != 'catch_up'), 0) FROM runs WHERE job_id = ? "
+        "AND state IN ('queued','running','cancelling')",
         (job_id,),
     )
-    return (int(row[0]), int(row[1])) if row else (0, 0)
+    return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
 
 
 def jobs_with_held_runs(store: Store) -> list[int]:
