@@ -19,6 +19,7 @@ from jobtui.engine.schedule.rules import OnceRule, RandomRule, WindowRule
 from jobtui.engine.store import fires
 from jobtui.engine.store import logs as log_rows
 from jobtui.engine.store import runs as run_rows
+from jobtui.engine.store.space import DiskFull
 
 RETRY_HORIZON_S = 86_400.0  # finished runs older than this at pick-up get no retry
 ALERT_HORIZON_S = 3_600.0  # nor alerts
@@ -207,6 +208,8 @@ class PostRun(Firing):
                 parameters=json.loads(run["parameters"] or "{}"),
                 title=f"attempt {attempt}{of}: retry of run {run_id}",
             )
+        except DiskFull:
+            raise  # not the retry's fault: it is queued when there is room again
         except (JobtuiError, ValueError) as exc:  # ValueError: pydantic's
             return str(exc)
         state = run_rows.settle_retrying(self.store, run_id)
