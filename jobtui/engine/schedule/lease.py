@@ -137,10 +137,10 @@ class LeaseHolder:
             return
         self._holder.update(extra)
         data = json.dumps(self._holder).encode()
-        if len(data) < HOLDER_BYTES:
-            data = data.ljust(HOLDER_BYTES)
+        # Padded over whatever a longer text left before it (the file never shrinks).
+        self._holder_len = max(HOLDER_BYTES, getattr(self, "_holder_len", 0), len(data))
         with contextlib.suppress(OSError):
-            os.pwrite(self._lock_fd, data, 0)
+            os.pwrite(self._lock_fd, data.ljust(self._holder_len), 0)
 
     def _holder_text(self) -> str:
         holder = read_holder(self.data_dir)
