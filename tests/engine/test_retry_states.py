@@ -146,3 +146,31 @@ def test_a_run_left_retrying_by_an_older_daemon_gets_its_state_back(
     run = eng.get_run(first)
     assert run.state.value == "interrupted"
     assert "not retried" in (run.error or "")
+
+
+def test_the_migration_gives_runs_stuck_retrying_their_state_back(data_dir: Path) -> None:
+    """A database from before the fix (schema 2): its stuck runs are repaired when opened;
+    a retry still to come is left alone."""
+    engine = Engine.open(data_dir=data_dir)
+    make_job(engine, 3)
+    stuck, pending = engine.queue_run("flaky").id, engine.queue_run("flaky").id
+    for run_id, state, retry_at in ((stuck, "interrupted", None), (pending, "failed", 9e9)):
+        engine.store.execute(
+            "UPDATE runs SET state = ?, ended_at = 1 WHERE id = ?", (state, run_id)
+        )
+        engine.store.execute(
+            "UPDATE runs SET state = 'retrying', retry_at = ? WHERE id = ?", (retry_at, run_id)
+        )
+    conn = engine.store.conn
+    conn.execute("DROP INDEX runs_retry_of")
+    conn.execute("DROP INDEX runs_held")
+    conn.execute("ALTER TABLE runs DROP COLUMN held")
+    conn.execute("PRAGMA user_version = 2")
+    engine.close()
+
+    reopened = Engine.open(data_dir=data_dir)
+    try:
+        assert reopened.get_run(stuck).state.value == "interrupted"
+        assert reopened.get_run(pending).state.value == "retrying"
+    finally:
+        reopened.close()
