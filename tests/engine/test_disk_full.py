@@ -173,3 +173,31 @@ def test_full_disk_is_said_plainly_survived_and_recovered_from(
             with contextlib.suppress(OSError):
                 os.killpg(int(row["pgid"]), signal.SIGKILL)
         engine.close()
+
+
+def test_a_worker_that_died_on_a_full_disk_says_so(small_fs: Path) -> None:
+    """Without a daemon (a foreground run, a race with the daemon's watch): the run of a
+    worker found dead while the filesystem is full names it, instead of a bare exit code."""
+    from jobtui.engine.run import lifecycle
+    from jobtui.engine.run.local import LocalExecutor
+
+    engine = Engine.open(data_dir=small_fs / "data")
+    try:
+        engine.create_job({"name": "quick", "kind": "command", "command": {"argv": ["true"]}})
+        run_id = engine.queue_run("quick").id
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        now = engine.now()
+        assert lifecycle.claim(engine.store, run_id, now)
+        lifecycle.attach(engine.store, run_id, now, gone.pid, gone.pid, None)
+        filler = small_fs / "filler"
+        fill(filler)
+        os.truncate(filler, filler.stat().st_size - (96 << 10))  # room to record, no more
+        LocalExecutor(engine.store, engine.data_dir, engine.clock).watch()
+        run = engine.get_run(run_id)
+        assert run.state.value == "interrupted"
+        assert run.error is not None and f"died: the filesystem holding {engine.data_dir}" in (
+            run.error
+        )
+    finally:
+        engine.close()
