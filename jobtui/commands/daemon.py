@@ -128,6 +128,8 @@ def status_cmd(obj: Context, as_json: bool) -> None:
                 f"unresponsive: pid {status.pid} holds the lock but its last heartbeat was "
                 f"{format_duration(age)} ago (frozen or stopped?)"
             )
+        if status.condition:
+            echo(f"condition: {status.condition}")
         echo(f"since: {format_when(status.since)}")
         echo(f"heartbeat: {format_when(status.heartbeat_at)}")
         echo(f"paused: {'yes (draining: no new fires)' if status.paused else 'no'}")

@@ -352,6 +352,8 @@ def show_run(obj: Context, run_id: int, as_json: bool) -> None:
         ("title", run.title or "—"),
         ("state", run.state.value),
         ("trigger", f"{run.trigger.value} (attempt {run.attempt})"),
+        *([("retry of", f"run {run.retry_of}")] if run.retry_of else []),
+        *([("retried as", f"run {run.retried_as}")] if run.retried_as else []),
         ("queued", format_when(run.queued_at)),
         ("started", format_when(run.started_at)),
         ("ended", format_when(run.ended_at)),

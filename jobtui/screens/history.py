@@ -358,8 +358,11 @@ def details(run: Run, utc: bool) -> Text:
     text.append(
         f"{run.workspace}/{run.job_name} · run #{run.id} · {state_label(run.state.value)}\n"
     )
+    links = (f" · retry of #{run.retry_of}" if run.retry_of else "") + (
+        f" · retried as #{run.retried_as}" if run.retried_as else ""
+    )
     text.append(
-        f"trigger {run.trigger.value} · attempt {run.attempt} · version {run.job_version}\n"
+        f"trigger {run.trigger.value} · attempt {run.attempt}{links} · version {run.job_version}\n"
     )
     text.append(f"queued {fmt_full(run.queued_at, utc)}\n")
     text.append(f"started {fmt_full(run.started_at, utc)} · ended {fmt_full(run.ended_at, utc)}\n")

@@ -88,7 +88,10 @@ def describe_spec(job: Job, fires: list[Fire], utc: bool, now: float) -> Text:
         head("Policies")
         retry = policies.get("retry")
         if isinstance(retry, dict):
-            item("retry", f"{retry.get('attempts', 0)} attempts, {retry.get('delay', '—')} apart")
+            item(
+                "retry",
+                f"{retry.get('attempts', 0)} tries in all, {retry.get('delay', '—')} apart",
+            )
         if policies.get("timeout"):
             item("timeout", policies["timeout"])
         if policies.get("overlap"):

@@ -59,6 +59,8 @@ def daemon_text(status: DaemonStatus | None, note: str, now: float) -> Text:
             text.append(f" · up since {fmt_relative(status.since, now)}")
     if status.paused:
         text.append(" · paused", style="bold")
+    if status.alive and status.condition:
+        text.append(f" · {status.condition}", style="bold")
     if status.alive:
         text.append(" · at start: " + reconciled_text(status.info or {}))
     if note:

@@ -175,7 +175,7 @@ def test_retry_policy_marks_retrying_and_queues_retry_at_the_time(
         command_job(
             "flaky",
             {"type": "cron", "cron": "0 * * * *"},
-            policies={"retry": {"attempts": 2, "delay": "30s"}},
+            policies={"retry": {"attempts": 3, "delay": "30s"}},
         )
     )
     daemon = start(eng)
@@ -193,18 +193,26 @@ def test_retry_policy_marks_retrying_and_queues_retry_at_the_time(
     daemon.step()
     retry = runs(eng, "flaky")[-1]
     assert (retry["trigger"], retry["attempt"], retry["retry_of"]) == ("retry", 2, first["id"])
+    assert retry["title"] == f"attempt 2 of 3: retry of run {first['id']}"
+    # Its retry queued, the first attempt is back in the state it ended in.
+    superseded = eng.get_run(first["id"])
+    assert (superseded.state.value, superseded.retried_as) == ("failed", retry["id"])
+    assert eng.get_run(retry["id"]).retry_of == first["id"]
     end_run(eng, retry["id"], "interrupted")
     clock.advance(31)
     daemon.step()
     daemon.step()
     third = runs(eng, "flaky")[-1]
     assert third["attempt"] == 3
+    assert third["title"] == f"attempt 3 of 3: retry of run {retry['id']}"
+    assert eng.get_run(retry["id"]).state.value == "interrupted"
     end_run(eng, third["id"], "failed")
     clock.advance(31)
     daemon.step()
     daemon.step()
-    assert len(runs(eng, "flaky")) == 3  # attempts exhausted
-    assert eng.get_run(third["id"]).state.value == "failed"
+    assert len(runs(eng, "flaky")) == 3  # attempts: 3 = three tries in all
+    assert [r["state"] for r in runs(eng, "flaky")] == ["failed", "interrupted", "failed"]
+    assert eng.get_run(third["id"]).retried_as is None
 
 
 @pytest.mark.parametrize(

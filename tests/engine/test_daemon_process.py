@@ -270,7 +270,7 @@ def test_kill_9_daemon_then_restarted_daemon_adopts_and_cancels_the_run(
 
 def test_kill_9_of_the_worker_group_interrupts_and_retries(eng: Engine, daemons: Daemons) -> None:
     eng.create_job(
-        job("victim", ["sleep", "60"], policies={"retry": {"attempts": 1, "delay": "0s"}})
+        job("victim", ["sleep", "60"], policies={"retry": {"attempts": 2, "delay": "0s"}})
     )
     daemon = daemons.start()
     wait_until(lambda: responsive_pid(eng) == daemon.pid, 10, "the daemon")
@@ -285,13 +285,14 @@ def test_kill_9_of_the_worker_group_interrupts_and_retries(eng: Engine, daemons:
         5,
         "the run to be found interrupted",
     )
-    wait_until(lambda: eng.get_run(run.id).state.value == "retrying", 5, "the retry decision")
     retry = wait_until(
         lambda: next((r for r in runs_of(eng, "victim") if r["trigger"] == "retry"), None),
         5,
         "the retry run",
     )
     assert retry["attempt"] == 2 and retry["retry_of"] == run.id
+    superseded = eng.get_run(run.id)
+    assert (superseded.state.value, superseded.retried_as) == ("interrupted", retry["id"])
     wait_until(lambda: eng.get_run(retry["id"]).state.value == "running", 10, "the retry to run")
     if eng.get_run(retry["id"]).pgid:
         daemons.pgids.add(int(eng.get_run(retry["id"]).pgid or 0))

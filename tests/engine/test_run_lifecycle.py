@@ -45,7 +45,7 @@ def running_sleeper(
             "name": "sleeper",
             "kind": "command",
             "command": {"argv": ["sleep", "100"]},
-            "policies": {"retry": {"attempts": 1, "delay": "1s"}},
+            "policies": {"retry": {"attempts": 2, "delay": "1s"}},
             "alerts": {"emails": ["ops@example.com"], "on": [alert_on]},
         }
     )
@@ -104,15 +104,17 @@ def test_a_killed_worker_is_interrupted_then_retried_once_and_alerted_once(
     step_until(daemon, lambda: bool(retries_of(engine, run_id)))
 
     final = engine.get_run(run_id)
-    assert final.state == RunState.RETRYING
+    assert final.state == RunState.INTERRUPTED  # its retry queued: back to its real end
     assert "died" in (final.error or "")
     assert history(engine, run_id) == [
         (None, "queued"),
         ("queued", "running"),
         ("running", "interrupted"),
         ("interrupted", "retrying"),
+        ("retrying", "interrupted"),
     ]
-    assert len(retries_of(engine, run_id)) == 1
+    assert retries_of(engine, run_id) == [final.retried_as]
+    assert run_id in [r.id for r in engine.list_runs("sleeper", states=["interrupted"])]
     wait_for(inbox, 1)
     assert len(inbox.messages) == 1
     assert f"run {run_id} interrupted" in inbox.messages[0]["Subject"]

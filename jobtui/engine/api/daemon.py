@@ -34,10 +34,18 @@ class DaemonAPI(EngineBase):
             alive and heartbeat is not None and self.now() - float(heartbeat) <= STALE_AFTER_S
         )
         info: dict[str, Any] = dict(row.info) if row else {}
+        info.pop("condition", None)
         pid = row.pid if row else None
+        condition: str | None = None
         if alive:
             holder = read_holder(self.data_dir)
             pid = holder.get("pid") or pid
+            # The lock file's pulse: a daemon that cannot write its lease (a full disk)
+            # still shows it is alive and says why.
+            pulse = holder.get("pulse_at")
+            if isinstance(pulse, int | float) and self.now() - float(pulse) <= STALE_AFTER_S:
+                responsive = True
+                condition = holder.get("condition") or None
         info["next_fires"] = [
             {"job": job, "at": to_datetime(at)}
             for job, at in fires.upcoming(self.store, next_fires)
@@ -52,6 +60,7 @@ class DaemonAPI(EngineBase):
             heartbeat_at=to_datetime(heartbeat),
             paused=row.paused if row else False,
             info=info,
+            condition=str(condition) if condition else None,
         )
 
     def ensure_daemon(self, wait: float = 10.0) -> str | None:

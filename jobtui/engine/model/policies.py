@@ -24,8 +24,13 @@ from jobtui.engine.model.shape import (
 
 
 class RetryPolicy(Strict):
-    attempts: int = Field(0, ge=0, le=100)
-    delay: Duration = "1m"
+    attempts: int = Field(
+        0,
+        ge=0,
+        le=100,
+        description="Tries in all, the first included (2: one retry; 0 or 1: no retry)",
+    )
+    delay: Duration = Field("1m", description="Between a failed try and the next")
 
 
 MISFIRE_POLICIES = ("skip", "once", "all")

@@ -185,6 +185,8 @@ class Run:
     errors: list[dict[str, Any]]
     results: list[str]
     since: datetime | None
+    retry_of: int | None = None  # the attempt this run retries
+    retried_as: int | None = None  # the run that retried this attempt
     tasks: list[RunTask] = field(default_factory=list)
     transitions: list[RunTransition] = field(default_factory=list)  # loaded by get_run
 
@@ -248,3 +250,5 @@ class DaemonStatus:
     heartbeat_at: datetime | None
     paused: bool
     info: dict[str, Any] = field(default_factory=dict)
+    # Why it cannot do its work now, in words (a full disk), or None.
+    condition: str | None = None

@@ -47,8 +47,10 @@ def queue(
     retry_of: int | None = None,
     state: str = "queued",
     epoch: int | None = None,
+    held: bool = False,
 ) -> int:
-    """Insert a run (`missed` / `skipped` record a fire that did not run: ended at once)."""
+    """Insert a run (`missed` / `skipped` record a fire that did not run: ended at once;
+    `held`: queued, but the daemon releases it when the job's overlap policy has room)."""
     ended = now if RunState(state) != RunState.QUEUED else None
     return run_rows.insert_run(
         store,
@@ -66,6 +68,7 @@ def queue(
         retry_of=retry_of,
         since=since,
         epoch=epoch,
+        held=held,
     )
 
 

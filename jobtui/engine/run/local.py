@@ -35,6 +35,7 @@ from jobtui.engine.run.executor import (
 from jobtui.engine.run.proc import create_time, is_worker, kill_leftovers, signal_group
 from jobtui.engine.sinks.partials import partials_listing, remove_partials
 from jobtui.engine.store import runs as run_rows
+from jobtui.engine.store import space
 from jobtui.engine.store.db import Store
 from jobtui.paths import open_private
 
@@ -264,6 +265,9 @@ class LocalExecutor:
             state = RunState.INTERRUPTED
             how = f" (exit code {code})" if code is not None else ""
             message = f"the worker process (pid {row['pid']}) died{how}"
+            free = space.free_bytes(self.store.path.parent)
+            if free is not None and free < space.LOW_WATER_BYTES:
+                message += f": {space.describe_full(self.store.path)}"
         if left:
             message += f"; {left} leftover process(es) of its group killed"
         detail = _tail(worker_log_path(self.data_dir, run_id))

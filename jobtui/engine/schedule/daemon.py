@@ -16,6 +16,7 @@ import logging
 import os
 import queue
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -23,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from jobtui.engine.model.clock import Clock
-from jobtui.engine.model.types import Run
+from jobtui.engine.model.types import Run, RunState
+from jobtui.engine.run import lifecycle
 from jobtui.engine.run.executor import Executor, Supervisor
 from jobtui.engine.schedule.firing import Scheduled, StartReport
 from jobtui.engine.schedule.lease import (
@@ -33,7 +35,7 @@ from jobtui.engine.schedule.lease import (
     log,
 )
 from jobtui.engine.schedule.startup import Startup
-from jobtui.engine.store import lease
+from jobtui.engine.store import lease, space
 from jobtui.engine.store import runs as run_rows
 from jobtui.engine.store.db import Store
 
@@ -86,9 +88,17 @@ class Daemon(Startup):
         self.supervisor: Supervisor | None = None
         self._alerts: Any = None
         self._last_flags = 0.0
+        self._held_fires = False
         self._started_at = 0.0
         self._last_safety = 0.0
         self._heartbeat_thread: threading.Thread | None = None
+        self._holder: dict[str, Any] = {}
+        # A full disk under the database: what the daemon says about it (None: all well),
+        # and whether the runs it had to stop are all recorded as stopped.
+        self.condition: str | None = None
+        self._reason = ""
+        self._full_since = 0.0  # monotonic: a write refused for room is not forgotten at once
+        self._runs_stopped = True
 
     def _on_run_finished(self, run: Run) -> None:
         # Called by the supervisor when a run ends: apply retry/alerts at once.
@@ -110,7 +120,7 @@ class Daemon(Startup):
             )
         self.supervisor.epoch = self.epoch
         try:
-            self.supervisor.tick(start_queued=not (self.paused or self.draining))
+            self.supervisor.tick(start_queued=not (self.paused or self.draining or self.condition))
         except LeaseLost:
             raise
         except Exception:
@@ -134,16 +144,86 @@ class Daemon(Startup):
 
     def step(self) -> None:
         """One pass of the loop's periodic work (the clock-driven tests call it)."""
+        self.check_space()
         self._read_pause()
         self.sync_jobs()
         if not self.use_scheduler or self.now() - self._last_safety >= SAFETY_SCAN_S:
             self._last_safety = self.now()
-            if not (self.paused or self.draining):
+            if not (self.paused or self.draining or self.condition):
                 self._fire_overdue()
         self._supervise()
         self.process_finished()
         self.process_retries()
+        self.release_held()
         self.refresh_flags()
+
+    # -- a full disk (issue 16.6) ---------------------------------------------------
+    def check_space(self, error: BaseException | None = None) -> None:
+        """Notice a full filesystem under the database (`error`: a write just failed for
+        it), and its end. While full: the reserve is given up so the daemon can still write,
+        running runs are stopped and recorded as failed saying why, no run starts and no
+        fire is taken (missed fires follow the misfire policy afterwards); `condition`
+        says so in `daemon status`. When space returns, all of it resumes by itself."""
+        free = space.free_bytes(self.store.path.parent)
+        if self.condition is None:
+            if error is not None or (free is not None and free < space.LOW_WATER_BYTES):
+                self._enter_full()
+        elif error is not None:
+            self._full_since = time.monotonic()
+        elif (free is None or free >= space.RESERVE_BYTES + 2 * space.LOW_WATER_BYTES) and (
+            time.monotonic() - self._full_since >= 1.0
+        ):
+            self._leave_full()
+        if self.condition is not None and not self._runs_stopped:
+            self._stop_runs_for_space()
+
+    def _enter_full(self) -> None:
+        reason = space.describe_full(self.store.path)
+        released = space.release_reserve(self.store.path.parent)
+        self.condition = f"disk full: {reason}; runs are stopped and none start until it has"
+        self.condition += " room again (jobtui resumes by itself)"
+        log.error(
+            "%s%s",
+            self.condition,
+            "" if released else " (no reserve to give up: the database may stay unwritable)",
+        )
+        self._reason = reason
+        self._full_since = time.monotonic()
+        self._runs_stopped = False
+        self._say_condition()
+
+    def _leave_full(self) -> None:
+        log.info("space is back under %s: starting runs again", self.store.path.parent)
+        self.condition = None
+        self._runs_stopped = True
+        space.make_reserve(self.store.path.parent)
+        self._say_condition()
+        self._fire_overdue()
+
+    def _say_condition(self) -> None:
+        self._write_holder(condition=self.condition, pulse_at=self.now())
+        with contextlib.suppress(sqlite3.Error):
+            info = {**self.report.as_info(), "condition": self.condition}
+            lease.set_info(self.store, self.epoch, info)
+
+    def _stop_runs_for_space(self) -> None:
+        """End every running run as failed saying why, then stop its worker."""
+        message = f"stopped: {self._reason}"
+        try:
+            for row in run_rows.running_rows(self.store):
+                run_id = int(row["id"])
+                with self.fenced():
+                    ended = lifecycle.end_unreported(
+                        self.store, run_id, self.now(), RunState.FAILED, message
+                    )
+                if ended:
+                    log.warning("run %s %s", run_id, message)
+                    for executor in self.executors.values():
+                        with contextlib.suppress(Exception):
+                            executor.cancel(run_id)
+            self._runs_stopped = True
+        except sqlite3.Error as exc:  # no room even so: the next pass tries again
+            log.warning("cannot record the stopped runs yet: %s", exc)
 
     def _start_scheduler(self) -> None:
         from apscheduler.executors.pool import ThreadPoolExecutor
@@ -173,9 +253,14 @@ class Daemon(Startup):
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self.request_stop)
             signal.signal(signal.SIGINT, self.request_stop)
+        free = space.free_bytes(self.store.path.parent)
+        if free is not None and free < space.LOW_WATER_BYTES:
+            space.release_reserve(self.store.path.parent)  # so that it can start and say so
         self.acquire()
         try:
             self.startup()
+            if self.condition is None:
+                space.make_reserve(self.store.path.parent)
             if self.use_scheduler:
                 self._start_scheduler()
             self._heartbeat_thread = threading.Thread(
@@ -187,20 +272,27 @@ class Daemon(Startup):
             last_step = 0.0
             while not self._stop.is_set():
                 try:
-                    job_id = self._due.get(timeout=self.tick)
-                    if not (self.paused or self.draining):
-                        self.fire_job(job_id)
-                    while True:
-                        job_id = self._due.get_nowait()
+                    try:
+                        job_id = self._due.get(timeout=self.tick)
                         if not (self.paused or self.draining):
                             self.fire_job(job_id)
-                except queue.Empty:
-                    pass
-                else:
-                    self._supervise()  # start what just fired without waiting for a tick
-                if time.monotonic() - last_step >= self.tick:
-                    last_step = time.monotonic()
-                    self.step()
+                        while True:
+                            job_id = self._due.get_nowait()
+                            if not (self.paused or self.draining):
+                                self.fire_job(job_id)
+                    except queue.Empty:
+                        pass
+                    else:
+                        self._supervise()  # start what just fired without waiting for a tick
+                    if time.monotonic() - last_step >= self.tick:
+                        last_step = time.monotonic()
+                        self.step()
+                except sqlite3.Error as exc:
+                    if not space.is_disk_full(exc):
+                        raise
+                    # A full disk does not stop the daemon: it says so and waits for room.
+                    self.check_space(exc)
+                    self._stop.wait(self.tick)
                 if self.draining:
                     if drain_deadline is None:
                         drain_deadline = time.monotonic() + self.grace

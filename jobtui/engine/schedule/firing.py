@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobtui.engine.model.errors import NotFound
+from jobtui.engine.model.policies import Policies
 from jobtui.engine.model.run_options import check_parameters
 from jobtui.engine.model.spec import JobSpec
 from jobtui.engine.model.types import Trigger
@@ -31,6 +32,12 @@ from jobtui.engine.store import runs as run_rows
 FLAGS_EVERY_S = 1.0  # window / expiry flags
 RUNTIME_GRACE_S = 5.0  # a fire later than this (frozen, suspended, paused) counts as missed
 MAX_MISSED_ROWS = 100  # per job and catch-up: history shows the gap, not a million rows
+
+
+def overlap_limit(policies: Policies) -> int | None:
+    """How many runs of the job may be active at once (None: no limit)."""
+    overlap = policies.overlap_policy
+    return overlap.max if overlap.policy == "allow" else 1
 
 
 @dataclass
@@ -78,6 +85,7 @@ class Firing(LeaseHolder):
     _scheduler: Any
     _last_flags: float
     _started_at: float
+    _held_fires: bool = False  # a fire queued held: release what has room
 
     def _load(self, row: sqlite3.Row) -> Scheduled | None:
         try:
@@ -200,13 +208,15 @@ class Firing(LeaseHolder):
         attempt: int = 1,
         retry_of: int | None = None,
         parameters: dict[str, Any] | None = None,
+        held: bool = False,
     ) -> int:
         """Insert a run of a live job, stamped with our epoch (its parameters checked and
-        defaulted the way the API checks them)."""
+        defaulted the way the API checks them); `held`: released by release_held."""
         job = job_rows.live(self.store, job_id)
         if job is None:
             raise NotFound(f"no job with id {job_id}")
         spec = JobSpec.model_validate(job.spec)
+        self._held_fires = self._held_fires or (held and state == "queued")
         return lifecycle.queue(
             self.store,
             self.now(),
@@ -221,6 +231,7 @@ class Firing(LeaseHolder):
             retry_of=retry_of,
             state=state,
             epoch=self.epoch,
+            held=held,
         )
 
     def _active_runs(self, job_id: int) -> int:
@@ -229,7 +240,7 @@ class Firing(LeaseHolder):
     def fire_job(self, job_id: int, now: float | None = None, *, startup: bool = False) -> None:
         """Handle every fire of a job that is due by `now` (idempotent)."""
         now = self.now() if now is None else now
-        if self.paused or self.draining:
+        if self.paused or self.draining or self.condition:
             return
         new_next: float | None = None
         with self.fenced():
@@ -252,6 +263,9 @@ class Firing(LeaseHolder):
                 return
             new_next = self._fire_due(sched, row, float(fire), now, startup)
         self._set_timer(job_id, new_next)
+        if self._held_fires:
+            self._held_fires = False
+            self.release_held(job_id)
 
     def _fire_due(
         self, sched: Scheduled, row: sqlite3.Row, fire: float, now: float, startup: bool
@@ -296,6 +310,9 @@ class Firing(LeaseHolder):
                 catch = [valid[-1]]
             elif misfire.policy == "all":
                 catch = valid[-misfire.cap :]
+            # Catch-ups wait their turn: each is released when the overlap policy has
+            # room for it (release_held), after any live fire, one after another under
+            # skip, queue and allow max 1.
             for m in catch:
                 if not room():
                     break
@@ -304,6 +321,7 @@ class Firing(LeaseHolder):
                     trigger="catch_up",
                     scheduled_for=m,
                     title="catch-up of a missed fire",
+                    held=True,
                 )
                 fire_count += 1
                 queued_any = True
@@ -312,13 +330,14 @@ class Firing(LeaseHolder):
         if on_time and room():
             trigger = self._trigger_for(sched, last)
             overlap = policies.overlap_policy
-            active = self._active_runs(sched.job_id)
+            active, catching_up, waiting = run_rows.overlap_counts(self.store, sched.job_id)
+            limit = overlap_limit(policies)
+            full = limit is not None and active >= limit
             if overlap.policy == "queue" and active >= 1:
                 deferred += 1
                 queued_any = True
-            elif (overlap.policy == "skip" and active >= 1) or (
-                overlap.policy == "allow" and overlap.max is not None and active >= overlap.max
-            ):
+            elif full and active - catching_up + waiting >= (limit or 0):
+                # Live runs (running, or already waiting for a catch-up) fill it.
                 self._queue(
                     sched.job_id,
                     trigger=trigger,
@@ -327,7 +346,15 @@ class Firing(LeaseHolder):
                     title=f"skipped: {active} run(s) still active (overlap: {overlap.policy})",
                 )
             else:
-                self._queue(sched.job_id, trigger=trigger, scheduled_for=last)
+                # Full only because of catch-ups: a live fire is never refused for them; it
+                # waits for the first to end and goes before the others.
+                self._queue(
+                    sched.job_id,
+                    trigger=trigger,
+                    scheduled_for=last,
+                    held=full,
+                    title="waits for a catch-up run to end" if full else "",
+                )
                 fire_count += 1
                 queued_any = True
 
@@ -344,6 +371,38 @@ class Firing(LeaseHolder):
             nxt, expired = None, 1
         fires.set_fired(self.store, sched.job_id, nxt, fire_count, deferred, expired)
         return nxt
+
+    def release_held(self, only: int | None = None) -> int:
+        """Start (hand to the supervisor) held runs as far as each job's overlap policy has
+        room: a held live fire first, then catch-ups oldest first. A `queue` job's fires
+        held back by overlap go before its catch-ups. The number released."""
+        released = 0
+        job_ids = [only] if only is not None else run_rows.jobs_with_held_runs(self.store)
+        for job_id in job_ids:
+            with self.fenced():
+                row = fires.job_row(self.store, job_id)
+                if row is None:
+                    continue
+                sched = self._jobs.get(job_id)
+                if sched is not None and sched.version == row["version"]:
+                    policies: Policies | None = sched.spec.policies
+                else:
+                    try:
+                        policies = JobSpec.model_validate(json.loads(row["spec"])).policies
+                    except Exception:
+                        policies = None  # unreadable: one at a time
+                limit = overlap_limit(policies) if policies is not None else 1
+                if int(row["deferred_fires"]) > 0:
+                    continue  # overlap queue: post-run queues the deferred live fire first
+                active = run_rows.overlap_counts(self.store, job_id)[0]
+                while limit is None or active < limit:
+                    run_id = run_rows.next_held(self.store, job_id)
+                    if run_id is None:
+                        break
+                    run_rows.release_held(self.store, run_id)
+                    active += 1
+                    released += 1
+        return released
 
     def _trigger_for(self, sched: Scheduled, fire: float) -> str:
         """`retry` for a once/window job's repeat attempt, `schedule` otherwise."""

@@ -33,6 +33,7 @@ LOCK_NAME = "daemon.lock"
 LOG_NAME = "daemon.log"
 HEARTBEAT_S = 1.0
 STALE_AFTER_S = 5.0  # a lease not renewed for this long belongs to a frozen daemon
+HOLDER_BYTES = 4096  # the lock file's size: its JSON is rewritten in place
 
 
 class DaemonRunning(JobtuiError):
@@ -95,6 +96,8 @@ class LeaseHolder:
     paused: bool
     lost: bool
     _lock_fd: int | None
+    _holder: dict[str, Any]
+    condition: str | None  # why the daemon cannot do its work now (a full disk), or None
     _stop: threading.Event
 
     def now(self) -> float:
@@ -117,10 +120,27 @@ class LeaseHolder:
         self._lock_fd = fd
         now = self.now()
         holder = {"pid": os.getpid(), "owner": owner_name(), "since": now}
+        self._holder = holder
         os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(holder).encode(), 0)
+        with contextlib.suppress(OSError):
+            # Allocated now, overwritten in place later: the pulse needs no new space.
+            os.posix_fallocate(fd, 0, HOLDER_BYTES)
+        self._write_holder()
         self.epoch, self.paused = lease.take(self.store, str(holder["owner"]), os.getpid(), now)
         log.info("daemon %s took the lease, epoch %d", os.getpid(), self.epoch)
+
+    def _write_holder(self, **extra: Any) -> None:
+        """(Re)write the lock file's JSON in place, padded to its allocated size: the pid,
+        owner and start, plus `extra` (the pulse and the condition, written every heartbeat,
+        which a client reads when the database cannot be written, e.g. a full disk)."""
+        if self._lock_fd is None:
+            return
+        self._holder.update(extra)
+        data = json.dumps(self._holder).encode()
+        # Padded over whatever a longer text left before it (the file never shrinks).
+        self._holder_len = max(HOLDER_BYTES, getattr(self, "_holder_len", 0), len(data))
+        with contextlib.suppress(OSError):
+            os.pwrite(self._lock_fd, data.ljust(self._holder_len), 0)
 
     def _holder_text(self) -> str:
         holder = read_holder(self.data_dir)
@@ -161,9 +181,17 @@ class LeaseHolder:
         return True
 
     def _heartbeat_loop(self) -> None:
+        failing = False
         while not self._stop.wait(self.heartbeat):
+            # The pulse in the lock file first: it needs no database (see _write_holder).
+            self._write_holder(pulse_at=self.now(), condition=self.condition)
             try:
                 if not self.renew():
                     log.error("lease lost to another daemon; stopping")
-            except sqlite3.Error as exc:
-                log.warning("heartbeat failed: %s", exc)
+                elif failing:
+                    log.info("heartbeat written again")
+                    failing = False
+            except sqlite3.Error as exc:  # DiskFull included
+                if not failing:
+                    log.warning("heartbeat failed: %s", exc)
+                failing = True

@@ -17,7 +17,9 @@ from jobtui.engine.schedule.firing import Firing
 from jobtui.engine.schedule.lease import log
 from jobtui.engine.schedule.rules import OnceRule, RandomRule, WindowRule
 from jobtui.engine.store import fires
+from jobtui.engine.store import logs as log_rows
 from jobtui.engine.store import runs as run_rows
+from jobtui.engine.store.space import DiskFull
 
 RETRY_HORIZON_S = 86_400.0  # finished runs older than this at pick-up get no retry
 ALERT_HORIZON_S = 3_600.0  # nor alerts
@@ -71,8 +73,8 @@ class PostRun(Firing):
                     state in FAILED_STATES
                     and live
                     and not sched_retry
-                    and retry.attempts > 0
-                    and int(run["attempt"]) <= retry.attempts
+                    # `attempts` counts every try, the first included: 2 = one retry.
+                    and int(run["attempt"]) < retry.attempts
                     and now - ended < RETRY_HORIZON_S
                 ):
                     from jobtui.engine.model.durations import parse_duration
@@ -161,6 +163,10 @@ class PostRun(Firing):
             log.exception("alert for run %s failed", event.get("run_id"))
 
     def process_retries(self) -> int:
+        """Queue the retries that are due. The attempt it supersedes goes back to the state
+        it ended in (a retry is a new run: `retried_as` names it), and so does an attempt
+        whose retry will not come (its job paused or deleted, its parameters no longer
+        valid): no run stays `retrying` once its retry is queued or dropped."""
         now = self.now()
         run_ids = run_rows.due_retries(self.store, now)
         for run_id in run_ids:
@@ -168,18 +174,57 @@ class PostRun(Firing):
                 run = run_rows.take_retry(self.store, run_id)
                 if run is None:
                     continue
-                if not run["active"] or run["deleted_at"] is not None:
-                    continue
-                self._queue(
-                    int(run["job_id"]),
-                    trigger="retry",
-                    scheduled_for=now,
-                    attempt=int(run["attempt"]) + 1,
-                    retry_of=int(run["id"]),
-                    parameters=json.loads(run["parameters"] or "{}"),
-                    title=f"retry {int(run['attempt']) + 1} of run {run['id']}",
-                )
+                why = ""
+                if run["deleted_at"] is not None:
+                    why = "its job was deleted"
+                elif not run["active"]:
+                    why = "its job is paused"
+                else:
+                    why = self._queue_retry(run, now)
+                if why:
+                    self._settle_retry(run_id, f"not retried: {why}", now)
+        for run_id in run_rows.stuck_retrying(self.store):
+            with self.fenced():
+                self._settle_retry(run_id, "not retried: its retry was never queued", now)
         return len(run_ids)
+
+    def _queue_retry(self, run: sqlite3.Row, now: float) -> str:
+        """Queue the next attempt of a failed run and settle the one it supersedes; why it
+        could not be queued ("" when it was)."""
+        from jobtui.engine.model.errors import JobtuiError
+
+        run_id = int(run["id"])
+        attempt = int(run["attempt"]) + 1
+        job = fires.job_row(self.store, int(run["job_id"]))
+        _, spec, _ = read_spec(job["spec"] if job is not None else "")
+        of = f" of {spec.policies.retry.attempts}" if spec is not None else ""
+        try:  # _queue checks the job and the parameters before it inserts anything
+            new_id = self._queue(
+                int(run["job_id"]),
+                trigger="retry",
+                scheduled_for=now,
+                attempt=attempt,
+                retry_of=run_id,
+                parameters=json.loads(run["parameters"] or "{}"),
+                title=f"attempt {attempt}{of}: retry of run {run_id}",
+            )
+        except DiskFull:
+            raise  # not the retry's fault: it is queued when there is room again
+        except (JobtuiError, ValueError) as exc:  # ValueError: pydantic's
+            return str(exc)
+        state = run_rows.settle_retrying(self.store, run_id)
+        if state is not None:
+            log_rows.append_line(self.store, run_id, now, f"retried as run {new_id}", "info")
+        return ""
+
+    def _settle_retry(self, run_id: int, message: str, now: float) -> None:
+        """A retrying run whose retry will not come: back to the state it ended in, saying why."""
+        state = run_rows.settle_retrying(self.store, run_id)
+        if state is None:
+            return
+        lifecycle.note_error(self.store, run_id, message, now)
+        log_rows.append_line(self.store, run_id, now, message, "warning")
+        log.warning("run %s: %s (left %s)", run_id, message, state)
 
 
 def read_spec(text: str) -> tuple[dict[str, Any], JobSpec | None, str]:

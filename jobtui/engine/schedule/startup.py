@@ -48,6 +48,7 @@ class Startup(PostRun):
         self.sync_jobs(startup=True)
         self.process_finished()
         self.process_retries()
+        self.release_held()
         self.refresh_flags(force=True)
         lease.set_info(self.store, self.epoch, self.report.as_info())
         log.info(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobtui.engine.model.errors import StorageError
 from jobtui.engine.store.schema import MIGRATIONS, SCHEMA_VERSION
+from jobtui.engine.store.space import DiskFull, disk_full_error, is_disk_full
 from jobtui.paths import ensure_private_dir, ensure_private_file
 
 if TYPE_CHECKING:
@@ -75,8 +76,9 @@ class Store:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []
-        self._prepare_file()
-        self._migrate()
+        with self._plain_errors():
+            self._prepare_file()
+            self._migrate()
 
     # -- opening -----------------------------------------------------------
     def _prepare_file(self) -> None:
@@ -182,23 +184,43 @@ class Store:
         if conn.in_transaction:
             yield conn
             return
-        conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        with self._plain_errors():
+            conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
         try:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
+            with self._plain_errors():
+                conn.execute("COMMIT")
+        except BaseException as exc:
+            # A full disk (and a few other errors) roll the transaction back by themselves.
+            if conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            if is_disk_full(exc) and not isinstance(exc, DiskFull):
+                raise disk_full_error(exc, self.path) from exc
             raise
-        conn.execute("COMMIT")
+
+    @contextmanager
+    def _plain_errors(self) -> Iterator[None]:
+        """A full filesystem said plainly (DiskFull: which filesystem, which path)."""
+        try:
+            yield
+        except (sqlite3.OperationalError, OSError) as exc:
+            if is_disk_full(exc) and not isinstance(exc, DiskFull):
+                raise disk_full_error(exc, self.path) from exc
+            raise
 
     def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
-        return self.conn.execute(sql, params).fetchall()
+        with self._plain_errors():
+            return self.conn.execute(sql, params).fetchall()
 
     def query_one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self.conn.execute(sql, params).fetchone()
+        with self._plain_errors():
+            row: sqlite3.Row | None = self.conn.execute(sql, params).fetchone()
         return row
 
     def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
-        return self.conn.execute(sql, params)
+        with self._plain_errors():
+            return self.conn.execute(sql, params)
 
     def data_version(self) -> int:
         """Changes whenever another connection commits: a cheap "anything new?" probe."""

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from jobtui.engine.model.runtime import TaskState
 
 RUN_COLUMNS = """
-  r.*, j.name AS job_name, w.name AS workspace
+  r.*, j.name AS job_name, w.name AS workspace,
+  (SELECT MIN(x.id) FROM runs x WHERE x.retry_of = r.id) AS retried_as
 """
 RUN_FROM = "runs r JOIN jobs j ON j.id = r.job_id JOIN workspaces w ON w.id = j.workspace_id"
 
@@ -51,6 +52,8 @@ def run_from_row(
         errors=json.loads(row["errors"]),
         results=json.loads(row["results"]),
         since=to_datetime(row["since"]),
+        retry_of=row["retry_of"],
+        retried_as=row["retried_as"],
         tasks=tasks or [],
         transitions=history or [],
     )
@@ -168,11 +171,12 @@ def insert_run(
     retry_of: int | None,
     since: float | None,
     epoch: int | None = None,
+    held: bool = False,
 ) -> int:
     cur = store.execute(
         "INSERT INTO runs (job_id, job_version, trigger, title, state, parameters, options, "
-        "queued_at, scheduled_for, ended_at, attempt, retry_of, since, daemon_epoch) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "queued_at, scheduled_for, ended_at, attempt, retry_of, since, daemon_epoch, held) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             job_id,
             job_version,
@@ -188,6 +192,7 @@ def insert_run(
             retry_of,
             since,
             epoch,
+            int(held),
         ),
     )
     return int(cur.lastrowid or 0)
@@ -277,12 +282,40 @@ def states_of(store: Store, run_ids: Iterable[int]) -> dict[int, str]:
 
 
 def active_count(store: Store, job_id: int) -> int:
-    """The job's queued, running and cancelling runs."""
+    """The job's queued, running and cancelling runs (a held run does not count: it waits
+    for room)."""
+    return overlap_counts(store, job_id)[0]
+
+
+def overlap_counts(store: Store, job_id: int) -> tuple[int, int, int]:
+    """(the job's queued, running and cancelling runs that are not held, how many of them
+    are catch-ups, how many live fires are held waiting for room)."""
     row = store.query_one(
-        "SELECT COUNT(*) FROM runs WHERE job_id = ? AND state IN ('queued','running','cancelling')",
+        "SELECT COALESCE(SUM(held = 0), 0), COALESCE(SUM(held = 0 AND trigger = 'catch_up'), 0), "
+        "COALESCE(SUM(held = 1 AND trigger != 'catch_up'), 0) FROM runs WHERE job_id = ? "
+        "AND state IN ('queued','running','cancelling')",
         (job_id,),
     )
-    return int(row[0]) if row else 0
+    return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
+
+
+def jobs_with_held_runs(store: Store) -> list[int]:
+    rows = store.query("SELECT DISTINCT job_id FROM runs WHERE held = 1 AND state = 'queued'")
+    return [int(r["job_id"]) for r in rows]
+
+
+def next_held(store: Store, job_id: int) -> int | None:
+    """The job's held run to release first: a live fire before catch-ups, then the oldest."""
+    row = store.query_one(
+        "SELECT id FROM runs WHERE job_id = ? AND held = 1 AND state = 'queued' "
+        "ORDER BY trigger = 'catch_up', scheduled_for, id LIMIT 1",
+        (job_id,),
+    )
+    return None if row is None else int(row["id"])
+
+
+def release_held(store: Store, run_id: int) -> None:
+    store.execute("UPDATE runs SET held = 0 WHERE id = ? AND held = 1", (run_id,))
 
 
 def fired_at(store: Store, job_id: int, at: float) -> bool:
@@ -334,6 +367,42 @@ def set_retrying(store: Store, run_id: int, retry_at: float) -> None:
     store.execute(
         "UPDATE runs SET state = 'retrying', retry_at = ? WHERE id = ?", (retry_at, run_id)
     )
+
+
+RETRIED_STATES = ("failed", "interrupted")
+
+
+def state_before_retrying(store: Store, run_id: int) -> str:
+    """The state a `retrying` run ended in (its history keeps it; `failed` if not found)."""
+    row = store.query_one(
+        "SELECT from_state FROM run_transitions WHERE run_id = ? AND to_state = 'retrying' "
+        "ORDER BY id DESC LIMIT 1",
+        (run_id,),
+    )
+    state = None if row is None else row["from_state"]
+    return str(state) if state in RETRIED_STATES else "failed"
+
+
+def settle_retrying(store: Store, run_id: int) -> str | None:
+    """A `retrying` run back in the state it ended in (its retry is queued, or will not be):
+    that state, or None when it was not retrying."""
+    if state_of(store, run_id) != "retrying":
+        return None
+    state = state_before_retrying(store, run_id)
+    store.execute(
+        "UPDATE runs SET state = ?, retry_at = NULL WHERE id = ? AND state = 'retrying'",
+        (state, run_id),
+    )
+    return state
+
+
+def stuck_retrying(store: Store, limit: int = 200) -> list[int]:
+    """Runs left `retrying` with no retry to come (retry_at cleared, never queued)."""
+    rows = store.query(
+        "SELECT id FROM runs WHERE state = 'retrying' AND retry_at IS NULL ORDER BY id LIMIT ?",
+        (limit,),
+    )
+    return [int(r["id"]) for r in rows]
 
 
 def due_retries(store: Store, now: float, limit: int = 200) -> list[int]:
@@ -393,7 +462,8 @@ def queued_due(store: Store, now: float, only: Iterable[int] | None = None) -> l
     scope, params = _scope(only)
     return store.query(
         "SELECT r.id, j.queue FROM runs r JOIN jobs j ON j.id = r.job_id "
-        "WHERE r.state = 'queued' AND (r.scheduled_for IS NULL OR r.scheduled_for <= ?)"
+        "WHERE r.state = 'queued' AND r.held = 0 "
+        "AND (r.scheduled_for IS NULL OR r.scheduled_for <= ?)"
         f"{scope} ORDER BY r.id LIMIT 100",
         [now, *params],
     )

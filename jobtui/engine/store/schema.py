@@ -237,5 +237,27 @@ BEGIN
 END;
 """
 
-MIGRATIONS: list[str] = [V1, V2]
+# safety16c (issue 16.8): a superseded attempt names the run that retried it (`Run.retried_as`,
+# looked up by retry_of); runs that an older jobtui left `retrying` for ever (their retry
+# was never queued, or was dropped) get their real state back.
+V3_RETRIED_AS = """
+CREATE INDEX runs_retry_of ON runs(retry_of) WHERE retry_of IS NOT NULL;
+UPDATE runs SET retry_at = NULL, state = COALESCE(
+  (SELECT t.from_state FROM run_transitions t
+   WHERE t.run_id = runs.id AND t.to_state = 'retrying'
+     AND t.from_state IN ('failed', 'interrupted')
+   ORDER BY t.id DESC LIMIT 1), 'failed')
+WHERE state = 'retrying' AND (retry_at IS NULL OR EXISTS
+  (SELECT 1 FROM runs x WHERE x.retry_of = runs.id));
+"""
+
+# safety16c (issue 16.7): a queued run the daemon holds back until the job's overlap policy
+# has room for it (catch-ups of missed fires run one after another under skip/queue or
+# allow max 1, and never before a live fire); the supervisor does not start a held run.
+V4_HELD_RUNS = """
+ALTER TABLE runs ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX runs_held ON runs(job_id, id) WHERE held = 1 AND state = 'queued';
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3_RETRIED_AS, V4_HELD_RUNS]
 SCHEMA_VERSION = len(MIGRATIONS)
