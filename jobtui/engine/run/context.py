@@ -81,7 +81,10 @@ def execute(
     monitor = Monitor(ctx, heartbeat, run_timeout(ctx.raw_spec))
 
     def on_term(signum: int, frame: Any) -> None:
-        ctx.request_stop("cancelled")
+        # The supervisor's timeout backstop also sends SIGTERM; when a slow start kept the
+        # monitor from seeing the deadline first, that is still a timeout, not a cancel.
+        late = monitor.deadline is not None and ctx.now() >= monitor.deadline
+        ctx.request_stop("timeout" if late else "cancelled")
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
