@@ -14,6 +14,9 @@ import pytest
 from jobtui.engine import Engine, ManualClock
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Give-up limits of the wait helpers are multiplied by this: they are paid only when a test
+# fails, and a 2-core machine under a loaded -n 4 run can take several times the usual time.
+PATIENCE = float(os.environ.get("JOBTUI_TEST_PATIENCE", "3"))
 
 
 @pytest.fixture

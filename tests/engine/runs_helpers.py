@@ -10,18 +10,19 @@ from typing import Any
 from jobtui.engine import Engine, Run
 from jobtui.engine.run.executor import Supervisor
 from jobtui.engine.run.local import local_supervisor
+from tests.conftest import PATIENCE
 
 STOP_GRACE = 2.0  # the grace between SIGTERM and SIGKILL of the supervisors started here
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * PATIENCE
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
+            raise AssertionError(f"condition not met within {timeout * PATIENCE}s")
         time.sleep(interval)
 
 

@@ -19,6 +19,7 @@ import pytest
 
 from jobtui.engine import Engine
 from jobtui.engine.run.executor import group_members
+from tests.conftest import PATIENCE
 
 pytestmark = pytest.mark.slow
 
@@ -33,13 +34,13 @@ def jobtui(data_dir: Path, *args: str, timeout: float = 30) -> subprocess.Comple
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * PATIENCE
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout * PATIENCE}s waiting for {what}")
 
 
 class Daemons:

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from jobtui.engine import Engine
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, PATIENCE
 
 pytestmark = pytest.mark.slow
 
@@ -31,13 +31,13 @@ FS_SIZE = "8m"
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * PATIENCE
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout * PATIENCE}s waiting for {what}")
 
 
 @pytest.fixture
