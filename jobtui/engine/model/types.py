@@ -68,6 +68,7 @@ class Trigger(StrEnum):
 class JobKind(StrEnum):
     DATAGEN = "datagen"
     COMMAND = "command"
+    PIPELINE = "pipeline"
 
 
 @dataclass(frozen=True)
