@@ -83,6 +83,9 @@ class RunsAPI(EngineBase):
         since_at = _epoch(since, "since")
         if since is None:
             since_at = job.since_watermark
+        elif spec.kind == "pipeline":
+            # Told apart from the watermark: a pipeline reads from it over its stored marks.
+            opts["since"] = since_at
         run_id = lifecycle.queue(
             self.store,
             self.now(),

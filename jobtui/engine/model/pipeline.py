@@ -60,6 +60,9 @@ class FileReaderOptions(ReaderOptions):
         "auto", description="auto: by the extension (.gz .bz2 .xz .zst .zip)"
     )
     incremental: bool = Field(True, description="Read only files not read before (or changed)")
+    types: Literal["infer", "text"] = Field(
+        "infer", description="CSV cells: infer numbers and booleans, or keep text"
+    )
 
     @field_validator("pattern")
     @classmethod

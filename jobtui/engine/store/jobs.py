@@ -330,7 +330,7 @@ def purge_trash(store: Store, cutoff: float) -> int:
 
 
 def reset_watermark(store: Store, job_id: int) -> None:
-    store.execute("UPDATE jobs SET since_watermark = NULL WHERE id = ?", (job_id,))
+    store.execute("UPDATE jobs SET since_watermark = NULL, offsets = NULL WHERE id = ?", (job_id,))
 
 
 def specs_of_workspace(store: Store, workspace_id: int) -> list[tuple[int, dict[str, Any]]]:

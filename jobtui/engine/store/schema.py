@@ -237,5 +237,12 @@ BEGIN
 END;
 """
 
-MIGRATIONS: list[str] = [V1, V2]
+# Pipelines (issue 22): the high-water marks a pipeline's readers reached — the job's (moved
+# by a successful run, cleared by reset-offset) and each run's (whatever its end), as JSON.
+V_PIPELINE_OFFSETS = """
+ALTER TABLE jobs ADD COLUMN offsets TEXT;
+ALTER TABLE runs ADD COLUMN offsets TEXT;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V_PIPELINE_OFFSETS]
 SCHEMA_VERSION = len(MIGRATIONS)

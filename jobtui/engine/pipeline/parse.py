@@ -1,0 +1,215 @@
+"""Parse readers: bytes → records (jsonl, json, csv, xml), each record with its position.
+
+A line that cannot be read is a `Bad` record (with its line number), not the end of the
+run: the run's `max_errors` decides. JSON lines and CSV are read a line at a time (csv and
+orjson, both in C); a JSON document and XML are read whole (the XML decoder is the one the
+formats share)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import IO, Any
+
+import orjson
+
+from jobtui.engine.datagen.formats.base import convert
+from jobtui.engine.model.formats import FORMAT_OPTIONS, CsvOptions
+from jobtui.engine.pipeline.chunks import Bad, Blob, Chunk, OnBad
+
+CHUNK = 5000
+RAW_SHOWN = 2000  # characters of a bad line kept in its dead letter
+
+
+def parse_blob(
+    blob: Blob,
+    fmt: str,
+    options: dict[str, Any],
+    on_bad: OnBad,
+    *,
+    types: str = "infer",
+    records_field: str | None = None,
+    size: int = CHUNK,
+) -> Iterator[Chunk]:
+    with blob.open() as stream:
+        if fmt == "jsonl":
+            yield from jsonl_chunks(stream, blob.where, on_bad, size)
+        elif fmt == "csv":
+            opts = FORMAT_OPTIONS["csv"].model_validate(options)
+            yield from csv_chunks(stream, blob.where, opts, on_bad, types, size)  # type: ignore[arg-type]
+        elif fmt == "json":
+            yield from json_chunks(stream.read(), blob.where, on_bad, records_field, size)
+        elif fmt == "xml":
+            yield from xml_chunks(stream, blob.where, options, on_bad)
+        else:
+            raise ValueError(f"cannot read format {fmt!r}")
+
+
+def jsonl_chunks(stream: IO[bytes], where: str, on_bad: OnBad, size: int) -> Iterator[Chunk]:
+    loads, JSONError = orjson.loads, orjson.JSONDecodeError
+    records: list[dict[str, Any]] = []
+    positions: list[int] = []
+    number = 0
+    for line in stream:
+        number += 1
+        if not line.strip():
+            continue
+        try:
+            record = loads(line)
+        except JSONError as exc:
+            on_bad(Bad(where, number, f"not JSON: {exc}", _raw(line)))
+            continue
+        if type(record) is not dict:
+            on_bad(Bad(where, number, "not a JSON object", _raw(line)))
+            continue
+        records.append(record)
+        positions.append(number)
+        if len(records) >= size:
+            yield Chunk(records, where, positions)
+            records, positions = [], []
+    if records:
+        yield Chunk(records, where, positions)
+
+
+def _raw(line: bytes | str) -> str:
+    text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+    text = text.rstrip("\r\n")
+    return text if len(text) <= RAW_SHOWN else text[:RAW_SHOWN] + "…"
+
+
+def csv_chunks(
+    stream: IO[bytes],
+    where: str,
+    opts: CsvOptions,
+    on_bad: OnBad,
+    types: str,
+    size: int,
+) -> Iterator[Chunk]:
+    text = io.TextIOWrapper(stream, encoding="utf-8", errors="strict", newline="")
+    quoting: Any = {
+        "minimal": csv.QUOTE_MINIMAL,
+        "all": csv.QUOTE_MINIMAL,
+        "nonnumeric": csv.QUOTE_MINIMAL,
+        "none": csv.QUOTE_NONE,
+    }[opts.quoting]
+    reader = csv.reader(
+        text,
+        delimiter=opts.delimiter,
+        quotechar=opts.quotechar,
+        quoting=quoting,
+        escapechar="\\" if opts.quoting == "none" else None,
+        strict=True,
+    )
+    header: list[str] | None = None
+    records: list[dict[str, Any]] = []
+    positions: list[int] = []
+    infer = types == "infer"
+    line = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except (csv.Error, UnicodeDecodeError) as exc:
+            on_bad(Bad(where, reader.line_num or line + 1, f"not CSV: {exc}"))
+            if isinstance(exc, UnicodeDecodeError):
+                break  # the text stream cannot go on past undecodable bytes
+            line = reader.line_num
+            continue
+        start = line + 1
+        line = reader.line_num
+        if not row:
+            continue
+        if header is None:
+            if opts.header:
+                header = row
+                continue
+            header = [f"field{i + 1}" for i in range(len(row))]
+        if len(row) != len(header):
+            on_bad(
+                Bad(
+                    where,
+                    start,
+                    f"{len(row)} field(s) where the header has {len(header)}",
+                    opts.delimiter.join(row)[:RAW_SHOWN],
+                )
+            )
+            continue
+        if infer:
+            records.append(
+                {k: None if v == "" else convert(v, None) for k, v in zip(header, row, strict=True)}
+            )
+        else:
+            records.append(dict(zip(header, row, strict=True)))
+        positions.append(start)
+        if len(records) >= size:
+            yield Chunk(records, where, positions)
+            records, positions = [], []
+    if records:
+        yield Chunk(records, where, positions)
+
+
+def dig(document: Any, path: str | None) -> Any:
+    """The part of a JSON document at a dotted path (`data.items`); None when absent."""
+    if not path:
+        return document
+    node = document
+    for part in path.split("."):
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def json_chunks(
+    data: bytes, where: str, on_bad: OnBad, records_field: str | None, size: int
+) -> Iterator[Chunk]:
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        on_bad(Bad(where, None, f"not JSON: {exc}", _raw(data[:RAW_SHOWN])))
+        return
+    yield from records_chunks(dig(document, records_field), where, on_bad, records_field, size)
+
+
+def records_chunks(
+    found: Any, where: str, on_bad: OnBad, records_field: str | None, size: int
+) -> Iterator[Chunk]:
+    if isinstance(found, dict):
+        found = [found]
+    if not isinstance(found, list):
+        what = f"field {records_field!r}" if records_field else "the document"
+        on_bad(Bad(where, None, f"{what} holds no list of records"))
+        return
+    records: list[dict[str, Any]] = []
+    positions: list[int] = []
+    for i, record in enumerate(found):
+        if not isinstance(record, dict):
+            on_bad(Bad(where, i, "not a JSON object", _raw(orjson.dumps(record))))
+            continue
+        records.append(record)
+        positions.append(i)
+        if len(records) >= size:
+            yield Chunk(records, where, positions)
+            records, positions = [], []
+    if records:
+        yield Chunk(records, where, positions)
+
+
+def xml_chunks(
+    stream: IO[bytes], where: str, options: dict[str, Any], on_bad: OnBad
+) -> Iterator[Chunk]:
+    from jobtui.engine.datagen.formats import make_decoder
+
+    decoder = make_decoder("xml", options, "records", [])
+    count = 0
+    try:
+        for batch in decoder.decode(stream):
+            yield Chunk(batch, where, list(range(count, count + len(batch))))
+            count += len(batch)
+    except Exception as exc:
+        on_bad(Bad(where, count, f"not XML: {exc}"))
