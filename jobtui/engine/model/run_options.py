@@ -4,6 +4,7 @@ against the job's spec (every mistake named by its path)."""
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 from typing import Any
@@ -65,6 +66,14 @@ def check_parameters(spec: JobSpec, given: dict[str, Any] | None) -> dict[str, A
 
 def check_options(spec: JobSpec, options: dict[str, Any] | None) -> dict[str, Any]:
     out = dict(options or {})
+    if spec.kind == "pipeline":
+        # `--set readers[0].options.query=…`: a path into the pipeline, gathered under "set"
+        # (text that reads as JSON is taken as JSON: 10, true, null, [..]).
+        paths = {k: out.pop(k) for k in list(out) if k not in RUN_OPTION_KEYS}
+        if paths:
+            merged = dict(out.get("set") or {}) if isinstance(out.get("set"), dict) else {}
+            merged.update({k: _json_or_text(v) for k, v in paths.items()})
+            out["set"] = merged
     errors: list[FieldError] = []
     command_only = {"args", "env"}
     datagen_only = {"max_records", "seed", "locale", "threads", "randomize_records", "to_file"}
@@ -133,6 +142,15 @@ def check_options(spec: JobSpec, options: dict[str, Any] | None) -> dict[str, An
     if errors:
         raise SpecError(errors)
     return out
+
+
+def _json_or_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 _STEP = re.compile(r"\.?([A-Za-z_][\w-]*)|\[(\d+)\]")

@@ -100,12 +100,23 @@ def dead_letter_path(ctx: RunContext, spec: PipelineSpec) -> Path:
     return Path(contained_path(base, relative))
 
 
-def writers_of(ctx: RunContext) -> list[dict[str, Any]]:
+def writers_of(ctx: RunContext, spec: PipelineSpec) -> list[dict[str, Any]]:
+    """The writers: presets as resolved when the run was ordered, inline ones as this run's
+    pipeline has them (`--set writers[0].options.path=…` changes them)."""
     writers = []
-    for writer in ctx.order.sinks:  # presets resolved when the run was ordered
-        if "error" in writer:
-            raise NotFound(writer["error"])
-        writers.append(writer)
+    for i, writer in enumerate(spec.writers):
+        resolved = ctx.order.sinks[i] if i < len(ctx.order.sinks) else {}
+        if writer.get("preset") is None:
+            resolved = {
+                "type": writer["type"],
+                "options": writer.get("options") or {},
+                "name": writer.get("name") or writer["type"],
+            }
+            if writer.get("format"):
+                resolved["format"] = writer["format"]
+        elif "error" in resolved:
+            raise NotFound(resolved["error"])
+        writers.append(resolved)
     return writers
 
 
@@ -184,7 +195,7 @@ def run_pipeline(ctx: RunContext) -> Outcome:
     transformers = make_transformers([t.model_dump() for t in spec.transformers])
     label = first.name or first.type
     writers: list[Writer] = []
-    for writer in writers_of(ctx):
+    for writer in writers_of(ctx, spec):
         fmt_spec = writer.get("format") or spec.format.model_dump()
         fmt, fmt_options = fmt_spec.get("format", "jsonl"), fmt_spec.get("options") or {}
         task = ctx.add_task(f"{label} → {writer.get('name') or writer['type']}", source.total)
