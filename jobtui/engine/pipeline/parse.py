@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from typing import IO, Any
 
 import orjson
 
-from jobtui.engine.datagen.formats.base import convert
+from jobtui.engine.datagen.formats.base import _FLOAT, _INT, convert
 from jobtui.engine.model.formats import FORMAT_OPTIONS, CsvOptions
 from jobtui.engine.pipeline.chunks import Bad, Blob, Chunk, OnBad
 
 CHUNK = 5000
+_MAYBE_TYPED = re.compile(r"-?\d|true$|false$|[\[{]")
 RAW_SHOWN = 2000  # characters of a bad line kept in its dead letter
 
 
@@ -102,7 +104,7 @@ def csv_chunks(
         strict=True,
     )
     header: list[str] | None = None
-    records: list[dict[str, Any]] = []
+    rows: list[list[str]] = []
     positions: list[int] = []
     infer = types == "infer"
     line = 0
@@ -136,18 +138,35 @@ def csv_chunks(
                 )
             )
             continue
-        if infer:
-            records.append(
-                {k: None if v == "" else convert(v, None) for k, v in zip(header, row, strict=True)}
-            )
-        else:
-            records.append(dict(zip(header, row, strict=True)))
+        rows.append(row)
         positions.append(start)
-        if len(records) >= size:
-            yield Chunk(records, where, positions)
-            records, positions = [], []
-    if records:
-        yield Chunk(records, where, positions)
+        if len(rows) >= size:
+            yield Chunk(_records(header, rows, infer), where, positions)
+            rows, positions = [], []
+    if rows and header is not None:
+        yield Chunk(_records(header, rows, infer), where, positions)
+
+
+def _records(header: list[str], rows: list[list[str]], infer: bool) -> list[dict[str, Any]]:
+    if not infer:
+        return [dict(zip(header, row, strict=True)) for row in rows]
+    columns = [_typed(list(column)) for column in zip(*rows, strict=True)]
+    return [dict(zip(header, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _typed(column: list[str]) -> list[Any]:
+    """A CSV column's cells typed by their look (empty: null), a whole column at a time when
+    every cell has one look (integers, decimals), else cell by cell."""
+    present = [c for c in column if c]
+    if not present:
+        return [None] * len(column)
+    if all(map(_INT.match, present)):
+        return [int(c) if c else None for c in column]
+    if all(map(_FLOAT.match, present)):
+        return [float(c) if c else None for c in column]
+    if not any(map(_MAYBE_TYPED.match, present)):
+        return [c if c else None for c in column]  # text only: nothing to convert
+    return [convert(c, None) if c else None for c in column]
 
 
 def dig(document: Any, path: str | None) -> Any:

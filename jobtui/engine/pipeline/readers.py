@@ -47,6 +47,10 @@ class Source:
     """A reader that comes first: yields blobs (bytes for the next reader) or chunks."""
 
     total: int | None = None  # records, when known before reading (an ETA)
+    # Whether a read may block for long (a server): then the readers run in a thread of
+    # their own so a cancel is seen at once. Local sources are read in the run's thread
+    # (no hand-over per chunk) and check the cancel between chunks.
+    blocking = False
 
     def __init__(self, options: dict[str, Any], env: ReaderEnv):
         self.options = options

@@ -40,6 +40,8 @@ def _redact(url: str) -> str:
 
 
 class SqlSource(Source):
+    blocking = True
+
     def __init__(self, options: dict[str, Any], env: ReaderEnv):
         from jobtui.engine.model.pipeline import SqlReaderOptions
 
@@ -161,6 +163,8 @@ class SqlSource(Source):
 
 
 class HttpSource(Source):
+    blocking = True
+
     def __init__(self, options: dict[str, Any], env: ReaderEnv):
         from jobtui.engine.model.pipeline import HttpReaderOptions
 
@@ -294,6 +298,8 @@ class HttpSource(Source):
 
 
 class RedisStreamSource(Source):
+    blocking = True
+
     def __init__(self, options: dict[str, Any], env: ReaderEnv):
         from jobtui.engine.model.pipeline import RedisStreamReaderOptions
 

@@ -15,6 +15,7 @@ import functools
 import json
 import queue
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from jobtui.engine.datagen.run import Delivery, final_state, open_delivery, sett
 from jobtui.engine.model.errors import InvalidInput, NotFound
 from jobtui.engine.model.formats import format_extension
 from jobtui.engine.model.pipeline import PipelineSpec, parse_max_errors
-from jobtui.engine.model.runtime import Outcome, RunContext, TaskState
+from jobtui.engine.model.runtime import Outcome, RunContext
 from jobtui.engine.model.sinks import contained_path
 from jobtui.engine.model.types import RunState
 from jobtui.engine.pipeline.chain import chain, make_source
@@ -248,7 +249,8 @@ def _pump(
     writers: list[Writer],
     dead: DeadLetters,
 ) -> int:
-    """Read in a thread, transform and write here; the records read."""
+    """Read (in a thread of its own for a source that may block), transform and write;
+    the records read."""
     chunks: queue.Queue[Any] = queue.Queue(maxsize=AHEAD)
     readers = [r.model_dump() for r in spec.readers[1:]]
     halt = threading.Event()  # the run's thread stopped taking chunks
@@ -271,21 +273,28 @@ def _pump(
         except BaseException as exc:  # handed to the run's thread
             hand(exc)
 
-    thread = threading.Thread(target=produce, name="pipeline-readers", daemon=True)
-    thread.start()
-    read = 0
-    try:
+    def threaded() -> Iterator[Chunk]:
+        thread = threading.Thread(target=produce, name="pipeline-readers", daemon=True)
+        thread.start()
         while True:
             try:
                 item = chunks.get(timeout=POLL)
             except queue.Empty:
                 ctx.check()
                 continue
-            ctx.check()
             if item is _END:
-                break
+                return
             if isinstance(item, BaseException):
                 raise item
+            yield item
+
+    source_chunks = (
+        threaded() if source.blocking else chain(source, readers, dead.add, spec.batch_size)
+    )
+    read = 0
+    try:
+        for item in source_chunks:
+            ctx.check()
             read += len(item.records)
             ctx.add_records(len(item.records))
             out = transform(item, transformers, dead.add) if transformers else item
@@ -308,7 +317,3 @@ def _pump(
             except Exception as exc:
                 w.delivery.fail(exc)
     return read
-
-
-def task_totals(tasks: list[TaskState]) -> dict[str, int]:
-    return {t.name: t.records for t in tasks}
