@@ -103,55 +103,60 @@ def csv_chunks(
         escapechar="\\" if opts.quoting == "none" else None,
         strict=True,
     )
+    infer = types == "infer"
     header: list[str] | None = None
     rows: list[list[str]] = []
-    positions: list[int] = []
-    infer = types == "infer"
-    line = 0
+    lines: list[int] = []  # the line each row ends on
     while True:
         try:
-            row = next(reader)
-        except StopIteration:
+            if header is None:
+                first = next(reader, None)
+                if first is None:
+                    return
+                if opts.header:
+                    header = first
+                else:
+                    header = [f"field{i + 1}" for i in range(len(first))]
+                    rows.append(first if infer else dict(zip(header, first)))  # type: ignore[arg-type]  # noqa: B905
+                    lines.append(reader.line_num)
+            width = len(header)
+            keys = header
+            # The hot loop: a length check and two appends per row. Text records are made
+            # here, while the row is fresh in the cache (making them a chunk later costs
+            # 70% more); typed ones a column at a time at the chunk's end.
+            made: list[Any] = rows
+            append, note = made.append, lines.append
+            for row in reader:
+                if len(row) != width:
+                    if row:  # a blank line is no record and no error
+                        shown = opts.delimiter.join(row)[:RAW_SHOWN]
+                        message = f"{len(row)} field(s) where the header has {width}"
+                        on_bad(Bad(where, reader.line_num, message, shown))
+                    continue
+                append(row if infer else dict(zip(keys, row)))  # noqa: B905
+                note(reader.line_num)
+                if len(made) >= size:
+                    yield Chunk(_records(header, made, infer), where, lines)
+                    rows = made = []
+                    lines = []
+                    append, note = made.append, lines.append
             break
-        except (csv.Error, UnicodeDecodeError) as exc:
-            on_bad(Bad(where, reader.line_num or line + 1, f"not CSV: {exc}"))
-            if isinstance(exc, UnicodeDecodeError):
-                break  # the text stream cannot go on past undecodable bytes
-            line = reader.line_num
-            continue
-        start = line + 1
-        line = reader.line_num
-        if not row:
-            continue
-        if header is None:
-            if opts.header:
-                header = row
-                continue
-            header = [f"field{i + 1}" for i in range(len(row))]
-        if len(row) != len(header):
-            on_bad(
-                Bad(
-                    where,
-                    start,
-                    f"{len(row)} field(s) where the header has {len(header)}",
-                    opts.delimiter.join(row)[:RAW_SHOWN],
-                )
-            )
-            continue
-        rows.append(row)
-        positions.append(start)
-        if len(rows) >= size:
-            yield Chunk(_records(header, rows, infer), where, positions)
-            rows, positions = [], []
+        except csv.Error as exc:
+            on_bad(Bad(where, reader.line_num, f"not CSV: {exc}"))
+        except UnicodeDecodeError as exc:
+            on_bad(Bad(where, reader.line_num + 1, f"not UTF-8 text: {exc}"))
+            break  # the text stream cannot go on past undecodable bytes
     if rows and header is not None:
-        yield Chunk(_records(header, rows, infer), where, positions)
+        yield Chunk(_records(header, rows, infer), where, lines)
 
 
 def _records(header: list[str], rows: list[list[str]], infer: bool) -> list[dict[str, Any]]:
+    # Every row has the header's width (checked while reading): zip need not be strict,
+    # which costs half as much again per record.
     if not infer:
-        return [dict(zip(header, row, strict=True)) for row in rows]
-    columns = [_typed(list(column)) for column in zip(*rows, strict=True)]
-    return [dict(zip(header, values, strict=True)) for values in zip(*columns, strict=True)]
+        return rows  # type: ignore[return-value]  # made while reading
+    columns = [_typed(list(column)) for column in zip(*rows)]  # noqa: B905
+    return [dict(zip(header, values)) for values in zip(*columns)]  # noqa: B905
 
 
 def _typed(column: list[str]) -> list[Any]:
