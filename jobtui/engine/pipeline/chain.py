@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 from jobtui.engine.model.errors import InvalidInput
@@ -29,7 +29,7 @@ def make_source(kind: str, options: dict[str, Any], env: ReaderEnv) -> Source:
 
 def chain(
     source: Source, readers: list[dict[str, Any]], on_bad: OnBad, size: int
-) -> Iterator[Chunk]:
+) -> Generator[Chunk, None, None]:
     """The source's items through the readers after it, as chunks of records."""
     items: Iterator[Item] = source.items()
     for reader in readers:

@@ -247,10 +247,13 @@ def get_job(store: Store, record: JobRecord) -> Job:
     )
     assert row is not None
     base = summary_from_row(row)
+    marks = store.query_one("SELECT offsets FROM jobs WHERE id = ?", (record.id,))
     return Job(
         **{f: getattr(base, f) for f in base.__dataclass_fields__},
         spec=record.spec,
         deleted_at=to_datetime(record.deleted_at),
+        watermark=to_datetime(record.since_watermark),
+        offsets=json.loads(marks["offsets"]) if marks and marks["offsets"] else {},
     )
 
 
