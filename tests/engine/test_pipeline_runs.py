@@ -377,3 +377,32 @@ def test_a_run_override_is_validated_like_the_spec_and_recorded(
     done = run(engine, "ov", options={"transformers[0].options.expr": "n > 1"})
     assert jsonl(out / f"ov-{done.id}.jsonl") == [{"n": 2}]
     assert engine.run_options(done.id)["set"] == {"transformers[0].options.expr": "n > 1"}
+
+
+# -- replay ------------------------------------------------------------------------------------------
+def test_a_pipeline_run_is_replayed_to_the_current_writers(engine: Engine, tmp_path: Path) -> None:
+    inbox, out = tmp_path / "in", tmp_path / "out"
+    inbox.mkdir()
+    (inbox / "a.jsonl").write_text('{"n": 1, "s": "x"}\n{"n": 2, "s": "y"}\n')
+    spec = {
+        "name": "kept",
+        "kind": "pipeline",
+        "pipeline": {
+            "readers": [{"type": "file", "options": {"base_dir": str(inbox)}}],
+            "writers": [file_writer(out)],
+            "replay": {"enabled": True},
+        },
+    }
+    engine.create_job(spec)
+    first = run(engine, "kept")
+    assert first.state == RunState.SUCCEEDED, first.errors
+    csv_out = tmp_path / "csv"
+    spec["pipeline"]["writers"].append(  # type: ignore[index]
+        {**file_writer(csv_out), "name": "csv", "format": {"format": "csv"}}
+    )
+    engine.update_job("kept", spec)
+    replay = engine.wait_for_run(engine.replay_run(first.id).id, timeout=120)
+    assert replay.state == RunState.SUCCEEDED, replay.errors
+    assert jsonl(out / f"kept-{replay.id}.jsonl") == jsonl(out / f"kept-{first.id}.jsonl")
+    assert (csv_out / f"kept-{replay.id}.csv").read_text().splitlines() == ["n,s", "1,x", "2,y"]
+    assert offsets(engine, "kept") is not None  # the replay read no file: the mark stays

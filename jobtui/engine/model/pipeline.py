@@ -365,6 +365,11 @@ def parse_max_errors(value: int | str | None) -> tuple[int | None, float | None]
     return int(text), None
 
 
+class PipelineReplay(Strict):
+    enabled: bool = False
+    keep: int = Field(3, ge=1, le=1000)
+
+
 class PipelineSpec(Strict):
     readers: list[ReaderSpec] = Field(..., min_length=1)
     transformers: list[TransformerSpec] = Field(default_factory=list)
@@ -374,6 +379,8 @@ class PipelineSpec(Strict):
     batch_size: int = Field(5000, ge=1, le=1_000_000)
     max_errors: int | str | None = Field(None, description="Bad records allowed: 10 or 5%")
     dead_letter: DeadLetterSpec = Field(default_factory=DeadLetterSpec)
+    # Keep what was written (in `format`) so `runs replay` can deliver it again.
+    replay: PipelineReplay = Field(default_factory=PipelineReplay)
 
     @field_validator("max_errors")
     @classmethod

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import queue
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,7 @@ from jobtui.engine.pipeline.readers import ReaderEnv, Source
 from jobtui.engine.pipeline.transform import make_transformers, transform
 from jobtui.engine.sinks.base import SinkContext
 from jobtui.engine.sinks.partials import note_partial, partials_listing
+from jobtui.paths import write_private_text
 
 POLL = 0.25  # how often the run looks at the cancel while waiting for the readers
 AHEAD = 4  # chunks the readers may read ahead of the writers
@@ -160,6 +162,66 @@ class Writer:
                 self.delivery.put(part, None, 0)
 
 
+class Keeper:
+    """The replay store's copy of what was written, in the pipeline's format."""
+
+    def __init__(self, ctx: RunContext, spec: PipelineSpec):
+        from jobtui.engine.datagen.replay_store import ReplayWriter
+
+        self.ctx = ctx
+        self.spec = spec
+        self.fmt = spec.format.format
+        self.options = dict(spec.format.options)
+        self.directory = ctx.data_dir / "replay" / str(ctx.run_id)
+        self.filename = f"{ctx.job_name}.{format_extension(self.fmt, self.options)}"
+        self.store = ReplayWriter(self.directory, self.filename)
+        self.encoder: Any = None
+        self.fields: list[str] = []
+        self.records = 0
+
+    def send(self, chunk: Chunk) -> None:
+        if self.encoder is None:
+            from jobtui.engine.datagen.formats import make_encoder
+
+            self.fields = list(chunk.records[0])
+            self.encoder = make_encoder(self.fmt, self.options, "records", self.fields)
+            self.store.write(self.encoder.header())
+        self.store.write(self.encoder.encode(chunk.records))
+        self.records += len(chunk.records)
+
+    def end(self, keep: bool) -> None:
+        from jobtui.engine.datagen.replay_store import prune_job_replays
+        from jobtui.engine.datagen.run import footer_parts
+
+        if self.encoder is not None:
+            for part in footer_parts(self.encoder):
+                self.store.write(part)
+        self.store.close()
+        if not keep:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            return
+        manifest = {
+            "run": self.ctx.run_id,
+            "job": self.ctx.job_id,
+            "format": self.fmt,
+            "options": self.options,
+            "datasets": [
+                {
+                    "name": self.ctx.job_name,
+                    "file": self.filename,
+                    "records": self.records,
+                    "dataset": {"name": self.ctx.job_name, "fields": self.fields},
+                }
+            ],
+        }
+        write_private_text(self.directory / "manifest.json", json.dumps(manifest, default=str))
+        pruned = prune_job_replays(
+            self.ctx.data_dir, self.ctx.job_id, self.spec.replay.keep, self.ctx.run_id
+        )
+        if pruned:
+            self.ctx.log.info(f"replay store: pruned the output of {pruned} older run(s)")
+
+
 def sink_context(ctx: RunContext, task: str, fmt: str, options: dict[str, Any]) -> SinkContext:
     return SinkContext(
         job=ctx.job_name,
@@ -209,15 +271,22 @@ def run_pipeline(ctx: RunContext) -> Outcome:
         writers.append(Writer(delivery, fmt, fmt_options))
     ctx.log.info(f"reading: {source.describe()}")
     deliveries = [w.delivery for w in writers]
+    keeper = Keeper(ctx, spec) if spec.replay.enabled else None
     try:
-        read = _pump(ctx, source, spec, transformers, writers, dead)
+        read = _pump(
+            ctx, source, spec, transformers, [*writers, *([keeper] if keeper else [])], dead
+        )
     except BaseException:
         for d in deliveries:
             if d.alive:
                 d.sink.abort()
+        if keeper is not None:
+            keeper.end(keep=False)
         raise
     finally:
         dead.close()
+    if keeper is not None:
+        keeper.end(keep=True)
     results = [f"read {read} record(s) from {source.describe()}"]
     results += settle(ctx, deliveries)
     state, error = final_state(ctx)
@@ -246,11 +315,12 @@ def _pump(
     source: Source,
     spec: PipelineSpec,
     transformers: list[Any],
-    writers: list[Writer],
+    outputs: list[Any],
     dead: DeadLetters,
 ) -> int:
-    """Read (in a thread of its own for a source that may block), transform and write;
-    the records read."""
+    """Read (in a thread of its own for a source that may block), transform and write to
+    the writers (and the replay store's keeper); the records read."""
+    writers = [w for w in outputs if isinstance(w, Writer)]
     chunks: queue.Queue[Any] = queue.Queue(maxsize=AHEAD)
     readers = [r.model_dump() for r in spec.readers[1:]]
     halt = threading.Event()  # the run's thread stopped taking chunks
@@ -299,7 +369,7 @@ def _pump(
             ctx.add_records(len(item.records))
             out = transform(item, transformers, dead.add) if transformers else item
             if out.records:
-                for w in writers:
+                for w in outputs:
                     w.send(out)
             if writers and not any(w.delivery.alive for w in writers):
                 ctx.log.warning("every writer failed; reading stopped")
