@@ -406,3 +406,40 @@ def test_a_pipeline_run_is_replayed_to_the_current_writers(engine: Engine, tmp_p
     assert jsonl(out / f"kept-{replay.id}.jsonl") == jsonl(out / f"kept-{first.id}.jsonl")
     assert (csv_out / f"kept-{replay.id}.csv").read_text().splitlines() == ["n,s", "1,x", "2,y"]
     assert offsets(engine, "kept") is not None  # the replay read no file: the mark stays
+
+
+# -- sql (SQLite): a time watermark, and --since over the stored mark -------------------------------
+def test_sqlite_rows_by_a_time_watermark_and_an_explicit_since(
+    engine: Engine, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    db, out = tmp_path / "src.db", tmp_path / "out"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER, updated_at TEXT)")
+        conn.executemany(
+            "INSERT INTO t VALUES (?, ?)",
+            [(1, "2026-01-01T00:00:00"), (2, "2026-02-01T00:00:00"), (3, "2026-03-01T00:00:00")],
+        )
+    pipeline_job(
+        engine,
+        "lite",
+        readers=[
+            {
+                "type": "sql",
+                "options": {
+                    "url": f"sqlite:///{db}",
+                    "query": "SELECT id, updated_at FROM t WHERE updated_at > :since ORDER BY id",
+                    "watermark": "updated_at",
+                    "initial": "",
+                },
+            }
+        ],
+        writers=[file_writer(out)],
+    )
+    first = run(engine, "lite")
+    assert [r["id"] for r in jsonl(out / f"lite-{first.id}.jsonl")] == [1, 2, 3]
+    assert json.loads(offsets(engine, "lite") or "{}") == {"0": {"since": "2026-03-01T00:00:00"}}
+    assert run(engine, "lite").records == 0
+    since = run(engine, "lite", since="2026-01-15T00:00:00+00:00")
+    assert [r["id"] for r in jsonl(out / f"lite-{since.id}.jsonl")] == [2, 3]
