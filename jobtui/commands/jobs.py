@@ -111,6 +111,10 @@ def show_job(obj: Context, name: str, as_json: bool) -> None:
             f"last run: #{job.last_run.id} {job.last_run.state.value} "
             f"{format_when(job.last_run.started_at)}"
         )
+    if job.kind.value == "pipeline":
+        echo(f"since: {format_when(job.watermark) if job.watermark else '— (from the start)'}")
+        marks = job.offsets.get("0")
+        echo(f"high-water mark: {json_text(marks) if marks else '— (none yet)'}")
     echo(json_text(job.spec))
 
 

@@ -432,7 +432,7 @@ def replay_run(obj: Context, run_id: int, wait: bool, as_json: bool) -> None:
 def reset_offset(obj: Context, name: str) -> None:
     """Forget the since watermark: the next run starts from the beginning."""
     obj.engine.reset_offset(name)
-    echo(f"{name}: since watermark cleared", err=True)
+    echo(f"{name}: since watermark and high-water marks cleared", err=True)
 
 
 commands = [run_command, preview_command, logs_command, runs]

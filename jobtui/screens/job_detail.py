@@ -124,6 +124,21 @@ def describe_spec(job: Job, fires: list[Fire], utc: bool, now: float) -> Text:
             else:
                 opts = ", ".join(f"{k}={v}" for k, v in (sink.get("options") or {}).items())
                 item(f"sink {i}", f"{sink.get('type')}{f' ({opts})' if opts else ''}")
+    pipeline = spec.get("pipeline")
+    if pipeline:
+        head("Pipeline")
+        for part in ("readers", "transformers", "writers"):
+            for i, step in enumerate(pipeline.get(part) or [], 1):
+                if "preset" in step:
+                    item(f"{part[:-1]} {i}", f"preset {step['preset']}")
+                    continue
+                opts = ", ".join(f"{k}={v}" for k, v in (step.get("options") or {}).items())
+                item(f"{part[:-1]} {i}", f"{step.get('type')}{f' ({opts})' if opts else ''}")
+        if pipeline.get("max_errors") is not None:
+            item("max errors", pipeline["max_errors"])
+        marks = job.offsets.get("0")
+        item("since", fmt_abs(job.watermark, utc, now) if job.watermark else "— (from the start)")
+        item("high-water mark", json.dumps(marks, default=str)[:200] if marks else "— (none yet)")
     command = spec.get("command")
     if command:
         head("Command")

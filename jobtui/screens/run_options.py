@@ -63,6 +63,11 @@ class RunOptionsScreen(ModalScreen[dict[str, Any] | None]):
                     configured = shlex.join(argv[1:]) if len(argv) > 1 else "none"
                     yield Label("Arguments (shell words; replace the configured ones)")
                     yield Input(placeholder=f"configured: {configured}", id="ro-args")
+                elif self.job.kind.value == "pipeline":
+                    yield Label("Override for this run (path=value)")
+                    yield Input(
+                        placeholder="e.g. transformers[0].options.expr=qty > 5", id="ro-set"
+                    )
                 else:
                     datagen = self.job.spec.get("datagen") or {}
                     records = datagen.get("max_records", 1000)
@@ -119,6 +124,13 @@ class RunOptionsScreen(ModalScreen[dict[str, Any] | None]):
                 raise ValueError(f"arguments: {exc}") from None
             if args:
                 options["args"] = args
+        elif self.job.kind.value == "pipeline":
+            text = self.query_one("#ro-set", Input).value.strip()
+            if text:
+                path, sep, value = text.partition("=")
+                if not sep or not path.strip():
+                    raise ValueError("override: write path=value")
+                options[path.strip()] = value
         else:
             for key, box in (("max_records", "#ro-max-records"), ("seed", "#ro-seed")):
                 text = self.query_one(box, Input).value.strip()

@@ -149,3 +149,18 @@ def test_summary_names_what_goes_where() -> None:
     ]
     assert "Format: CSV" in lines
     assert "Sink 1: preset pg" in lines and 'Sink 2: file {"path": "x"}' in lines
+
+
+def test_a_pipeline_job_keeps_its_pipeline_and_edits_only_its_settings() -> None:
+    pipeline = {"readers": [{"type": "file", "options": {"base_dir": "/in"}}], "writers": []}
+    original = {"name": "p", "kind": "pipeline", "pipeline": pipeline}
+    form = FormValues(job=Section({"name": "p", "kind": "pipeline", "description": "d"}, JOB_KEYS))
+    assert collect_spec(original, form) == {
+        "name": "p",
+        "description": "d",
+        "kind": "pipeline",
+        "pipeline": pipeline,
+    }
+    assert steps_for("pipeline") == ("settings", "last")
+    back = FormValues(job=Section({"name": "p"}, JOB_KEYS), datasets=["users"])
+    assert "pipeline" not in collect_spec(original, back)

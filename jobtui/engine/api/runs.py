@@ -83,6 +83,9 @@ class RunsAPI(EngineBase):
         since_at = _epoch(since, "since")
         if since is None:
             since_at = job.since_watermark
+        elif spec.kind == "pipeline":
+            # Told apart from the watermark: a pipeline reads from it over its stored marks.
+            opts["since"] = since_at
         run_id = lifecycle.queue(
             self.store,
             self.now(),
@@ -288,14 +291,35 @@ class RunsAPI(EngineBase):
 
         if isinstance(ref_or_spec, dict):
             spec = self._checked(ref_or_spec)  # type: ignore[attr-defined]
+            job = None
         else:
-            spec = JobSpec.model_validate(self._job(ref_or_spec).spec)
+            job = self._job(ref_or_spec)
+            spec = JobSpec.model_validate(job.spec)
+        if spec.pipeline is not None:
+            return self._preview_pipeline(spec, job, n)
         if spec.datagen is None:
             raise InvalidInput("preview: only a datagen job has records to preview")
         return preview_spec(spec, n, self._dataset_spec)
 
+    def _preview_pipeline(self, spec: JobSpec, job: Any, n: int) -> str:
+        """The first records the pipeline's next run would write (read from its marks)."""
+        from jobtui.engine.pipeline.preview import preview_pipeline
+        from jobtui.engine.run.order import needed_datasets
+
+        assert spec.pipeline is not None
+        source = spec.pipeline.readers[0]
+        names = [source.options["dataset"]] if source.type == "datagen" else []
+        return preview_pipeline(
+            spec.pipeline,
+            n,
+            since=job.since_watermark if job is not None else None,
+            offsets=run_rows.job_offsets(self.store, job.id) if job is not None else {},
+            datasets=needed_datasets(self.store, [x for x in names if isinstance(x, str)]),
+        )
+
     def reset_offset(self, ref: str | int) -> None:
-        """Forget the since watermark: the next run starts from the beginning."""
+        """Forget the since watermark (and a pipeline's high-water marks): the next run
+        starts from the beginning."""
         job_rows.reset_watermark(self.store, self._job(ref).id)
 
     def test_sink(self, sink: dict[str, Any]) -> str:

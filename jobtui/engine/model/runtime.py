@@ -44,6 +44,8 @@ class RunOrder:
     # The custom datasets the run needs (its own and those they reference), by name;
     # built-in datasets ship with the code.
     datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # A pipeline's stored high-water marks, per reader ("0": the source), from its job.
+    offsets: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
@@ -73,6 +75,8 @@ class Outcome:
     error: str | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
     results: list[str] = field(default_factory=list)
+    # A pipeline's high-water marks reached (stored on the job only when the run succeeds).
+    offsets: dict[str, Any] | None = None
 
 
 class Stopped(Exception):

@@ -25,6 +25,13 @@ from jobtui.engine.model.base import (
 )
 from jobtui.engine.model.errors import FieldError, SpecError
 from jobtui.engine.model.formats import FORMAT_OPTIONS
+from jobtui.engine.model.pipeline import (
+    READER_OPTIONS,
+    TRANSFORMER_OPTIONS,
+    FormatSpec,
+    PipelineSpec,
+    chain_errors,
+)
 from jobtui.engine.model.policies import (
     Alerts,
     Parameter,
@@ -80,6 +87,12 @@ class SinkSpec(Strict):
         if self.preset is not None and self.options:
             raise ValueError("options: a preset sink takes its options from the preset")
         return self
+
+
+class WriterSpec(SinkSpec):
+    """A pipeline's writer: a sink with, optionally, its own format."""
+
+    format: FormatSpec | None = None
 
 
 class DatagenSpec(Strict):
@@ -139,7 +152,7 @@ class JobSpec(Strict):
     name: str
     description: str = ""
     workspace: str = "default"
-    kind: Literal["datagen", "command"] = "datagen"
+    kind: Literal["datagen", "command", "pipeline"] = "datagen"
     active: bool = True
     queue: str = "local"
     tags: list[str] = Field(default_factory=list)
@@ -149,6 +162,7 @@ class JobSpec(Strict):
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     datagen: DatagenSpec | None = None
     command: CommandSpec | None = None
+    pipeline: PipelineSpec | None = None
 
     @field_validator("name")
     @classmethod
@@ -288,6 +302,7 @@ def validate_spec(
     top = dict(data)
     schedule = top.pop("schedule", None)
     datagen = top.pop("datagen", None)
+    pipeline = top.pop("pipeline", None)
     _, found = _check(JobSpec, {**top, "name": top.get("name", "")} if "name" in top else top, "")
     errors += found
 
@@ -321,10 +336,70 @@ def validate_spec(
             errors.append(FieldError("command", "is required for a command job"))
         if datagen is not None:
             errors.append(FieldError("datagen", "only a datagen job has datagen"))
+    elif kind == "pipeline":
+        if pipeline is None:
+            errors.append(FieldError("pipeline", "is required for a pipeline job"))
+        elif not isinstance(pipeline, dict):
+            errors.append(FieldError("pipeline", "must be an object"))
+        else:
+            errors += check_pipeline(pipeline, known_presets)
+        for other in ("datagen", "command"):
+            if data.get(other) is not None:
+                errors.append(FieldError(other, f"only a {other} job has {other}"))
+    if kind != "pipeline" and pipeline is not None:
+        hint = "" if "kind" in data else ' (add "kind": "pipeline")'
+        errors.append(FieldError("pipeline", f"only a pipeline job has pipeline{hint}"))
 
     if errors:
         return None, _dedupe(errors)
     return JobSpec.model_validate(data), []
+
+
+def check_pipeline(
+    pipeline: dict[str, Any], known_presets: set[str] | None, prefix: str = "pipeline"
+) -> list[FieldError]:
+    """A pipeline section: its shape, then each reader's, transformer's and writer's options
+    against its own schema, so every error keeps the path of the user's key."""
+    errors: list[FieldError] = []
+    _, found = _check(PipelineSpec, pipeline, prefix)
+    errors += found
+    for part, schemas in (("readers", READER_OPTIONS), ("transformers", TRANSFORMER_OPTIONS)):
+        items = pipeline.get(part)
+        if not isinstance(items, list):
+            continue
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            kind, options = item.get("type"), item.get("options", {})
+            if isinstance(kind, str) and kind in schemas and isinstance(options, dict):
+                errors += _check(schemas[kind], options, f"{prefix}.{part}[{i}].options")[1]
+                fmt, fmt_options = options.get("format"), options.get("format_options")
+                if fmt in FORMAT_OPTIONS and isinstance(fmt_options, dict):
+                    path = f"{prefix}.{part}[{i}].options.format_options"
+                    errors += _check(FORMAT_OPTIONS[fmt], fmt_options, path)[1]
+    readers = pipeline.get("readers")
+    if isinstance(readers, list):
+        for i, reason in chain_errors(readers):
+            errors.append(FieldError(f"{prefix}.readers[{i}].type", reason))
+    writers = pipeline.get("writers")
+    if isinstance(writers, list):
+        errors += _check_sinks(writers, f"{prefix}.writers", known_presets, WriterSpec)
+        for i, writer in enumerate(writers):
+            fmt = writer.get("format") if isinstance(writer, dict) else None
+            if isinstance(fmt, dict):
+                errors += _format_options(fmt, f"{prefix}.writers[{i}].format.options")
+    fmt = pipeline.get("format")
+    if isinstance(fmt, dict):
+        errors += _format_options(fmt, f"{prefix}.format.options")
+    return errors
+
+
+def _format_options(generator: dict[str, Any], path: str) -> list[FieldError]:
+    fmt = generator.get("format", "jsonl")
+    options = generator.get("options", {})
+    if isinstance(fmt, str) and fmt in FORMAT_OPTIONS and isinstance(options, dict):
+        return _check(FORMAT_OPTIONS[fmt], options, path)[1]
+    return []
 
 
 def _check_datagen(
@@ -349,27 +424,32 @@ def _check_datagen(
             errors += _check(FORMAT_OPTIONS[fmt], options, "datagen.generator.options")[1]
     sinks = datagen.get("sinks")
     if isinstance(sinks, list):
-        for i, sink in enumerate(sinks):
-            if not isinstance(sink, dict):
-                continue
-            prefix = f"datagen.sinks[{i}]"
-            sink_type = sink.get("type")
-            options = sink.get("options", {})
-            if (
-                isinstance(sink_type, str)
-                and sink_type in SINK_OPTIONS
-                and isinstance(options, dict)
-            ):
-                errors += _check(SINK_OPTIONS[sink_type], options, f"{prefix}.options")[1]
-            preset = sink.get("preset")
-            if (
-                known_presets is not None
-                and isinstance(preset, str)
-                and preset not in (known_presets)
-            ):
-                errors.append(
-                    FieldError(f"{prefix}.preset", f"no sink preset named {brief(preset)}")
-                )
+        errors += _check_sinks(sinks, "datagen.sinks", known_presets)
+    return errors
+
+
+def _check_sinks(
+    sinks: list[Any],
+    prefix: str,
+    known_presets: set[str] | None,
+    model: type[BaseModel] | None = None,
+) -> list[FieldError]:
+    errors: list[FieldError] = []
+    for i, sink in enumerate(sinks):
+        if not isinstance(sink, dict):
+            if model is not None:
+                errors.append(FieldError(f"{prefix}[{i}]", "must be an object"))
+            continue
+        path = f"{prefix}[{i}]"
+        if model is not None:
+            errors += _check(model, sink, path)[1]
+        sink_type = sink.get("type")
+        options = sink.get("options", {})
+        if isinstance(sink_type, str) and sink_type in SINK_OPTIONS and isinstance(options, dict):
+            errors += _check(SINK_OPTIONS[sink_type], options, f"{path}.options")[1]
+        preset = sink.get("preset")
+        if known_presets is not None and isinstance(preset, str) and preset not in known_presets:
+            errors.append(FieldError(f"{path}.preset", f"no sink preset named {brief(preset)}"))
     return errors
 
 

@@ -68,6 +68,7 @@ class Trigger(StrEnum):
 class JobKind(StrEnum):
     DATAGEN = "datagen"
     COMMAND = "command"
+    PIPELINE = "pipeline"
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,10 @@ class Job(JobSummary):
 
     spec: dict[str, Any] = field(default_factory=dict)
     deleted_at: datetime | None = None
+    # Where the next run reads from: the start of the last successful run (`since`), and a
+    # pipeline's high-water marks per reader ("0": its source); reset-offset clears both.
+    watermark: datetime | None = None
+    offsets: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

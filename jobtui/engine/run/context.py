@@ -141,6 +141,14 @@ def body(ctx: RunContext) -> Outcome:
         from jobtui.engine.run.command import run_command
 
         return run_command(ctx)
+    if ctx.spec.kind == "pipeline":
+        if ctx.options.get("replay_of") is not None:
+            from jobtui.engine.pipeline.replay import run_pipeline_replay
+
+            return run_pipeline_replay(ctx)
+        from jobtui.engine.pipeline.run import run_pipeline
+
+        return run_pipeline(ctx)
     if ctx.options.get("replay_of") is not None:
         from jobtui.engine.datagen.replay import run_replay
 

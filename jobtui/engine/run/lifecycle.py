@@ -129,6 +129,7 @@ def finish(
     from_states: tuple[str, ...] = RUNNING,
     by_worker: bool = False,
     cancel_requested: bool = False,
+    offsets: dict[str, Any] | None = None,
 ) -> bool:
     """End a run once: False when it was not in `from_states` (it ended already).
 
@@ -148,6 +149,7 @@ def finish(
         results=results,
         heartbeat=by_worker,
         cancel_requested=cancel_requested,
+        offsets=offsets,
     )
 
 

@@ -51,6 +51,21 @@ def load_order(store: Store, run: sqlite3.Row, now: float) -> RunOrder:
             except JobtuiError as exc:
                 sinks.append({"error": str(exc)})
         datasets = needed_datasets(store, list(spec.datagen.datasets))
+    offsets: dict[str, Any] = {}
+    if spec.pipeline is not None:
+        for writer in spec.pipeline.writers:
+            try:
+                resolved = preset_rows.resolve_sink(store, writer)
+            except JobtuiError as exc:
+                sinks.append({"error": str(exc)})
+                continue
+            if writer.get("format"):
+                resolved["format"] = writer["format"]
+            sinks.append(resolved)
+        source = spec.pipeline.readers[0]
+        if source.type == "datagen" and isinstance(source.options.get("dataset"), str):
+            datasets = needed_datasets(store, [source.options["dataset"]])
+        offsets = run_rows.job_offsets(store, int(run["job_id"]))
     return RunOrder(
         run_id=int(run["id"]),
         attempt=int(run["attempt"]),
@@ -67,4 +82,5 @@ def load_order(store: Store, run: sqlite3.Row, now: float) -> RunOrder:
         spec=raw,
         sinks=sinks,
         datasets=datasets,
+        offsets=offsets,
     )

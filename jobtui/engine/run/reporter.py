@@ -56,6 +56,7 @@ class SqliteReporter:
                     errors=errors,
                     results=results,
                     by_worker=True,
+                    offsets=outcome.offsets,
                 )
                 return
             except Exception as exc:

@@ -247,10 +247,13 @@ def get_job(store: Store, record: JobRecord) -> Job:
     )
     assert row is not None
     base = summary_from_row(row)
+    marks = store.query_one("SELECT offsets FROM jobs WHERE id = ?", (record.id,))
     return Job(
         **{f: getattr(base, f) for f in base.__dataclass_fields__},
         spec=record.spec,
         deleted_at=to_datetime(record.deleted_at),
+        watermark=to_datetime(record.since_watermark),
+        offsets=json.loads(marks["offsets"]) if marks and marks["offsets"] else {},
     )
 
 
@@ -330,7 +333,7 @@ def purge_trash(store: Store, cutoff: float) -> int:
 
 
 def reset_watermark(store: Store, job_id: int) -> None:
-    store.execute("UPDATE jobs SET since_watermark = NULL WHERE id = ?", (job_id,))
+    store.execute("UPDATE jobs SET since_watermark = NULL, offsets = NULL WHERE id = ?", (job_id,))
 
 
 def specs_of_workspace(store: Store, workspace_id: int) -> list[tuple[int, dict[str, Any]]]:

@@ -592,9 +592,11 @@ def end(
     results: list[str] | None,
     heartbeat: bool,
     cancel_requested: bool,
+    offsets: dict[str, Any] | None = None,
 ) -> bool:
     """One conditional UPDATE from `from_states` to `state`; the run's unfinished tasks
-    take `task_state`; a success moves the job's since watermark. False when the run was
+    take `task_state`; a success moves the job's since watermark (and a pipeline's
+    high-water marks, `offsets`, kept on the run whatever its end). False when the run was
     not in `from_states` (someone else ended it)."""
     with store.transaction():
         row = store.query_one(
@@ -639,6 +641,12 @@ def end(
                 "(since_watermark IS NULL OR since_watermark < ?)",
                 (row["started_at"], row["job_id"], row["started_at"]),
             )
+        if offsets is not None:
+            store.execute("UPDATE runs SET offsets = ? WHERE id = ?", (dumps(offsets), run_id))
+            if state == RunState.SUCCEEDED:
+                store.execute(
+                    "UPDATE jobs SET offsets = ? WHERE id = ?", (dumps(offsets), row["job_id"])
+                )
     return True
 
 
@@ -668,3 +676,9 @@ def transitions(store: Store, run_id: int) -> list[RunTransition]:
         )
         for r in rows
     ]
+
+
+def job_offsets(store: Store, job_id: int) -> dict[str, Any]:
+    """A pipeline job's stored high-water marks (empty: none, or reset)."""
+    row = store.query_one("SELECT offsets FROM jobs WHERE id = ?", (job_id,))
+    return json.loads(row["offsets"]) if row is not None and row["offsets"] else {}

@@ -259,5 +259,12 @@ ALTER TABLE runs ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX runs_held ON runs(job_id, id) WHERE held = 1 AND state = 'queued';
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3_RETRIED_AS, V4_HELD_RUNS]
+# Pipelines (issue 22): the high-water marks a pipeline's readers reached — the job's (moved
+# by a successful run, cleared by reset-offset) and each run's (whatever its end), as JSON.
+V_PIPELINE_OFFSETS = """
+ALTER TABLE jobs ADD COLUMN offsets TEXT;
+ALTER TABLE runs ADD COLUMN offsets TEXT;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3_RETRIED_AS, V4_HELD_RUNS, V_PIPELINE_OFFSETS]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -23,6 +23,9 @@ STEP_TITLES: dict[str, str] = {
 }
 DATAGEN_STEPS = ("settings", "datasets", "generator", "sinks", "last")
 COMMAND_STEPS = ("settings", "command", "last")
+# A pipeline's readers, transformers and writers are edited in its JSON (jobs apply); the
+# wizard edits its settings, schedule and policies and keeps the pipeline section as is.
+PIPELINE_STEPS = ("settings", "last")
 TOP_ORDER = (
     "name",
     "description",
@@ -37,6 +40,7 @@ TOP_ORDER = (
     "parameters",
     "datagen",
     "command",
+    "pipeline",
 )
 DATAGEN_ORDER = (
     "datasets",
@@ -58,6 +62,8 @@ PRESET_PREFIX = "preset:"  # a sink type choice that names a preset
 
 
 def steps_for(kind: str) -> tuple[str, ...]:
+    if kind == "pipeline":
+        return PIPELINE_STEPS
     return COMMAND_STEPS if kind == "command" else DATAGEN_STEPS
 
 
@@ -158,6 +164,13 @@ def collect_spec(original: dict[str, Any], form: FormValues) -> dict[str, Any]:
             spec["alerts"] = form.alerts
         else:
             spec.pop("alerts", None)
+    if kind == "pipeline":
+        spec.pop("datagen", None)
+        spec.pop("command", None)
+        if not isinstance(spec.get("pipeline"), dict):
+            spec["pipeline"] = {"readers": [], "transformers": [], "writers": []}
+        return ordered(spec, TOP_ORDER)
+    spec.pop("pipeline", None)
     if kind == "command":
         spec.pop("datagen", None)
         if form.command is not None:
