@@ -96,7 +96,7 @@ class DaemonAPI(EngineBase):
                 self.clock,
                 started_by=f"the daemon (pid {os.getpid()})",
             )
-            options["executors"] = {local.name: local}
+            options["executors"] = {local.name: local, **self.remote_executors()}
         return Daemon(self.store, self.clock, self.data_dir, **options)
 
     def start_daemon(self, grace: float | None = None) -> None:
@@ -225,6 +225,8 @@ class DaemonAPI(EngineBase):
         ) -> Job: ...
 
         def update_job(self, ref: str | int, data: dict[str, Any], note: str = "") -> Job: ...
+
+        def remote_executors(self, **options: Any) -> dict[str, Any]: ...
 
     def smtp_settings(self) -> dict[str, Any] | None:
         from jobtui.engine.schedule.alerts import smtp_settings

@@ -53,6 +53,8 @@ def run_from_row(
         since=to_datetime(row["since"]),
         tasks=tasks or [],
         transitions=history or [],
+        host=row["host"],
+        wait_reason=row["wait_reason"],
     )
 
 
