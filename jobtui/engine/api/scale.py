@@ -16,9 +16,11 @@ from jobtui.engine.model.broker import (
     ENV_BROKER,
     ENV_BROKER_PASSWORD,
     LOCAL_QUEUE,
+    PREFIX,
     BrokerConfig,
     WorkerInfo,
     check_broker_url,
+    check_namespace,
     check_password_ref,
     check_queue,
     worker_key,
@@ -49,6 +51,8 @@ class ScaleAPI(EngineBase):
             value = check_broker_url(value)
         elif key == "broker_password":
             value = check_password_ref(value)
+        elif key == "namespace":
+            value = check_namespace(value)
         self.store.set_setting(SETTING.format(key), value)
         return self.get_config()
 
@@ -67,7 +71,8 @@ class ScaleAPI(EngineBase):
         )
         if password:
             check_password_ref(password, ENV_BROKER_PASSWORD)
-        return BrokerConfig(check_broker_url(url, field), password or None)
+        namespace = self.store.get_setting(SETTING.format("namespace")) or PREFIX
+        return BrokerConfig(check_broker_url(url, field), password or None, namespace)
 
     def queue_problem(self, queue: str) -> FieldError | None:
         """Why a job cannot use `queue` here (a Celery queue needs a broker), or None."""

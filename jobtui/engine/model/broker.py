@@ -16,15 +16,17 @@ from jobtui.engine.model.errors import InvalidInput
 from jobtui.engine.model.secrets import is_secret_reference, resolve_secret
 
 BROKER_SCHEMES = ("redis", "rediss")
-CONFIG_KEYS = ("broker", "broker_password")
+CONFIG_KEYS = ("broker", "broker_password", "namespace")
 ENV_BROKER = "JOBTUI_BROKER"
 ENV_BROKER_PASSWORD = "JOBTUI_BROKER_PASSWORD"
 LOCAL_QUEUE = "local"
 QUEUE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
-# Names on Redis (one installation per Redis database).
+# Names on Redis. A control host's runs use its namespace (default "jobtui"; set another
+# when several control hosts share one Redis database): its events stream and its runs'
+# claim and cancel keys. The namespace travels in each task, so workers serve any.
 PREFIX = "jobtui"
-EVENTS_STREAM = f"{PREFIX}:events"
+NAMESPACE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 EVENTS_GROUP = "daemon"
 TASK_NAME = "jobtui.run"
 # Redis redelivers a task not acknowledged within this time (late acknowledgement): it is
@@ -33,12 +35,22 @@ TASK_NAME = "jobtui.run"
 VISIBILITY_TIMEOUT = 12 * 3600
 
 
-def claim_key(run_id: int, attempt: int) -> str:
-    return f"{PREFIX}:claim:{run_id}:{attempt}"
+def events_stream(ns: str = PREFIX) -> str:
+    return f"{ns}:events"
 
 
-def cancel_key(run_id: int, attempt: int) -> str:
-    return f"{PREFIX}:cancel:{run_id}:{attempt}"
+def claim_key(run_id: int, attempt: int, ns: str = PREFIX) -> str:
+    return f"{ns}:claim:{run_id}:{attempt}"
+
+
+def cancel_key(run_id: int, attempt: int, ns: str = PREFIX) -> str:
+    return f"{ns}:cancel:{run_id}:{attempt}"
+
+
+def check_namespace(value: str, field: str = "namespace") -> str:
+    if not NAMESPACE_PATTERN.match(value):
+        raise InvalidInput(f"{field}: use letters, digits, '.', '_' and '-' (up to 40)")
+    return value
 
 
 def worker_key(hostname: str) -> str:
@@ -89,6 +101,7 @@ class BrokerConfig:
 
     url: str
     password: str | None = None
+    namespace: str = PREFIX
 
     def resolved_url(self) -> str:
         """The URL with the password put in (resolved now, on the machine that connects)."""
@@ -106,7 +119,7 @@ class BrokerConfig:
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
     def public(self) -> dict[str, str | None]:
-        return {"broker": self.url, "broker_password": self.password}
+        return {"broker": self.url, "broker_password": self.password, "namespace": self.namespace}
 
 
 @dataclass(frozen=True)

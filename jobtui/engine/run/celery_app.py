@@ -29,10 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from jobtui.engine.model.broker import (
+    PREFIX,
     TASK_NAME,
     VISIBILITY_TIMEOUT,
     cancel_key,
+    check_namespace,
     claim_key,
+    events_stream,
     worker_key,
 )
 from jobtui.engine.run.events import Event, connect, emit_once
@@ -131,10 +134,11 @@ def execute_delivery(state: WorkerState, envelope: dict[str, Any]) -> str:
     """One delivery of a run's task: claim its attempt, run it, wait; what happened."""
     order = envelope["order"]
     run_id, attempt = int(order["run_id"]), int(order["attempt"])
+    ns = check_namespace(str(envelope.get("ns") or PREFIX))
     client = state.client
     me = f"{state.hostname} (pid {os.getpid()})"
-    if not client.set(claim_key(run_id, attempt), me, nx=True, ex=CLAIM_TTL):
-        holder = client.get(claim_key(run_id, attempt))
+    if not client.set(claim_key(run_id, attempt, ns), me, nx=True, ex=CLAIM_TTL):
+        holder = client.get(claim_key(run_id, attempt, ns))
         who = holder.decode() if holder else "another delivery"
         log.warning(
             "run %s attempt %s is already claimed by %s: not executed again", run_id, attempt, who
@@ -142,7 +146,7 @@ def execute_delivery(state: WorkerState, envelope: dict[str, Any]) -> str:
         with state.lock:
             state.duplicates += 1
         return "duplicate"
-    if client.exists(cancel_key(run_id, attempt)):
+    if client.exists(cancel_key(run_id, attempt, ns)):
         emit_once(
             client,
             Event(
@@ -157,12 +161,15 @@ def execute_delivery(state: WorkerState, envelope: dict[str, Any]) -> str:
                     "host": state.hostname,
                 },
             ),
+            events_stream(ns),
         )
         return "cancelled"
-    return _run_process(state, envelope, run_id, attempt)
+    return _run_process(state, envelope, run_id, attempt, ns)
 
 
-def _run_process(state: WorkerState, envelope: dict[str, Any], run_id: int, attempt: int) -> str:
+def _run_process(
+    state: WorkerState, envelope: dict[str, Any], run_id: int, attempt: int, ns: str
+) -> str:
     stderr_path = _stderr_path(state.data_dir, run_id)
     stderr_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     payload = {
@@ -189,7 +196,7 @@ def _run_process(state: WorkerState, envelope: dict[str, Any], run_id: int, atte
     with state.lock:
         state.active[run_id] = proc.pid
     try:
-        code = _wait(state, proc, run_id, attempt)
+        code = _wait(state, proc, run_id, attempt, ns)
     finally:
         with state.lock:
             state.active.pop(run_id, None)
@@ -215,6 +222,7 @@ def _run_process(state: WorkerState, envelope: dict[str, Any], run_id: int, atte
                     "host": state.hostname,
                 },
             ),
+            events_stream(ns),
         )
         with state.lock:
             state.failed += 1
@@ -224,7 +232,9 @@ def _run_process(state: WorkerState, envelope: dict[str, Any], run_id: int, atte
     return f"exit {code}"
 
 
-def _wait(state: WorkerState, proc: subprocess.Popen[bytes], run_id: int, attempt: int) -> int:
+def _wait(
+    state: WorkerState, proc: subprocess.Popen[bytes], run_id: int, attempt: int, ns: str
+) -> int:
     """Wait for the run's process: SIGKILL its group when a cancel or the shutdown's
     hand-back is not obeyed within the grace period."""
     cancel_seen: float | None = None
@@ -237,7 +247,7 @@ def _wait(state: WorkerState, proc: subprocess.Popen[bytes], run_id: int, attemp
         if cancel_seen is None and now - last_check >= 0.5:
             last_check = now
             with contextlib.suppress(Exception):
-                if state.client.exists(cancel_key(run_id, attempt)):
+                if state.client.exists(cancel_key(run_id, attempt, ns)):
                     cancel_seen = now
         if cancel_seen is not None and now - cancel_seen > state.grace + 2.0:
             signal_group(proc.pid, signal.SIGKILL)

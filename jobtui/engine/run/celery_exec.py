@@ -26,12 +26,12 @@ from typing import Any
 
 from jobtui.engine.model.broker import (
     EVENTS_GROUP,
-    EVENTS_STREAM,
     LOCAL_QUEUE,
     TASK_NAME,
     VISIBILITY_TIMEOUT,
     BrokerConfig,
     cancel_key,
+    events_stream,
 )
 from jobtui.engine.model.clock import Clock, SystemClock
 from jobtui.engine.model.types import RunState
@@ -60,7 +60,7 @@ PING_EVERY = 1.0
 CONSUMER = "daemon"
 
 
-def ensure_group(client: Any, stream: str = EVENTS_STREAM) -> None:
+def ensure_group(client: Any, stream: str) -> None:
     """The daemon's consumer group on the events stream (created with the stream)."""
     try:
         client.xgroup_create(stream, EVENTS_GROUP, id="0", mkstream=True)
@@ -83,7 +83,6 @@ class CeleryExecutor:
         grace: float = GRACE,
         stale_after: float | None = None,
         heartbeat_interval: float = HEARTBEAT_INTERVAL,
-        stream: str = EVENTS_STREAM,
     ):
         self.store = store
         self.broker = broker
@@ -95,7 +94,8 @@ class CeleryExecutor:
             if stale_after is not None
             else max(STALE_MIN, STALE_HEARTBEATS * heartbeat_interval)
         )
-        self.stream = stream
+        self.ns = broker.namespace
+        self.stream = events_stream(self.ns)
         self._url: str | None = None
         self._client: Any = None
         self._celery: Any = None
@@ -185,6 +185,7 @@ class CeleryExecutor:
             "order": asdict(order),
             "log_base": log_rows.log_size(self.store, run_id),
             "heartbeat": self.heartbeat_interval,
+            "ns": self.ns,
         }
         try:
             self.celery.send_task(TASK_NAME, args=[envelope], queue=queue, retry=False)
@@ -213,7 +214,7 @@ class CeleryExecutor:
         if row is None:
             return
         with contextlib.suppress(Exception):
-            self.client.set(cancel_key(run_id, int(row["attempt"])), "1", ex=7 * 24 * 3600)
+            self.client.set(cancel_key(run_id, int(row["attempt"]), self.ns), "1", ex=7 * 24 * 3600)
             self._cancel_sent.add(run_id)
 
     def watch(self) -> list[int]:

@@ -24,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from jobtui.engine.model.broker import EVENTS_STREAM, cancel_key
+from jobtui.engine.model.broker import PREFIX, cancel_key, events_stream
 from jobtui.engine.model.runtime import LogRow, Outcome, TaskState
 
 MAX_BUFFERED = 20_000  # events kept while Redis is unreachable (log batches go first)
@@ -83,7 +83,7 @@ class EventWriter:
         attempt: int,
         source: str = "run",
         *,
-        stream: str = EVENTS_STREAM,
+        stream: str = events_stream(),
         max_buffered: int = MAX_BUFFERED,
     ):
         self.client = client
@@ -175,8 +175,9 @@ class RemoteReporter:
     """A remote run's RunReporter: every call becomes an event on the stream, except the
     cancel check, which reads the run's cancel key (set by the control host)."""
 
-    def __init__(self, writer: EventWriter, client: Any, log_base: int = 0):
+    def __init__(self, writer: EventWriter, client: Any, log_base: int = 0, ns: str = PREFIX):
         self.writer = writer
+        self.ns = ns
         self.client = client
         self.run_id = writer.run_id
         self.attempt = writer.attempt
@@ -208,7 +209,7 @@ class RemoteReporter:
 
     def cancel_requested(self) -> bool:
         try:
-            return bool(self.client.exists(cancel_key(self.run_id, self.attempt)))
+            return bool(self.client.exists(cancel_key(self.run_id, self.attempt, self.ns)))
         except Exception:
             return False  # Redis unreachable: the run goes on; its events wait
 
@@ -228,7 +229,7 @@ class RemoteReporter:
         )
 
 
-def emit_once(client: Any, event: Event, stream: str = EVENTS_STREAM) -> bool:
+def emit_once(client: Any, event: Event, stream: str) -> bool:
     """Send one event now (the Celery task's own word about its run); whether it went."""
     with contextlib.suppress(Exception):
         client.xadd(stream, event.fields())

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from jobtui.engine.model.broker import PREFIX, events_stream
 from jobtui.engine.model.runtime import RunOrder
 from jobtui.engine.model.types import RunState
 from jobtui.engine.run.context import execute
@@ -61,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     watch_parent(int(envelope.get("parent") or os.getppid()))
     order = RunOrder(**envelope["order"])
     client = connect(envelope["url"])
-    writer = EventWriter(client, order.run_id, order.attempt).start()
-    reporter = RemoteReporter(writer, client, int(envelope.get("log_base") or 0))
+    ns = str(envelope.get("ns") or PREFIX)
+    writer = EventWriter(client, order.run_id, order.attempt, stream=events_stream(ns)).start()
+    reporter = RemoteReporter(writer, client, int(envelope.get("log_base") or 0), ns)
     host = str(envelope.get("host") or "")
     writer.emit("start", {"host": host, "pid": os.getpid(), "at": time.time()})
 

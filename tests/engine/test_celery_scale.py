@@ -1,0 +1,296 @@
+"""Scale-out on Celery workers over the real Redis (issue 19): real `jobtui worker`
+processes, each with its own data directory, hostname and queues; an in-process daemon
+whose Celery executor sends runs and ingests their events into the control SQLite."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+import redis
+from click.testing import CliRunner
+
+from jobtui.cli import cli
+from jobtui.engine import RunState
+from jobtui.engine.model.broker import worker_key
+
+from .celery_helpers import Cluster, RedisServer, cluster, redis_url, wait_for
+
+__all__ = ["cluster"]
+
+pytestmark = pytest.mark.server
+
+
+def command_job(c: Cluster, name: str, queue: str, script: str, **extra: object) -> None:
+    c.engine.create_job(
+        {
+            "name": name,
+            "kind": "command",
+            "queue": c.queue(queue) if queue != "local" else "local",
+            "command": {"argv": [script], "shell": True},
+            **extra,
+        }
+    )
+
+
+def executions(side: Path) -> list[str]:
+    return side.read_text().split() if side.exists() else []
+
+
+def test_two_workers_run_fifty_runs_each_queue_on_its_own_host(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    c = cluster
+    side = tmp_path / "executions"
+    script = f'echo "one $JOBTUI_RUN_ID"; echo "two" >&2; echo "$JOBTUI_RUN_ID" >> {side}'
+    command_job(c, "on-a", "a", script)
+    command_job(c, "on-b", "b", script)
+    c.start_worker("wa", ["a"], concurrency=2)
+    c.start_worker("wb", ["b"], concurrency=2)
+    c.make_daemon()
+    ids = [c.engine.queue_run("on-a" if i % 2 else "on-b").id for i in range(50)]
+    runs = c.step_until(lambda: c.runs_final(ids), "50 remote runs to end", timeout=180)
+    assert [r.state for r in runs] == [RunState.SUCCEEDED] * 50, [
+        (r.id, r.state, r.error) for r in runs if r.state != RunState.SUCCEEDED
+    ]
+    for run in runs:
+        expected = c.host("wa") if run.job_name == "on-a" else c.host("wb")
+        assert run.host == expected
+        text = [line.message for line in c.engine.read_log(run.id)]
+        assert f"one {run.id}" in text and "two" in text
+        assert text[-1] == "run ended succeeded"
+        assert run.results == ["/bin/sh exited with code 0"]
+    assert sorted(executions(side), key=int) == [str(i) for i in ids]
+    # `jobtui workers` lists both, with their queues
+    out = CliRunner().invoke(
+        cli, ["--data-dir", str(c.engine.data_dir), "workers", "--json"], catch_exceptions=False
+    )
+    assert out.exit_code == 0, out.output
+    hosts = {w["host"]: w for w in __import__("json").loads(out.output)}
+    assert hosts[c.host("wa")]["queues"] == [c.queue("a")]
+    assert hosts[c.host("wb")]["concurrency"] == 2
+
+
+def test_kill_9_of_a_worker_interrupts_its_run_and_the_retry_runs_once(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    c = cluster
+    side, marker = tmp_path / "executions", tmp_path / "first-attempt"
+    # The first attempt sleeps (and is killed); the retry finds the marker and ends at once.
+    script = (
+        f'echo "$JOBTUI_RUN_ID" >> {side}; '
+        f"if [ -e {marker} ]; then exit 0; fi; touch {marker}; sleep 60"
+    )
+    command_job(c, "victim", "a", script, policies={"retry": {"attempts": 1, "delay": "1s"}})
+    command_job(c, "bystander", "b", "echo fine")
+    victim_worker = c.start_worker("wa", ["a"])
+    c.start_worker("wb", ["b"])
+    c.make_daemon()
+    first = c.engine.queue_run("victim").id
+    c.step_until(lambda: c.engine.get_run(first).host and marker.exists(), "the victim to start")
+    victim_worker.kill()  # kill -9
+    victim_worker.wait()
+    del c.workers["wa"]
+    others = [c.engine.queue_run("bystander").id for _ in range(3)]
+    run = c.step_until(
+        lambda: (r := c.engine.get_run(first)).state.is_final and r, "the victim to end"
+    )
+    assert ("running", "interrupted") in [
+        (t.from_state.value if t.from_state else None, t.to_state.value) for t in run.transitions
+    ]
+    assert "stopped reporting" in (run.error or "")
+    assert [r.state for r in c.step_until(lambda: c.runs_final(others), "bystanders")] == [
+        RunState.SUCCEEDED
+    ] * 3
+    # The retry (attempt 2) waits for a worker of its queue; a new one takes it.
+    retry = c.step_until(
+        lambda: next(iter(c.engine.list_runs(job="victim", triggers=["retry"])), None),
+        "the retry to be queued",
+    )
+    assert retry.attempt == 2
+    c.start_worker("wa2", ["a"])
+    done = c.step_until(
+        lambda: (r := c.engine.get_run(retry.id)).state.is_final and r, "the retry to end"
+    )
+    assert done.state == RunState.SUCCEEDED and done.host == c.host("wa2")
+    # A second delivery of the first attempt (what Redis does after the visibility
+    # timeout) is recognised by its claim and not executed.
+    executor = c.daemon.supervisor.route(c.queue("a"))  # type: ignore[union-attr]
+    row = c.engine.store.query_one("SELECT * FROM runs WHERE id = ?", (first,))
+    assert row is not None
+    from jobtui.engine.run.celery_exec import CeleryExecutor
+
+    assert isinstance(executor, CeleryExecutor)
+    from dataclasses import asdict
+
+    from jobtui.engine.model.broker import TASK_NAME
+    from jobtui.engine.run.order import load_order
+    from jobtui.engine.store import runs as run_rows
+
+    order = load_order(c.engine.store, run_rows.run_row(c.engine.store, first), 0.0)  # type: ignore[arg-type]
+    executor.celery.send_task(
+        TASK_NAME, args=[{"order": asdict(order), "log_base": 0, "ns": c.ns}], queue=c.queue("a")
+    )
+    client = redis.Redis.from_url(c.url)
+    wait_for(
+        lambda: b'"duplicates": 1' in (client.get(worker_key(c.host("wa2"))) or b""),
+        "the second delivery to be refused",
+    )
+    counts = {i: executions(side).count(i) for i in set(executions(side))}
+    assert counts == {str(first): 1, str(retry.id): 1}
+
+
+def test_cancel_from_the_cli_stops_the_remote_run_and_its_children(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    c = cluster
+    pids = tmp_path / "pids"
+    command_job(c, "long", "a", f"sleep 60 & echo $! >> {pids}; echo $$ >> {pids}; wait")
+    c.start_worker("wa", ["a"])
+    c.make_daemon()
+    run_id = c.engine.queue_run("long").id
+    c.step_until(lambda: pids.exists() and len(pids.read_text().split()) == 2, "children")
+    children = [int(p) for p in pids.read_text().split()]
+    out = CliRunner().invoke(
+        cli, ["--data-dir", str(c.engine.data_dir), "runs", "cancel", str(run_id)]
+    )
+    assert out.exit_code == 0, out.output
+    run = c.step_until(
+        lambda: (r := c.engine.get_run(run_id)).state.is_final and r, "the cancel to land"
+    )
+    assert run.state == RunState.CANCELLED
+
+    def gone(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        # a zombie of the worker's is gone too
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] == "Z"
+
+    wait_for(lambda: all(gone(p) for p in children), "the run's processes to stop")
+
+
+def test_events_wait_in_redis_while_the_daemon_is_down(cluster: Cluster, tmp_path: Path) -> None:
+    c = cluster
+    command_job(c, "talk", "a", 'for i in 1 2 3 4 5; do echo "line $i"; done')
+    c.start_worker("wa", ["a"], concurrency=2)
+    c.make_daemon()
+    # One run with the daemon up all along: the reference.
+    ref = c.engine.queue_run("talk").id
+    c.step_until(lambda: c.runs_final([ref]), "the reference run")
+    ids = [c.engine.queue_run("talk").id for _ in range(6)]
+    c.step_until(  # sent: running, waiting in the Celery queue or started
+        lambda: all(
+            (r := c.engine.get_run(i)).state == RunState.RUNNING
+            and ("in Celery" in (r.wait_reason or "") or r.host)
+            for i in ids
+        ),
+        "the runs to be sent",
+    )
+    c.stop_daemon()  # the daemon goes down; the workers run everything meanwhile
+    client = redis.Redis.from_url(c.url)
+
+    def all_finished_in_stream() -> bool:
+        entries = client.xrange(f"{c.ns}:events")
+        return sum(1 for _, f in entries if f[b"k"] == b"finish") == 6
+
+    wait_for(all_finished_in_stream, "every run's end to wait in the stream", timeout=60)
+    assert all(c.engine.get_run(i).state == RunState.RUNNING for i in ids)
+    c.make_daemon()  # a new daemon (new executor, same consumer group)
+    runs = c.step_until(lambda: c.runs_final(ids), "the events to come home")
+
+    def log_of(run_id: int) -> list[str]:  # later runs say their `since`: not compared
+        return [m.message for m in c.engine.read_log(run_id) if not m.message.startswith("since:")]
+
+    reference = log_of(ref)
+    for run in runs:
+        assert run.state == RunState.SUCCEEDED
+        lines = log_of(run.id)
+        assert len(lines) == len(reference)
+        assert [m for m in lines if m.startswith("line")] == [f"line {i}" for i in range(1, 6)]
+    assert client.xlen(f"{c.ns}:events") == 0  # acknowledged and deleted
+
+
+def test_redis_down_at_dispatch_runs_wait_queued_then_complete(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    c = cluster
+    server = RedisServer(tmp_path)
+    url = redis_url(server.port, 0)
+    command_job(c, "hello", "a", "echo hello")
+    c.make_daemon(url)  # Redis is not there yet
+    ids = [c.engine.queue_run("hello").id for _ in range(3)]
+    local = c.engine.create_job({"name": "here", "kind": "command", "command": {"argv": ["true"]}})
+    here = c.engine.queue_run(local.name).id
+    c.step_until(
+        lambda: all("unreachable" in (c.engine.get_run(i).wait_reason or "") for i in ids),
+        "the reason to show",
+    )
+    assert all(c.engine.get_run(i).state == RunState.QUEUED for i in ids)
+    out = CliRunner().invoke(
+        cli, ["--data-dir", str(c.engine.data_dir), "runs", "show", str(ids[0])]
+    )
+    assert "waiting:" in out.output and "unreachable" in out.output
+    # a local run does not wait behind them
+    assert c.step_until(lambda: c.runs_final([here]), "the local run")[0].state == (
+        RunState.SUCCEEDED
+    )
+    server.start()
+    try:
+        c.start_worker("wa", ["a"], url=url)
+        runs = c.step_until(lambda: c.runs_final(ids), "the runs to go out and end")
+        assert [r.state for r in runs] == [RunState.SUCCEEDED] * 3
+        assert all(r.wait_reason is None for r in runs)
+    finally:
+        c.stop_worker("wa")
+        server.stop()
+
+
+def test_broker_config_refuses_a_clear_password_and_queues_need_a_broker(
+    tmp_path: Path,
+) -> None:
+    runner = CliRunner()
+    base = ["--data-dir", str(tmp_path / "d")]
+    out = runner.invoke(cli, [*base, "config", "set", "broker", "redis://:secret@h:6379/0"])
+    assert out.exit_code == 2 and "broker_password" in out.output
+    assert "secret" not in runner.invoke(cli, [*base, "config", "show"]).output
+    out = runner.invoke(cli, [*base, "config", "set", "broker_password", "hunter2"])
+    assert out.exit_code == 2 and "secret reference" in out.output
+    spec = tmp_path / "job.json"
+    spec.write_text(
+        '{"name": "x", "kind": "command", "queue": "gpu", "command": {"argv": ["true"]}}'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBTUI_BROKER")}
+    out = runner.invoke(cli, [*base, "jobs", "create", str(spec)], env=env)
+    assert out.exit_code == 2 and "queue:" in out.output and "no broker" in out.output
+    assert (
+        runner.invoke(cli, [*base, "config", "set", "broker", "redis://127.0.0.1:6379/0"]).exit_code
+        == 0
+    )
+    assert runner.invoke(cli, [*base, "config", "set", "broker_password", "env:RPW"]).exit_code == 0
+    out = runner.invoke(cli, [*base, "jobs", "create", str(spec)], env=env)
+    assert out.exit_code == 0, out.output
+
+
+def test_the_worker_resolves_the_password_reference(tmp_path: Path) -> None:
+    from jobtui.engine.model.broker import BrokerConfig
+
+    os.environ["JOBTUI_TEST_RPW"] = "p@ss:word"
+    try:
+        url = BrokerConfig("redis://127.0.0.1:6379/0", "env:JOBTUI_TEST_RPW").resolved_url()
+    finally:
+        del os.environ["JOBTUI_TEST_RPW"]
+    assert url == "redis://:p%40ss%3Aword@127.0.0.1:6379/0"
+    assert redis.Redis.from_url(url).connection_pool.connection_kwargs["password"] == "p@ss:word"
+
+
+def test_worker_exits_cleanly_on_sigterm(cluster: Cluster) -> None:
+    proc = cluster.start_worker("wa", ["a"])
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    assert not redis.Redis.from_url(cluster.url).exists(worker_key(cluster.host("wa")))
+    cluster.workers.pop("wa")
