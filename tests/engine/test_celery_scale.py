@@ -294,3 +294,81 @@ def test_worker_exits_cleanly_on_sigterm(cluster: Cluster) -> None:
     assert proc.wait(timeout=30) == 0
     assert not redis.Redis.from_url(cluster.url).exists(worker_key(cluster.host("wa")))
     cluster.workers.pop("wa")
+
+
+def test_sigterm_hands_a_running_run_back_interrupted_after_the_grace(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    c = cluster
+    started = tmp_path / "started"
+    command_job(c, "slow", "a", f"touch {started}; sleep 60")
+    proc = c.start_worker("wa", ["a"])
+    c.make_daemon()
+    run_id = c.engine.queue_run("slow").id
+    c.step_until(lambda: started.exists() and c.engine.get_run(run_id).host, "the run to start")
+    proc.send_signal(signal.SIGTERM)
+    run = c.step_until(lambda: (r := c.engine.get_run(run_id)).state.is_final and r, "the end")
+    assert run.state == RunState.INTERRUPTED
+    assert "shut down before the run ended" in (run.error or "")
+    assert proc.wait(timeout=30) == 0
+    c.workers.pop("wa")
+
+
+def test_a_run_that_loses_redis_buffers_its_events_and_flushes_them(tmp_path: Path) -> None:
+    from jobtui.engine.run.events import Event, EventWriter, connect
+
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        client = connect(redis_url(server.port, 0), timeout=0.5)
+        writer = EventWriter(client, 7, 1, stream="ns:events").start()
+        writer.emit("logs", {"lines": [[1, 0.0, "info", "engine", "before"]]})
+        wait_for(lambda: writer.pending() == 0, "the first event to go out")
+        server.stop()
+        for i in range(50):
+            writer.emit("logs", {"lines": [[i + 2, 0.0, "info", "engine", f"during {i}"]]})
+        wait_for(lambda: writer.unreachable_since is not None, "the writer to notice")
+        assert writer.pending() == 50  # kept, in order
+        server.start()  # a fresh server (no persistence): what was buffered arrives
+        assert writer.close(timeout=30)
+        entries = [Event.from_fields(f) for _, f in client.xrange("ns:events")]
+        assert [e.seq for e in entries] == list(range(2, 52))
+        assert [e.data["lines"][0][4] for e in entries] == [f"during {i}" for i in range(50)]
+    finally:
+        server.stop()
+
+
+def test_ingest_applies_each_event_once_and_drops_other_attempts(tmp_path: Path) -> None:
+    from jobtui.engine import Engine
+    from jobtui.engine.run import lifecycle
+    from jobtui.engine.run.events import Event
+    from jobtui.engine.run.ingest import apply_batch
+
+    engine = Engine.open(data_dir=tmp_path / "d")
+    engine.set_config("broker", redis_url())
+    engine.create_job({"name": "x", "kind": "command", "queue": "q", "command": {"argv": ["true"]}})
+    run_id = engine.queue_run("x").id
+    assert lifecycle.claim(engine.store, run_id, 1.0, executor="celery")
+    events = [
+        Event(run_id, 1, "run", 1, "start", {"host": "w9"}),
+        Event(run_id, 1, "run", 2, "logs", {"lines": [[1, 2.0, "info", "stdout", "hi"]]}),
+        Event(run_id, 1, "run", 3, "task", {"position": 0, "name": "t", "total": None}),
+        Event(run_id, 2, "run", 4, "logs", {"lines": [[2, 2.0, "info", "stdout", "other"]]}),
+        Event(
+            run_id,
+            1,
+            "run",
+            5,
+            "finish",
+            {"now": 3.0, "state": "succeeded", "error": None, "errors": [], "results": ["ok"]},
+        ),
+    ]
+    first = apply_batch(engine.store, events, 5.0)
+    assert (first.applied, first.skipped, first.ended) == (4, 1, [run_id])
+    again = apply_batch(engine.store, events, 6.0)  # redelivered after a crash before the ack
+    assert (again.applied, again.ended) == (0, [])
+    run = engine.get_run(run_id)
+    assert (run.state, run.host, run.results) == (RunState.SUCCEEDED, "w9", ["ok"])
+    assert [line.message for line in engine.read_log(run_id)] == ["hi"]
+    assert [t.name for t in run.tasks] == ["t"]
+    engine.close()

@@ -37,14 +37,17 @@ def apply_batch(store: Store, events: list[Event], now: float) -> IngestReport:
     """Apply `events` (in stream order) in one transaction; what happened."""
     report = IngestReport()
     cursors: dict[tuple[int, str], int] = {}
+    attempts: dict[int, int | None] = {}
     with store.transaction():
         for event in events:
+            if event.run_id not in attempts:
+                ident = remote_rows.run_ident(store, event.run_id)
+                attempts[event.run_id] = int(ident["attempt"]) if ident is not None else None
+            if attempts[event.run_id] != event.attempt:
+                report.skipped += 1  # a run deleted since, or another attempt's
+                continue
             key = (event.run_id, event.source)
             if key not in cursors:
-                ident = remote_rows.run_ident(store, event.run_id)
-                if ident is None or int(ident["attempt"]) != event.attempt:
-                    report.skipped += 1
-                    continue
                 cursors[key] = remote_rows.event_cursor(store, event.run_id, event.source)
             if event.seq <= cursors[key]:
                 report.skipped += 1
