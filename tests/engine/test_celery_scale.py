@@ -372,3 +372,29 @@ def test_ingest_applies_each_event_once_and_drops_other_attempts(tmp_path: Path)
     assert [line.message for line in engine.read_log(run_id)] == ["hi"]
     assert [t.name for t in run.tasks] == ["t"]
     engine.close()
+
+
+def test_metrics_serve_runs_by_state_queue_depth_and_histograms(tmp_path: Path) -> None:
+    import httpx
+
+    from jobtui.engine import Engine, InvalidInput
+
+    from .celery_helpers import free_port
+
+    engine = Engine.open(data_dir=tmp_path / "d")
+    engine.create_job({"name": "x", "kind": "command", "command": {"argv": ["true"]}})
+    for _ in range(3):
+        engine.queue_run("x")
+    with pytest.raises(InvalidInput, match="metrics: 'nowhere' is not HOST:PORT"):
+        engine.serve_metrics("nowhere")
+    port = free_port()
+    server = engine.serve_metrics(f"127.0.0.1:{port}")
+    try:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    finally:
+        server.shutdown()
+        engine.close()
+    assert 'jobtui_runs{state="queued"} 3' in text
+    assert 'jobtui_queue_depth{queue="local"} 3' in text
+    assert 'jobtui_run_duration_seconds_bucket{le="+Inf"} 0' in text
+    assert "# TYPE jobtui_fire_lateness_seconds histogram" in text

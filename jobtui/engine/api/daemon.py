@@ -71,14 +71,22 @@ class DaemonAPI(EngineBase):
             time.sleep(0.05)
         return f"tried to start the jobtui daemon; see {log_path(self.data_dir)}"
 
-    def run_daemon(self, grace: float | None = None, verbose: bool = False) -> int:
+    def run_daemon(
+        self, grace: float | None = None, verbose: bool = False, metrics: str | None = None
+    ) -> int:
         """Run the daemon in the foreground until SIGTERM/SIGINT; its exit code. Raises
-        `DaemonRunning` (exit 2) when another daemon holds this data directory."""
+        `DaemonRunning` (exit 2) when another daemon holds this data directory.
+        `metrics` ("HOST:PORT"): serve Prometheus metrics there meanwhile."""
         from jobtui.engine.schedule.daemon import DEFAULT_GRACE_S
         from jobtui.engine.schedule.detach import configure_logging
 
+        server = self.serve_metrics(metrics) if metrics else None
         configure_logging(verbose)
-        return self.make_daemon(grace=DEFAULT_GRACE_S if grace is None else grace).run()
+        try:
+            return self.make_daemon(grace=DEFAULT_GRACE_S if grace is None else grace).run()
+        finally:
+            if server is not None:
+                server.shutdown()
 
     def make_daemon(self, **options: Any) -> Daemon:
         """The daemon over this engine's store, clock and data directory (not started):
@@ -227,6 +235,8 @@ class DaemonAPI(EngineBase):
         def update_job(self, ref: str | int, data: dict[str, Any], note: str = "") -> Job: ...
 
         def remote_executors(self, **options: Any) -> dict[str, Any]: ...
+
+        def serve_metrics(self, address: str) -> Any: ...
 
     def smtp_settings(self) -> dict[str, Any] | None:
         from jobtui.engine.schedule.alerts import smtp_settings

@@ -201,3 +201,17 @@ class ScaleAPI(EngineBase):
         from jobtui.engine.run.celery_exec import celery_executors
 
         return celery_executors(self.store, self.broker_config(), self.clock, **options)
+
+    def serve_metrics(self, address: str) -> Any:
+        """Serve Prometheus metrics on "HOST:PORT" from a thread; the server (shutdown())."""
+        from jobtui.engine.run.metrics import presence_counter, serve_metrics
+
+        host, sep, port = address.rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+            raise InvalidInput(f"metrics: {address!r} is not HOST:PORT (like 127.0.0.1:9464)")
+        config = self.broker_config()
+        counter = presence_counter(config.resolved_url()) if config is not None else None
+        try:
+            return serve_metrics(self.store, host.strip("[]") or "127.0.0.1", int(port), counter)
+        except OSError as exc:
+            raise InvalidInput(f"metrics: cannot listen on {address}: {exc.strerror}") from None

@@ -111,3 +111,46 @@ def hosts_of(store: Store) -> list[sqlite3.Row]:
         "SELECT host, COUNT(*) AS n FROM runs WHERE host IS NOT NULL "
         "AND state IN ('running', 'cancelling') GROUP BY host"
     )
+
+
+# -- metrics (jobtui daemon --metrics) -------------------------------------------------------
+def runs_by_state(store: Store) -> dict[str, int]:
+    return {
+        str(r["state"]): int(r["n"])
+        for r in store.query("SELECT state, COUNT(*) AS n FROM runs GROUP BY state")
+    }
+
+
+def queue_depth(store: Store) -> dict[str, int]:
+    """Queued runs per job queue."""
+    return {
+        str(r["queue"]): int(r["n"])
+        for r in store.query(
+            "SELECT j.queue, COUNT(*) AS n FROM runs r JOIN jobs j ON j.id = r.job_id "
+            "WHERE r.state = 'queued' GROUP BY j.queue"
+        )
+    }
+
+
+def durations(store: Store, limit: int = 10_000) -> list[float]:
+    """Durations of the latest ended runs (seconds)."""
+    return [
+        float(r["d"])
+        for r in store.query(
+            "SELECT ended_at - started_at AS d FROM runs WHERE ended_at IS NOT NULL "
+            "AND started_at IS NOT NULL ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+    ]
+
+
+def lateness(store: Store, limit: int = 10_000) -> list[float]:
+    """How late scheduled runs started after their fire time (seconds)."""
+    return [
+        max(0.0, float(r["d"]))
+        for r in store.query(
+            "SELECT started_at - scheduled_for AS d FROM runs WHERE scheduled_for IS NOT NULL "
+            "AND started_at IS NOT NULL ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+    ]
