@@ -371,6 +371,8 @@ def test_ingest_applies_each_event_once_and_drops_other_attempts(tmp_path: Path)
     assert (run.state, run.host, run.results) == (RunState.SUCCEEDED, "w9", ["ok"])
     assert [line.message for line in engine.read_log(run_id)] == ["hi"]
     assert [t.name for t in run.tasks] == ["t"]
+    # its output stays on the worker's host, and replay says which
+    assert "ran on host w9" in (engine.replay_problem(run_id) or "")
     engine.close()
 
 
