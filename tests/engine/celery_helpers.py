@@ -30,7 +30,7 @@ from tests.conftest import require_server
 
 REDIS_DB = 14
 GRACE = 1.0
-STALE_AFTER = 3.0
+STALE_AFTER = 5.0
 
 
 def redis_url(port: int = 6379, db: int = REDIS_DB) -> str:

@@ -20,7 +20,7 @@ from .celery_helpers import Cluster, RedisServer, cluster, redis_url, wait_for
 
 __all__ = ["cluster"]
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 
 def command_job(c: Cluster, name: str, queue: str, script: str, **extra: object) -> None:
