@@ -87,7 +87,7 @@ def worker(
     )
 
 
-@click.command("workers")
+@click.group("workers", invoke_without_command=True)
 @click.option("--broker", default=None, help="Broker URL (default: JOBTUI_BROKER or config).")
 @click.option(
     "--timeout",
@@ -97,9 +97,13 @@ def worker(
     help="Seconds to wait for the workers' answers.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@pass_context
-def workers(obj: Context, broker: str | None, timeout: float, as_json: bool) -> None:
-    """Live Celery workers: host, queues, concurrency, runs in progress, last heartbeat."""
+@click.pass_context
+def workers(ctx: click.Context, broker: str | None, timeout: float, as_json: bool) -> None:
+    """Live Celery workers: host, queues, concurrency, runs in progress, last heartbeat.
+    `add-queue` / `cancel-queue` make one start or stop consuming a queue."""
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: Context = ctx.obj
     found = obj.engine.list_workers(broker, timeout=timeout)
     if as_json:
         print_json(found)
@@ -122,6 +126,26 @@ def workers(obj: Context, broker: str | None, timeout: float, as_json: bool) -> 
     )
     if not found:
         echo("no live worker", err=True)
+
+
+@workers.command("add-queue")
+@click.argument("host")
+@click.argument("queue")
+@click.option("--broker", default=None, help="Broker URL (default: JOBTUI_BROKER or config).")
+@pass_context
+def add_queue(obj: Context, host: str, queue: str, broker: str | None) -> None:
+    """Make the worker HOST consume QUEUE too."""
+    echo(obj.engine.worker_queue(host, queue, True, broker))
+
+
+@workers.command("cancel-queue")
+@click.argument("host")
+@click.argument("queue")
+@click.option("--broker", default=None, help="Broker URL (default: JOBTUI_BROKER or config).")
+@pass_context
+def cancel_queue(obj: Context, host: str, queue: str, broker: str | None) -> None:
+    """Make the worker HOST stop consuming QUEUE (its running runs go on)."""
+    echo(obj.engine.worker_queue(host, queue, False, broker))
 
 
 commands = [config, worker, workers]

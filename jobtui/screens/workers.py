@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from jobtui.engine import Engine, JobtuiError
 from jobtui.screens.base import EngineScreen
+from jobtui.screens.confirm import PromptScreen
 
 REFRESH = 3.0
 
@@ -26,11 +27,30 @@ class WorkersLoaded(Message):
     note: str = ""
 
 
+@dataclass
+class QueueChanged(Message):
+    note: str  # what the worker answered
+
+
 class WorkersScreen(EngineScreen[None]):
     CSS_PATH = "manage.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Back", id="workers.back"),
         Binding("r", "refresh", "Refresh", id="workers.refresh"),
+        Binding(
+            "a",
+            "add_queue",
+            "Add queue",
+            id="workers.add_queue",
+            tooltip="The worker under the cursor consumes one more queue",
+        ),
+        Binding(
+            "x",
+            "cancel_queue",
+            "Stop queue",
+            id="workers.cancel_queue",
+            tooltip="The worker under the cursor stops consuming a queue",
+        ),
     ]
 
     def __init__(self, engine: Engine, refresh: float = REFRESH) -> None:
@@ -97,6 +117,43 @@ class WorkersScreen(EngineScreen[None]):
             yield "the workers"
 
     def action_refresh(self) -> None:
+        self._load()
+
+    def _current(self) -> Any | None:
+        table = self.query_one("#workers-table", DataTable)
+        if not self.found or table.cursor_row < 0 or table.cursor_row >= len(self.found):
+            return None
+        return self.found[table.cursor_row]
+
+    def action_add_queue(self) -> None:
+        self._ask_queue(True)
+
+    def action_cancel_queue(self) -> None:
+        self._ask_queue(False)
+
+    def _ask_queue(self, consume: bool) -> None:
+        worker = self._current()
+        if worker is None:
+            self.notify("no worker under the cursor", severity="warning")
+            return
+        verb = "consume" if consume else "stop consuming"
+        value = "" if consume else (worker.queues[0] if worker.queues else "")
+
+        def chosen(queue: str | None) -> None:
+            if queue and queue.strip():
+                self._change_queue(worker.host, queue.strip(), consume)
+
+        self.app.push_screen(
+            PromptScreen(f"Queue for {worker.host} to {verb}", value, "queue name"), chosen
+        )
+
+    @work(thread=True, group="workers-action", exit_on_error=False)
+    def _change_queue(self, host: str, queue: str, consume: bool) -> None:
+        self.post_message(QueueChanged(self.engine.worker_queue(host, queue, consume)))
+
+    @on(QueueChanged)
+    def _queue_changed(self, message: QueueChanged) -> None:
+        self.notify(message.note)
         self._load()
 
     def action_close(self) -> None:

@@ -400,3 +400,20 @@ def test_metrics_serve_runs_by_state_queue_depth_and_histograms(tmp_path: Path) 
     assert 'jobtui_queue_depth{queue="local"} 3' in text
     assert 'jobtui_run_duration_seconds_bucket{le="+Inf"} 0' in text
     assert "# TYPE jobtui_fire_lateness_seconds histogram" in text
+
+
+def test_a_worker_takes_another_queue_and_lets_it_go(cluster: Cluster) -> None:
+    c = cluster
+    command_job(c, "extra", "b", "echo on b")
+    c.start_worker("wa", ["a"])
+    c.make_daemon()
+    base = ["--data-dir", str(c.engine.data_dir), "workers"]
+    out = CliRunner().invoke(cli, [*base, "add-queue", c.host("wa"), c.queue("b")])
+    assert out.exit_code == 0 and "add consumer" in out.output, out.output
+    run_id = c.engine.queue_run("extra").id
+    run = c.step_until(lambda: (r := c.engine.get_run(run_id)).state.is_final and r, "the run")
+    assert (run.state, run.host) == (RunState.SUCCEEDED, c.host("wa"))
+    out = CliRunner().invoke(cli, [*base, "cancel-queue", c.host("wa"), c.queue("b")])
+    assert out.exit_code == 0 and "no longer consuming" in out.output, out.output
+    out = CliRunner().invoke(cli, [*base, "add-queue", "nobody-here", c.queue("b")])
+    assert out.exit_code == 3 and "no worker 'nobody-here' answered" in out.output

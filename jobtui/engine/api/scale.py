@@ -25,7 +25,7 @@ from jobtui.engine.model.broker import (
     check_queue,
     worker_key,
 )
-from jobtui.engine.model.errors import FieldError, InvalidInput
+from jobtui.engine.model.errors import FieldError, InvalidInput, NotFound
 
 SETTING = "config.{}"
 
@@ -195,6 +195,30 @@ class ScaleAPI(EngineBase):
                     runs=list(p.get("active") or []),
                 )
         return sorted(out.values(), key=lambda w: w.host)
+
+    def worker_queue(
+        self, host: str, queue: str, consume: bool = True, broker: str | None = None
+    ) -> str:
+        """Make the worker on `host` start (or stop) consuming `queue`, as Flower does
+        (Celery's add_consumer / cancel_consumer); what the worker answered."""
+        from jobtui.engine.run.celery_app import make_celery
+
+        check_queue(queue, "queue")
+        if queue == LOCAL_QUEUE:
+            raise InvalidInput("queue: 'local' runs on the daemon's host; name a Celery queue")
+        config = self._need_broker(broker)
+        control = make_celery(config.resolved_url()).control
+        node = host if "@" in host else f"jobtui@{host}"
+        if consume:
+            replies = control.add_consumer(queue, destination=[node], reply=True, timeout=2.0)
+        else:
+            replies = control.cancel_consumer(queue, destination=[node], reply=True, timeout=2.0)
+        for reply in replies or []:
+            for answer in reply.values():
+                if "error" in answer:
+                    raise InvalidInput(f"queue: {answer['error']}")
+                return str(answer.get("ok", answer))
+        raise NotFound(f"no worker {host!r} answered (see jobtui workers)")
 
     def remote_executors(self, **options: Any) -> dict[str, Any]:
         """The daemon's executor of Celery queues, when a broker is configured."""
