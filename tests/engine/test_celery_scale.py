@@ -241,8 +241,24 @@ def test_redis_down_at_dispatch_runs_wait_queued_then_complete(
     )
     server.start()
     try:
+        c.step_until(
+            lambda: all("in Celery" in (c.engine.get_run(i).wait_reason or "") for i in ids),
+            "the runs to be sent",
+        )
+        # Redis restarts without its data: the tasks no worker took yet are gone; the
+        # daemon notices (its consumer group is gone too) and sends them again.
+        server.stop()
+        server.start()
         c.start_worker("wa", ["a"], url=url)
         runs = c.step_until(lambda: c.runs_final(ids), "the runs to go out and end")
+        assert all(
+            ("running", "queued")
+            in [
+                (t.from_state.value if t.from_state else None, t.to_state.value)
+                for t in r.transitions
+            ]
+            for r in runs
+        )
         assert [r.state for r in runs] == [RunState.SUCCEEDED] * 3
         assert all(r.wait_reason is None for r in runs)
     finally:

@@ -60,13 +60,16 @@ PING_EVERY = 1.0
 CONSUMER = "daemon"
 
 
-def ensure_group(client: Any, stream: str) -> None:
-    """The daemon's consumer group on the events stream (created with the stream)."""
+def ensure_group(client: Any, stream: str) -> bool:
+    """The daemon's consumer group on the events stream (created with the stream); True
+    when it had to be created (first use, or Redis lost its data)."""
     try:
         client.xgroup_create(stream, EVENTS_GROUP, id="0", mkstream=True)
     except Exception as exc:
         if "BUSYGROUP" not in str(exc):
             raise
+        return False
+    return True
 
 
 class CeleryExecutor:
@@ -106,6 +109,7 @@ class CeleryExecutor:
         self._read_pending = True  # first what a previous daemon read and did not ack
         self._since = self.clock.now()  # silence is counted from here at the earliest
         self._ended: list[int] = []
+        self._orphans: set[int] = set()  # runs whose task the broker lost
         self._cancel_sent: set[int] = set()
         self._timeouts: dict[int, float | None] = {}
         self._timed_out: dict[int, float] = {}
@@ -139,7 +143,14 @@ class CeleryExecutor:
             try:
                 self.client.ping()
                 if not self._group_ready:
-                    ensure_group(self.client, self.stream)
+                    if ensure_group(self.client, self.stream):
+                        # No group: first use, or Redis restarted without its data, and the
+                        # tasks of runs no worker had taken yet went with it: send them again.
+                        self._orphans |= {
+                            int(r["id"])
+                            for r in remote_rows.remote_rows(self.store, self.name)
+                            if r["host"] is None and r["state"] == "running"
+                        }
                     self._group_ready = True
                 if self._reachable is False:
                     log.info("broker %s reachable again", self.broker.url)
@@ -276,6 +287,14 @@ class CeleryExecutor:
     # -- cancel, silence, timeouts -----------------------------------------------------
     def _watch_rows(self) -> None:
         now = self.clock.now()
+        for run_id in sorted(self._orphans):
+            lifecycle.requeue(
+                self.store,
+                run_id,
+                f"waiting: the broker {self.broker.url} lost its queued tasks (restarted "
+                "without its data); sending it again",
+            )
+        self._orphans.clear()
         for row in remote_rows.remote_rows(self.store, self.name):
             run_id = int(row["id"])
             if row["state"] == "cancelling":
