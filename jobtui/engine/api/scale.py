@@ -156,7 +156,9 @@ class ScaleAPI(EngineBase):
                     presence[str(data.get("hostname"))] = data
         except Exception as exc:
             raise InvalidInput(f"broker: {config.url} is unreachable ({exc})") from None
-        inspect = make_celery(url).control.inspect(timeout=timeout)
+        # Each question waits for `timeout` unless `limit` answers came: every jobtui worker
+        # keeps a presence key, so their count is the answers to wait for.
+        inspect = make_celery(url).control.inspect(timeout=timeout, limit=len(presence) or None)
         stats = inspect.stats() or {}
         active = inspect.active() or {}
         queues = inspect.active_queues() or {}

@@ -271,6 +271,8 @@ class CeleryExecutor:
                         events.append(Event.from_fields(fields))
             report = apply_batch(self.store, events, self.clock.now())
             self._ended.extend(report.ended)
+            for run_id in report.ended:
+                self._forget(run_id)
             try:  # after the commit: acknowledged, then gone from the stream
                 pipe = self.client.pipeline(transaction=False)
                 pipe.xack(self.stream, EVENTS_GROUP, *ids)
@@ -336,6 +338,9 @@ class CeleryExecutor:
     def _end(self, run_id: int, state: RunState, message: str) -> None:
         if lifecycle.end_unreported(self.store, run_id, self.clock.now(), state, message):
             self._ended.append(run_id)
+        self._forget(run_id)
+
+    def _forget(self, run_id: int) -> None:
         self._cancel_sent.discard(run_id)
         self._timeouts.pop(run_id, None)
         self._timed_out.pop(run_id, None)
