@@ -6,6 +6,8 @@ python -m benchmarks infer           # bench_infer.py: inference fidelity, basel
 python -m benchmarks formats         # bench_formats.py: every format and codec beside JSON lines
 python -m benchmarks sinks           # bench_sinks.py: brokers and MariaDB beside plain
                                      # client loops, SQLite against the file sink
+python -m benchmarks scale           # bench_scale.py: dispatch latency local vs celery,
+                                     # runs/min with 1 and 2 Celery workers (Redis db 15)
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from jobtui.engine import Engine
 
 # Each module defines `commands: list[click.Command]` added to the root group.
-COMMAND_MODULES = ["jobs", "sinks", "workspaces", "daemon", "runs", "datasets"]
+COMMAND_MODULES = ["jobs", "sinks", "workspaces", "daemon", "runs", "datasets", "scale"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

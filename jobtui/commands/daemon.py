@@ -27,8 +27,11 @@ from jobtui.engine import InvalidInput, format_duration
     help="On SIGTERM, seconds to let running runs finish before stopping.",
 )
 @click.option("--verbose", "-v", is_flag=True, help="Log debug messages.")
+@click.option(
+    "--metrics", default=None, metavar="HOST:PORT", help="Serve Prometheus metrics there."
+)
 @click.pass_context
-def daemon(ctx: click.Context, grace: float, verbose: bool) -> None:
+def daemon(ctx: click.Context, grace: float, verbose: bool, metrics: str | None) -> None:
     """The scheduler. Without a command it runs in the foreground.
 
     One daemon per database: it holds <data-dir>/daemon.lock and a lease row; a second
@@ -45,7 +48,7 @@ def daemon(ctx: click.Context, grace: float, verbose: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     obj: Context = ctx.obj
-    ctx.exit(obj.engine.run_daemon(grace=grace, verbose=verbose))
+    ctx.exit(obj.engine.run_daemon(grace=grace, verbose=verbose, metrics=metrics))
 
 
 @daemon.command("start")

@@ -308,7 +308,7 @@ def list_runs(
         print_json(items)
         return
     print_table(
-        ["id", "job", "state", "trigger", "started", "duration", "records", "title"],
+        ["id", "job", "state", "trigger", "started", "duration", "records", "host", "title"],
         [
             [
                 r.id,
@@ -318,6 +318,7 @@ def list_runs(
                 format_when(r.started_at or r.queued_at),
                 _duration_text(r, now),
                 r.records,
+                r.host or "",
                 r.title,
             ]
             for r in items
@@ -362,6 +363,10 @@ def show_run(obj: Context, run_id: int, as_json: bool) -> None:
         ("since", format_when(run.since)),
         ("worker", f"pid {run.pid}" if run.pid else "—"),
     ]
+    if run.host:
+        rows.append(("host", run.host))
+    if run.wait_reason and run.state.value in ("queued", "running"):
+        rows.append(("waiting", run.wait_reason))
     if run.parameters:
         rows.append(("parameters", ", ".join(f"{k}={v}" for k, v in run.parameters.items())))
     effective = options.get("effective") or {}

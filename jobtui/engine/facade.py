@@ -9,6 +9,7 @@ from jobtui.engine.api.daemon import DaemonAPI
 from jobtui.engine.api.datasets import DatasetsAPI
 from jobtui.engine.api.jobs import JobsAPI
 from jobtui.engine.api.runs import RunsAPI
+from jobtui.engine.api.scale import ScaleAPI
 from jobtui.engine.api.sinks import SinksAPI
 from jobtui.engine.model.clock import Clock
 from jobtui.engine.store import workspaces
@@ -16,7 +17,7 @@ from jobtui.engine.store.db import Store
 from jobtui.paths import ensure_private_dir, resolve_data_dir, resolve_db_path
 
 
-class Engine(RunsAPI, DaemonAPI, DatasetsAPI, SinksAPI, JobsAPI):
+class Engine(RunsAPI, DaemonAPI, DatasetsAPI, SinksAPI, JobsAPI, ScaleAPI):
     """Everything jobtui can do, over one SQLite file. Build it with `Engine.open`."""
 
     @classmethod

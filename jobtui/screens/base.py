@@ -58,6 +58,8 @@ class Navigator(Protocol):
 
     def sink_presets(self) -> Screen[None]: ...
 
+    def workers(self) -> Screen[None]: ...
+
 
 class Dashboard(Protocol):
     """The app as screens see it (`JobtuiApp` is one)."""

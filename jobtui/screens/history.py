@@ -89,6 +89,8 @@ class RunsLoaded(Message):
 
 
 def error_summary(run: Run) -> str:
+    if run.wait_reason and not run.state.is_final:  # a remote run waiting (issue 19)
+        return inert(run.wait_reason)
     if run.error:
         return inert(run.error.splitlines()[0] if run.error.strip() else run.error)
     if run.errors:
@@ -366,6 +368,8 @@ def details(run: Run, utc: bool) -> Text:
     )
     text.append(f"queued {fmt_full(run.queued_at, utc)}\n")
     text.append(f"started {fmt_full(run.started_at, utc)} · ended {fmt_full(run.ended_at, utc)}\n")
+    if run.host:
+        text.append(f"ran on host {inert(run.host)}\n")
     if run.parameters:
         text.append("\nParameters\n", style="bold")
         text.append(inert(json.dumps(run.parameters, indent=2, default=str)) + "\n")

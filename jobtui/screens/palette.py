@@ -52,6 +52,7 @@ class JobCommands(Provider):
             ("Go to: all runs", self._go_history, "Run history across every job"),
             ("Go to: datasets", self._go_datasets, "Built-in and custom datasets"),
             ("Go to: sink presets", self._go_presets, "Saved sink configurations"),
+            ("Go to: workers", self._go_workers, "Celery workers: queues, slots, runs"),
             ("Go to: workspaces", self._go_workspaces, "Pick the workspace the list shows"),
         ]
         return own + places + shared
@@ -73,6 +74,9 @@ class JobCommands(Provider):
 
     def _go_presets(self) -> None:
         self.app.push_screen(self.dashboard.screens.sink_presets())
+
+    def _go_workers(self) -> None:
+        self.app.push_screen(self.dashboard.screens.workers())
 
     def _go_job(self, job_id: int) -> None:
         self.app.push_screen(self.dashboard.screens.job_detail(job_id))

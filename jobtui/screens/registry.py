@@ -61,6 +61,11 @@ class Screens:
 
         return SinkPresetsScreen(self.engine)
 
+    def workers(self) -> Screen[None]:
+        from jobtui.screens.workers import WorkersScreen
+
+        return WorkersScreen(self.engine)
+
 
 def screen_classes() -> list[type[Screen[Any]]]:
     """Every screen the navigator builds (for the keymap's list of binding ids)."""
@@ -71,6 +76,7 @@ def screen_classes() -> list[type[Screen[Any]]]:
     from jobtui.screens.logs import LogsScreen
     from jobtui.screens.sink_presets import SinkPresetsScreen
     from jobtui.screens.wizard.screen import WizardScreen
+    from jobtui.screens.workers import WorkersScreen
     from jobtui.screens.workspaces import WorkspacesScreen
 
     return [
@@ -82,4 +88,5 @@ def screen_classes() -> list[type[Screen[Any]]]:
         WorkspacesScreen,
         DatasetsScreen,
         SinkPresetsScreen,
+        WorkersScreen,
     ]

@@ -89,3 +89,14 @@ async def test_workspaces_create_rename_and_choose(engine: Engine) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert app.result == "ops"
+
+
+async def test_workers_screen_says_when_no_broker_is_configured(engine: Engine) -> None:
+    from jobtui.screens.workers import WorkersScreen
+
+    app = Host(WorkersScreen(engine, refresh=0))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        note = str(app.screen.query_one("#workers-note", Static).render())
+        assert "broker: none configured" in note
+        assert app.screen.query_one("#workers-table", DataTable).row_count == 0

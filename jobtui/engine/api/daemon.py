@@ -80,14 +80,22 @@ class DaemonAPI(EngineBase):
             time.sleep(0.05)
         return f"tried to start the jobtui daemon; see {log_path(self.data_dir)}"
 
-    def run_daemon(self, grace: float | None = None, verbose: bool = False) -> int:
+    def run_daemon(
+        self, grace: float | None = None, verbose: bool = False, metrics: str | None = None
+    ) -> int:
         """Run the daemon in the foreground until SIGTERM/SIGINT; its exit code. Raises
-        `DaemonRunning` (exit 2) when another daemon holds this data directory."""
+        `DaemonRunning` (exit 2) when another daemon holds this data directory.
+        `metrics` ("HOST:PORT"): serve Prometheus metrics there meanwhile."""
         from jobtui.engine.schedule.daemon import DEFAULT_GRACE_S
         from jobtui.engine.schedule.detach import configure_logging
 
+        server = self.serve_metrics(metrics) if metrics else None
         configure_logging(verbose)
-        return self.make_daemon(grace=DEFAULT_GRACE_S if grace is None else grace).run()
+        try:
+            return self.make_daemon(grace=DEFAULT_GRACE_S if grace is None else grace).run()
+        finally:
+            if server is not None:
+                server.shutdown()
 
     def make_daemon(self, **options: Any) -> Daemon:
         """The daemon over this engine's store, clock and data directory (not started):
@@ -105,7 +113,7 @@ class DaemonAPI(EngineBase):
                 self.clock,
                 started_by=f"the daemon (pid {os.getpid()})",
             )
-            options["executors"] = {local.name: local}
+            options["executors"] = {local.name: local, **self.remote_executors()}
         return Daemon(self.store, self.clock, self.data_dir, **options)
 
     def start_daemon(self, grace: float | None = None) -> None:
@@ -234,6 +242,10 @@ class DaemonAPI(EngineBase):
         ) -> Job: ...
 
         def update_job(self, ref: str | int, data: dict[str, Any], note: str = "") -> Job: ...
+
+        def remote_executors(self, **options: Any) -> dict[str, Any]: ...
+
+        def serve_metrics(self, address: str) -> Any: ...
 
     def smtp_settings(self) -> dict[str, Any] | None:
         from jobtui.engine.schedule.alerts import smtp_settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobtui.engine.api.base import EngineBase
 from jobtui.engine.model.codec import dumps
@@ -25,6 +25,10 @@ JOB_SORTS = job_rows.JOB_SORTS
 
 
 class JobsAPI(EngineBase):
+    if TYPE_CHECKING:
+        # Provided by ScaleAPI in the composed Engine (declared for the type checker only).
+        def queue_problem(self, queue: str) -> FieldError | None: ...
+
     # -- workspaces ------------------------------------------------------------
     def list_workspaces(self) -> list[Workspace]:
         return workspaces.list_workspaces(self.store)
@@ -62,11 +66,15 @@ class JobsAPI(EngineBase):
 
     def validate_spec(self, data: Any) -> tuple[JobSpec | None, list[FieldError]]:
         """Check a spec against the rules and what exists (datasets, presets)."""
-        return validate_spec(
+        spec, errors = validate_spec(
             data,
             known_datasets=self.known_dataset_names(),
             known_presets=self.known_preset_names(),
         )
+        problem = self.queue_problem(spec.queue) if spec is not None else None
+        if problem is not None:  # a Celery queue needs a broker (api/scale.py)
+            return None, [*errors, problem]
+        return spec, errors
 
     def _checked(self, data: Any) -> JobSpec:
         spec, errors = self.validate_spec(data)

@@ -263,7 +263,12 @@ class RunsAPI(EngineBase):
         """Why run `run_id` cannot be replayed, or None when it can."""
         from jobtui.engine.datagen.replay_store import replay_files
 
-        self.get_run(run_id)
+        run = self.get_run(run_id)
+        if run.host:  # a remote run's output is stored where it ran (issue 19)
+            return (
+                f"run {run_id} ran on host {run.host}: its stored output is in that worker's "
+                "data directory, not on this host; replay is not shipped between hosts"
+            )
         if not replay_files(self.replay_dir(run_id)):
             return (
                 f"run {run_id} has no stored output to replay (the job keeps output only with "

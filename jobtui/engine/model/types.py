@@ -194,6 +194,8 @@ class Run:
     retried_as: int | None = None  # the run that retried this attempt
     tasks: list[RunTask] = field(default_factory=list)
     transitions: list[RunTransition] = field(default_factory=list)  # loaded by get_run
+    host: str | None = None  # the remote worker's host (celery queues); None: this host
+    wait_reason: str | None = None  # why a queued run waits (the broker is unreachable)
 
     @property
     def duration(self) -> float | None:

@@ -33,6 +33,7 @@ STALE_HEARTBEATS = 3
 STALE_MIN = 15.0
 STARTUP_GRACE = 60.0  # a worker not yet started (importing, opening the store) may take this
 GRACE = 10.0  # between asking a run to stop (SIGTERM) and making it (SIGKILL)
+REMOTE = "*"  # the registry key of the executor of every queue but `local` (celery_exec.py)
 
 
 def run_timeout(spec: dict[str, Any]) -> float | None:
@@ -119,12 +120,22 @@ class Supervisor:
         if not any(e.has_room() for e in self.executors.values()):
             return
         for row in run_rows.queued_due(self.store, self.clock.now(), self.only_runs):
-            executor = self.executors.get(row["queue"])
+            executor = self.route(row["queue"])
             if executor is None:
                 continue  # no executor serves this queue here: the run waits
             if not executor.has_room():
-                return
+                if executor is self.executors.get(row["queue"]):
+                    return
+                continue  # the remote executor is full or its broker is down: others go on
             self.start(int(row["id"]), executor)
+
+    def route(self, queue: str) -> Executor | None:
+        """The executor of a queue: its own entry, else the one registered as REMOTE ("*",
+        the Celery executor, which serves every queue but `local`)."""
+        executor = self.executors.get(queue)
+        if executor is None and queue != "local":
+            executor = self.executors.get(REMOTE)
+        return executor
 
     def start(self, run_id: int, executor: Executor) -> bool:
         """Claim a queued run for `executor` and submit it; False when someone else took it."""

@@ -25,6 +25,7 @@ from jobtui.engine.model.codec import dumps
 from jobtui.engine.model.errors import Conflict, NotFound
 from jobtui.engine.model.types import RunState
 from jobtui.engine.store import logs as log_rows
+from jobtui.engine.store import remote as remote_rows
 from jobtui.engine.store import runs as run_rows
 from jobtui.engine.store.db import Store
 
@@ -176,3 +177,9 @@ def end_unreported(
     level = "warning" if state == RunState.CANCELLED else "error"
     log_rows.append_line(store, run_id, now, message, level)
     return True
+
+
+def requeue(store: Store, run_id: int, reason: str) -> bool:
+    """running → queued for a claimed run that no worker took (its task could not be sent
+    to the broker): it waits with `reason` and goes out again."""
+    return remote_rows.unclaim(store, run_id, reason)

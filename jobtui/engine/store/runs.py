@@ -56,6 +56,8 @@ def run_from_row(
         retried_as=row["retried_as"],
         tasks=tasks or [],
         transitions=history or [],
+        host=row["host"],
+        wait_reason=row["wait_reason"],
     )
 
 

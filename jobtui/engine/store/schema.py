@@ -266,5 +266,19 @@ ALTER TABLE jobs ADD COLUMN offsets TEXT;
 ALTER TABLE runs ADD COLUMN offsets TEXT;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3_RETRIED_AS, V4_HELD_RUNS, V_PIPELINE_OFFSETS]
+# 19 (scale-out): the host a remote run executes on, why a queued run waits (the broker
+# unreachable), and the events ingested from remote workers: the highest sequence number
+# per run and source, so that an event delivered twice is applied once.
+V_REMOTE = """
+ALTER TABLE runs ADD COLUMN host TEXT;
+ALTER TABLE runs ADD COLUMN wait_reason TEXT;
+CREATE TABLE remote_events (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  source TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (run_id, source)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3_RETRIED_AS, V4_HELD_RUNS, V_PIPELINE_OFFSETS, V_REMOTE]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,192 @@
+"""Scale-out (issue 19): dispatch -> running latency, local beside celery, and runs
+completed per minute with 1 and with 2 Celery workers of 1 slot each.
+
+Dispatch -> running: from `queue_run` to the first line the run's process writes (its
+"run N of ..." line, stamped where it executes; one machine, one clock), p50/p99 over
+sequential runs of `true`: the local executor (the baseline) and the Celery executor in
+the same run. Throughput: 100 runs of `true` queued at once on one Celery queue, with one
+worker of concurrency 1, then two. Needs Redis on 127.0.0.1:6379 (database 15). Not a
+test: it never fails on timing; it prints `uptime`'s load beside the figures.
+
+    python -m benchmarks scale [--latency 20] [--runs 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from jobtui.engine import Engine
+
+URL = "redis://127.0.0.1:6379/15"
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+class Bench:
+    def __init__(self, tmp: Path):
+        from jobtui.engine.model.broker import BrokerConfig
+        from jobtui.engine.run.celery_exec import CeleryExecutor
+        from jobtui.engine.run.executor import REMOTE
+        from jobtui.engine.run.local import LocalExecutor
+
+        self.tmp = tmp
+        self.ns = "bench" + uuid.uuid4().hex[:8]
+        self.engine = Engine.open(data_dir=tmp / "control")
+        self.engine.set_config("broker", URL)
+        self.engine.set_config("namespace", self.ns)
+        executors: dict[str, Any] = {
+            "local": LocalExecutor(self.engine.store, self.engine.data_dir),
+            REMOTE: CeleryExecutor(self.engine.store, BrokerConfig(URL, namespace=self.ns)),
+        }
+        self.daemon = self.engine.make_daemon(
+            use_scheduler=False, ensure_system_jobs=None, executors=executors
+        )
+        self.daemon.acquire()
+        self.daemon.startup()
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.queue = f"{self.ns}-q"
+        for name, queue in (("local-true", "local"), ("celery-true", self.queue)):
+            self.engine.create_job(
+                {"name": name, "kind": "command", "queue": queue, "command": {"argv": ["true"]}}
+            )
+
+    def start_worker(self, name: str) -> None:
+        import redis
+
+        from jobtui.engine.model.broker import worker_key
+
+        host = f"{self.ns}-{name}"
+        argv = [
+            sys.executable,
+            "-m",
+            "jobtui",
+            "--data-dir",
+            str(self.tmp / name),
+            "worker",
+            "--queue",
+            self.queue,
+            "--hostname",
+            host,
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "warning",
+        ]
+        proc = subprocess.Popen(
+            argv,
+            env={**os.environ, "JOBTUI_BROKER": URL},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.workers.append(proc)
+        client = redis.Redis.from_url(URL)
+        deadline = time.monotonic() + 120
+        while not client.exists(worker_key(host)):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"worker {host} did not start")
+            time.sleep(0.05)
+
+    def stop_workers(self) -> None:
+        for proc in self.workers:
+            proc.send_signal(signal.SIGTERM)
+        for proc in self.workers:
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.workers = []
+
+    def step_until_final(self, ids: list[int], timeout: float = 900) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            self.daemon.step()
+            if all(self.engine.get_run(i).state.is_final for i in ids):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("runs did not end in time")
+            time.sleep(0.02)
+
+    def latency(self, job: str, n: int) -> list[float]:
+        out = []
+        for _ in range(n):
+            run = self.engine.queue_run(job)
+            self.step_until_final([run.id])
+            first = next(
+                line for line in self.engine.read_log(run.id) if line.message.startswith("run ")
+            )
+            out.append(first.ts.timestamp() - run.queued_at.timestamp())
+        return out
+
+    def throughput(self, runs: int) -> float:
+        ids = [self.engine.queue_run("celery-true").id for _ in range(runs)]
+        started = time.monotonic()
+        self.step_until_final(ids)
+        return runs / (time.monotonic() - started) * 60
+
+    def close(self) -> None:
+        import redis
+
+        self.stop_workers()
+        self.daemon.release()
+        client = redis.Redis.from_url(URL)
+        with contextlib.suppress(Exception):
+            for key in client.scan_iter(f"{self.ns}*"):
+                client.delete(key)
+        self.engine.close()
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks scale")
+    parser.add_argument("--latency", type=int, default=20, help="sequential runs per executor")
+    parser.add_argument("--runs", type=int, default=100, help="runs of the throughput figure")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        bench = Bench(Path(tmp))
+        try:
+            print(f"load before: {load()}", flush=True)
+            bench.start_worker("w1")
+            local = bench.latency("local-true", args.latency)
+            celery = bench.latency("celery-true", args.latency)
+            print(
+                f"dispatch -> running over {args.latency} sequential runs of `true` "
+                f"(load {load()}):"
+            )
+            for name, values in (("local (baseline)", local), ("celery, 1 worker", celery)):
+                print(
+                    f"  {name:<18} p50 {statistics.median(values) * 1000:7.0f} ms   "
+                    f"p99 {pct(values, 99) * 1000:7.0f} ms"
+                )
+            one = bench.throughput(args.runs)
+            print(
+                f"{args.runs} runs, 1 worker x 1 slot:  {one:6.1f} runs/min (load {load()})",
+                flush=True,
+            )
+            bench.start_worker("w2")
+            two = bench.throughput(args.runs)
+            print(f"{args.runs} runs, 2 workers x 1 slot: {two:6.1f} runs/min (load {load()})")
+            print(f"2 workers / 1 worker: {two / one:.2f}x (target >= 1.7x; 2 cores shared)")
+        finally:
+            bench.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,243 @@
+"""The scale-out part of the Engine facade (issue 19): the broker configuration, the
+Celery workers (`jobtui worker`, `jobtui workers`) and the daemon's remote executor."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from jobtui.engine.api.base import EngineBase
+from jobtui.engine.model.broker import (
+    CONFIG_KEYS,
+    ENV_BROKER,
+    ENV_BROKER_PASSWORD,
+    LOCAL_QUEUE,
+    PREFIX,
+    BrokerConfig,
+    WorkerInfo,
+    check_broker_url,
+    check_namespace,
+    check_password_ref,
+    check_queue,
+    worker_key,
+)
+from jobtui.engine.model.errors import FieldError, InvalidInput, NotFound
+
+SETTING = "config.{}"
+
+
+class ScaleAPI(EngineBase):
+    # -- configuration ------------------------------------------------------------------
+    def get_config(self) -> dict[str, str | None]:
+        """The stored configuration (secrets stay references), and where each value comes
+        from when the environment overrides it."""
+        out: dict[str, str | None] = {}
+        for key in CONFIG_KEYS:
+            out[key] = self.store.get_setting(SETTING.format(key))
+        return out
+
+    def set_config(self, key: str, value: str | None) -> dict[str, str | None]:
+        """Set (or with None, unset) one configuration key, checked first."""
+        if key not in CONFIG_KEYS:
+            raise InvalidInput(f"key: unknown setting {key!r}; one of {', '.join(CONFIG_KEYS)}")
+        if value is None or value == "":
+            self.store.delete_setting(SETTING.format(key))
+            return self.get_config()
+        if key == "broker":
+            value = check_broker_url(value)
+        elif key == "broker_password":
+            value = check_password_ref(value)
+        elif key == "namespace":
+            value = check_namespace(value)
+        self.store.set_setting(SETTING.format(key), value)
+        return self.get_config()
+
+    def broker_config(self, url: str | None = None) -> BrokerConfig | None:
+        """The broker to use: `url`, else JOBTUI_BROKER, else the stored setting (the
+        password reference likewise from JOBTUI_BROKER_PASSWORD or the setting)."""
+        field = "broker"
+        if url is None and os.environ.get(ENV_BROKER):
+            url, field = os.environ[ENV_BROKER], ENV_BROKER
+        if url is None:
+            url = self.store.get_setting(SETTING.format("broker"))
+        if not url:
+            return None
+        password = os.environ.get(ENV_BROKER_PASSWORD) or self.store.get_setting(
+            SETTING.format("broker_password")
+        )
+        if password:
+            check_password_ref(password, ENV_BROKER_PASSWORD)
+        namespace = self.store.get_setting(SETTING.format("namespace")) or PREFIX
+        return BrokerConfig(check_broker_url(url, field), password or None, namespace)
+
+    def queue_problem(self, queue: str) -> FieldError | None:
+        """Why a job cannot use `queue` here (a Celery queue needs a broker), or None."""
+        if queue == LOCAL_QUEUE:
+            return None
+        try:
+            check_queue(queue)
+        except InvalidInput as exc:
+            return FieldError("queue", str(exc).partition(": ")[2])
+        if self.broker_config() is None:
+            return FieldError(
+                "queue",
+                f"{queue!r} is a Celery queue, but no broker is configured "
+                "(jobtui config set broker redis://HOST:6379/0, or JOBTUI_BROKER); "
+                "use 'local' to run on this host",
+            )
+        return None
+
+    # -- workers --------------------------------------------------------------------------
+    def run_worker(
+        self,
+        queues: list[str],
+        *,
+        concurrency: int = 1,
+        broker: str | None = None,
+        hostname: str | None = None,
+        grace: float = 10.0,
+        loglevel: str = "INFO",
+    ) -> int:
+        """Run a Celery worker in the foreground (`jobtui worker`); its exit code. Its runs
+        write files under this engine's data directory; it never reads its database."""
+        from jobtui.engine.run.celery_app import run_worker
+
+        config = self._need_broker(broker)
+        if not queues:
+            raise InvalidInput("queue: give at least one --queue")
+        for q in queues:
+            check_queue(q, "queue")
+            if q == LOCAL_QUEUE:
+                raise InvalidInput("queue: 'local' runs on the daemon's host; name a Celery queue")
+        if concurrency < 1:
+            raise InvalidInput("concurrency: must be at least 1")
+        if grace < 0:
+            raise InvalidInput("grace: must not be negative")
+        name = hostname or socket.gethostname()
+        check_queue(name, "hostname")
+        return run_worker(
+            config.resolved_url(),
+            queues,
+            concurrency=concurrency,
+            hostname=name,
+            data_dir=Path(self.data_dir),
+            grace=grace,
+            loglevel=loglevel,
+        )
+
+    def _need_broker(self, broker: str | None = None) -> BrokerConfig:
+        config = self.broker_config(broker)
+        if config is None:
+            raise InvalidInput(
+                "broker: none configured; give --broker redis://HOST:6379/0, set JOBTUI_BROKER, "
+                "or jobtui config set broker URL"
+            )
+        return config
+
+    def list_workers(self, broker: str | None = None, timeout: float = 1.0) -> list[WorkerInfo]:
+        """Live Celery workers: what Celery's inspection answers within `timeout`, with the
+        presence each `jobtui worker` keeps on Redis (heartbeat, counts)."""
+        from jobtui.engine.run.celery_app import make_celery
+        from jobtui.engine.run.events import connect
+
+        config = self._need_broker(broker)
+        url = config.resolved_url()
+        client = connect(url)
+        presence: dict[str, dict[str, Any]] = {}
+        try:
+            for key in client.scan_iter(worker_key("*")):
+                raw = client.get(key)
+                if raw:
+                    data = json.loads(raw)
+                    presence[str(data.get("hostname"))] = data
+        except Exception as exc:
+            raise InvalidInput(f"broker: {config.url} is unreachable ({exc})") from None
+        # Each question waits for `timeout` unless `limit` answers came: every jobtui worker
+        # keeps a presence key, so their count is the answers to wait for.
+        inspect = make_celery(url).control.inspect(timeout=timeout, limit=len(presence) or None)
+        stats = inspect.stats() or {}
+        active = inspect.active() or {}
+        queues = inspect.active_queues() or {}
+        now = time.time()
+        out: dict[str, WorkerInfo] = {}
+        for node, st in stats.items():
+            host = node.partition("@")[2] or node
+            p = presence.get(host, {})
+            pool = st.get("pool") or {}
+            out[host] = WorkerInfo(
+                host=host,
+                node=node,
+                online=True,
+                queues=[q.get("name", "") for q in queues.get(node, [])] or p.get("queues", []),
+                concurrency=int(pool.get("max-concurrency") or p.get("concurrency") or 0),
+                active=len(active.get(node, [])),
+                processed=int(p.get("processed") or sum((st.get("total") or {}).values())),
+                failed=int(p.get("failed") or 0),
+                pid=st.get("pid") or p.get("pid"),
+                heartbeat_age=(now - float(p["heartbeat"])) if p.get("heartbeat") else None,
+                runs=list(p.get("active") or []),
+            )
+        for host, p in presence.items():
+            if host not in out:  # kept its presence but did not answer the inspection
+                out[host] = WorkerInfo(
+                    host=host,
+                    node=f"jobtui@{host}",
+                    online=False,
+                    queues=list(p.get("queues") or []),
+                    concurrency=int(p.get("concurrency") or 0),
+                    active=len(p.get("active") or []),
+                    processed=int(p.get("processed") or 0),
+                    failed=int(p.get("failed") or 0),
+                    pid=p.get("pid"),
+                    heartbeat_age=now - float(p.get("heartbeat") or now),
+                    runs=list(p.get("active") or []),
+                )
+        return sorted(out.values(), key=lambda w: w.host)
+
+    def worker_queue(
+        self, host: str, queue: str, consume: bool = True, broker: str | None = None
+    ) -> str:
+        """Make the worker on `host` start (or stop) consuming `queue`, as Flower does
+        (Celery's add_consumer / cancel_consumer); what the worker answered."""
+        from jobtui.engine.run.celery_app import make_celery
+
+        check_queue(queue, "queue")
+        if queue == LOCAL_QUEUE:
+            raise InvalidInput("queue: 'local' runs on the daemon's host; name a Celery queue")
+        config = self._need_broker(broker)
+        control = make_celery(config.resolved_url()).control
+        node = host if "@" in host else f"jobtui@{host}"
+        if consume:
+            replies = control.add_consumer(queue, destination=[node], reply=True, timeout=2.0)
+        else:
+            replies = control.cancel_consumer(queue, destination=[node], reply=True, timeout=2.0)
+        for reply in replies or []:
+            for answer in reply.values():
+                if "error" in answer:
+                    raise InvalidInput(f"queue: {answer['error']}")
+                return str(answer.get("ok", answer))
+        raise NotFound(f"no worker {host!r} answered (see jobtui workers)")
+
+    def remote_executors(self, **options: Any) -> dict[str, Any]:
+        """The daemon's executor of Celery queues, when a broker is configured."""
+        from jobtui.engine.run.celery_exec import celery_executors
+
+        return celery_executors(self.store, self.broker_config(), self.clock, **options)
+
+    def serve_metrics(self, address: str) -> Any:
+        """Serve Prometheus metrics on "HOST:PORT" from a thread; the server (shutdown())."""
+        from jobtui.engine.run.metrics import presence_counter, serve_metrics
+
+        host, sep, port = address.rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+            raise InvalidInput(f"metrics: {address!r} is not HOST:PORT (like 127.0.0.1:9464)")
+        config = self.broker_config()
+        counter = presence_counter(config.resolved_url()) if config is not None else None
+        try:
+            return serve_metrics(self.store, host.strip("[]") or "127.0.0.1", int(port), counter)
+        except OSError as exc:
+            raise InvalidInput(f"metrics: cannot listen on {address}: {exc.strerror}") from None
