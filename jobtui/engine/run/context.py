@@ -25,7 +25,7 @@ from jobtui.engine.model.errors import JobtuiError
 from jobtui.engine.model.runtime import Outcome, RunContext, RunOrder, RunReporter, Stopped
 from jobtui.engine.model.types import RunState
 from jobtui.engine.run.executor import GRACE, HEARTBEAT_INTERVAL, run_timeout
-from jobtui.engine.run.logs import LogWriter
+from jobtui.engine.run.logs import LogWriter, lost_note
 
 CANCEL_POLL = 0.25
 
@@ -126,9 +126,12 @@ def execute(
         "info" if outcome.state == RunState.SUCCEEDED else "warning",
     )
     log.close()
+    results = list(outcome.results or ctx.results)
+    if log.lines_lost:
+        results.append(lost_note(log.lines_lost))
     with contextlib.suppress(Exception):
         ctx.write_progress()
-    reporter.finish(clock.now(), outcome, ctx.errors, outcome.results or ctx.results)
+    reporter.finish(clock.now(), outcome, ctx.errors, results)
     return outcome
 
 
