@@ -118,6 +118,9 @@ class CommandSpec(Strict):
     env: dict[str, str] = Field(default_factory=dict)
     cwd: str | None = None
     shell: bool = False
+    # `separate`: stdout and stderr are told apart (read in one loop: in the order read);
+    # `merged`: one pipe for both, stored exactly in the order written (all as stdout).
+    output: Literal["separate", "merged"] = "separate"
 
     @field_validator("argv")
     @classmethod

@@ -121,10 +121,9 @@ def execute(
     summary = f"{outcome.state.value}"
     if outcome.error:
         summary += f": {outcome.error}"
-    log.write(
-        f"run ended {summary}",
-        "info" if outcome.state == RunState.SUCCEEDED else "warning",
-    )
+    # A failure is an error (`logs --level error` and the log screen's `e` find it).
+    level = {RunState.SUCCEEDED: "info", RunState.FAILED: "error"}.get(outcome.state, "warning")
+    log.write(f"run ended {summary}", level)
     log.close()
     results = list(outcome.results or ctx.results)
     if log.lines_lost:

@@ -11,6 +11,7 @@ much was cut."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -33,7 +34,13 @@ def cut_line(line: str, limit: int = MAX_MESSAGE, unit: str = "characters") -> s
     """`line`, or its first `limit` characters and a marker saying how much was cut."""
     if len(line) <= limit:
         return line
+    at = line.rfind(" … [line cut: ")
+    if 0 <= at <= limit and _CUT.match(line, at):
+        return line  # cut already (the command runner cuts its lines in bytes)
     return line[:limit] + cut_marker(len(line) - limit, unit)
+
+
+_CUT = re.compile(r" … \[line cut: \d+ more \w+\]\Z")
 
 
 def cut_marker(cut: int, unit: str = "characters") -> str:
