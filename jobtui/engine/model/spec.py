@@ -121,6 +121,10 @@ class CommandSpec(Strict):
     # `separate`: stdout and stderr are told apart (read in one loop: in the order read);
     # `merged`: one pipe for both, stored exactly in the order written (all as stdout).
     output: Literal["separate", "merged"] = "separate"
+    # The command sees a minimal environment (see run/command.py: BASE_ENV) plus `env`;
+    # `true` passes the whole environment of whoever starts the run, a list passes those
+    # variables only.
+    inherit_env: bool | list[str] = False
 
     @field_validator("argv")
     @classmethod
@@ -135,6 +139,15 @@ class CommandSpec(Strict):
         for key in value:
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
                 raise ValueError(f"{brief(key)} is not an environment variable name")
+        return value
+
+    @field_validator("inherit_env")
+    @classmethod
+    def _inherited(cls, value: bool | list[str]) -> bool | list[str]:
+        if isinstance(value, list):
+            for key in value:
+                if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+                    raise ValueError(f"{brief(key)} is not an environment variable name")
         return value
 
 

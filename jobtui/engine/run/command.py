@@ -13,6 +13,7 @@ import shlex
 import signal
 import subprocess
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -179,10 +180,31 @@ class OutputReader:
         self.selector.close()
 
 
+# What a command sees of the environment of whoever starts the run (the daemon's, usually)
+# unless the job asks for more: enough to find programs and behave as a login would, none
+# of the secrets the daemon's environment may hold for other jobs.
+BASE_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "SHELL", "TMPDIR")
+
+
+def base_env(environ: Mapping[str, str], inherit: bool | list[str]) -> dict[str, str]:
+    """The environment a command starts from: BASE_ENV and `LC_*` from `environ`, plus
+    every variable (`inherit` true) or the ones named."""
+    if inherit is True:
+        return dict(environ)
+    env = {
+        name: value for name, value in environ.items() if name in BASE_ENV or name.startswith("LC_")
+    }
+    env.setdefault("PATH", os.defpath)
+    for name in inherit or ():
+        if name in environ:
+            env[name] = environ[name]
+    return env
+
+
 def command_env(ctx: RunContext) -> dict[str, str]:
     spec = ctx.spec.command
     assert spec is not None
-    env = dict(os.environ)
+    env = base_env(os.environ, spec.inherit_env)
     configured = dict(spec.env)
     configured.update({k: str(v) for k, v in (ctx.options.get("env") or {}).items()})
     for name, value in configured.items():
