@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from jobtui.engine.model.clock import Clock, SystemClock
+from jobtui.engine.model.secrets import redact
 from jobtui.engine.model.spec import JobSpec
 from jobtui.engine.model.types import LogRow, RunState
 
@@ -188,6 +189,9 @@ class RunContext:
         return task
 
     def update_task(self, task: TaskState, **changes: Any) -> None:
+        for key in ("error", "result"):
+            if isinstance(changes.get(key), str):
+                changes[key] = redact(changes[key])
         with self.lock:
             for key, value in changes.items():
                 setattr(task, key, value)
@@ -202,11 +206,11 @@ class RunContext:
             self.records += n
 
     def add_error(self, message: str, detail: str | None = None, task: str | None = None) -> None:
-        error: dict[str, Any] = {"message": message, "at": self.now()}
+        error: dict[str, Any] = {"message": redact(message), "at": self.now()}
         if task:
             error["task"] = task
         if detail:
-            error["traceback"] = detail
+            error["traceback"] = redact(detail)
         with self.lock:
             self.errors.append(error)
 
