@@ -60,7 +60,8 @@ class TaskState:
     name: str
     total: int | None = None
     state: str = "queued"
-    records: int = 0
+    records: int = 0  # delivered (written, for a task still running)
+    generated: int = 0  # made for the task and handed to its sink
     started_at: float | None = None
     ended_at: float | None = None
     error: str | None = None

@@ -149,6 +149,8 @@ class RunTask:
     ended_at: datetime | None
     error: str | None
     result: str | None = None
+    # Records made for the task and handed to its sink; `records` is what it delivered.
+    generated: int = 0
 
 
 @dataclass(frozen=True)

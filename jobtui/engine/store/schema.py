@@ -237,5 +237,12 @@ BEGIN
 END;
 """
 
-MIGRATIONS: list[str] = [V1, V2]
+# Records generated per task beside the delivered ones (`records`), issue 17.13; the
+# tasks stored before it count what they delivered as generated.
+V_TASK_GENERATED = """
+ALTER TABLE run_tasks ADD COLUMN generated INTEGER NOT NULL DEFAULT 0;
+UPDATE run_tasks SET generated = records;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V_TASK_GENERATED]
 SCHEMA_VERSION = len(MIGRATIONS)
