@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from jobtui.engine import Engine, RunState
+from jobtui.engine import Engine, InvalidInput, RunState
 from jobtui.engine.model.secrets import MASK, forget_secrets, redact, remember_secret
 
 from .runs_helpers import command_job, run_to_end
@@ -126,3 +126,18 @@ def test_redact_masks_remembered_values_url_passwords_and_secret_query_values() 
     assert redact(text) == (
         f"a {MASK} b {MASK} c abc postgresql://me:{MASK}@db:5432/x https://h/p?token={MASK}&page=2"
     )
+
+
+@pytest.mark.parametrize("kind", sorted(SINKS))
+def test_testing_a_sink_never_shows_the_password_of_its_url(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    option, url, extra = SINKS[kind]
+    monkeypatch.setenv("JOBTUI_TEST_URL", url)
+    try:
+        message = engine.test_sink(
+            {"type": kind, "options": {option: "env:JOBTUI_TEST_URL", **extra}}
+        )
+    except InvalidInput as exc:
+        message = str(exc)
+    assert PASSWORD not in message
