@@ -96,3 +96,14 @@ def test_base_env_keeps_the_minimal_set_and_what_is_named() -> None:
 def test_inherit_env_names_are_checked(engine: Engine) -> None:
     with pytest.raises(SpecError, match="inherit_env"):
         command_job(engine, "bad", ["true"], inherit_env=["not a name"])
+
+
+def test_inherit_env_as_typed_in_a_form() -> None:
+    from jobtui.engine import CommandSpec
+
+    assert CommandSpec(argv=["x"], inherit_env="AWS_PROFILE, HOME").inherit_env == [
+        "AWS_PROFILE",
+        "HOME",
+    ]
+    assert CommandSpec(argv=["x"], inherit_env="true").inherit_env is True
+    assert CommandSpec(argv=["x"], inherit_env="").inherit_env is False

@@ -141,6 +141,19 @@ class CommandSpec(Strict):
                 raise ValueError(f"{brief(key)} is not an environment variable name")
         return value
 
+    @field_validator("inherit_env", mode="before")
+    @classmethod
+    def _inherit_text(cls, value: Any) -> Any:
+        """As typed in a form: `true`/`false`, or names separated by commas or spaces."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.lower() in ("true", "yes", "all", "*"):
+            return True
+        if text.lower() in ("false", "no", "none", ""):
+            return False
+        return [name for name in re.split(r"[\s,;'\"\[\]]+", text) if name]
+
     @field_validator("inherit_env")
     @classmethod
     def _inherited(cls, value: bool | list[str]) -> bool | list[str]:
