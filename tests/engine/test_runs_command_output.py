@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from jobtui.engine import Engine, RunState
-from jobtui.engine.run.command import output_level
+from jobtui.engine.run.command import OutputReader, output_level
 from jobtui.engine.run.logs import MAX_MESSAGE, levels_at_least
 
 from .runs_helpers import command_job, run_to_end
@@ -94,4 +94,32 @@ def test_an_output_line_over_64_kib_is_cut_saying_how_many_bytes(engine: Engine)
     assert [m for _, m in output(engine, run.id)] == [
         "y" * MAX_MESSAGE + " … [line cut: 5000 more bytes]",
         "next",
+    ]
+
+
+def test_each_line_of_a_mixed_chunk_gets_its_own_level() -> None:
+    import subprocess
+
+    proc = subprocess.Popen(
+        ["sh", "-c", "printf 'fine\\nERROR: x\\nfine 2\\n'; printf 'WARNING: a\\nboom\\n' >&2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    seen: list[tuple[str, str, str]] = []
+
+    class Log:
+        def write(self, message: str, level: str = "info", stream: str = "engine") -> None:
+            seen.append((stream, level, message))
+
+    reader = OutputReader(proc, Log())  # type: ignore[arg-type]
+    proc.wait()
+    reader.drain(30)
+    assert [s for s in seen if s[0] == "stdout"] == [
+        ("stdout", "info", "fine"),
+        ("stdout", "error", "ERROR: x"),
+        ("stdout", "info", "fine 2"),
+    ]
+    assert [s for s in seen if s[0] == "stderr"] == [
+        ("stderr", "warning", "WARNING: a"),
+        ("stderr", "error", "boom"),
     ]

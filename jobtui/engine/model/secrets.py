@@ -82,8 +82,10 @@ def _looks_secret_key(key: str) -> bool:
 MIN_REDACTED = 4
 _resolved: set[str] = set()
 _resolved_lock = threading.Lock()
-_resolved_pattern: re.Pattern[str] | None = None
+_resolved_values: tuple[str, ...] = ()
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^\s/@:]*):([^\s/@]+)@")
+# Every name _QUERY_SECRET knows ends in one of these (with its `=`).
+_QUERY_KEYS = ("pass", "pwd=", "secret=", "token=", "key=", "auth=", "sig=", "signature=")
 _QUERY_SECRET = re.compile(
     r"(?i)([?&;](?:password|passwd|pwd|secret|token|access_token|api[-_]?key|apikey|auth|"
     r"signature|sig|key)=)([^&;\s#\"']+)"
@@ -92,35 +94,37 @@ _QUERY_SECRET = re.compile(
 
 def remember_secret(value: str) -> None:
     """Mask `value` (and each of its lines) in everything `redact` sees from now on."""
-    global _resolved_pattern
+    global _resolved_values
     parts = {value.strip(), *(line.strip() for line in value.splitlines())}
     new = {p for p in parts if len(p) >= MIN_REDACTED} - _resolved
     if not new:
         return
     with _resolved_lock:
         _resolved.update(new)
-        ordered = sorted(_resolved, key=len, reverse=True)  # the longest first
-        _resolved_pattern = re.compile("|".join(re.escape(v) for v in ordered))
+        _resolved_values = tuple(sorted(_resolved, key=len, reverse=True))  # longest first
 
 
 def forget_secrets() -> None:
     """Forget every remembered value (tests; a process that runs several runs)."""
-    global _resolved_pattern
+    global _resolved_values
     with _resolved_lock:
         _resolved.clear()
-        _resolved_pattern = None
+        _resolved_values = ()
 
 
 def redact(text: str) -> str:
     """`text` with every resolved secret value, URL password and secret query value
-    replaced by MASK."""
-    pattern = _resolved_pattern
-    if pattern is not None:
-        text = pattern.sub(MASK, text)
-    if "@" in text:
+    replaced by MASK. Cheap substring tests decide whether any rewriting is needed: it
+    runs on every log line of every run."""
+    for value in _resolved_values:
+        if value in text:
+            text = text.replace(value, MASK)
+    if "@" in text and "://" in text:
         text = _URL_USERINFO.sub(lambda m: f"{m.group(1)}{m.group(2)}:{MASK}@", text)
     if "=" in text:
-        text = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}{MASK}", text)
+        low = text.lower()
+        if any(key in low for key in _QUERY_KEYS):
+            text = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}{MASK}", text)
     return text
 
 

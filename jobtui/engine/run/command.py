@@ -81,10 +81,26 @@ _ERROR_LOOKING = re.compile(
 _OWN_LEVEL = re.compile(r"^\W{0,2}(WARNING|WARN|INFO|DEBUG|NOTICE)\b", re.IGNORECASE)
 
 
+def _looks_like_error(line: str) -> bool:
+    head = line[:CLASSIFIED]
+    # Plain substring tests first (most lines have none of these words): the regular
+    # expression only confirms.
+    if not (
+        "ERROR" in head
+        or "FATAL" in head
+        or "CRITICAL" in head
+        or "Exception" in head
+        or "Error: " in head
+        or head.startswith(("Traceback", "panic: "))
+    ):
+        return False
+    return _ERROR_LOOKING.search(head) is not None
+
+
 def output_level(line: str, stream: str) -> str:
     """The log level of one line of the command's output: `error` for stderr (unless the
     line names a milder level itself) and for lines that look like errors."""
-    if _ERROR_LOOKING.search(line, 0, CLASSIFIED):
+    if _looks_like_error(line):
         return "error"
     if stream == "stderr":
         own = _OWN_LEVEL.match(line)
@@ -93,6 +109,21 @@ def output_level(line: str, stream: str) -> str:
         word = own.group(1).lower()
         return "warning" if word.startswith("warn") else "debug" if word == "debug" else "info"
     return "info"
+
+
+_ERROR_WORDS = (b"ERROR", b"FATAL", b"CRITICAL", b"Exception", b"Error: ", b"Traceback", b"panic: ")
+_LEVEL_WORDS = (b"warn", b"info", b"debug", b"notice")
+
+
+def _chunk_level(data: bytes, stream: str) -> str | None:
+    """The level of every line of `data` when no line can differ from its stream's; None
+    when each line must be looked at."""
+    if any(word in data for word in _ERROR_WORDS):
+        return None
+    if stream != "stderr":
+        return "info"
+    lowered = data.lower()
+    return None if any(word in lowered for word in _LEVEL_WORDS) else "error"
 
 
 class OutputReader:
@@ -133,15 +164,25 @@ class OutputReader:
             self._take(stream, data)
 
     def _take(self, stream: str, data: bytes) -> None:
-        start = 0
-        while True:
-            end = data.find(b"\n", start)
-            if end < 0:
-                self._keep(stream, data[start:])
-                return
-            self._keep(stream, data[start:end])
-            self._emit(stream)
-            start = end + 1
+        parts = data.split(b"\n")
+        tail = parts.pop()  # what follows the last line end: the start of a line
+        pending = self.pending[stream]
+        write = self.log.write
+        # One look at the whole chunk: when no line of it can change its level, every
+        # line takes the stream's (the usual case; classifying line by line cost more
+        # than reading).
+        level = _chunk_level(data, stream)
+        for part in parts:
+            if pending or self.cut[stream] or len(part) > MAX_MESSAGE:
+                self._keep(stream, part)
+                self._emit(stream)
+                continue
+            line = part.decode("utf-8", "replace")
+            if line.endswith("\r"):
+                line = line.rstrip("\r")
+            write(line, level or output_level(line, stream), stream)
+        if tail:
+            self._keep(stream, tail)
 
     def _keep(self, stream: str, chunk: bytes) -> None:
         pending = self.pending[stream]
