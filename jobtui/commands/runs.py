@@ -379,7 +379,7 @@ def show_run(obj: Context, run_id: int, as_json: bool) -> None:
                 f"  {task.error}" if task.error else (f"  → {task.result}" if task.result else "")
             )
             made = (
-                f" delivered, {task.generated} generated" if task.generated != task.records else ""
+                f" delivered, {task.generated} generated" if task.generated > task.records else ""
             )
             echo(inert(f"  {task.name}: {task.state.value} {task.records}{total}{made}{extra}"))
     if run.results:
