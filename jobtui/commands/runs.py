@@ -385,7 +385,10 @@ def show_run(obj: Context, run_id: int, as_json: bool) -> None:
             extra = (
                 f"  {task.error}" if task.error else (f"  → {task.result}" if task.result else "")
             )
-            echo(inert(f"  {task.name}: {task.state.value} {task.records}{total}{extra}"))
+            made = (
+                f" delivered, {task.generated} generated" if task.generated > task.records else ""
+            )
+            echo(inert(f"  {task.name}: {task.state.value} {task.records}{total}{made}{extra}"))
     if run.results:
         echo("results:")
         for result in run.results:

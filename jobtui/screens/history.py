@@ -392,6 +392,8 @@ def details(run: Run, utc: bool) -> Text:
             text.append(
                 f"• {inert(task.name)}: {state_label(task.state.value)} · {task.records:,}{total}"
             )
+            if task.generated > task.records:
+                text.append(f" delivered ({task.generated:,} generated)")
             if task.error:
                 text.append(f" · {inert(task.error)}")
             if task.result:

@@ -28,7 +28,7 @@ def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: fl
 
 def command_job(engine: Engine, name: str, argv: list[str], **extra: Any) -> None:
     command: dict[str, Any] = {"argv": argv}
-    for key in ("env", "cwd", "shell"):
+    for key in ("env", "cwd", "shell", "output", "inherit_env"):
         if key in extra:
             command[key] = extra.pop(key)
     engine.create_job({"name": name, "kind": "command", "command": command, **extra})

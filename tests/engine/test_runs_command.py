@@ -64,7 +64,8 @@ def test_env_secrets_parameters_cwd_and_closed_stdin(
     assert run.state == RunState.SUCCEEDED, run.error
     assert run.parameters == {"region": "us"}
     out = [line.message for line in engine.read_log(run.id, streams=["stdout"])]
-    assert out[0] == f"s3cret us {tmp_path}"
+    # The command got the secret; the stored log shows it masked.
+    assert out[0] == f"•••••• us {tmp_path}"
     assert out[1] == "stdin:0"  # stdin is /dev/null: cat ends at once
     # the spec keeps the reference, never the secret
     assert "s3cret" not in str(engine.get_job("envy").spec)

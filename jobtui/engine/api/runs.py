@@ -344,9 +344,14 @@ class RunsAPI(EngineBase):
         except ValidationError as exc:
             raise SpecError(errors_of(exc, "options")) from None
         ctx = SinkContext(job="test", dataset="test", run_id=0, started_at=self.now())
+        from jobtui.engine.model.secrets import redact
+
+        # What the check says is shown to whoever asked: never a resolved secret value.
         try:
-            return sink_class(sink_type).test(resolved["options"], ctx)
+            return redact(sink_class(sink_type).test(resolved["options"], ctx))
+        except InvalidInput as exc:
+            raise InvalidInput(redact(str(exc))) from None
         except JobtuiError:
             raise
         except Exception as exc:
-            raise InvalidInput(f"{sink_type}: {type(exc).__name__}: {exc}") from None
+            raise InvalidInput(redact(f"{sink_type}: {type(exc).__name__}: {exc}")) from None

@@ -54,7 +54,7 @@ def run_replay(ctx: RunContext) -> Outcome:
                         for d in streams:
                             d.put(chunk, None, 0)
                 for d in streams:
-                    d.records = records
+                    d.records = d.generated = records
                     d.sink.records = records
             decoder = None
             if tables:

@@ -162,7 +162,8 @@ class Delivery:
         self.failed: str | None = None
         self.queue: queue.Queue[Any] | None = None
         self.thread: threading.Thread | None = None
-        self.records = 0
+        self.records = 0  # written to the sink (delivered once it closes)
+        self.generated = 0  # made for this task and handed to it
 
     @property
     def alive(self) -> bool:
@@ -206,7 +207,7 @@ class Delivery:
         if n:
             self.records += n
             if self.task is not None:
-                self.ctx.update_task(self.task, records=self.records)
+                self.ctx.update_task(self.task, records=self.records, generated=self.generated)
 
     def fail(self, exc: BaseException) -> None:
         message = str(exc) if isinstance(exc, InvalidInput) else f"{type(exc).__name__}: {exc}"
@@ -216,8 +217,18 @@ class Delivery:
         if detail:
             self.ctx.log.write(detail, "debug", "sink")
         self.ctx.add_error(message, detail, task=self.label)
+        # A failed task counts what its destination keeps (committed, acknowledged), not
+        # what it was handed: a file is removed, an open transaction rolled back.
+        with contextlib.suppress(Exception):
+            self.records = min(self.records, self.sink.delivered())
         if self.task is not None:
-            self.ctx.update_task(self.task, state="failed", error=message)
+            self.ctx.update_task(
+                self.task,
+                state="failed",
+                error=message,
+                records=self.records,
+                generated=self.generated,
+            )
         self.sink.abort()
 
     def put(
@@ -229,6 +240,7 @@ class Delivery:
     ) -> None:
         if self.failed is not None:
             return
+        self.generated += n
         if self.queue is None:
             self._write(data, records, n, encoded)
             return
@@ -278,7 +290,9 @@ def settle(ctx: RunContext, deliveries: list[Delivery]) -> list[str]:
             continue
         if d.task is not None:
             result = f"{d.records} records → {where}"
-            ctx.update_task(d.task, state="succeeded", result=where, records=d.records)
+            ctx.update_task(
+                d.task, state="succeeded", result=where, records=d.records, generated=d.generated
+            )
             results.append(f"{d.task.name.split(' → ')[0]}: {result}")
     return results
 
@@ -416,9 +430,12 @@ def _generate(ctx: RunContext, settings: Settings, pool: Any) -> Outcome:
     if pool is not None and not can_split(gen):
         pool.shutdown()  # this generator cannot make batches elsewhere
         pool = None
-    results = _each_dataset(
-        ctx, gen, every, datasets, counts, sinks, tasks, settings, manifest, replay_dir, pool
-    )
+    try:
+        results = _each_dataset(
+            ctx, gen, every, datasets, counts, sinks, tasks, settings, manifest, replay_dir, pool
+        )
+    finally:
+        delivered_figure(ctx, tasks)
     if replay_dir is not None:
         write_private_text(replay_dir / "manifest.json", json.dumps(manifest, default=str))
         pruned = prune_job_replays(ctx.data_dir, ctx.job_id, settings.replay_keep, ctx.run_id)
@@ -426,6 +443,13 @@ def _generate(ctx: RunContext, settings: Settings, pool: Any) -> Outcome:
             ctx.log.info(f"replay store: pruned the output of {pruned} older run(s)")
     state, error = final_state(ctx)
     return Outcome(state, error=error, results=results)
+
+
+def delivered_figure(ctx: RunContext, tasks: dict[str, list[TaskState]]) -> None:
+    """The run's records become the delivered ones: per dataset, the most any of its sinks
+    delivered (a run whose only sink failed delivered nothing, whatever it generated)."""
+    with ctx.lock:
+        ctx.records = sum(max((t.records for t in ts), default=0) for ts in tasks.values())
 
 
 def _each_dataset(

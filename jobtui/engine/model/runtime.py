@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from jobtui.engine.model.clock import Clock, SystemClock
+from jobtui.engine.model.secrets import redact
 from jobtui.engine.model.spec import JobSpec
 from jobtui.engine.model.types import LogRow, RunState
 
@@ -61,7 +62,8 @@ class TaskState:
     name: str
     total: int | None = None
     state: str = "queued"
-    records: int = 0
+    records: int = 0  # delivered (written, for a task still running)
+    generated: int = 0  # made for the task and handed to its sink
     started_at: float | None = None
     ended_at: float | None = None
     error: str | None = None
@@ -192,6 +194,9 @@ class RunContext:
         return task
 
     def update_task(self, task: TaskState, **changes: Any) -> None:
+        for key in ("error", "result"):
+            if isinstance(changes.get(key), str):
+                changes[key] = redact(changes[key])
         with self.lock:
             for key, value in changes.items():
                 setattr(task, key, value)
@@ -206,11 +211,11 @@ class RunContext:
             self.records += n
 
     def add_error(self, message: str, detail: str | None = None, task: str | None = None) -> None:
-        error: dict[str, Any] = {"message": message, "at": self.now()}
+        error: dict[str, Any] = {"message": redact(message), "at": self.now()}
         if task:
             error["task"] = task
         if detail:
-            error["traceback"] = detail
+            error["traceback"] = redact(detail)
         with self.lock:
             self.errors.append(error)
 

@@ -131,6 +131,13 @@ class CommandSpec(Strict):
     env: dict[str, str] = Field(default_factory=dict)
     cwd: str | None = None
     shell: bool = False
+    # `separate`: stdout and stderr are told apart (read in one loop: in the order read);
+    # `merged`: one pipe for both, stored exactly in the order written (all as stdout).
+    output: Literal["separate", "merged"] = "separate"
+    # The command sees a minimal environment (see run/command.py: BASE_ENV) plus `env`;
+    # `true` passes the whole environment of whoever starts the run, a list passes those
+    # variables only.
+    inherit_env: bool | list[str] = False
 
     @field_validator("argv")
     @classmethod
@@ -145,6 +152,28 @@ class CommandSpec(Strict):
         for key in value:
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
                 raise ValueError(f"{brief(key)} is not an environment variable name")
+        return value
+
+    @field_validator("inherit_env", mode="before")
+    @classmethod
+    def _inherit_text(cls, value: Any) -> Any:
+        """As typed in a form: `true`/`false`, or names separated by commas or spaces."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.lower() in ("true", "yes", "all", "*"):
+            return True
+        if text.lower() in ("false", "no", "none", ""):
+            return False
+        return [name for name in re.split(r"[\s,;'\"\[\]]+", text) if name]
+
+    @field_validator("inherit_env")
+    @classmethod
+    def _inherited(cls, value: bool | list[str]) -> bool | list[str]:
+        if isinstance(value, list):
+            for key in value:
+                if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+                    raise ValueError(f"{brief(key)} is not an environment variable name")
         return value
 
 

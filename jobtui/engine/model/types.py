@@ -154,6 +154,9 @@ class RunTask:
     ended_at: datetime | None
     error: str | None
     result: str | None = None
+    # Records made for the task and handed to its sink; `records` is what it delivered
+    # (fewer when the task failed: what its destination keeps).
+    generated: int = 0
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import selectors
 import shlex
 import signal
 import subprocess
-import threading
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +21,12 @@ from jobtui.engine.model.errors import InvalidInput
 from jobtui.engine.model.runtime import LogSink, Outcome, RunContext, Stopped
 from jobtui.engine.model.secrets import resolve_secret
 from jobtui.engine.model.types import RunState
+from jobtui.engine.run.logs import MAX_MESSAGE, cut_marker
 from jobtui.engine.run.proc import group_members
+
+READ_SIZE = 65536
+CLASSIFIED = 1000  # characters of a line looked at for its level
+DRAIN_PATIENCE = 2.0  # seconds to read what is left once the command has ended
 
 
 def _own_group_members() -> list[int]:
@@ -64,16 +71,181 @@ def _reap_children() -> None:
                 return
 
 
-def _pump(stream: Any, name: str, log: LogSink) -> None:
-    for raw in iter(stream.readline, b""):
-        log.write(raw.rstrip(b"\r\n").decode("utf-8", "replace"), "info", name)
-    stream.close()
+# Lines of job output that count as errors wherever they were written (issue 20): the
+# words programs and runtimes use for a failure.
+_ERROR_LOOKING = re.compile(
+    r"\b(ERROR|FATAL|CRITICAL)\b|^Traceback \(most recent call last\)|Exception\b"
+    r"|^\w*Error: |^panic: "
+)
+# A stderr line that names its own milder level (a logging library's format) keeps it.
+_OWN_LEVEL = re.compile(r"^\W{0,2}(WARNING|WARN|INFO|DEBUG|NOTICE)\b", re.IGNORECASE)
+
+
+def _looks_like_error(line: str) -> bool:
+    head = line[:CLASSIFIED]
+    # Plain substring tests first (most lines have none of these words): the regular
+    # expression only confirms.
+    if not (
+        "ERROR" in head
+        or "FATAL" in head
+        or "CRITICAL" in head
+        or "Exception" in head
+        or "Error: " in head
+        or head.startswith(("Traceback", "panic: "))
+    ):
+        return False
+    return _ERROR_LOOKING.search(head) is not None
+
+
+def output_level(line: str, stream: str) -> str:
+    """The log level of one line of the command's output: `error` for stderr (unless the
+    line names a milder level itself) and for lines that look like errors."""
+    if _looks_like_error(line):
+        return "error"
+    if stream == "stderr":
+        own = _OWN_LEVEL.match(line)
+        if own is None:
+            return "error"
+        word = own.group(1).lower()
+        return "warning" if word.startswith("warn") else "debug" if word == "debug" else "info"
+    return "info"
+
+
+_ERROR_WORDS = (b"ERROR", b"FATAL", b"CRITICAL", b"Exception", b"Error: ", b"Traceback", b"panic: ")
+_LEVEL_WORDS = (b"warn", b"info", b"debug", b"notice")
+
+
+def _chunk_level(data: bytes, stream: str) -> str | None:
+    """The level of every line of `data` when no line can differ from its stream's; None
+    when each line must be looked at."""
+    if any(word in data for word in _ERROR_WORDS):
+        return None
+    if stream != "stderr":
+        return "info"
+    lowered = data.lower()
+    return None if any(word in lowered for word in _LEVEL_WORDS) else "error"
+
+
+class OutputReader:
+    """The command's stdout and stderr read in one selector loop, split into lines (a line
+    over 64 KiB is cut, saying how many bytes), each written to the log in the order read.
+
+    Two pipes cannot tell which of two writes came first when both arrived between two
+    reads; `output: merged` gives the command one pipe for both, so the stored order is
+    exactly the written order (its lines are then all `stdout`)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], log: LogSink):
+        self.log = log
+        self.selector = selectors.DefaultSelector()
+        self.pending: dict[str, bytearray] = {}
+        self.cut: dict[str, int] = {}
+        for stream, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr)):
+            if pipe is not None:
+                os.set_blocking(pipe.fileno(), False)
+                self.selector.register(pipe, selectors.EVENT_READ, stream)
+                self.pending[stream] = bytearray()
+                self.cut[stream] = 0
+
+    @property
+    def open(self) -> bool:
+        return bool(self.selector.get_map())
+
+    def read(self, timeout: float) -> None:
+        """Wait up to `timeout` for output; write the complete lines that came."""
+        for key, _ in self.selector.select(timeout):
+            stream: str = key.data
+            try:
+                data = os.read(key.fd, READ_SIZE)
+            except BlockingIOError:
+                continue
+            if not data:
+                self._close(key.fileobj, stream)
+                continue
+            self._take(stream, data)
+
+    def _take(self, stream: str, data: bytes) -> None:
+        parts = data.split(b"\n")
+        tail = parts.pop()  # what follows the last line end: the start of a line
+        pending = self.pending[stream]
+        write = self.log.write
+        # One look at the whole chunk: when no line of it can change its level, every
+        # line takes the stream's (the usual case; classifying line by line cost more
+        # than reading).
+        level = _chunk_level(data, stream)
+        for part in parts:
+            if pending or self.cut[stream] or len(part) > MAX_MESSAGE:
+                self._keep(stream, part)
+                self._emit(stream)
+                continue
+            line = part.decode("utf-8", "replace")
+            if line.endswith("\r"):
+                line = line.rstrip("\r")
+            write(line, level or output_level(line, stream), stream)
+        if tail:
+            self._keep(stream, tail)
+
+    def _keep(self, stream: str, chunk: bytes) -> None:
+        pending = self.pending[stream]
+        room = MAX_MESSAGE - len(pending)
+        if len(chunk) > room:
+            self.cut[stream] += len(chunk) - max(room, 0)
+            chunk = chunk[: max(room, 0)]
+        pending += chunk
+
+    def _emit(self, stream: str) -> None:
+        pending = self.pending[stream]
+        line = bytes(pending).rstrip(b"\r").decode("utf-8", "replace")
+        if self.cut[stream]:
+            line += cut_marker(self.cut[stream], "bytes")
+            self.cut[stream] = 0
+        pending.clear()
+        self.log.write(line, output_level(line, stream), stream)
+
+    def _close(self, pipe: Any, stream: str) -> None:
+        self.selector.unregister(pipe)
+        pipe.close()
+        if self.pending[stream] or self.cut[stream]:
+            self._emit(stream)  # a last line without its newline
+
+    def drain(self, patience: float) -> None:
+        """Read until every pipe is closed, or `patience` seconds (a child the command left
+        behind may hold them open); then write what is pending."""
+        deadline = time.monotonic() + patience
+        while self.open:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self.read(min(left, 0.05))
+        for key in list(self.selector.get_map().values()):
+            self._close(key.fileobj, key.data)
+        self.selector.close()
+
+
+# What a command sees of the environment of whoever starts the run (the daemon's, usually)
+# unless the job asks for more: enough to find programs and behave as a login would, none
+# of the secrets the daemon's environment may hold for other jobs.
+BASE_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "SHELL", "TMPDIR")
+
+
+def base_env(environ: Mapping[str, str], inherit: bool | list[str]) -> dict[str, str]:
+    """The environment a command starts from: BASE_ENV and `LC_*` from `environ`, plus
+    every variable (`inherit` true) or the ones named."""
+    if inherit is True:
+        return dict(environ)
+    env = {
+        name: value for name, value in environ.items() if name in BASE_ENV or name.startswith("LC_")
+    }
+    env.setdefault("PATH", os.defpath)
+    for name in inherit or ():
+        if name in environ:
+            env[name] = environ[name]
+    return env
 
 
 def command_env(ctx: RunContext) -> dict[str, str]:
     spec = ctx.spec.command
     assert spec is not None
-    env = dict(os.environ)
+    env = base_env(os.environ, spec.inherit_env)
     configured = dict(spec.env)
     configured.update({k: str(v) for k, v in (ctx.options.get("env") or {}).items()})
     for name, value in configured.items():
@@ -120,31 +292,27 @@ def run_command(ctx: RunContext) -> Outcome:
         # Quoted as a shell would need it, so the line can be pasted to try it by hand.
         f"$ {shlex.join(argv) if not spec.shell else argv[2]}" + (f"  (in {cwd})" if cwd else "")
     )
+    merged = spec.output == "merged"
     try:
         proc = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merged else subprocess.PIPE,
             env=env,
             cwd=cwd,
             close_fds=True,
         )
     except OSError as exc:
         raise InvalidInput(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from None
-    pumps = [
-        threading.Thread(target=_pump, args=(proc.stdout, "stdout", ctx.log), daemon=True),
-        threading.Thread(target=_pump, args=(proc.stderr, "stderr", ctx.log), daemon=True),
-    ]
-    for t in pumps:
-        t.start()
+    output = OutputReader(proc, ctx.log)
     while proc.poll() is None:
-        if ctx.stop.wait(0.05):
+        if ctx.stop.is_set():
             terminate_children(ctx.grace)
             proc.wait()
             break
-    for t in pumps:
-        t.join(timeout=2)
+        output.read(0.05)
+    output.drain(DRAIN_PATIENCE)
     code = proc.returncode
     if ctx.stop.is_set():
         raise Stopped(ctx.stop_reason or "cancelled")

@@ -23,9 +23,10 @@ from jobtui.engine.model.clock import Clock, SystemClock
 from jobtui.engine.model.durations import format_duration
 from jobtui.engine.model.errors import JobtuiError
 from jobtui.engine.model.runtime import Outcome, RunContext, RunOrder, RunReporter, Stopped
+from jobtui.engine.model.secrets import redact, redact_value
 from jobtui.engine.model.types import RunState
 from jobtui.engine.run.executor import GRACE, HEARTBEAT_INTERVAL, run_timeout
-from jobtui.engine.run.logs import LogWriter
+from jobtui.engine.run.logs import LogWriter, lost_note
 
 CANCEL_POLL = 0.25
 
@@ -76,7 +77,8 @@ def execute(
 ) -> Outcome:
     """Run the order's body to its end and report that end; the outcome."""
     clock = clock or SystemClock()
-    log = LogWriter(reporter, clock=clock.now).start()
+    # Every line goes through `redact`: a resolved secret value never reaches the log.
+    log = LogWriter(reporter, clock=clock.now, redact=redact).start()
     ctx = RunContext(order, reporter, log, data_dir, grace=grace, clock=clock)
     monitor = Monitor(ctx, heartbeat, run_timeout(ctx.raw_spec))
 
@@ -121,17 +123,21 @@ def execute(
         outcome = Outcome(RunState.FAILED, error=message)
     monitor.done.set()
     monitor.join(timeout=5)
+    if outcome.error:
+        outcome.error = redact(outcome.error)
     summary = f"{outcome.state.value}"
     if outcome.error:
         summary += f": {outcome.error}"
-    log.write(
-        f"run ended {summary}",
-        "info" if outcome.state == RunState.SUCCEEDED else "warning",
-    )
+    # A failure is an error (`logs --level error` and the log screen's `e` find it).
+    level = {RunState.SUCCEEDED: "info", RunState.FAILED: "error"}.get(outcome.state, "warning")
+    log.write(f"run ended {summary}", level)
     log.close()
+    results = [redact(r) for r in outcome.results or ctx.results]
+    if log.lines_lost:
+        results.append(lost_note(log.lines_lost))
     with contextlib.suppress(Exception):
         ctx.write_progress()
-    reporter.finish(clock.now(), outcome, ctx.errors, outcome.results or ctx.results)
+    reporter.finish(clock.now(), outcome, redact_value(ctx.errors), results)
     return outcome
 
 

@@ -117,6 +117,12 @@ class Sink:
     def abort(self) -> None:
         """Stop after a failure or a cancel; must not raise."""
 
+    def delivered(self) -> int:
+        """Records the destination keeps after `abort` (a task's delivered figure when it
+        failed): `records` counts only what was committed, acknowledged or sent, so by
+        default all of it."""
+        return self.records
+
     @classmethod
     def test(cls, options: dict[str, Any], ctx: SinkContext) -> str:
         """Check the configuration can work ("test connection"); raise InvalidInput."""

@@ -253,6 +253,9 @@ class FileSink(Sink):
                 raise InvalidInput(f"file sink: cannot write {target}: {exc.strerror}") from None
             os.rename(partial, target)  # a file system without hard links
 
+    def delivered(self) -> int:
+        return 0 if self.partial else self.records  # an aborted file is removed whole
+
     def abort(self) -> None:
         with contextlib.suppress(Exception):
             self._close_files()

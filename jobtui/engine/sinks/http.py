@@ -15,7 +15,7 @@ import orjson
 
 from jobtui.engine.model.durations import parse_duration
 from jobtui.engine.model.errors import InvalidInput
-from jobtui.engine.model.secrets import resolve_secret
+from jobtui.engine.model.secrets import line_check, redact, resolve_checked, url_check
 from jobtui.engine.model.sinks import HttpOptions
 from jobtui.engine.sinks.base import Sink, SinkContext
 
@@ -23,7 +23,13 @@ CONTENT_TYPES = {"ndjson": "application/x-ndjson", "json": "application/json"}
 
 
 def _redact(url: str) -> str:
-    return url.split("?", 1)[0]
+    return redact(url.split("?", 1)[0])
+
+
+def _resolve_url(url: str) -> str:
+    return resolve_checked(
+        url, field="http sink: url", check=url_check("http", "https"), what="an http(s) URL"
+    )
 
 
 class HttpSink(Sink):
@@ -40,7 +46,9 @@ class HttpSink(Sink):
 
     def _headers(self) -> dict[str, str]:
         headers = {
-            name: resolve_secret(value, field=f"http sink: header {name}")
+            name: resolve_checked(
+                value, field=f"http sink: header {name}", check=line_check, what="a header value"
+            )
             for name, value in self.config.headers.items()
         }
         headers.setdefault("Content-Type", CONTENT_TYPES[self.config.format])
@@ -48,7 +56,7 @@ class HttpSink(Sink):
         return headers
 
     def open(self) -> None:
-        self.url = resolve_secret(self.config.url, field="http sink: url")
+        self.url = _resolve_url(self.config.url)
         self._client = httpx.Client(
             timeout=parse_duration(self.config.timeout), headers=self._headers()
         )
@@ -120,7 +128,7 @@ class HttpSink(Sink):
     @classmethod
     def test(cls, options: dict[str, Any], ctx: SinkContext) -> str:
         sink = cls(options, ctx)
-        url = resolve_secret(sink.config.url, field="http sink: url")
+        url = _resolve_url(sink.config.url)
         try:
             with httpx.Client(
                 timeout=min(parse_duration(sink.config.timeout), 10.0), headers=sink._headers()

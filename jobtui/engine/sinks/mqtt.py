@@ -29,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 from jobtui.engine.model.durations import parse_duration
 from jobtui.engine.model.errors import InvalidInput
-from jobtui.engine.model.secrets import resolve_secret
+from jobtui.engine.model.secrets import resolve_checked, url_check
 from jobtui.engine.model.sinks import MqttOptions
 from jobtui.engine.sinks.base import Sink, SinkContext
 from jobtui.engine.sinks.messages import NameTemplate, json_body
@@ -83,7 +83,12 @@ class MqttSink(Sink):
     def _connect(self) -> Any:
         import paho.mqtt.client as mqtt
 
-        url = resolve_secret(self.config.url, field="mqtt sink: url")
+        url = resolve_checked(
+            self.config.url,
+            field="mqtt sink: url",
+            check=url_check("mqtt", "mqtts", "tcp"),
+            what="an MQTT URL",
+        )
         parts = urlsplit(url)
         secure = parts.scheme.lower() == "mqtts"
         host, port = parts.hostname or "", parts.port or (8883 if secure else 1883)

@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from jobtui.engine.model.errors import InvalidInput
-from jobtui.engine.model.secrets import resolve_secret
+from jobtui.engine.model.secrets import resolve_checked, url_check
 from jobtui.engine.model.sinks import MysqlOptions
 from jobtui.engine.model.sql import quote_identifier, table_name
 from jobtui.engine.sinks.base import Sink, SinkContext, columns_of, plain_value, sql_types
@@ -95,7 +95,12 @@ class MysqlSink(Sink):
     def _connect(self) -> Any:
         import pymysql
 
-        url = resolve_secret(self.config.url, field="mysql sink: url")
+        url = resolve_checked(
+            self.config.url,
+            field="mysql sink: url",
+            check=url_check("mysql", "mariadb"),
+            what="a MySQL URL",
+        )
         self.where = _where(url)
         try:
             return pymysql.connect(

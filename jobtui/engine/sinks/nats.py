@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 from jobtui.engine.model.durations import parse_duration
 from jobtui.engine.model.errors import InvalidInput
-from jobtui.engine.model.secrets import resolve_secret
+from jobtui.engine.model.secrets import resolve_checked, url_check
 from jobtui.engine.model.sinks import NatsOptions
 from jobtui.engine.sinks.base import Sink, SinkContext
 from jobtui.engine.sinks.messages import NameTemplate, json_body
@@ -123,7 +123,12 @@ class NatsSink(Sink):
         )
 
     def _connect(self) -> None:
-        url = resolve_secret(self.config.url, field="nats sink: url")
+        url = resolve_checked(
+            self.config.url,
+            field="nats sink: url",
+            check=url_check("nats", "tls"),
+            what="a NATS URL",
+        )
         parts = urlsplit(url)
         self.where = f"{parts.hostname or '?'}:{parts.port or 4222}"
         self._start_loop()

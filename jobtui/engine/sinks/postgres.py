@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from jobtui.engine.model.errors import InvalidInput
-from jobtui.engine.model.secrets import resolve_secret
+from jobtui.engine.model.secrets import line_check, resolve_checked
 from jobtui.engine.model.sinks import PostgresOptions
 from jobtui.engine.model.sql import table_name
 from jobtui.engine.sinks.base import Sink, SinkContext, columns_of, sql_types
@@ -62,7 +62,12 @@ class PostgresSink(Sink):
     def _connect(self) -> Any:
         import psycopg
 
-        dsn = resolve_secret(self.config.dsn, field="postgres sink: dsn")
+        dsn = resolve_checked(
+            self.config.dsn,
+            field="postgres sink: dsn",
+            check=line_check,
+            what="a connection string",
+        )
         try:
             return psycopg.connect(dsn, connect_timeout=10, application_name="jobtui")
         except psycopg.Error as exc:

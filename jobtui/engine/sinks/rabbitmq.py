@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from jobtui.engine.model.durations import parse_duration
 from jobtui.engine.model.errors import InvalidInput
-from jobtui.engine.model.secrets import resolve_secret
+from jobtui.engine.model.secrets import resolve_checked, url_check
 from jobtui.engine.model.sinks import RabbitmqOptions
 from jobtui.engine.sinks.base import Sink, SinkContext
 from jobtui.engine.sinks.messages import NameTemplate, json_body, ndjson_body
@@ -87,7 +87,12 @@ class RabbitmqSink(Sink):
     def _connect(self) -> Any:
         import amqp
 
-        url = resolve_secret(self.config.url, field="rabbitmq sink: url")
+        url = resolve_checked(
+            self.config.url,
+            field="rabbitmq sink: url",
+            check=url_check("amqp", "amqps"),
+            what="an AMQP URL",
+        )
         self.where = _where(url)
         try:
             conn = amqp.Connection(

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from jobtui.engine.model.errors import InvalidInput
-from jobtui.engine.model.secrets import resolve_secret
+from jobtui.engine.model.secrets import resolve_checked, url_check
 from jobtui.engine.model.sinks import RedisOptions
 from jobtui.engine.sinks.base import Sink, SinkContext
 from jobtui.engine.sinks.messages import NameTemplate, json_body
@@ -71,7 +71,12 @@ class RedisSink(Sink):
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
-        url = resolve_secret(self.config.url, field="redis sink: url")
+        url = resolve_checked(
+            self.config.url,
+            field="redis sink: url",
+            check=url_check("redis", "rediss", "unix", host=False),
+            what="a redis URL",
+        )
         self.where = _where(url)
         try:
             client = redis.Redis.from_url(

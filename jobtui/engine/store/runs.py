@@ -73,6 +73,7 @@ def task_from_row(row: sqlite3.Row) -> RunTask:
         ended_at=to_datetime(row["ended_at"]),
         error=row["error"],
         result=row["result"],
+        generated=row["generated"],
     )
 
 
@@ -232,7 +233,17 @@ def write_progress(
 ) -> None:
     """Heartbeat, records, progress and changed tasks in one short transaction."""
     rows = [
-        (t.state, t.records, t.total, t.started_at, t.ended_at, t.error, t.result, t.id)
+        (
+            t.state,
+            t.records,
+            t.generated,
+            t.total,
+            t.started_at,
+            t.ended_at,
+            t.error,
+            t.result,
+            t.id,
+        )
         for t in tasks
     ]
     with store.transaction():
@@ -242,7 +253,8 @@ def write_progress(
         )
         if rows:
             store.conn.executemany(
-                "UPDATE run_tasks SET state = ?, records = ?, total = ?, started_at = ?, "
+                "UPDATE run_tasks SET state = ?, records = ?, generated = ?, total = ?, "
+                "started_at = ?, "
                 "ended_at = ?, error = ?, result = ? WHERE id = ?",
                 rows,
             )

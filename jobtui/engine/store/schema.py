@@ -280,5 +280,20 @@ CREATE TABLE remote_events (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3_RETRIED_AS, V4_HELD_RUNS, V_PIPELINE_OFFSETS, V_REMOTE]
+# Records generated per task beside the delivered ones (`records`), issue 17.13; the
+# tasks stored before it count what they delivered as generated.
+V_TASK_GENERATED = """
+ALTER TABLE run_tasks ADD COLUMN generated INTEGER NOT NULL DEFAULT 0;
+UPDATE run_tasks SET generated = records;
+"""
+
+MIGRATIONS: list[str] = [
+    V1,
+    V2,
+    V3_RETRIED_AS,
+    V4_HELD_RUNS,
+    V_PIPELINE_OFFSETS,
+    V_REMOTE,
+    V_TASK_GENERATED,
+]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -17,7 +17,13 @@ class CommandStep(Scroll):
             "command",
             command,
             words=("argv",),
-            labels={"argv": "command line", "cwd": "working dir", "shell": "run in a shell"},
+            labels={
+                "argv": "command line",
+                "cwd": "working dir",
+                "shell": "run in a shell",
+                "output": "stdout/stderr",
+                "inherit_env": "inherit env",
+            },
             id="form-command",
         )
         self.form.border_title = "Command"
