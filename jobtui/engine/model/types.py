@@ -187,6 +187,8 @@ class Run:
     since: datetime | None
     tasks: list[RunTask] = field(default_factory=list)
     transitions: list[RunTransition] = field(default_factory=list)  # loaded by get_run
+    # When its worker began executing the body (after start-up, claim and order read).
+    executing_at: datetime | None = None
 
     @property
     def duration(self) -> float | None:

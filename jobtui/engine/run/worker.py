@@ -92,6 +92,7 @@ class RunWorker:
             outcome = Outcome(RunState.FAILED, error=str(exc))
             reporter.finish(now, outcome, [{"message": str(exc), "at": now}], [])
             return 1
+        run_rows.set_executing(self.store, self.run_id, self.clock.now())
         outcome = execute(
             order,
             reporter,

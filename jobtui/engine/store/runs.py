@@ -53,6 +53,7 @@ def run_from_row(
         since=to_datetime(row["since"]),
         tasks=tasks or [],
         transitions=history or [],
+        executing_at=to_datetime(row["executing_at"]),
     )
 
 
@@ -411,6 +412,11 @@ def set_spawned(store: Store, run_id: int, pid: int, started: float | None) -> N
         "UPDATE runs SET pid = ?, pgid = ?, worker_started_at = ? WHERE id = ? AND pid IS NULL",
         (pid, pid, started, run_id),
     )
+
+
+def set_executing(store: Store, run_id: int, now: float) -> None:
+    """The worker begins executing the run's body now (after its start-up)."""
+    store.execute("UPDATE runs SET executing_at = ? WHERE id = ?", (now, run_id))
 
 
 def worker_state(store: Store, run_id: int) -> sqlite3.Row | None:

@@ -237,5 +237,11 @@ BEGIN
 END;
 """
 
-MIGRATIONS: list[str] = [V1, V2]
+# 3 (issue 18): when the run's worker really began executing its body (after its start-up,
+# claim and order read), so fire -> executing is measured, not fire -> claimed.
+V3_EXECUTING_AT = """
+ALTER TABLE runs ADD COLUMN executing_at REAL;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3_EXECUTING_AT]
 SCHEMA_VERSION = len(MIGRATIONS)
