@@ -12,12 +12,12 @@ from jobtui.engine.api.base import EngineBase
 from jobtui.engine.model.clock import to_datetime
 from jobtui.engine.model.errors import InvalidInput, JobtuiError
 from jobtui.engine.model.types import DaemonStatus
-from jobtui.engine.schedule.rules import Fire, parse_instant, preview_fires, schedule_zone
 from jobtui.engine.store import fires, lease
 
 if TYPE_CHECKING:
     from jobtui.engine.model.types import Job
     from jobtui.engine.schedule.daemon import Daemon
+    from jobtui.engine.schedule.rules import Fire
 
 
 class DaemonAPI(EngineBase):
@@ -157,6 +157,8 @@ class DaemonAPI(EngineBase):
         schedule's zone, flagged where DST or a window shapes them. `after` (an ISO time,
         read in the zone when it has no offset, or epoch seconds) previews from that
         instant instead of now."""
+        from jobtui.engine.schedule.rules import parse_instant, preview_fires, schedule_zone
+
         anchor = None
         if isinstance(schedule, dict):
             sched = schedule

@@ -5,20 +5,23 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobtui.engine.api.base import EngineBase
 from jobtui.engine.model.codec import dumps
 from jobtui.engine.model.errors import Conflict, FieldError, InvalidInput, NotFound, SpecError
 from jobtui.engine.model.host import current_user
-from jobtui.engine.model.spec import NAME_PATTERN, JobSpec, validate_spec
 from jobtui.engine.model.types import Job, JobStatus, JobSummary, JobVersion, Workspace
-from jobtui.engine.schedule.rules import describe_schedule
 from jobtui.engine.store import jobs as job_rows
 from jobtui.engine.store import presets as preset_rows
 from jobtui.engine.store import runs as run_rows
 from jobtui.engine.store import workspaces
 from jobtui.engine.store.jobs import JobQuery
+
+# The spec models (pydantic) and the schedule rules load when a spec is validated or a
+# schedule described, not for `jobtui logs` or `runs list` (issue 18: cheaper start).
+if TYPE_CHECKING:
+    from jobtui.engine.model.spec import JobSpec
 
 TRASH_DAYS = job_rows.TRASH_DAYS
 JOB_SORTS = job_rows.JOB_SORTS
@@ -30,6 +33,8 @@ class JobsAPI(EngineBase):
         return workspaces.list_workspaces(self.store)
 
     def create_workspace(self, name: str) -> Workspace:
+        from jobtui.engine.model.base import NAME_PATTERN
+
         if not NAME_PATTERN.match(name or ""):
             raise InvalidInput("name: use letters, digits, '.', '_' and '-'")
         with self.store.transaction():
@@ -39,6 +44,8 @@ class JobsAPI(EngineBase):
         return next(w for w in self.list_workspaces() if w.name == name)
 
     def rename_workspace(self, old: str, new: str) -> Workspace:
+        from jobtui.engine.model.base import NAME_PATTERN
+
         if not NAME_PATTERN.match(new or ""):
             raise InvalidInput("name: use letters, digits, '.', '_' and '-'")
         with self.store.transaction():
@@ -62,6 +69,8 @@ class JobsAPI(EngineBase):
 
     def validate_spec(self, data: Any) -> tuple[JobSpec | None, list[FieldError]]:
         """Check a spec against the rules and what exists (datasets, presets)."""
+        from jobtui.engine.model.spec import validate_spec
+
         return validate_spec(
             data,
             known_datasets=self.known_dataset_names(),
@@ -119,10 +128,14 @@ class JobsAPI(EngineBase):
 
     def job_spec(self, ref: str | int) -> JobSpec:
         """The current spec with every default filled in."""
+        from jobtui.engine.model.spec import JobSpec
+
         return JobSpec.model_validate(self.get_job(ref).spec)
 
     # -- writing ---------------------------------------------------------------
     def _job_columns(self, spec: JobSpec, raw: dict[str, Any]) -> dict[str, Any]:
+        from jobtui.engine.schedule.rules import describe_schedule
+
         schedule = raw.get("schedule")
         return {
             "kind": spec.kind,

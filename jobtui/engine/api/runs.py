@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from jobtui.engine.api.base import EngineBase
 from jobtui.engine.model.errors import InvalidInput, JobtuiError, NotFound, SpecError
-from jobtui.engine.model.run_options import check_options, check_parameters
-from jobtui.engine.model.spec import JobSpec
 from jobtui.engine.model.types import DaemonStatus, LogLine, Run, RunState, Trigger
 from jobtui.engine.run import lifecycle
 from jobtui.engine.store import jobs as job_rows
@@ -76,6 +74,9 @@ class RunsAPI(EngineBase):
         run_state = RunState(state)
         if run_state not in (RunState.QUEUED, RunState.MISSED, RunState.SKIPPED):
             raise InvalidInput(f"state: a new run is queued, missed or skipped, not {state}")
+        from jobtui.engine.model.run_options import check_options, check_parameters
+        from jobtui.engine.model.spec import JobSpec
+
         job = self._job(ref)
         spec = JobSpec.model_validate(job.spec)
         params = check_parameters(spec, parameters)
@@ -285,6 +286,7 @@ class RunsAPI(EngineBase):
     def preview(self, ref_or_spec: str | int | dict[str, Any], n: int = 20) -> str:
         """The first `n` records of each dataset in the job's format; nothing is stored."""
         from jobtui.engine.datagen.preview import preview_spec
+        from jobtui.engine.model.spec import JobSpec
 
         if isinstance(ref_or_spec, dict):
             spec = self._checked(ref_or_spec)  # type: ignore[attr-defined]
