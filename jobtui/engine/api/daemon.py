@@ -12,6 +12,7 @@ from jobtui.engine.api.base import EngineBase
 from jobtui.engine.model.clock import to_datetime
 from jobtui.engine.model.errors import InvalidInput, JobtuiError
 from jobtui.engine.model.types import DaemonStatus
+from jobtui.engine.run.doorbell import ring
 from jobtui.engine.store import fires, lease
 
 if TYPE_CHECKING:
@@ -78,22 +79,31 @@ class DaemonAPI(EngineBase):
         from jobtui.engine.schedule.detach import configure_logging
 
         configure_logging(verbose)
-        return self.make_daemon(grace=DEFAULT_GRACE_S if grace is None else grace).run()
+        daemon = self.make_daemon(grace=DEFAULT_GRACE_S if grace is None else grace, warm=True)
+        return daemon.run()
 
     def make_daemon(self, **options: Any) -> Daemon:
         """The daemon over this engine's store, clock and data directory (not started):
         `run_daemon` runs one; tests drive one with `startup()` and `step()`.
-        `supervise=False`: it starts no run (no executor)."""
-        from jobtui.engine.run.local import LocalExecutor
+        `supervise=False`: it starts no run (no executor). `warm=True`: runs start from
+        the warm launcher (run/launcher.py) unless JOBTUI_LAUNCHER=cold."""
+        from jobtui.engine.run.local import LocalExecutor, spawn_worker
         from jobtui.engine.schedule.daemon import Daemon
 
         options.setdefault("ensure_system_jobs", self.ensure_system_jobs)
+        warm = options.pop("warm", False) and os.environ.get("JOBTUI_LAUNCHER") != "cold"
         if options.pop("supervise", True) and "executors" not in options:
             # The executors, by queue name: `local` starts a worker process per run here.
+            spawn: Any = spawn_worker
+            if warm:
+                from jobtui.engine.run.launcher import WarmSpawner
+
+                spawn = WarmSpawner(self.data_dir)
             local = LocalExecutor(
                 self.store,
                 self.data_dir,
                 self.clock,
+                spawn=spawn,
                 started_by=f"the daemon (pid {os.getpid()})",
             )
             options["executors"] = {local.name: local}
@@ -120,10 +130,12 @@ class DaemonAPI(EngineBase):
     def pause_daemon(self) -> DaemonStatus:
         """Drain: no new fires and no queued runs start; running runs finish."""
         lease.set_paused(self.store, True)
+        ring(self.store.path)
         return self.daemon_status()
 
     def resume_daemon(self) -> DaemonStatus:
         lease.set_paused(self.store, False)
+        ring(self.store.path)
         return self.daemon_status()
 
     def stop_daemon(self, timeout: float = 60.0, kill: bool = False) -> str:

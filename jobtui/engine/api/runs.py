@@ -13,6 +13,7 @@ from jobtui.engine.api.base import EngineBase
 from jobtui.engine.model.errors import InvalidInput, JobtuiError, NotFound, SpecError
 from jobtui.engine.model.types import DaemonStatus, LogLine, Run, RunState, Trigger
 from jobtui.engine.run import lifecycle
+from jobtui.engine.run.doorbell import ring
 from jobtui.engine.store import jobs as job_rows
 from jobtui.engine.store import logs as log_rows
 from jobtui.engine.store import runs as run_rows
@@ -99,6 +100,8 @@ class RunsAPI(EngineBase):
             retry_of=retry_of,
             state=run_state.value,
         )
+        if run_state == RunState.QUEUED:
+            ring(self.store.path)  # the daemon starts it now, not at its next poll
         return self.get_run(run_id)
 
     # -- reading ---------------------------------------------------------------------------
@@ -130,6 +133,7 @@ class RunsAPI(EngineBase):
     def cancel_run(self, run_id: int) -> Run:
         """queued → cancelled at once; running → cancelling (the worker stops within 1 s)."""
         lifecycle.request_cancel(self.store, int(run_id), self.now())
+        ring(self.store.path)
         return self.get_run(run_id)
 
     # -- waiting -----------------------------------------------------------------------------

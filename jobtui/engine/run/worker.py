@@ -28,6 +28,7 @@ from jobtui.engine.model.runtime import Outcome
 from jobtui.engine.model.types import RunState
 from jobtui.engine.run import lifecycle
 from jobtui.engine.run.context import execute
+from jobtui.engine.run.doorbell import ring
 from jobtui.engine.run.executor import GRACE, HEARTBEAT_INTERVAL
 from jobtui.engine.run.logs import LogWriter
 from jobtui.engine.run.order import load_order
@@ -107,6 +108,13 @@ class RunWorker:
 def main(argv: list[str] | None = None) -> int:
     from jobtui.engine.datagen.prestart import worker_arguments
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--zygote"]:
+        # The warm launcher's zygote (run/launcher.py): it forks workers that come back here.
+        from jobtui.engine.run.launcher import serve
+
+        return serve(int(argv[1]))
+
     args = worker_arguments(argv)
     db_path = Path(args.db).expanduser()
     data_dir = Path(args.data_dir).expanduser() if args.data_dir else db_path.parent
@@ -122,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         store.close()
+        ring(db_path)  # the daemon handles the run's end now, not at its next poll
 
 
 if __name__ == "__main__":
