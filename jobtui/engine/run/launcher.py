@@ -182,21 +182,29 @@ class WarmSpawner:
         finally:
             lost.set()
 
-    def _stop_zygote(self) -> None:
+    def _stop_zygote(self, wait: float = 0.0) -> None:
+        """Close our end (the zygote reads EOF and exits; its workers carry on); kill it
+        if it has not gone after `wait` seconds."""
         if self.sock is not None:
             with contextlib.suppress(OSError):
-                self.sock.close()  # the zygote reads EOF and exits; its workers carry on
+                # shutdown, not only close: our reading thread's recv holds the socket open
+                self.sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                self.sock.close()
             self.sock = None
         self.lost.set()
         if self.proc is not None:
-            with contextlib.suppress(OSError):
-                self.proc.kill()
-            with contextlib.suppress(Exception):
-                self.proc.wait(5)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(wait)
+            if self.proc.poll() is None:
+                with contextlib.suppress(OSError):
+                    self.proc.kill()
+                with contextlib.suppress(Exception):
+                    self.proc.wait(5)
             self.proc = None
 
     def close(self) -> None:
-        self._stop_zygote()
+        self._stop_zygote(wait=2.0)
         with contextlib.suppress(OSError):
             log_path = self.data_dir / "launcher.log"
             if log_path.stat().st_size == 0:
