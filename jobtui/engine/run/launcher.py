@@ -22,6 +22,7 @@ and meanwhile starts runs cold (`spawn_worker`), the fallback.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import random
@@ -314,6 +315,10 @@ def serve(fd: int) -> int:
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the daemon's drain is not ours to obey
+    # Everything imported so far is moved out of the collector's reach: a child's
+    # collections then do not touch (and so copy) the zygote's pages.
+    gc.collect()
+    gc.freeze()
     sock.send(json.dumps({"kind": "ready", "pid": os.getpid()}).encode())
     try:
         while True:
@@ -389,10 +394,11 @@ def _child(
         if faker_generator is not None:
             faker_generator.random.seed()
         argv = [str(a) for a in request["argv"]]
-        from jobtui.engine.datagen.prestart import prestart
         from jobtui.engine.run import worker
 
-        prestart(argv)
+        # No `prestart` here: it overlaps the helpers' forkserver boot with the cold
+        # worker's imports, and a forked worker has none to overlap (a run with threads
+        # starts the server itself, see datagen/prestart.py).
         code = worker.main(argv)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
