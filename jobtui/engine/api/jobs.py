@@ -121,7 +121,7 @@ class JobsAPI(EngineBase):
 
     def recent_run_states(self, job_ids: Sequence[int], per_job: int = 12) -> dict[int, list[str]]:
         """The last few run states of each job, oldest first (for sparklines)."""
-        return {job_id: run_rows.recent_states(self.store, job_id, per_job) for job_id in job_ids}
+        return run_rows.recent_states_of(self.store, job_ids, per_job)
 
     def get_job(self, ref: str | int, include_deleted: bool = False) -> Job:
         return job_rows.get_job(self.store, self._job(ref, include_deleted=include_deleted))
