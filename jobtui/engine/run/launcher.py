@@ -125,7 +125,12 @@ class WarmSpawner:
         self._start_zygote()
 
     def _start_zygote(self) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            # One message per send: SOCK_SEQPACKET (Linux, BSDs); where there is none
+            # (macOS), no zygote: every run starts cold, as before.
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        except (OSError, AttributeError):
+            return
         log_path = self.data_dir / "launcher.log"  # the zygote's own stderr
         handle = None
         try:
