@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import psutil
 import pytest
@@ -18,7 +19,7 @@ from jobtui.engine.run import lifecycle
 from jobtui.engine.run.doorbell import Doorbell, ring
 from jobtui.engine.run.executor import Supervisor
 from jobtui.engine.run.launcher import WarmSpawner
-from jobtui.engine.run.local import LocalExecutor
+from jobtui.engine.run.local import LocalExecutor, spawn_worker
 from jobtui.engine.run.proc import is_worker
 
 from .runs_helpers import STOP_GRACE, command_job, live_members, tick_until_final, wait_until
@@ -33,7 +34,7 @@ def spawner(engine: Engine) -> Iterator[WarmSpawner]:
     warm.close()
 
 
-def supervisor_for(engine: Engine, spawn: WarmSpawner, run_id: int) -> Supervisor:
+def supervisor_for(engine: Engine, spawn: Callable[..., Any], run_id: int) -> Supervisor:
     executor = LocalExecutor(
         engine.store,
         engine.data_dir,
@@ -110,7 +111,7 @@ def test_a_forked_worker_outlives_its_zygote_and_is_adopted(
     row = engine.store.query_one("SELECT worker_started_at FROM runs WHERE id = ?", (run.id,))
     assert row is not None and is_worker(pid, row["worker_started_at"])
     # A new supervisor (a restarted daemon) adopts the worker from the run row and cancels it.
-    adopter = supervisor_for(engine, WarmSpawner(engine.data_dir), run.id)
+    adopter = supervisor_for(engine, spawn_worker, run.id)
     adopter.tick()
     assert engine.get_run(run.id).state == RunState.RUNNING
     lifecycle.request_cancel(engine.store, run.id, engine.now())

@@ -1,6 +1,6 @@
 """The warm run launcher (issue 18): a run costs a fork, not an interpreter.
 
-A *zygote* (`python -m jobtui.engine.run.worker --zygote FD`) imports the worker's modules
+A *zygote* (`python -m jobtui.engine.run.zygote FD`, run/zygote.py) imports the worker's modules
 once, then waits on its end of a socket pair. For each run the daemon sends the worker's
 arguments; the zygote forks, and the child becomes exactly what `spawn_worker` starts
 cold: its own session and process group, stdin and stdout on /dev/null, stderr appended
@@ -8,8 +8,8 @@ to the run's `workers/run-N.log`, the supervisor's name in its environment, a fr
 random seed, then `worker.main`. The zygote reaps its children and reports each exit
 code, so the executor sees a `Popen`-like handle (`WarmChild`).
 
-Nothing changes for the crash-safety rules: the zygote's command line names the worker
-module, so a forked worker is recognised by `proc.is_worker` (pid + process start time)
+Nothing changes for the crash-safety rules: `proc.is_worker` knows the zygote's module,
+so a forked worker is recognised by it (pid + process start time)
 and a restarted daemon adopts it from the run rows; cancel signals the run's own group;
 the zygote is in a session of its own and never in a run's group. When the daemon goes
 (even kill -9) the zygote reads EOF and exits; its running workers carry on and are
@@ -22,24 +22,17 @@ and meanwhile starts runs cold (`spawn_worker`), the fallback.
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import os
-import random
-import select
-import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
-from jobtui.engine.model.secrets import STARTED_BY_VARIABLE
-
-WORKER_MODULE = "jobtui.engine.run.worker"
+ZYGOTE_MODULE = "jobtui.engine.run.zygote"
 # What a zygote imports before it says ready: the worker and both job kinds' bodies.
 PRELOAD = (
     "jobtui.engine.run.worker",
@@ -75,7 +68,7 @@ class WarmChild:
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:
             if deadline is not None and time.monotonic() >= deadline:
-                raise subprocess.TimeoutExpired(WORKER_MODULE, timeout or 0.0)
+                raise subprocess.TimeoutExpired(ZYGOTE_MODULE, timeout or 0.0)
             time.sleep(0.02)
         assert self.returncode is not None
         return self.returncode
@@ -138,7 +131,7 @@ class WarmSpawner:
 
             handle = open_private(log_path, "ab")
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", WORKER_MODULE, "--zygote", str(theirs.fileno())],
+                [sys.executable, "-m", ZYGOTE_MODULE, str(theirs.fileno())],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=handle,
@@ -297,121 +290,3 @@ class WarmSpawner:
         from jobtui.engine.run.proc import pid_alive
 
         return None if pid_alive(child.pid) else 255
-
-
-# -- the zygote's side -------------------------------------------------------------------
-def serve(fd: int) -> int:
-    """The zygote's loop (in `python -m jobtui.engine.run.worker --zygote FD`)."""
-    import importlib
-
-    sock = socket.socket(fileno=fd)
-    os.set_inheritable(fd, False)
-    for name in filter(None, os.environ.pop("JOBTUI_ZYGOTE_PRELOAD", ",".join(PRELOAD)).split(",")):
-        try:
-            importlib.import_module(name)
-        except Exception:  # a missing optional module costs its run the import, no more
-            traceback.print_exc()
-    defaults: dict[int, Any] = {
-        int(sig): signal.getsignal(sig) for sig in (signal.SIGCHLD, signal.SIGTERM)
-    }
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_w, False)
-    os.set_blocking(wake_r, False)
-    signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the daemon's drain is not ours to obey
-    # Everything imported so far is moved out of the collector's reach: a child's
-    # collections then do not touch (and so copy) the zygote's pages.
-    gc.collect()
-    gc.freeze()
-    sock.send(json.dumps({"kind": "ready", "pid": os.getpid()}).encode())
-    try:
-        while True:
-            readable, _, _ = select.select([sock.fileno(), wake_r], [], [], 1.0)
-            if wake_r in readable:
-                with contextlib.suppress(OSError):
-                    os.read(wake_r, 4096)
-            _reap(sock)
-            if sock.fileno() in readable:
-                data = sock.recv(MESSAGE_MAX)
-                if not data:
-                    return 0  # the daemon is gone: so are we (our workers carry on)
-                request = json.loads(data)
-                try:
-                    pid = os.fork()
-                except OSError:
-                    traceback.print_exc()
-                    pid = -1
-                if pid == 0:  # pragma: no cover - the child ends in os._exit
-                    _child(request, sock, (wake_r, wake_w), defaults)
-                sock.send(
-                    json.dumps({"kind": "started", "seq": request["seq"], "pid": pid}).encode()
-                )
-    except (OSError, ValueError):
-        return 1
-
-
-def _reap(sock: socket.socket) -> None:
-    while True:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        with contextlib.suppress(OSError):
-            code = os.waitstatus_to_exitcode(status)
-            sock.send(json.dumps({"kind": "exit", "pid": pid, "code": code}).encode())
-
-
-def _child(
-    request: dict[str, Any],
-    sock: socket.socket,
-    pipe: tuple[int, int],
-    defaults: dict[int, Any],
-) -> None:
-    """In the forked child: become a cold-started worker, then run it; never returns."""
-    code = 1
-    try:
-        os.setsid()
-        signal.set_wakeup_fd(-1)
-        for sig, handler in defaults.items():
-            signal.signal(sig, handler)
-        sock.close()
-        for fd in pipe:
-            os.close(fd)
-        devnull = os.open(os.devnull, os.O_RDWR)
-        os.dup2(devnull, 0)
-        os.dup2(devnull, 1)
-        os.close(devnull)
-        if request.get("stderr"):
-            err = os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            os.dup2(err, 2)
-            os.close(err)
-        else:
-            null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(null, 2)
-            os.close(null)
-        if request.get("started_by"):
-            os.environ[STARTED_BY_VARIABLE] = request["started_by"]
-        random.seed()  # each run its own randomness, not the zygote's state
-        faker_generator = sys.modules.get("faker.generator")
-        if faker_generator is not None:
-            faker_generator.random.seed()
-        argv = [str(a) for a in request["argv"]]
-        from jobtui.engine.run import worker
-
-        # No `prestart` here: it overlaps the helpers' forkserver boot with the cold
-        # worker's imports, and a forked worker has none to overlap (a run with threads
-        # starts the server itself, see datagen/prestart.py).
-        code = worker.main(argv)
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    except BaseException:
-        with contextlib.suppress(Exception):
-            traceback.print_exc()
-    finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os._exit(code)

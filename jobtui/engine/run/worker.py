@@ -108,13 +108,6 @@ class RunWorker:
 def main(argv: list[str] | None = None) -> int:
     from jobtui.engine.datagen.prestart import worker_arguments
 
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--zygote"]:
-        # The warm launcher's zygote (run/launcher.py): it forks workers that come back here.
-        from jobtui.engine.run.launcher import serve
-
-        return serve(int(argv[1]))
-
     args = worker_arguments(argv)
     db_path = Path(args.db).expanduser()
     data_dir = Path(args.data_dir).expanduser() if args.data_dir else db_path.parent
