@@ -39,6 +39,17 @@ def test_output_is_captured_line_by_line_with_its_stream(engine: Engine) -> None
     assert list((engine.data_dir / "workers").iterdir()) == []
 
 
+def test_the_run_records_when_its_worker_began_executing(engine: Engine) -> None:
+    # Claimed (started_at) before the worker exists; executing_at is stamped by the worker
+    # itself right before the command, so fire -> executing is what a user waits.
+    command_job(engine, "stamp", ["true"])
+    run = run_to_end(engine, "stamp")
+    assert run.state == RunState.SUCCEEDED
+    assert run.started_at is not None and run.executing_at is not None
+    assert run.ended_at is not None
+    assert run.started_at <= run.executing_at <= run.ended_at
+
+
 def test_exit_code_decides_the_state_and_is_stored(engine: Engine) -> None:
     command_job(engine, "fails", ["sh", "-c", "exit 3"])
     run = run_to_end(engine, "fails")

@@ -12,12 +12,13 @@ from jobtui.engine.api.base import EngineBase
 from jobtui.engine.model.clock import to_datetime
 from jobtui.engine.model.errors import InvalidInput, JobtuiError
 from jobtui.engine.model.types import DaemonStatus
-from jobtui.engine.schedule.rules import Fire, parse_instant, preview_fires, schedule_zone
+from jobtui.engine.run.doorbell import ring
 from jobtui.engine.store import fires, lease
 
 if TYPE_CHECKING:
     from jobtui.engine.model.types import Job
     from jobtui.engine.schedule.daemon import Daemon
+    from jobtui.engine.schedule.rules import Fire
 
 
 class DaemonAPI(EngineBase):
@@ -91,8 +92,9 @@ class DaemonAPI(EngineBase):
 
         server = self.serve_metrics(metrics) if metrics else None
         configure_logging(verbose)
+        daemon = self.make_daemon(grace=DEFAULT_GRACE_S if grace is None else grace, warm=True)
         try:
-            return self.make_daemon(grace=DEFAULT_GRACE_S if grace is None else grace).run()
+            return daemon.run()
         finally:
             if server is not None:
                 server.shutdown()
@@ -100,17 +102,25 @@ class DaemonAPI(EngineBase):
     def make_daemon(self, **options: Any) -> Daemon:
         """The daemon over this engine's store, clock and data directory (not started):
         `run_daemon` runs one; tests drive one with `startup()` and `step()`.
-        `supervise=False`: it starts no run (no executor)."""
-        from jobtui.engine.run.local import LocalExecutor
+        `supervise=False`: it starts no run (no executor). `warm=True`: runs start from
+        the warm launcher (run/launcher.py) unless JOBTUI_LAUNCHER=cold."""
+        from jobtui.engine.run.local import LocalExecutor, spawn_worker
         from jobtui.engine.schedule.daemon import Daemon
 
         options.setdefault("ensure_system_jobs", self.ensure_system_jobs)
+        warm = options.pop("warm", False) and os.environ.get("JOBTUI_LAUNCHER") != "cold"
         if options.pop("supervise", True) and "executors" not in options:
             # The executors, by queue name: `local` starts a worker process per run here.
+            spawn: Any = spawn_worker
+            if warm:
+                from jobtui.engine.run.launcher import WarmSpawner
+
+                spawn = WarmSpawner(self.data_dir)
             local = LocalExecutor(
                 self.store,
                 self.data_dir,
                 self.clock,
+                spawn=spawn,
                 started_by=f"the daemon (pid {os.getpid()})",
             )
             options["executors"] = {local.name: local, **self.remote_executors()}
@@ -137,10 +147,12 @@ class DaemonAPI(EngineBase):
     def pause_daemon(self) -> DaemonStatus:
         """Drain: no new fires and no queued runs start; running runs finish."""
         lease.set_paused(self.store, True)
+        ring(self.store.path)
         return self.daemon_status()
 
     def resume_daemon(self) -> DaemonStatus:
         lease.set_paused(self.store, False)
+        ring(self.store.path)
         return self.daemon_status()
 
     def stop_daemon(self, timeout: float = 60.0, kill: bool = False) -> str:
@@ -174,6 +186,8 @@ class DaemonAPI(EngineBase):
         schedule's zone, flagged where DST or a window shapes them. `after` (an ISO time,
         read in the zone when it has no offset, or epoch seconds) previews from that
         instant instead of now."""
+        from jobtui.engine.schedule.rules import parse_instant, preview_fires, schedule_zone
+
         anchor = None
         if isinstance(schedule, dict):
             sched = schedule

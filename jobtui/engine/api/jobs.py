@@ -11,14 +11,17 @@ from jobtui.engine.api.base import EngineBase
 from jobtui.engine.model.codec import dumps
 from jobtui.engine.model.errors import Conflict, FieldError, InvalidInput, NotFound, SpecError
 from jobtui.engine.model.host import current_user
-from jobtui.engine.model.spec import NAME_PATTERN, JobSpec, validate_spec
 from jobtui.engine.model.types import Job, JobStatus, JobSummary, JobVersion, Workspace
-from jobtui.engine.schedule.rules import describe_schedule
 from jobtui.engine.store import jobs as job_rows
 from jobtui.engine.store import presets as preset_rows
 from jobtui.engine.store import runs as run_rows
 from jobtui.engine.store import workspaces
 from jobtui.engine.store.jobs import JobQuery
+
+# The spec models (pydantic) and the schedule rules load when a spec is validated or a
+# schedule described, not for `jobtui logs` or `runs list` (issue 18: cheaper start).
+if TYPE_CHECKING:
+    from jobtui.engine.model.spec import JobSpec
 
 TRASH_DAYS = job_rows.TRASH_DAYS
 JOB_SORTS = job_rows.JOB_SORTS
@@ -34,6 +37,8 @@ class JobsAPI(EngineBase):
         return workspaces.list_workspaces(self.store)
 
     def create_workspace(self, name: str) -> Workspace:
+        from jobtui.engine.model.base import NAME_PATTERN
+
         if not NAME_PATTERN.match(name or ""):
             raise InvalidInput("name: use letters, digits, '.', '_' and '-'")
         with self.store.transaction():
@@ -43,6 +48,8 @@ class JobsAPI(EngineBase):
         return next(w for w in self.list_workspaces() if w.name == name)
 
     def rename_workspace(self, old: str, new: str) -> Workspace:
+        from jobtui.engine.model.base import NAME_PATTERN
+
         if not NAME_PATTERN.match(new or ""):
             raise InvalidInput("name: use letters, digits, '.', '_' and '-'")
         with self.store.transaction():
@@ -66,6 +73,8 @@ class JobsAPI(EngineBase):
 
     def validate_spec(self, data: Any) -> tuple[JobSpec | None, list[FieldError]]:
         """Check a spec against the rules and what exists (datasets, presets)."""
+        from jobtui.engine.model.spec import validate_spec
+
         spec, errors = validate_spec(
             data,
             known_datasets=self.known_dataset_names(),
@@ -120,17 +129,21 @@ class JobsAPI(EngineBase):
 
     def recent_run_states(self, job_ids: Sequence[int], per_job: int = 12) -> dict[int, list[str]]:
         """The last few run states of each job, oldest first (for sparklines)."""
-        return {job_id: run_rows.recent_states(self.store, job_id, per_job) for job_id in job_ids}
+        return run_rows.recent_states_of(self.store, job_ids, per_job)
 
     def get_job(self, ref: str | int, include_deleted: bool = False) -> Job:
         return job_rows.get_job(self.store, self._job(ref, include_deleted=include_deleted))
 
     def job_spec(self, ref: str | int) -> JobSpec:
         """The current spec with every default filled in."""
+        from jobtui.engine.model.spec import JobSpec
+
         return JobSpec.model_validate(self.get_job(ref).spec)
 
     # -- writing ---------------------------------------------------------------
     def _job_columns(self, spec: JobSpec, raw: dict[str, Any]) -> dict[str, Any]:
+        from jobtui.engine.schedule.rules import describe_schedule
+
         schedule = raw.get("schedule")
         return {
             "kind": spec.kind,

@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from jobtui.engine.api.base import EngineBase
 from jobtui.engine.model.errors import InvalidInput, JobtuiError, NotFound, SpecError
-from jobtui.engine.model.run_options import check_options, check_parameters
-from jobtui.engine.model.spec import JobSpec
 from jobtui.engine.model.types import DaemonStatus, LogLine, Run, RunState, Trigger
 from jobtui.engine.run import lifecycle
+from jobtui.engine.run.doorbell import ring
 from jobtui.engine.store import jobs as job_rows
 from jobtui.engine.store import logs as log_rows
 from jobtui.engine.store import runs as run_rows
@@ -76,6 +75,9 @@ class RunsAPI(EngineBase):
         run_state = RunState(state)
         if run_state not in (RunState.QUEUED, RunState.MISSED, RunState.SKIPPED):
             raise InvalidInput(f"state: a new run is queued, missed or skipped, not {state}")
+        from jobtui.engine.model.run_options import check_options, check_parameters
+        from jobtui.engine.model.spec import JobSpec
+
         job = self._job(ref)
         spec = JobSpec.model_validate(job.spec)
         params = check_parameters(spec, parameters)
@@ -101,6 +103,8 @@ class RunsAPI(EngineBase):
             retry_of=retry_of,
             state=run_state.value,
         )
+        if run_state == RunState.QUEUED:
+            ring(self.store.path)  # the daemon starts it now, not at its next poll
         return self.get_run(run_id)
 
     # -- reading ---------------------------------------------------------------------------
@@ -132,6 +136,7 @@ class RunsAPI(EngineBase):
     def cancel_run(self, run_id: int) -> Run:
         """queued → cancelled at once; running → cancelling (the worker stops within 1 s)."""
         lifecycle.request_cancel(self.store, int(run_id), self.now())
+        ring(self.store.path)
         return self.get_run(run_id)
 
     # -- waiting -----------------------------------------------------------------------------
@@ -293,6 +298,7 @@ class RunsAPI(EngineBase):
     def preview(self, ref_or_spec: str | int | dict[str, Any], n: int = 20) -> str:
         """The first `n` records of each dataset in the job's format; nothing is stored."""
         from jobtui.engine.datagen.preview import preview_spec
+        from jobtui.engine.model.spec import JobSpec
 
         if isinstance(ref_or_spec, dict):
             spec = self._checked(ref_or_spec)  # type: ignore[attr-defined]

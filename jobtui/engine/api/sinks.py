@@ -9,8 +9,6 @@ from jobtui.engine.api.base import EngineBase
 from jobtui.engine.model.codec import dumps
 from jobtui.engine.model.errors import Conflict, FieldError, SpecError
 from jobtui.engine.model.secrets import mask_secrets
-from jobtui.engine.model.sinks import SINK_OPTIONS
-from jobtui.engine.model.spec import NAME_PATTERN, errors_of
 from jobtui.engine.model.types import SinkPreset
 from jobtui.engine.store import jobs as job_rows
 from jobtui.engine.store import presets as preset_rows
@@ -19,6 +17,9 @@ from jobtui.engine.store import presets as preset_rows
 def check_preset(data: Any) -> dict[str, Any]:
     """Validate a preset document {name, type, options, workspace?}; raise SpecError."""
     from pydantic import ValidationError
+
+    from jobtui.engine.model.sinks import SINK_OPTIONS
+    from jobtui.engine.model.spec import NAME_PATTERN, errors_of
 
     if not isinstance(data, dict):
         raise SpecError([FieldError("", "a sink preset must be a JSON object")])

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import getpass
-import socket
-
 
 def current_user() -> str:
+    import getpass  # here: `jobtui logs` and `runs list` need neither (issue 18)
+
     try:
         return getpass.getuser()
     except Exception:
@@ -14,4 +13,6 @@ def current_user() -> str:
 
 
 def owner_name() -> str:
+    import socket
+
     return f"{current_user()}@{socket.gethostname()}"

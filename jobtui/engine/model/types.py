@@ -199,6 +199,8 @@ class Run:
     transitions: list[RunTransition] = field(default_factory=list)  # loaded by get_run
     host: str | None = None  # the remote worker's host (celery queues); None: this host
     wait_reason: str | None = None  # why a queued run waits (the broker is unreachable)
+    # When its worker began executing the body (after start-up, claim and order read).
+    executing_at: datetime | None = None
 
     @property
     def duration(self) -> float | None:

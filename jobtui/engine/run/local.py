@@ -141,6 +141,9 @@ class LocalExecutor:
     # -- one pass ---------------------------------------------------------------------
     def watch(self) -> list[int]:
         """Reap, then watch every running run of this executor; the runs that ended."""
+        prepare = getattr(self.spawn, "prepare", None)
+        if prepare is not None:  # the warm launcher: start (or restart) its zygote
+            prepare()
         self._reap()
         self._watch_active()
         ended, self._ended = self._ended, []
@@ -309,7 +312,8 @@ class LocalExecutor:
             return
         self.children[run_id] = proc
         self._watching.add(run_id)
-        run_rows.set_spawned(self.store, run_id, proc.pid, create_time(proc.pid))
+        if proc.pid is not None:  # the warm launcher's pid comes later: the worker attaches
+            run_rows.set_spawned(self.store, run_id, proc.pid, create_time(proc.pid))
 
     def cancel(self, run_id: int, pgid: int | None = None) -> None:
         """SIGTERM the run's whole process group (the worker stops within a second; what
@@ -318,6 +322,12 @@ class LocalExecutor:
             row = run_rows.run_row(self.store, run_id)
             pgid = row["pgid"] if row is not None else None
         signal_group(pgid, signal.SIGTERM)
+
+    def close(self) -> None:
+        """Let go of the warm launcher's zygote, if any (running workers carry on)."""
+        close = getattr(self.spawn, "close", None)
+        if close is not None:
+            close()
 
     def stop_all(self, grace: float | None = None) -> None:
         """Cancel every worker this executor started (used when a foreground run is

@@ -2,7 +2,8 @@
 former /proc parsing found no group member at all on macOS, so a cancel did nothing there).
 
 - `pid_alive`: the one rule: a zombie is dead.
-- `is_worker`: alive, running `jobtui.engine.run.worker`, and (when the run recorded it)
+- `is_worker`: alive, running `jobtui.engine.run.worker` (or a worker forked by the warm
+  launcher's `jobtui.engine.run.zygote`), and (when the run recorded it)
   started when the run's worker started: a recycled pid is not our worker.
 - `group_members`: the live processes of a process group.
 """
@@ -16,6 +17,8 @@ import signal
 import psutil
 
 WORKER_MODULE = "jobtui.engine.run.worker"
+# The warm launcher's zygote (run/zygote.py): a worker it forked keeps its command line.
+WORKER_MODULES = (WORKER_MODULE, "jobtui.engine.run.zygote")
 CREATE_TIME_SLACK = 1.0  # seconds: create times are rounded differently across platforms
 
 
@@ -68,7 +71,7 @@ def is_worker(pid: int | None, started_at: float | None = None) -> bool:
             # Read while the process was between two states (its memory being replaced or
             # torn down): its pid and start time are those of the run's worker.
             return True
-        return any(WORKER_MODULE in part for part in cmdline)
+        return any(module in part for part in cmdline for module in WORKER_MODULES)
     except psutil.NoSuchProcess:
         return False
     except psutil.AccessDenied:

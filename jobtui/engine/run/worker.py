@@ -28,6 +28,7 @@ from jobtui.engine.model.runtime import Outcome
 from jobtui.engine.model.types import RunState
 from jobtui.engine.run import lifecycle
 from jobtui.engine.run.context import execute
+from jobtui.engine.run.doorbell import ring
 from jobtui.engine.run.executor import GRACE, HEARTBEAT_INTERVAL
 from jobtui.engine.run.logs import LogWriter
 from jobtui.engine.run.order import load_order
@@ -92,6 +93,7 @@ class RunWorker:
             outcome = Outcome(RunState.FAILED, error=str(exc))
             reporter.finish(now, outcome, [{"message": str(exc), "at": now}], [])
             return 1
+        run_rows.set_executing(self.store, self.run_id, self.clock.now())
         outcome = execute(
             order,
             reporter,
@@ -121,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         store.close()
+        ring(db_path)  # the daemon handles the run's end now, not at its next poll
 
 
 if __name__ == "__main__":

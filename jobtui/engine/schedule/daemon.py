@@ -42,6 +42,10 @@ from jobtui.engine.store.db import Store
 __all__ = ["Daemon", "DaemonRunning", "LeaseLost"]
 
 TICK_S = 0.25  # queued runs, cancel requests, finished runs, job changes
+# With the doorbell (run/doorbell.py) clients and workers wake the loop when they queue,
+# cancel or finish a run, so the poll is only the safety net.
+POLL_WITH_DOORBELL_S = 1.0
+WAKE = 0  # on the due queue: not a job id (ids start at 1), just "look now"
 SAFETY_SCAN_S = 5.0  # overdue fires the timer may have dropped
 DEFAULT_GRACE_S = 30.0
 
@@ -99,6 +103,7 @@ class Daemon(Startup):
         self._reason = ""
         self._full_since = 0.0  # monotonic: a write refused for room is not forgotten at once
         self._runs_stopped = True
+        self._doorbell: Any = None
 
     def _on_run_finished(self, run: Run) -> None:
         # Called by the supervisor when a run ends: apply retry/alerts at once.
@@ -267,24 +272,24 @@ class Daemon(Startup):
                 target=self._heartbeat_loop, name="jobtui-heartbeat", daemon=True
             )
             self._heartbeat_thread.start()
+            period = self._listen()
             log.info("daemon running: pid %d, epoch %d", os.getpid(), self.epoch)
             drain_deadline: float | None = None
             last_step = 0.0
             while not self._stop.is_set():
                 try:
                     try:
-                        job_id = self._due.get(timeout=self.tick)
-                        if not (self.paused or self.draining):
-                            self.fire_job(job_id)
-                        while True:
-                            job_id = self._due.get_nowait()
-                            if not (self.paused or self.draining):
-                                self.fire_job(job_id)
+                        self._fire(self._due.get(timeout=min(self.tick, period)))
                     except queue.Empty:
                         pass
                     else:
+                        # (The drain loop's Empty once skipped this `else`: every fire then
+                        # waited for the next tick, the 250 ms floor issue 18 measured.)
+                        with contextlib.suppress(queue.Empty):
+                            while True:
+                                self._fire(self._due.get_nowait())
                         self._supervise()  # start what just fired without waiting for a tick
-                    if time.monotonic() - last_step >= self.tick:
+                    if time.monotonic() - last_step >= period:
                         last_step = time.monotonic()
                         self.step()
                 except sqlite3.Error as exc:
@@ -312,8 +317,45 @@ class Daemon(Startup):
                     self._scheduler.shutdown(wait=False)
             if self._alerts is not None:
                 self._alerts.close()
+            if self._doorbell is not None:
+                self._doorbell.close()
+            for executor in self.executors.values():
+                close = getattr(executor, "close", None)  # optional: the warm launcher's
+                if close is not None:
+                    with contextlib.suppress(Exception):
+                        close()
             self.release()
             log.info("daemon stopped")
+
+    def _fire(self, job_id: int) -> None:
+        if job_id != WAKE and not (self.paused or self.draining):
+            self.fire_job(job_id)
+
+    def _listen(self) -> float:
+        """Bind the doorbell and start its thread; the poll period (slower with it)."""
+        from jobtui.engine.run.doorbell import Doorbell
+
+        bell = Doorbell(self.store.path)
+        if bell.sock is None:
+            return self.tick
+        self._doorbell = bell
+        threading.Thread(target=self._doorbell_loop, name="jobtui-doorbell", daemon=True).start()
+        return max(self.tick, POLL_WITH_DOORBELL_S) if self.tick == TICK_S else self.tick
+
+    def _doorbell_loop(self) -> None:
+        bell = self._doorbell
+        if bell is None or bell.sock is None:
+            return
+        sock = bell.sock
+        sock.settimeout(1.0)
+        while not self._stop.is_set():
+            try:
+                sock.recv(64)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self._due.put(WAKE)
 
     def _running_runs(self) -> int:
         return run_rows.running_count(self.store)

@@ -179,6 +179,11 @@ def _filters(q: JobQuery) -> tuple[str, list[Any]]:
     if not q.include_system:
         where.append("j.system = 0")
     if q.search:
+        if len(q.search) >= 3:
+            # The trigram index finds the candidates (issue 18); LIKE below keeps the exact
+            # rule on them (ASCII-only case folding). Shorter text has no trigram: a scan.
+            where.append("j.id IN (SELECT rowid FROM jobs_fts WHERE jobs_fts MATCH ?)")
+            params.append('"' + q.search.replace('"', '""') + '"')
         like = "%" + q.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         where.append(
             "(j.name LIKE ? ESCAPE '\\' OR j.description LIKE ? ESCAPE '\\' "
@@ -215,17 +220,47 @@ def list_summaries(
     return [summary_from_row(r) for r in store.query(sql, params)]
 
 
+def _counted(q: JobQuery) -> tuple[str, list[Any]]:
+    """The `job_counts` rows (kept by triggers, issue 18) that a query without search counts."""
+    where = ["c.live = ?"]
+    params: list[Any] = [0 if q.trashed else 1]
+    if not q.include_system:
+        where.append("c.system = 0")
+    status_list = [JobStatus(s).value for s in q.statuses]
+    if status_list:
+        where.append(f"c.status IN ({','.join('?' * len(status_list))})")
+        params += status_list
+    if q.workspace:
+        where.append("c.workspace_id = (SELECT id FROM workspaces WHERE name = ?)")
+        params.append(q.workspace)
+    return " AND ".join(where), params
+
+
 def count(store: Store, q: JobQuery) -> int:
+    if not q.search:
+        where, params = _counted(q)
+        row = store.query_one(
+            f"SELECT COALESCE(SUM(c.n), 0) FROM job_counts c WHERE {where}", params
+        )
+        return int(row[0]) if row else 0
     where, params = _filters(q)
     row = store.query_one(f"SELECT COUNT(*) FROM {JOB_FROM} WHERE {where}", params)
     return int(row[0]) if row else 0
 
 
 def status_counts(store: Store, q: JobQuery) -> dict[JobStatus, int]:
-    where, params = _filters(q)
-    rows = store.query(
-        f"SELECT j.status, COUNT(*) AS n FROM {JOB_FROM} WHERE {where} GROUP BY j.status", params
-    )
+    if not q.search:
+        where, params = _counted(q)
+        rows = store.query(
+            f"SELECT c.status, SUM(c.n) AS n FROM job_counts c WHERE {where} GROUP BY c.status",
+            params,
+        )
+    else:
+        where, params = _filters(q)
+        rows = store.query(
+            f"SELECT j.status, COUNT(*) AS n FROM {JOB_FROM} WHERE {where} GROUP BY j.status",
+            params,
+        )
     counts = dict.fromkeys(JobStatus, 0)
     for r in rows:
         counts[JobStatus(r["status"])] = r["n"]

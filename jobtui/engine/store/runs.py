@@ -58,6 +58,7 @@ def run_from_row(
         transitions=history or [],
         host=row["host"],
         wait_reason=row["wait_reason"],
+        executing_at=to_datetime(row["executing_at"]),
     )
 
 
@@ -149,12 +150,23 @@ def run_options(store: Store, run_id: int) -> dict[str, Any]:
     return options
 
 
-def recent_states(store: Store, job_id: int, limit: int) -> list[str]:
-    """The job's last `limit` run states, oldest first."""
-    rows = store.query(
-        "SELECT state FROM runs WHERE job_id = ? ORDER BY id DESC LIMIT ?", (job_id, limit)
-    )
-    return [r["state"] for r in reversed(rows)]
+def recent_states_of(store: Store, job_ids: Iterable[int], limit: int) -> dict[int, list[str]]:
+    """Each job's last `limit` run states, oldest first, in one query (issue 18: the page's
+    sparklines were one query per job): an index probe of `runs_job` per job."""
+    ids = [int(i) for i in job_ids]
+    found: dict[int, list[str]] = {i: [] for i in ids}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = store.query(
+            "SELECT j.value AS job_id, (SELECT group_concat(state, ',') FROM (SELECT state FROM "
+            "runs WHERE job_id = j.value ORDER BY id DESC LIMIT ?)) AS states "
+            "FROM json_each(?) j",
+            (limit, json.dumps(chunk)),
+        )
+        for row in rows:
+            states = row["states"].split(",") if row["states"] else []
+            found[int(row["job_id"])] = list(reversed(states))
+    return found
 
 
 def insert_run(
@@ -495,6 +507,11 @@ def set_spawned(store: Store, run_id: int, pid: int, started: float | None) -> N
         "UPDATE runs SET pid = ?, pgid = ?, worker_started_at = ? WHERE id = ? AND pid IS NULL",
         (pid, pid, started, run_id),
     )
+
+
+def set_executing(store: Store, run_id: int, now: float) -> None:
+    """The worker begins executing the run's body now (after its start-up)."""
+    store.execute("UPDATE runs SET executing_at = ? WHERE id = ?", (now, run_id))
 
 
 def worker_state(store: Store, run_id: int) -> sqlite3.Row | None:

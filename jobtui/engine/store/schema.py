@@ -287,6 +287,78 @@ ALTER TABLE run_tasks ADD COLUMN generated INTEGER NOT NULL DEFAULT 0;
 UPDATE run_tasks SET generated = records;
 """
 
+# 8 (issue 18): when the run's worker really began executing its body (after its start-up,
+# claim and order read), so fire -> executing is measured, not fire -> claimed.
+V3_EXECUTING_AT = """
+ALTER TABLE runs ADD COLUMN executing_at REAL;
+"""
+
+# 9 (issue 18): counts without scans. `job_counts` holds how many jobs there are per
+# workspace, system flag, live/trashed and derived status, kept by triggers on `jobs`
+# (whose status moves with the last-run pointer the `runs` triggers keep, and with the
+# daemon's flags); `jobs_fts` is a trigram index of name, description and tags for the
+# list's search (LIKE '%text%' semantics, 3 characters or more).
+V4_JOB_COUNTS = """
+CREATE TABLE job_counts (
+  workspace_id INTEGER NOT NULL,
+  system INTEGER NOT NULL,
+  live INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, system, live, status)
+) WITHOUT ROWID;
+INSERT INTO job_counts (workspace_id, system, live, status, n)
+SELECT workspace_id, system, deleted_at IS NULL, status, COUNT(*) FROM jobs
+GROUP BY workspace_id, system, deleted_at IS NULL, status;
+
+CREATE TRIGGER job_counts_insert AFTER INSERT ON jobs
+BEGIN
+  INSERT INTO job_counts (workspace_id, system, live, status, n)
+  VALUES (NEW.workspace_id, NEW.system, NEW.deleted_at IS NULL, NEW.status, 1)
+  ON CONFLICT (workspace_id, system, live, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER job_counts_delete AFTER DELETE ON jobs
+BEGIN
+  UPDATE job_counts SET n = n - 1
+  WHERE workspace_id = OLD.workspace_id AND system = OLD.system
+    AND live = (OLD.deleted_at IS NULL) AND status = OLD.status;
+END;
+CREATE TRIGGER job_counts_update AFTER UPDATE OF expired, last_run_state, active,
+  outside_window, schedule_type, deleted_at, workspace_id, system ON jobs
+WHEN (OLD.workspace_id, OLD.system, OLD.deleted_at IS NULL, OLD.status)
+  IS NOT (NEW.workspace_id, NEW.system, NEW.deleted_at IS NULL, NEW.status)
+BEGIN
+  UPDATE job_counts SET n = n - 1
+  WHERE workspace_id = OLD.workspace_id AND system = OLD.system
+    AND live = (OLD.deleted_at IS NULL) AND status = OLD.status;
+  INSERT INTO job_counts (workspace_id, system, live, status, n)
+  VALUES (NEW.workspace_id, NEW.system, NEW.deleted_at IS NULL, NEW.status, 1)
+  ON CONFLICT (workspace_id, system, live, status) DO UPDATE SET n = n + 1;
+END;
+
+CREATE VIRTUAL TABLE jobs_fts USING fts5(
+  name, description, tags, content='jobs', content_rowid='id', tokenize='trigram'
+);
+INSERT INTO jobs_fts (jobs_fts) VALUES ('rebuild');
+CREATE TRIGGER jobs_fts_insert AFTER INSERT ON jobs
+BEGIN
+  INSERT INTO jobs_fts (rowid, name, description, tags)
+  VALUES (NEW.id, NEW.name, NEW.description, NEW.tags);
+END;
+CREATE TRIGGER jobs_fts_delete AFTER DELETE ON jobs
+BEGIN
+  INSERT INTO jobs_fts (jobs_fts, rowid, name, description, tags)
+  VALUES ('delete', OLD.id, OLD.name, OLD.description, OLD.tags);
+END;
+CREATE TRIGGER jobs_fts_update AFTER UPDATE OF name, description, tags ON jobs
+BEGIN
+  INSERT INTO jobs_fts (jobs_fts, rowid, name, description, tags)
+  VALUES ('delete', OLD.id, OLD.name, OLD.description, OLD.tags);
+  INSERT INTO jobs_fts (rowid, name, description, tags)
+  VALUES (NEW.id, NEW.name, NEW.description, NEW.tags);
+END;
+"""
+
 MIGRATIONS: list[str] = [
     V1,
     V2,
@@ -295,5 +367,7 @@ MIGRATIONS: list[str] = [
     V_PIPELINE_OFFSETS,
     V_REMOTE,
     V_TASK_GENERATED,
+    V3_EXECUTING_AT,
+    V4_JOB_COUNTS,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
