@@ -14,6 +14,8 @@ from click.testing import CliRunner
 from jobtui.cli import cli
 from jobtui.engine import Engine, ManualClock
 from jobtui.engine.schedule.daemon import Daemon
+from jobtui.engine.store.db import _split_sql
+from jobtui.engine.store.schema import V3_RETRIED_AS
 
 
 @pytest.fixture
@@ -149,8 +151,8 @@ def test_a_run_left_retrying_by_an_older_daemon_gets_its_state_back(
 
 
 def test_the_migration_gives_runs_stuck_retrying_their_state_back(data_dir: Path) -> None:
-    """A database from before the fix (schema 2): its stuck runs are repaired when opened;
-    a retry still to come is left alone."""
+    """The migration of the fix repairs the runs an older jobtui left stuck; a retry still
+    to come is left alone."""
     engine = Engine.open(data_dir=data_dir)
     make_job(engine, 3)
     stuck, pending = engine.queue_run("flaky").id, engine.queue_run("flaky").id
@@ -161,11 +163,12 @@ def test_the_migration_gives_runs_stuck_retrying_their_state_back(data_dir: Path
         engine.store.execute(
             "UPDATE runs SET state = 'retrying', retry_at = ? WHERE id = ?", (retry_at, run_id)
         )
+    # Replay that migration over the stuck rows (later migrations cannot be undone here).
     conn = engine.store.conn
     conn.execute("DROP INDEX runs_retry_of")
-    conn.execute("DROP INDEX runs_held")
-    conn.execute("ALTER TABLE runs DROP COLUMN held")
-    conn.execute("PRAGMA user_version = 2")
+    for statement in _split_sql(V3_RETRIED_AS):
+        conn.execute(statement)
+    conn.commit()
     engine.close()
 
     reopened = Engine.open(data_dir=data_dir)

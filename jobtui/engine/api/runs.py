@@ -19,6 +19,9 @@ from jobtui.engine.store import logs as log_rows
 from jobtui.engine.store import runs as run_rows
 from jobtui.engine.store.logs import LogFilter
 
+if TYPE_CHECKING:
+    from jobtui.engine.model.spec import JobSpec
+
 
 def _epoch(value: float | int | str | datetime | None, field: str) -> float | None:
     if value is None or value == "":
