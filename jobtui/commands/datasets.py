@@ -142,15 +142,25 @@ def delete_dataset(obj: Context, name: str, yes: bool) -> None:
 @click.option(
     "--explain", is_flag=True, help="Say per column what was inferred and why (on stderr)."
 )
+@click.option("--table", help="The sheet of an Excel workbook, or the table of an SQL file.")
 @pass_context
 def infer_dataset(
-    obj: Context, sample_file: str, name: str, save: bool, replace: bool, explain: bool
+    obj: Context,
+    sample_file: str,
+    name: str,
+    save: bool,
+    replace: bool,
+    explain: bool,
+    table: str | None,
 ) -> None:
-    """Infer a dataset from a sample CSV / JSON / JSON lines file and show it for review.
+    """Infer a dataset from a sample file and show it for review.
 
-    The spec goes to stdout; warnings about the file (a first line that is metadata, not
-    a header...) and, with --explain, the reasons go to stderr."""
-    found = obj.engine.infer_dataset(sample_file, name, explain=True)
+    Samples: CSV, JSON array, JSON lines, Parquet, Avro, Excel (xlsx; the types come from
+    the file's own schema). Schemas: a JSON Schema document, SQL CREATE TABLE statements
+    (types, NOT NULL, CHECK ranges, foreign keys become references; INSERTs after them are
+    read as a sample). The spec goes to stdout; warnings about the file (a first line that
+    is metadata, not a header...) and, with --explain, the reasons go to stderr."""
+    found = obj.engine.infer_dataset(sample_file, name, explain=True, table=table)
     spec = found["dataset"]
     for warning in found["warnings"]:
         echo(f"warning: {warning}", err=True)

@@ -2,7 +2,8 @@
 
 The engine owns the option models (job spec sections, generator formats, sink types); a
 `ModelForm` renders any of them: `Literal` → Select, `bool` → Checkbox, `list[Literal]` →
-SelectionList, numbers and text → Input, nested models → a titled group. The form never
+SelectionList, numbers and text → Input (a TextArea for text marked `multiline` in its
+`json_schema_extra`: templates), nested models → a titled group. The form never
 checks a rule itself: it turns what the user typed into JSON values, the engine validates,
 and `show_errors` puts each `FieldError` beside the field its path names.
 """
@@ -26,7 +27,16 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widget import Widget
-from textual.widgets import Checkbox, DataTable, Input, Label, Select, SelectionList, Static
+from textual.widgets import (
+    Checkbox,
+    DataTable,
+    Input,
+    Label,
+    Select,
+    SelectionList,
+    Static,
+    TextArea,
+)
 
 FieldKind = Literal["bool", "choice", "multichoice", "int", "float", "text", "list", "dict"]
 SECRET_KEY = re.compile(r"password|passwd|secret|token|api[-_]?key|credential", re.I)
@@ -66,6 +76,7 @@ class FieldSpec:
     description: str = ""
     secret: bool = False
     words: bool = False  # a list typed as shell words (argv) rather than comma-separated
+    multiline: bool = False  # text of several lines (a TextArea)
     children: list[FieldSpec] = field(default_factory=list)  # nested model
 
     @property
@@ -138,6 +149,7 @@ def _describe_field(key: str, info: FieldInfo, prefix: str, words: bool) -> Fiel
             annotation = float  # a number: typed as one
         else:
             annotation = str  # str | int | float: durations and the like, typed as text
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
     base = dict(
         key=key,
         path=path,
@@ -173,7 +185,8 @@ def _describe_field(key: str, info: FieldInfo, prefix: str, words: bool) -> Fiel
         if pair and pair[1] is str:
             return FieldSpec(kind="dict", **base)  # type: ignore[arg-type]
         return None  # free-form documents are not form material
-    return FieldSpec(kind="text", **base)  # type: ignore[arg-type]
+    multiline = bool(extra.get("multiline"))
+    return FieldSpec(kind="text", multiline=multiline, **base)  # type: ignore[arg-type]
 
 
 # -- text <-> values --------------------------------------------------------------
@@ -283,6 +296,17 @@ def make_control(spec: FieldSpec, value: Any, suggestions: list[str] | None = No
             classes="field-control field-multichoice",
             compact=True,
         )
+    if spec.multiline:
+        area = TextArea(
+            value_to_text(spec, value),
+            id=wid,
+            classes="field-control field-multiline",
+            compact=True,
+            soft_wrap=False,
+        )
+        area.styles.height = 5
+        area.styles.width = "1fr"
+        return area
     placeholder = ""
     if spec.kind == "dict":
         placeholder = "NAME=value, NAME2=value"
@@ -333,6 +357,8 @@ def read_control(spec: FieldSpec, control: Widget) -> Any:
         return [c for c in spec.choices if c in chosen]
     if isinstance(control, Input):
         return text_to_value(spec, control.value)
+    if isinstance(control, TextArea):
+        return text_to_value(spec, control.text)
     raise TypeError(f"no value for {control!r}")
 
 
@@ -465,6 +491,9 @@ class ModelForm(Vertical):
 
     def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged[Any]) -> None:
         self._changed(event.selection_list)
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self._changed(event.text_area)
 
 
 def _same(value: Any, default: Any) -> bool:

@@ -144,8 +144,12 @@ class DatasetsAPI(EngineBase):
         gen = DatasetGenerator(self.dataset_closure([spec]), seed=seed, locale=locale)
         return gen.sample(spec["name"], n)
 
-    def infer_dataset(self, path: str | Path, name: str, explain: bool = False) -> dict[str, Any]:
-        """A dataset spec inferred from a sample CSV / JSON / JSON lines file (not saved).
+    def infer_dataset(
+        self, path: str | Path, name: str, explain: bool = False, table: str | None = None
+    ) -> dict[str, Any]:
+        """A dataset spec inferred from a sample CSV / JSON / JSON lines / Parquet / Avro /
+        Excel file, a JSON Schema or SQL CREATE TABLE statements (not saved). `table`: the
+        workbook's sheet or the SQL file's table to read.
 
         With `explain`: `{"dataset": spec, "columns": [{"column", "field", "type", "why"}],
         "warnings": [...]}` — per column what was inferred and why, and what looks wrong
@@ -153,7 +157,7 @@ class DatasetsAPI(EngineBase):
         from jobtui.engine.datagen.fields import validate_dataset
         from jobtui.engine.datagen.infer import infer_spec
 
-        out = infer_spec(path, name, explain=explain)
+        out = infer_spec(path, name, explain=explain, table=table)
         validate_dataset(out["dataset"] if explain else out)
         return out
 

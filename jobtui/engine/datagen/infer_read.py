@@ -1,5 +1,6 @@
 """Reading a sample file for `datasets infer`: CSV (dialect sniffed), JSON array or JSON
-lines; at most MAX_ROWS records, evenly spaced over the file when it has more. A CSV file
+lines, or a typed file (Parquet, Avro, Excel: infer_typed.py, with its columns' types);
+at most MAX_ROWS records, evenly spaced over the file when it has more. A CSV file
 whose first lines are not the header (a title, an export note) is read from its header
 on, with a warning; so is one whose header looks like data, or names a column twice.
 """
@@ -14,6 +15,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from jobtui.engine.datagen.formats.typed import Node
+from jobtui.engine.datagen.infer_typed import read_typed, typed_kind
 from jobtui.engine.model.errors import InvalidInput
 
 MAX_ROWS = 5000  # records inferred from: evenly spaced over the file when it has more
@@ -23,15 +26,22 @@ _FLOAT = re.compile(r"^-?\d+\.\d+$")
 
 
 class Sample:
-    """Records of a sample file; `text` when every value came as text (CSV)."""
+    """Records of a sample file; `text` when every value came as text (CSV); `types`: each
+    column's type from the file's own schema (Parquet, Avro, Excel)."""
 
     def __init__(
-        self, records: list[dict[str, Any]], text: bool, warnings: list[str], read: int = 0
+        self,
+        records: list[dict[str, Any]],
+        text: bool,
+        warnings: list[str],
+        read: int = 0,
+        types: dict[str, Node] | None = None,
     ):
         self.records = records
         self.text = text
         self.warnings = warnings
         self.read = read or len(records)  # records read (more than kept when spaced out)
+        self.types = types or {}
 
 
 def read_sample(path: str | Path) -> list[dict[str, Any]]:
@@ -39,8 +49,18 @@ def read_sample(path: str | Path) -> list[dict[str, Any]]:
     return read_table(path).records
 
 
-def read_table(path: str | Path) -> Sample:
+def read_table(path: str | Path, table: str | None = None) -> Sample:
+    """The records of a sample file (`table`: the sheet of a workbook)."""
     p = Path(path).expanduser()
+    kind = typed_kind(p)
+    if table is not None and kind != "excel":
+        raise InvalidInput(
+            f"table: {p.name} is a {kind or 'text'} file without tables (--table picks a "
+            "workbook's sheet or an SQL file's table)"
+        )
+    if kind is not None:
+        rows, types, notes = read_typed(p, kind, table)
+        return _spaced(path, rows, False, notes, types)
     try:
         text = p.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -74,14 +94,27 @@ def read_table(path: str | Path) -> Sample:
     else:
         records, warnings = _read_csv(stripped)
         is_text = True
+    return _spaced(path, records, is_text, warnings)
+
+
+def _spaced(
+    path: str | Path,
+    records: list[Any],
+    is_text: bool,
+    warnings: list[str],
+    types: dict[str, Node] | None = None,
+) -> Sample:
     records = [r for r in records[:MAX_SCAN] if isinstance(r, dict)]
     if not records:
-        raise InvalidInput(f"{path}: no records found (expected CSV, JSON array or JSON lines)")
+        raise InvalidInput(
+            f"{path}: no records found (expected CSV, JSON array, JSON lines, Parquet, Avro "
+            "or Excel; or a JSON Schema or SQL CREATE TABLE)"
+        )
     read = len(records)
     if read > MAX_ROWS:
         # Evenly spaced, not the first rows: a file sorted by date keeps its whole span.
         records = [records[i * read // MAX_ROWS] for i in range(MAX_ROWS)]
-    return Sample(records, is_text, warnings, read)
+    return Sample(records, is_text, warnings, read, types)
 
 
 def _read_csv(text: str) -> tuple[list[dict[str, Any]], list[str]]:

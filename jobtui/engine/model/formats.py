@@ -104,6 +104,7 @@ class TemplateOptions(FormatOptions):
         ...,
         min_length=1,
         description="Template written for each record",
+        examples=["{{ record | json }}"],  # forms start a new template from it
         json_schema_extra=MULTILINE,
     )
     footer: str = Field("", description="Template written once, last", json_schema_extra=MULTILINE)

@@ -63,7 +63,7 @@ class GeneratorStep(Horizontal):
         fmt = str(event.value)
         if self.form is not None and self.form.model is FORMAT_OPTIONS.get(fmt):
             return
-        await self._mount_form(fmt, {})
+        await self._mount_form(fmt, starter(fmt))
         self.post_message(Edited())
 
     @work(thread=True, exclusive=True, group="wizard-format-preview", exit_on_error=False)
@@ -86,3 +86,16 @@ class GeneratorStep(Horizontal):
     def fill(self, values: FormValues) -> None:
         values.generator_format = str(self.format.value)
         values.format_options = self.form.value() if self.form is not None else {}
+
+
+def starter(fmt: str) -> dict[str, Any]:
+    """Options a newly chosen format starts with: each required option's first example
+    (the template format's record template), so the preview shows at once."""
+    model = FORMAT_OPTIONS.get(fmt)
+    if model is None:
+        return {}
+    return {
+        name: info.examples[0]
+        for name, info in model.model_fields.items()
+        if info.is_required() and info.examples
+    }

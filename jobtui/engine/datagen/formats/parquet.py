@@ -7,11 +7,15 @@ generator's columns (in whichever process made the batch) and ships them as an A
 stream; `seal`, in the writing process, appends them to the file through one
 `ParquetWriter` writing into a `Drain`, so each row group's bytes leave as soon as it is
 written. Row groups are cut by record count only, so the bytes do not depend on the batch
-size or on the number of processes.
+size or on the number of processes. A full row group is encoded and compressed by a writer
+thread (`RowGroupWriter`: pyarrow does that work without the GIL), so the run generates the
+next batches meanwhile; the footer waits for it.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -96,6 +100,49 @@ def arrow_array(values: list[Any], node: Node) -> Any:
         raise InvalidInput(f"parquet: field {node.name!r} ({kind}): {exc}") from None
 
 
+class RowGroupWriter:
+    """Writes tables through a ParquetWriter in its own thread, in the order given; at most
+    one table waits while another is written. An error surfaces at the next `put` or at
+    `close`."""
+
+    def __init__(self, writer: Any, row_group_size: int):
+        self.writer = writer
+        self.size = row_group_size
+        self.tables: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None  # started by the first table
+
+    def _run(self) -> None:
+        while True:
+            table = self.tables.get()
+            if table is None:
+                return
+            if self.error is None:
+                try:
+                    self.writer.write_table(table, row_group_size=self.size)
+                except BaseException as exc:  # handed to the run's thread
+                    self.error = exc
+
+    def _check(self) -> None:
+        if self.error is not None:
+            raise InvalidInput(f"parquet: {self.error}") from None
+
+    def put(self, table: Any) -> None:
+        self._check()
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="parquet-writer", daemon=True)
+            self.thread.start()
+        self.tables.put(table)
+
+    def close(self) -> None:
+        """Wait for every table to be written; then close the file (its footer)."""
+        if self.thread is not None:
+            self.tables.put(None)
+            self.thread.join()
+        self._check()
+        self.writer.close()
+
+
 class ParquetEncoder(Encoder):
     columnar = True
     binary = True
@@ -109,6 +156,7 @@ class ParquetEncoder(Encoder):
         self.schema = pa.schema([arrow_field(n) for n in self.nodes])
         self._drain: Drain | None = None
         self._writer: Any = None
+        self._rows: RowGroupWriter | None = None
         self._pending: list[Any] = []  # record batches not yet in a row group
         self._pending_rows = 0
 
@@ -124,6 +172,7 @@ class ParquetEncoder(Encoder):
             self._writer = pq.ParquetWriter(
                 self._drain, self.schema, compression="NONE" if codec == "none" else codec
             )
+            self._rows = RowGroupWriter(self._writer, self.opts.row_group_size)
 
     def header(self) -> bytes:
         self._open()
@@ -161,7 +210,8 @@ class ParquetEncoder(Encoder):
         if self._pending_rows >= size:
             whole = pa.Table.from_batches(self._pending, schema=self.schema)
             full = (self._pending_rows // size) * size
-            self._writer.write_table(whole.slice(0, full), row_group_size=size)
+            assert self._rows is not None
+            self._rows.put(whole.slice(0, full))
             rest = whole.slice(full)
             self._pending = rest.to_batches()
             self._pending_rows = rest.num_rows
@@ -172,12 +222,11 @@ class ParquetEncoder(Encoder):
         import pyarrow as pa
 
         self._open()
+        assert self._rows is not None and self._drain is not None
         if self._pending_rows:
-            whole = pa.Table.from_batches(self._pending, schema=self.schema)
-            self._writer.write_table(whole, row_group_size=self.opts.row_group_size)
+            self._rows.put(pa.Table.from_batches(self._pending, schema=self.schema))
             self._pending, self._pending_rows = [], 0
-        self._writer.close()
-        assert self._drain is not None
+        self._rows.close()
         return self._drain.take()
 
 
