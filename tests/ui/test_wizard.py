@@ -294,3 +294,25 @@ async def test_download_file_runs_the_job_into_the_chosen_path(
     rows = list(csv.reader(io.StringIO(target.read_text())))
     assert rows[0][:2] == ["name", "email"]
     assert len(rows) == 21
+
+
+async def test_misfire_in_its_word_form_is_read_and_kept(engine: Engine) -> None:
+    spec = {
+        "name": "nightly",
+        "schedule": {"type": "cron", "cron": "30 3 * * *"},
+        "policies": {"misfire": "all", "overlap": {"policy": "allow"}},
+        "datagen": {"datasets": ["users"], "sinks": [{"type": "console"}]},
+    }
+    engine.create_job(spec)
+    app = WizardApp(engine, "default/nightly")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert control(pilot, "policies.misfire.policy").value == "all"  # type: ignore[attr-defined]
+        row = wizard(pilot).query_one(f"#{field_id('policies.overlap.max')}-row", FieldRow)
+        assert "no limit" in str(row.query_one(".field-hint", Static).content)
+        await type_in(pilot, "description", "kept")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.result == "default/nightly"
+    saved = engine.get_job("nightly").spec
+    assert saved["policies"] == {"overlap": {"policy": "allow"}, "misfire": "all"}

@@ -20,7 +20,7 @@ from jobtui.engine import (
     timezones,
 )
 from jobtui.screens.wizard.base import Edited, SchedulePreviewed, Scroll, section, set_text
-from jobtui.screens.wizard.collect import OVERLAP_POLICIES, FormValues
+from jobtui.screens.wizard.collect import OVERLAP_POLICIES, FormValues, misfire_form
 from jobtui.widgets.forms import FieldRow, ModelForm, field_id
 
 SCHEDULE_LABELS: dict[str, str] = {
@@ -78,7 +78,7 @@ class SettingsStep(Horizontal):
         overlap = policies.get("overlap", "skip")
         policy = overlap.get("policy", "skip") if isinstance(overlap, dict) else overlap
         self.policies_form = ModelForm(
-            Policies, "policies", policies, exclude=("overlap",), id="form-policies"
+            Policies, "policies", misfire_form(policies), exclude=("overlap",), id="form-policies"
         )
         self.overlap: Select[str] = Select(
             [(p, p) for p in OVERLAP_POLICIES],
@@ -89,7 +89,7 @@ class SettingsStep(Horizontal):
         )
         self.overlap_max = Input(
             str(overlap.get("max", "") if isinstance(overlap, dict) else ""),
-            placeholder="1",
+            placeholder="no limit",
             type="integer",
             id=field_id("policies.overlap.max"),
             compact=True,
@@ -103,7 +103,10 @@ class SettingsStep(Horizontal):
                 "When a fire comes while a run is still going",
             ),
             FieldRow(
-                "policies.overlap.max", "overlap max", self.overlap_max, "With allow: at most"
+                "policies.overlap.max",
+                "overlap max",
+                self.overlap_max,
+                "With allow: at most this many runs at once (empty: no limit)",
             ),
             id="policies-section",
             classes="form-section",
