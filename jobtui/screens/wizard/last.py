@@ -1,5 +1,6 @@
 """The last step: a summary and the spec, save (with a release note when editing), the
-output shown beside, and a download: the job run now into one file."""
+output shown beside, and a download: the definition on screen run now into one file,
+with nothing saved."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ class LastStep(Horizontal):
             "download",
             "download to",
             self.download_box,
-            "Runs the job now into this file (enter or the button)",
+            "Runs this definition now into the file; saves nothing (enter or the button)",
         )
         self.progress = ProgressBar(id="download-progress", show_eta=False, classes="-idle")
         self.result = Static("", id="download-result", markup=False)
