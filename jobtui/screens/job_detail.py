@@ -310,9 +310,11 @@ class JobDetailScreen(JobtuiScreen[None]):
         elapsed = now - run.started_at.timestamp() if run.started_at else 0.0
         rate = run.records / elapsed if elapsed > 0 else 0.0
         eta = self.speed.eta(run, now, rate)
+        counted = run.records or run.tasks  # a command run makes no records
         summary.update(
-            f"#{run.id} {state_label(run.state.value)} · {fmt_count(run.records)} records"
-            f" · {rate:,.0f}/s · elapsed {fmt_duration(elapsed)}"
+            f"#{run.id} {state_label(run.state.value)}"
+            + (f" · {fmt_count(run.records)} records · {rate:,.0f}/s" if counted else "")
+            + f" · elapsed {fmt_duration(elapsed)}"
             + (f" · ETA {fmt_duration(eta)}" if eta is not None else "")
         )
         existing = {w.id: w for w in box.children}

@@ -300,12 +300,13 @@ class LogsScreen(JobtuiScreen[None]):
             f"{run.workspace}/{run.job_name}",
             f"run #{run.id}",
             state_label(run.state.value),
-            f"{fmt_count(run.records)} records",
+            # a command run makes no records: "0 records" would say it failed to
+            f"{fmt_count(run.records)} records" if run.records or run.tasks else "",
             f"started {fmt_full(run.started_at, self.utc)}" if run.started_at else "not started",
         ]
         if run.title:
             parts.insert(2, run.title)
-        self.query_one("#log-title", Static).update(" · ".join(parts))
+        self.query_one("#log-title", Static).update(" · ".join(p for p in parts if p))
         self.query_one("#log-title").set_class(True, f"-{run.state.value}")
 
     def _show_status(self) -> None:

@@ -98,15 +98,17 @@ def details(run: Run, utc: bool, stderr: list[LogLine] | None = None) -> Text:
     if not errors:
         text.append("none\n")
     if stderr:
-        text.append(f"\nLast {len(stderr)} stderr lines\n", style="bold")
+        heading = "Last stderr line" if len(stderr) == 1 else f"Last {len(stderr)} stderr lines"
+        text.append(f"\n{heading}\n", style="bold")
         for log in stderr:
             text.append(inert(log.message) + "\n")
     heading, results = delivered(run)
-    text.append(f"\n{heading}\n", style="bold")
-    for result in results:
-        text.append("• " + inert(str(result)) + "\n")
-    if not results:
-        text.append("none\n")
+    if results or heading == "Results" or run.tasks:  # a failed command delivers nothing
+        text.append(f"\n{heading}\n", style="bold")
+        for result in results:
+            text.append("• " + inert(str(result)) + "\n")
+        if not results:
+            text.append("none\n")
     if run.tasks:
         text.append("\nTasks\n", style="bold")
         for task in run.tasks:

@@ -298,10 +298,18 @@ class RunsAPI(EngineBase):
         """Forget the since watermark: the next run starts from the beginning."""
         job_rows.reset_watermark(self.store, self._job(ref).id)
 
-    def test_sink(self, sink: dict[str, Any]) -> str:
-        """Check a sink can work ("test connection"); the ok message, or InvalidInput."""
+    def test_sink(
+        self,
+        sink: dict[str, Any],
+        *,
+        format: str = "jsonl",
+        format_options: dict[str, Any] | None = None,
+    ) -> str:
+        """Check a sink can work ("test connection"); the ok message, or InvalidInput.
+        `format` is the job's (a file sink's example path ends in its extension)."""
         from pydantic import ValidationError
 
+        from jobtui.engine.model.formats import format_extension
         from jobtui.engine.model.sinks import SINK_OPTIONS
         from jobtui.engine.model.spec import errors_of
         from jobtui.engine.sinks.base import SinkContext, sink_class
@@ -314,7 +322,14 @@ class RunsAPI(EngineBase):
             SINK_OPTIONS[sink_type].model_validate(resolved["options"])
         except ValidationError as exc:
             raise SpecError(errors_of(exc, "options")) from None
-        ctx = SinkContext(job="test", dataset="test", run_id=0, started_at=self.now())
+        ctx = SinkContext(
+            job="test",
+            dataset="test",
+            run_id=0,
+            started_at=self.now(),
+            format=format,
+            ext=format_extension(format, format_options),
+        )
         try:
             return sink_class(sink_type).test(resolved["options"], ctx)
         except JobtuiError:

@@ -116,6 +116,11 @@ class DownloadProgress(Message):
 
 
 @dataclass
+class PresetsReloaded(Message):
+    presets: list[PresetInfo]
+
+
+@dataclass
 class MissingDirectory(Message):
     """The download's directory does not exist: ask before creating it."""
 

@@ -63,6 +63,19 @@ class LastStep(Horizontal):
     def note(self) -> str:
         return self.note_box.value.strip() if self.note_box is not None else ""
 
+    def show_kind(self, kind: str, scheduled: bool) -> None:
+        """Save says whether it schedules; output and download only for records."""
+        for button in self.query("#save").results(Button):
+            label = "Save and schedule (ctrl+s)" if scheduled else "Save (ctrl+s)"
+            if str(button.label) != label:
+                button.label = label
+        for widget in self.query("#show-output, #download-bar, #download-result"):
+            widget.display = kind == "datagen"
+        for row in self.query(f"#{field_id('download')}-row"):
+            row.display = kind == "datagen"
+        for panel in self.query("#output-panel"):
+            panel.display = kind == "datagen"
+
     def show_summary(self, text: str) -> None:
         set_text(self.summary, text)
 

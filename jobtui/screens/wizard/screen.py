@@ -116,6 +116,7 @@ class WizardScreen(EngineScreen[str | None]):
         self.datasets = DatasetsStep(engine, id="step-datasets", classes="step")
         self.generator = GeneratorStep(engine, id="step-generator", classes="step")
         self.sinks = SinksStep(engine, id="step-sinks", classes="step")
+        self.sinks.output_format = self._output_format
         self.command = CommandStep(id="step-command", classes="step")
         self.last = LastStep(id="step-last", classes="step")
 
@@ -342,7 +343,9 @@ class WizardScreen(EngineScreen[str | None]):
 
     # -- steps ---------------------------------------------------------------------------
     async def _set_steps(self) -> None:
-        steps = steps_for(self.collect_spec().get("kind", "datagen"))
+        kind = self.collect_spec().get("kind", "datagen")
+        self.settings.show_kind(kind)
+        steps = steps_for(kind)
         header = self.query_one("#wizard-steps", Horizontal)
         if steps == self.steps and header.children:
             return
@@ -397,10 +400,14 @@ class WizardScreen(EngineScreen[str | None]):
         set_text(self.query_one("#step-errors", Static), "\n".join(f"✖ {e}" for e in loose))
         if step == "last":
             self._update_summary()
+        if step == "settings":
+            self.settings.show_kind(self.collect_spec().get("kind", "datagen"))
         if step == "generator":
             self.generator.preview(self.collect_spec())
         if step == "datasets":
             self.datasets.shown()
+        if step == "sinks":
+            self.sinks.shown()
         self.call_after_refresh(self._focus_first, step)
         self.refresh_bindings()
 
@@ -420,8 +427,10 @@ class WizardScreen(EngineScreen[str | None]):
                 return
 
     def _update_summary(self) -> None:
-        text = summary(self.collect_spec(), self.schedule_words, self.next_fires, FORMAT_LABELS)
+        spec = self.collect_spec()
+        text = summary(spec, self.schedule_words, self.next_fires, FORMAT_LABELS)
         self.last.show_summary(text)
+        self.last.show_kind(spec.get("kind", "datagen"), scheduled=bool(spec.get("schedule")))
 
     def action_next_step(self) -> None:
         if not self.loaded:
@@ -469,6 +478,10 @@ class WizardScreen(EngineScreen[str | None]):
         elif self.step == "generator":
             self.generator.preview(self.collect_spec())
 
+    def _output_format(self) -> tuple[str, dict[str, Any]]:
+        generator = _dict(_dict(self.collect_spec().get("datagen")).get("generator"))
+        return str(generator.get("format") or "jsonl"), _dict(generator.get("options"))
+
     def action_test_sink(self) -> None:
         if self.step == "sinks":
             self.sinks.test()
@@ -482,8 +495,8 @@ class WizardScreen(EngineScreen[str | None]):
             return True if self.step == "sinks" else None
         if action == "prev_step":
             return True if self.step != "settings" else None
-        if action == "show_output":
-            return True if self.step == "last" else None
+        if action == "show_output":  # records to show: a datagen job's
+            return True if self.step == "last" and "command" not in self.steps else None
         return True
 
     # -- saving ------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Collapsible, Input, Label, Select, Static
+from textual.widgets import Checkbox, Collapsible, Input, Label, Select, Static
 
 from jobtui.engine import (
     SCHEDULE_TYPES,
@@ -149,6 +149,7 @@ class SettingsStep(Horizontal):
             [self.job_form, schedule_box, *folds]
         )
         await self._mount_schedule_form(kind, schedule or {})
+        self._sync_replay()
 
     async def _mount_schedule_form(self, kind: str, values: dict[str, Any]) -> None:
         await self.schedule_holder.remove_children()
@@ -186,6 +187,21 @@ class SettingsStep(Horizontal):
     def _overlap_changed(self, event: Input.Changed | Select.Changed) -> None:
         event.stop()
         self.post_message(Edited("policies.overlap"))
+
+    @on(Checkbox.Changed, "#f-datagen-replay-enabled")
+    def _replay_toggled(self, event: Checkbox.Changed) -> None:
+        self._sync_replay()  # the form's own Changed goes on to the wizard
+
+    def _sync_replay(self) -> None:
+        """How many runs' output to keep means nothing while replay is off: not editable."""
+        for enabled in self.query("#f-datagen-replay-enabled").results(Checkbox):
+            for keep in self.query("#f-datagen-replay-keep"):
+                keep.disabled = not enabled.value
+
+    def show_kind(self, kind: str) -> None:
+        """Data generation settings only for a datagen job (a command job has none)."""
+        for fold in self.query("#fold-datagen"):
+            fold.display = kind == "datagen"
 
     def unfold_invalid(self) -> None:
         """Open a folded section that holds a field in error."""
