@@ -454,8 +454,11 @@ class JobDetailScreen(JobtuiScreen[None]):
 
     def action_logs(self) -> None:
         job = self.job
-        if job and job.last_run:
-            self.app.push_screen(self.screens.logs(job.last_run.id))
+        if job is None:
+            return
+        run_id = self.newest_run(job.id, job.last_run.id if job.last_run else None)
+        if run_id is not None:
+            self.app.push_screen(self.screens.logs(run_id))
 
     def action_rollback(self) -> None:
         job, version = self.job, self.selected_version

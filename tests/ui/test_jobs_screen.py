@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from jobtui.engine import JobStatus, RunState
 from jobtui.screens.confirm import ConfirmScreen
 from jobtui.screens.history import HistoryScreen
@@ -320,3 +322,41 @@ async def test_replay_last_says_at_once_when_there_is_nothing_stored(seeded):
         await press(pilot, "y")
         newest = engine.list_runs(job=ids["backup"], limit=1)[0]
         assert newest.trigger.value == "replay"
+
+
+async def test_l_right_after_r_opens_the_run_just_queued(seeded):
+    """Issue 20, point 8: the row's cached last run is an older one until a refresh."""
+    engine, ids = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto_row(pilot, "orders-csv")
+        older = engine.list_runs(job=ids["orders-csv"], limit=1)[0].id
+        app.screen.poll_now = lambda: None  # the refresh after `r` has not come yet
+        await press(pilot, "r")
+        await press(pilot, "l")
+        newest = engine.list_runs(job=ids["orders-csv"], limit=1)[0].id
+        assert newest > older
+        assert isinstance(app.screen, LogsScreen) and app.screen.run_id == newest
+
+
+async def test_l_while_r_is_still_queueing_waits_for_that_run(seeded, monkeypatch):
+    engine, ids = seeded
+    release = threading.Event()
+    queue_run = engine.queue_run
+
+    def slow_queue_run(*args, **kwargs):
+        assert release.wait(60), "the test never released the queueing"
+        return queue_run(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "queue_run", slow_queue_run)
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto_row(pilot, "orders-csv")
+        await pilot.press("r", "l")  # the run is not queued yet when `l` comes
+        assert isinstance(app.screen, JobsScreen)
+        release.set()
+        await settle(pilot)
+        newest = engine.list_runs(job=ids["orders-csv"], limit=1)[0].id
+        assert isinstance(app.screen, LogsScreen) and app.screen.run_id == newest
