@@ -127,6 +127,7 @@ class JobsScreen(JobtuiScreen[None]):
     def reload(self) -> None:
         """The query changed: drop what is cached and load the first screen."""
         self.generation += 1
+        self.table.empty_text = self.query_state.empty_text()
         self.pages.rows.clear()
         self.table.move_cursor(0, announce=False)
         self.table.scroll_to(y=0, animate=False, immediate=True)

@@ -57,6 +57,21 @@ async def test_filter_as_you_type_and_escape_clears(seeded):
         assert row_names(app) == ["backup"]
 
 
+async def test_a_filter_that_matches_nothing_says_so_and_how_to_clear_it(seeded):
+    """Issue 20, point 7: not "no jobs (n creates one)" when jobs exist."""
+    engine, _ = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "slash", *"demox")
+        assert row_names(app) == []
+        view = table(app)
+        shown = "\n".join(view.render_line(y).text for y in range(3))
+        assert "no job matches 'demox' (esc clears)" in shown
+        await press(pilot, "escape", "escape")
+        assert len(row_names(app)) == 5
+
+
 async def test_status_cycle_workspace_system_and_sort(seeded):
     engine, _ = seeded
     engine.ensure_system_jobs()
