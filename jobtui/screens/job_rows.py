@@ -109,6 +109,7 @@ class JobsLoaded(Message):
     counts: dict[JobStatus, int] | None
     daemon: DaemonStatus | None
     poll: bool
+    select_index: int | None = None  # where the job to select is (a job just created)
 
 
 def job_row(job: JobSummary, spark: list[str], now: float, utc: bool) -> Row:

@@ -143,6 +143,13 @@ class JobsScreen(JobtuiScreen[None]):
         engine = self.engine
         generation = self.generation
         q = self.query_state
+        select, select_index = self._select_name, None
+        if select is not None and not poll:
+            everything = engine.list_jobs(**q.list_args(), sort=q.sort, descending=q.descending)
+            names = [j.qualified_name for j in everything]
+            if select in names:
+                select_index = names.index(select)
+                offset = max(0, select_index - limit // 2)
         jobs = engine.list_jobs(
             **q.list_args(), sort=q.sort, descending=q.descending, limit=limit, offset=offset
         )
@@ -154,7 +161,9 @@ class JobsScreen(JobtuiScreen[None]):
                 search=q.search or None, workspace=q.workspace, include_system=q.include_system
             )
             daemon = engine.daemon_status()
-        self.post_message(JobsLoaded(generation, offset, jobs, sparks, total, counts, daemon, poll))
+        loaded = JobsLoaded(generation, offset, jobs, sparks, total, counts, daemon, poll)
+        loaded.select_index = select_index
+        self.post_message(loaded)
 
     @on(JobsLoaded)
     def _loaded(self, message: JobsLoaded) -> None:
@@ -188,6 +197,9 @@ class JobsScreen(JobtuiScreen[None]):
                 shift = moved - table.cursor
                 table.scroll_to(y=table.first_visible + shift, animate=False, immediate=True)
                 table.move_cursor(moved, announce=False)
+        if message.select_index is not None:
+            self._select_name = None
+            table.move_cursor(message.select_index)
         table.rows_arrived()
         self.answered = message.generation
         self.refresh_bindings_if_changed()
@@ -243,8 +255,10 @@ class JobsScreen(JobtuiScreen[None]):
         job = self.current
         if action in self.ON_MARKED:
             return bool(job or self.table.marked)
-        if action == "logs":
-            return bool(job and (job.last_run or self._just_queued(job)))
+        if action == "logs":  # (or its run is being queued: `l` waits for it)
+            return bool(
+                job and (job.last_run or self._just_queued(job) or job.id in self._queueing)
+            )
         if action == "replay_last":
             return bool(job and job.last_run)
         if action == "cancel":
@@ -410,11 +424,27 @@ class JobsScreen(JobtuiScreen[None]):
 
     def open_wizard(self, ref: str | None, duplicate: bool) -> None:
         def saved(name: str | None) -> None:
-            if name:
-                self.notify(f"Saved {name}", title="Job")
-                self.poll_now()
+            if name:  # the wizard said "Created …" or "Saved …": one toast, not two
+                self.select_job(name)
 
         self.app.push_screen(self.screens.wizard(ref, duplicate), saved)
+
+    _select_name: str | None = None  # the job to put the cursor on once loaded
+
+    def select_job(self, qualified_name: str) -> None:
+        """Show the job (a filter that hides it is changed) and put the cursor on it."""
+        q = self.query_state
+        workspace = qualified_name.partition("/")[0]
+        if q.workspace not in (None, workspace):
+            q.workspace = workspace
+        q.status = None
+        if q.search and q.search.lower() not in qualified_name.lower():
+            box = self.query_one("#filter", Input)
+            with box.prevent(Input.Changed):
+                box.value = ""
+            q.search = ""
+        self._select_name = qualified_name
+        self.reload()
 
     def action_run(self) -> None:
         if jobs := self.targets():

@@ -21,7 +21,7 @@ from tests.ui.helpers import (
     settle,
     table,
 )
-from tests.ui.seed import store_output
+from tests.ui.seed import datagen, store_output
 
 SIZE = (120, 36)
 
@@ -241,7 +241,8 @@ async def test_new_edit_duplicate_open_the_wizard(seeded, stub_wizard):
             ("default/users-demo", False),
             ("default/users-demo", True),
         ]
-        assert any("Saved default/users-demo" in n.message for n in notes(app))
+        # The wizard says "Saved"/"Created" itself: the list adds no second toast (point 11).
+        assert not any("default/users-demo" in n.message for n in notes(app))
 
 
 def test_the_real_wizard_is_the_one_pushed(seeded):
@@ -368,10 +369,29 @@ async def test_l_while_r_is_still_queueing_waits_for_that_run(seeded, monkeypatc
     app = build(engine)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await goto_row(pilot, "orders-csv")
+        await goto_row(pilot, "users-demo")  # never run: nothing for `l` but the new run
         await pilot.press("r", "l")  # the run is not queued yet when `l` comes
         assert isinstance(app.screen, JobsScreen)
         release.set()
         await settle(pilot)
-        newest = engine.list_runs(job=ids["orders-csv"], limit=1)[0].id
+        newest = engine.list_runs(job=ids["users-demo"], limit=1)[0].id
         assert isinstance(app.screen, LogsScreen) and app.screen.run_id == newest
+
+
+async def test_a_new_job_is_selected_even_when_the_filter_hid_it(seeded, stub_wizard):
+    """Issue 20, point 10: the list shows the job just created, cursor on it."""
+    engine, _ = seeded
+    app = build(engine, screens=StubWizardScreens)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.set_workspace("finance")
+        await settle(pilot)
+        await press(pilot, "slash", *"bill", "enter")
+        assert row_names(app) == ["billing"]
+        await press(pilot, "n")
+        engine.create_job(datagen("zz-new"))
+        app.screen.dismiss("default/zz-new")
+        await settle(pilot)
+        assert screen.query_state.workspace == "default" and screen.query_state.search == ""
+        assert table(app).current_row.key == engine.get_job("zz-new").id

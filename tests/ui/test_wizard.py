@@ -13,6 +13,7 @@ from textual.widgets import Static
 from jobtui.engine import Engine, InvalidInput
 from jobtui.screens.confirm import ConfirmScreen
 from jobtui.widgets.forms import FieldRow, field_id
+from tests.ui.helpers import notes
 
 from .wizard_helpers import (
     NOT_DONE,
@@ -235,6 +236,7 @@ async def test_edit_makes_a_new_version_with_its_note(engine: Engine) -> None:
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.result == "default/daily"
+        assert [(n.title, n.message) for n in notes(app)] == [("Job saved", "Saved default/daily")]
     versions = engine.list_versions("daily")
     assert [(v.version, v.note) for v in versions] == [(2, "describe it"), (1, "created")]
     assert engine.get_job("daily").spec == {**spec, "description": "more"}
