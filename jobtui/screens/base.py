@@ -303,6 +303,25 @@ class JobtuiScreen(EngineScreen[R]):
         note = f"Queued run #{run.id} {what}".strip()
         self.post_message(ActionDone(note, "Run", queued=((job_id, run.id),)))
 
+    def confirm_cancel(self, run_id: int) -> None:
+        """`c`: stopping a run is destructive, so it asks first (y), as k9s does."""
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.cancel_run(run_id)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Cancel run #{run_id}?",
+                "A queued run will not start; a running one is stopped (SIGTERM, then SIGKILL "
+                "after the grace period). What it delivered so far stays.",
+                yes="Cancel run",
+                no="Keep it",
+                danger=True,
+            ),
+            answered,
+        )
+
     @work(thread=True, group="action", exit_on_error=False, description="cancel a run")
     def cancel_run(self, run_id: int) -> None:
         run = self.engine.cancel_run(run_id)

@@ -331,7 +331,7 @@ class HistoryScreen(JobtuiScreen[None]):
     def action_cancel(self) -> None:
         run = self.current
         if run is not None and run.state.is_active:
-            self.cancel_run(run.id)
+            self.confirm_cancel(run.id)
 
     def action_diff(self) -> None:
         marked = [cast(Run, r.extra) for r in self.runs.rows if r.key in self.table.marked]

@@ -422,7 +422,7 @@ class JobDetailScreen(JobtuiScreen[None]):
 
     def action_cancel(self) -> None:
         if self.data and self.data.current:
-            self.cancel_run(self.data.current.id)
+            self.confirm_cancel(self.data.current.id)
 
     def action_pause(self) -> None:
         if job := self.job:

@@ -476,9 +476,9 @@ class JobsScreen(JobtuiScreen[None]):
         if job is None:
             return
         if queued := self._just_queued(job):
-            self.cancel_run(queued)
+            self.confirm_cancel(queued)
         elif job.last_run and job.last_run.state.is_active:
-            self.cancel_run(job.last_run.id)
+            self.confirm_cancel(job.last_run.id)
 
     def action_pause(self) -> None:
         if jobs := self.targets():

@@ -365,7 +365,7 @@ class LogsScreen(JobtuiScreen[None]):
 
     def action_cancel(self) -> None:
         if self.run is None or self.run.state.is_active:
-            self.cancel_run(self.run_id)
+            self.confirm_cancel(self.run_id)
 
     def action_follow(self) -> None:
         view = self.view

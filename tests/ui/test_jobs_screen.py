@@ -140,7 +140,7 @@ async def test_run_cancel_and_run_with_options(seeded):
         assert [r.state for r in runs] == [RunState.QUEUED]
         app.screen.poll_now()
         await settle(pilot)
-        await press(pilot, "c")
+        await press(pilot, "c", "y")
         assert engine.get_run(runs[0].id).state == RunState.CANCELLED
         await goto_row(pilot, "orders-csv")
         await press(pilot, "R")
