@@ -81,6 +81,9 @@ if TYPE_CHECKING:
         Trigger,
         Workspace,
     )
+    from jobtui.engine.run.adhoc import (
+        AdhocResult,
+    )
     from jobtui.engine.run.logs import (
         LineFormatter,
         levels_at_least,
@@ -104,6 +107,7 @@ _HOME = {
     "SpecError": "jobtui.engine.model.errors",
     "StorageError": "jobtui.engine.model.errors",
     "Engine": "jobtui.engine.facade",
+    "AdhocResult": "jobtui.engine.run.adhoc",
     "DaemonStatus": "jobtui.engine.model.types",
     "Dataset": "jobtui.engine.model.types",
     "Job": "jobtui.engine.model.types",
@@ -149,6 +153,7 @@ __all__ = [
     "FORMAT_OPTIONS",
     "SCHEDULE_TYPES",
     "SINK_OPTIONS",
+    "AdhocResult",
     "Alerts",
     "Clock",
     "CommandSpec",

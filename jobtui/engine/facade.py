@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from jobtui.engine.api.adhoc import AdhocAPI
 from jobtui.engine.api.daemon import DaemonAPI
 from jobtui.engine.api.datasets import DatasetsAPI
 from jobtui.engine.api.jobs import JobsAPI
@@ -17,7 +18,7 @@ from jobtui.engine.store.db import Store
 from jobtui.paths import ensure_private_dir, resolve_data_dir, resolve_db_path
 
 
-class Engine(RunsAPI, DaemonAPI, DatasetsAPI, SinksAPI, JobsAPI, ScaleAPI):
+class Engine(RunsAPI, DaemonAPI, DatasetsAPI, SinksAPI, JobsAPI, ScaleAPI, AdhocAPI):
     """Everything jobtui can do, over one SQLite file. Build it with `Engine.open`."""
 
     @classmethod

@@ -113,6 +113,7 @@ class ActionDone(Message):
     title: str = ""
     undo: Undo | None = None
     reload: bool = False  # start the list over (rows went away) rather than refresh it
+    queued: tuple[tuple[int, int], ...] = ()  # (job id, run id) of the runs it queued
 
 
 @dataclass
@@ -181,6 +182,14 @@ class JobtuiScreen(EngineScreen[R]):
 
     _poll_timer: Timer | None = None
     _polling = False
+    # The newest run this screen queued, per job: `l` and `c` right after `r` act on it,
+    # not on the last run of a row the next refresh has not brought yet.
+    _queued: dict[int, int]
+
+    def newest_run(self, job_id: int, known: int | None) -> int | None:
+        """The newer of the run a row knows and the one this screen queued for the job."""
+        queued = getattr(self, "_queued", {}).get(job_id)
+        return max(queued, known or 0) if queued is not None else known
 
     @property
     def dashboard(self) -> Dashboard:
@@ -273,6 +282,11 @@ class JobtuiScreen(EngineScreen[R]):
             self.notify(message.note, title=message.title)
         if message.undo is not None:
             self.dashboard.push_undo(message.undo)
+        if message.queued:
+            if not hasattr(self, "_queued"):
+                self._queued = {}
+            for job_id, run_id in message.queued:
+                self._queued[job_id] = max(run_id, self._queued.get(job_id, 0))
         self.action_finished(message)
 
     def action_finished(self, message: ActionDone) -> None:
@@ -288,7 +302,27 @@ class JobtuiScreen(EngineScreen[R]):
     @work(thread=True, group="action", exit_on_error=False, description="queue a run")
     def queue_run(self, job_id: int, what: str = "", **options: Any) -> None:
         run = self.engine.queue_run(job_id, trigger="manual", **options)  # type: ignore[arg-type]
-        self.post_message(ActionDone(f"Queued run #{run.id} {what}".strip(), "Run"))
+        note = f"Queued run #{run.id} {what}".strip()
+        self.post_message(ActionDone(note, "Run", queued=((job_id, run.id),)))
+
+    def confirm_cancel(self, run_id: int) -> None:
+        """`c`: stopping a run is destructive, so it asks first (y), as k9s does."""
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.cancel_run(run_id)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Cancel run #{run_id}?",
+                "A queued run will not start; a running one is stopped (SIGTERM, then SIGKILL "
+                "after the grace period). What it delivered so far stays.",
+                yes="Cancel run",
+                no="Keep it",
+                danger=True,
+            ),
+            answered,
+        )
 
     @work(thread=True, group="action", exit_on_error=False, description="cancel a run")
     def cancel_run(self, run_id: int) -> None:

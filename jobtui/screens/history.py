@@ -7,12 +7,10 @@ moving the cursor off the run it was on.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, cast
+from typing import ClassVar, cast
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -21,12 +19,12 @@ from textual.widgets import Footer, Label, Static
 
 from jobtui.engine import Engine, Run
 from jobtui.screens.base import JobtuiScreen, ShowText
+from jobtui.screens.run_details import STDERR_TAIL, details, diff_runs
 from jobtui.widgets.fmt import (
     STATE_ICONS,
     fmt_abs,
     fmt_count,
     fmt_duration,
-    fmt_full,
     inert,
     state_label,
 )
@@ -312,7 +310,10 @@ class HistoryScreen(JobtuiScreen[None]):
     @work(thread=True, group="action", exit_on_error=False, description="read a run")
     def show_details(self, run_id: int) -> None:
         full = self.engine.get_run(run_id)
-        self.post_message(ShowText(f"Run #{full.id}: errors and results", details(full, self.utc)))
+        stderr = self.engine.read_log(run_id, backwards=True, limit=STDERR_TAIL, streams=["stderr"])
+        self.post_message(
+            ShowText(f"Run #{full.id}: errors and results", details(full, self.utc, stderr))
+        )
 
     def action_rerun(self) -> None:
         run = self.current
@@ -332,7 +333,7 @@ class HistoryScreen(JobtuiScreen[None]):
     def action_cancel(self) -> None:
         run = self.current
         if run is not None and run.state.is_active:
-            self.cancel_run(run.id)
+            self.confirm_cancel(run.id)
 
     def action_diff(self) -> None:
         marked = [cast(Run, r.extra) for r in self.runs.rows if r.key in self.table.marked]
@@ -353,80 +354,3 @@ class HistoryScreen(JobtuiScreen[None]):
     def diff(self, newer_id: int, older_id: int) -> None:
         newer, older = self.engine.get_run(newer_id), self.engine.get_run(older_id)
         self.post_message(ShowText(f"Run #{older.id} → #{newer.id}", diff_runs(older, newer)))
-
-
-def details(run: Run, utc: bool) -> Text:
-    text = Text()
-    text.append(
-        f"{run.workspace}/{run.job_name} · run #{run.id} · {state_label(run.state.value)}\n"
-    )
-    links = (f" · retry of #{run.retry_of}" if run.retry_of else "") + (
-        f" · retried as #{run.retried_as}" if run.retried_as else ""
-    )
-    text.append(
-        f"trigger {run.trigger.value} · attempt {run.attempt}{links} · version {run.job_version}\n"
-    )
-    text.append(f"queued {fmt_full(run.queued_at, utc)}\n")
-    text.append(f"started {fmt_full(run.started_at, utc)} · ended {fmt_full(run.ended_at, utc)}\n")
-    if run.host:
-        text.append(f"ran on host {inert(run.host)}\n")
-    if run.parameters:
-        text.append("\nParameters\n", style="bold")
-        text.append(inert(json.dumps(run.parameters, indent=2, default=str)) + "\n")
-    text.append("\nErrors\n", style="bold")
-    if run.error:
-        text.append(inert(run.error) + "\n")
-    for error in run.errors:
-        text.append("• " + inert(json.dumps(error, default=str)) + "\n")
-    if not run.error and not run.errors:
-        text.append("none\n")
-    text.append("\nResults\n", style="bold")
-    for result in run.results:
-        text.append("• " + inert(str(result)) + "\n")
-    if not run.results:
-        text.append("none\n")
-    if run.tasks:
-        text.append("\nTasks\n", style="bold")
-        for task in run.tasks:
-            total = f"/{task.total:,}" if task.total else ""
-            text.append(
-                f"• {inert(task.name)}: {state_label(task.state.value)} · {task.records:,}{total}"
-            )
-            if task.generated > task.records:
-                text.append(f" delivered ({task.generated:,} generated)")
-            if task.error:
-                text.append(f" · {inert(task.error)}")
-            if task.result:
-                text.append(f" → {inert(task.result)}")
-            text.append("\n")
-    return text
-
-
-def diff_runs(old: Run, new: Run) -> Text:
-    """Parameters and results side by side: what changed between two runs."""
-    import difflib
-
-    def doc(run: Run) -> list[str]:
-        data: dict[str, Any] = {
-            "job": f"{run.workspace}/{run.job_name}",
-            "version": run.job_version,
-            "trigger": run.trigger.value,
-            "state": run.state.value,
-            "parameters": run.parameters,
-            "records": run.records,
-            "duration_s": None if run.duration is None else round(run.duration, 3),
-            "error": run.error,
-            "results": run.results,
-            "tasks": {t.name: {"state": t.state.value, "records": t.records} for t in run.tasks},
-        }
-        return json.dumps(data, indent=2, default=str, sort_keys=True).splitlines()
-
-    text = Text()
-    for line in difflib.unified_diff(
-        doc(old), doc(new), f"run #{old.id}", f"run #{new.id}", lineterm=""
-    ):
-        style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
-        text.append(inert(line) + "\n", style=style)
-    if not text:
-        text.append("no differences in parameters or results")
-    return text

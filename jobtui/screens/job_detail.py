@@ -328,9 +328,11 @@ class JobDetailScreen(JobtuiScreen[None]):
         elapsed = now - run.started_at.timestamp() if run.started_at else 0.0
         rate = run.records / elapsed if elapsed > 0 else 0.0
         eta = self.speed.eta(run, now, rate)
+        counted = run.records or run.tasks  # a command run makes no records
         summary.update(
-            f"#{run.id} {state_label(run.state.value)} · {fmt_count(run.records)} records"
-            f" · {rate:,.0f}/s · elapsed {fmt_duration(elapsed)}"
+            f"#{run.id} {state_label(run.state.value)}"
+            + (f" · {fmt_count(run.records)} records · {rate:,.0f}/s" if counted else "")
+            + f" · elapsed {fmt_duration(elapsed)}"
             + (f" · ETA {fmt_duration(eta)}" if eta is not None else "")
         )
         existing = {w.id: w for w in box.children}
@@ -438,7 +440,7 @@ class JobDetailScreen(JobtuiScreen[None]):
 
     def action_cancel(self) -> None:
         if self.data and self.data.current:
-            self.cancel_run(self.data.current.id)
+            self.confirm_cancel(self.data.current.id)
 
     def action_pause(self) -> None:
         if job := self.job:
@@ -470,8 +472,11 @@ class JobDetailScreen(JobtuiScreen[None]):
 
     def action_logs(self) -> None:
         job = self.job
-        if job and job.last_run:
-            self.app.push_screen(self.screens.logs(job.last_run.id))
+        if job is None:
+            return
+        run_id = self.newest_run(job.id, job.last_run.id if job.last_run else None)
+        if run_id is not None:
+            self.app.push_screen(self.screens.logs(run_id))
 
     def action_rollback(self) -> None:
         job, version = self.job, self.selected_version

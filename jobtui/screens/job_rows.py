@@ -17,6 +17,7 @@ from jobtui.widgets.fmt import (
     fmt_count,
     fmt_duration,
     fmt_relative,
+    inert,
     sparkline,
 )
 from jobtui.widgets.vtable import Cell, Column, Row
@@ -44,6 +45,18 @@ class Query:
     include_system: bool = False
     sort: str = "name"
     descending: bool = False
+
+    def empty_text(self) -> str:
+        """What an empty list says: why it is empty, and the way out."""
+        if self.search:
+            return f"no job matches {inert(self.search)!r} (esc clears)"
+        narrowed = [
+            f"status {self.status.value.replace('_', ' ')} (s changes)" if self.status else "",
+            f"workspace {inert(self.workspace)} (w changes)" if self.workspace else "",
+        ]
+        if any(narrowed):
+            return "no job with " + " and ".join(n for n in narrowed if n)
+        return "no jobs (n creates one)"
 
     def list_args(self) -> dict[str, Any]:
         return {
@@ -96,6 +109,7 @@ class JobsLoaded(Message):
     counts: dict[JobStatus, int] | None
     daemon: DaemonStatus | None
     poll: bool
+    select_index: int | None = None  # where the job to select is (a job just created)
 
 
 def job_row(job: JobSummary, spark: list[str], now: float, utc: bool) -> Row:

@@ -9,12 +9,14 @@ and never moves focus. The rows themselves are job_rows.py's.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import ClassVar, cast
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widgets import Footer, Input, Label
 
 from jobtui.engine import DaemonStatus, Engine, JobStatus, JobSummary
@@ -31,6 +33,13 @@ from jobtui.screens.job_rows import (
 )
 from jobtui.widgets.bars import STATUS_ORDER, DaemonBar, TotalsBar, daemon_text
 from jobtui.widgets.vtable import VirtualTable
+
+
+@dataclass
+class QueueFailed(Message):
+    """`r` did not queue: `l` pressed meanwhile has nothing to open."""
+
+    job_ids: frozenset[int]
 
 
 class JobsScreen(JobtuiScreen[None]):
@@ -118,6 +127,7 @@ class JobsScreen(JobtuiScreen[None]):
     def reload(self) -> None:
         """The query changed: drop what is cached and load the first screen."""
         self.generation += 1
+        self.table.empty_text = self.query_state.empty_text()
         self.pages.rows.clear()
         self.table.move_cursor(0, announce=False)
         self.table.scroll_to(y=0, animate=False, immediate=True)
@@ -133,6 +143,13 @@ class JobsScreen(JobtuiScreen[None]):
         engine = self.engine
         generation = self.generation
         q = self.query_state
+        select, select_index = self._select_name, None
+        if select is not None and not poll:
+            everything = engine.list_jobs(**q.list_args(), sort=q.sort, descending=q.descending)
+            names = [j.qualified_name for j in everything]
+            if select in names:
+                select_index = names.index(select)
+                offset = max(0, select_index - limit // 2)
         jobs = engine.list_jobs(
             **q.list_args(), sort=q.sort, descending=q.descending, limit=limit, offset=offset
         )
@@ -144,7 +161,9 @@ class JobsScreen(JobtuiScreen[None]):
                 search=q.search or None, workspace=q.workspace, include_system=q.include_system
             )
             daemon = engine.daemon_status()
-        self.post_message(JobsLoaded(generation, offset, jobs, sparks, total, counts, daemon, poll))
+        loaded = JobsLoaded(generation, offset, jobs, sparks, total, counts, daemon, poll)
+        loaded.select_index = select_index
+        self.post_message(loaded)
 
     @on(JobsLoaded)
     def _loaded(self, message: JobsLoaded) -> None:
@@ -178,6 +197,9 @@ class JobsScreen(JobtuiScreen[None]):
                 shift = moved - table.cursor
                 table.scroll_to(y=table.first_visible + shift, animate=False, immediate=True)
                 table.move_cursor(moved, announce=False)
+        if message.select_index is not None:
+            self._select_name = None
+            table.move_cursor(message.select_index)
         table.rows_arrived()
         self.answered = message.generation
         self.refresh_bindings_if_changed()
@@ -233,10 +255,17 @@ class JobsScreen(JobtuiScreen[None]):
         job = self.current
         if action in self.ON_MARKED:
             return bool(job or self.table.marked)
-        if action in ("logs", "replay_last"):
+        if action == "logs":  # (or its run is being queued: `l` waits for it)
+            return bool(
+                job and (job.last_run or self._just_queued(job) or job.id in self._queueing)
+            )
+        if action == "replay_last":
             return bool(job and job.last_run)
         if action == "cancel":
-            return bool(job and job.last_run and job.last_run.state.is_active)
+            # A run just queued counts as active until a refresh says otherwise.
+            return bool(
+                job and (self._just_queued(job) or (job.last_run and job.last_run.state.is_active))
+            )
         return True
 
     def palette_label(self, binding: Binding) -> str:
@@ -358,10 +387,25 @@ class JobsScreen(JobtuiScreen[None]):
     def action_all_history(self) -> None:
         self.app.push_screen(self.screens.history(None))
 
+    def _just_queued(self, job: JobSummary) -> int | None:
+        """The run this screen queued for `job` that the row does not show yet."""
+        known = job.last_run.id if job.last_run else None
+        newest = self.newest_run(job.id, known)
+        return newest if newest is not None and newest != known else None
+
+    _queueing: frozenset[int] = frozenset()  # jobs whose `r` has not come back yet
+    _logs_after_queue: int | None = None  # `l` pressed meanwhile: the job to open it for
+
     def action_logs(self) -> None:
         job = self.current
-        if job and job.last_run:
-            self.app.push_screen(self.screens.logs(job.last_run.id))
+        if job is None:
+            return
+        if job.id in self._queueing:  # `l` right after `r`: the run being queued
+            self._logs_after_queue = job.id
+            return
+        run_id = self.newest_run(job.id, job.last_run.id if job.last_run else None)
+        if run_id is not None:
+            self.app.push_screen(self.screens.logs(run_id))
 
     def action_quit(self) -> None:
         self.app.exit()
@@ -380,26 +424,48 @@ class JobsScreen(JobtuiScreen[None]):
 
     def open_wizard(self, ref: str | None, duplicate: bool) -> None:
         def saved(name: str | None) -> None:
-            if name:
-                self.notify(f"Saved {name}", title="Job")
-                self.poll_now()
+            if name:  # the wizard said "Created …" or "Saved …": one toast, not two
+                self.select_job(name)
 
         self.app.push_screen(self.screens.wizard(ref, duplicate), saved)
 
+    _select_name: str | None = None  # the job to put the cursor on once loaded
+
+    def select_job(self, qualified_name: str) -> None:
+        """Show the job (a filter that hides it is changed) and put the cursor on it."""
+        q = self.query_state
+        workspace = qualified_name.partition("/")[0]
+        if q.workspace not in (None, workspace):
+            q.workspace = workspace
+        q.status = None
+        if q.search and q.search.lower() not in qualified_name.lower():
+            box = self.query_one("#filter", Input)
+            with box.prevent(Input.Changed):
+                box.value = ""
+            q.search = ""
+        self._select_name = qualified_name
+        self.reload()
+
     def action_run(self) -> None:
         if jobs := self.targets():
+            self._queueing = self._queueing | {j.id for j in jobs}
             self.queue_runs(jobs)
 
     @work(thread=True, group="action", exit_on_error=False, description="queue runs")
     def queue_runs(self, jobs: list[JobSummary]) -> None:
-        runs = [self.engine.queue_run(j.id, trigger="manual") for j in jobs]
+        try:
+            runs = [self.engine.queue_run(j.id, trigger="manual") for j in jobs]
+        except Exception:
+            self.post_message(QueueFailed(frozenset(j.id for j in jobs)))
+            raise  # reported by the screen's worker handler
+        queued = tuple((j.id, r.id) for j, r in zip(jobs, runs, strict=True))
         if len(runs) == 1:
             note = f"Queued run #{runs[0].id} of {jobs[0].qualified_name}"
-            self.post_message(ActionDone(note, "Run"))
+            self.post_message(ActionDone(note, "Run", queued=queued))
             return
         ids = tuple(r.id for r in runs)
         undo = Undo(f"cancelled {len(runs)} queued runs", cancel_runs=ids)
-        self.post_message(ActionDone(f"Queued {len(runs)} runs", "Run", undo))
+        self.post_message(ActionDone(f"Queued {len(runs)} runs", "Run", undo, queued=queued))
 
     def action_run_options(self) -> None:
         if job := self.current:
@@ -407,8 +473,12 @@ class JobsScreen(JobtuiScreen[None]):
 
     def action_cancel(self) -> None:
         job = self.current
-        if job and job.last_run and job.last_run.state.is_active:
-            self.cancel_run(job.last_run.id)
+        if job is None:
+            return
+        if queued := self._just_queued(job):
+            self.confirm_cancel(queued)
+        elif job.last_run and job.last_run.state.is_active:
+            self.confirm_cancel(job.last_run.id)
 
     def action_pause(self) -> None:
         if jobs := self.targets():
@@ -450,7 +520,18 @@ class JobsScreen(JobtuiScreen[None]):
         undo = Undo(f"restored {label}", restore_jobs=tuple(j.id for j in jobs))
         self.post_message(ActionDone(f"Deleted {label} (u restores)", "Trash", undo, reload=True))
 
+    @on(QueueFailed)
+    def _queue_failed(self, message: QueueFailed) -> None:
+        self._queueing = self._queueing - message.job_ids
+        self._logs_after_queue = None
+
     def action_finished(self, message: ActionDone) -> None:
+        if message.queued:
+            self._queueing = self._queueing - {job_id for job_id, _ in message.queued}
+            wanted = dict(message.queued).get(self._logs_after_queue or -1)
+            self._logs_after_queue = None
+            if wanted is not None:
+                self.app.push_screen(self.screens.logs(wanted))
         self._clear_marks()
         if message.reload:
             self.reload()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -45,6 +45,11 @@ STREAM_FILTERS: list[tuple[str, list[str] | None]] = [
     ("engine", ["engine", "sink"]),
 ]
 ERROR_LEVELS = ["error"]
+# What `e` lands on besides ERROR lines: a program's stderr, the line saying the run failed,
+# and lines that look like errors, so runs logged before those were stored at ERROR work too.
+# The engine's own lines count only when they say the run failed (not `$ command` echoes).
+ENDED_BADLY = r"^run ended (?:failed|interrupted)"
+ERROR_LOOKING = rf"\bERROR\b|\bFATAL\b|Traceback|Exception|panic:|{ENDED_BADLY}"
 
 
 @dataclass
@@ -295,12 +300,13 @@ class LogsScreen(JobtuiScreen[None]):
             f"{run.workspace}/{run.job_name}",
             f"run #{run.id}",
             state_label(run.state.value),
-            f"{fmt_count(run.records)} records",
+            # a command run makes no records: "0 records" would say it failed to
+            f"{fmt_count(run.records)} records" if run.records or run.tasks else "",
             f"started {fmt_full(run.started_at, self.utc)}" if run.started_at else "not started",
         ]
         if run.title:
             parts.insert(2, run.title)
-        self.query_one("#log-title", Static).update(" · ".join(parts))
+        self.query_one("#log-title", Static).update(" · ".join(p for p in parts if p))
         self.query_one("#log-title").set_class(True, f"-{run.state.value}")
 
     def _show_status(self) -> None:
@@ -359,7 +365,7 @@ class LogsScreen(JobtuiScreen[None]):
 
     def action_cancel(self) -> None:
         if self.run is None or self.run.state.is_active:
-            self.cancel_run(self.run_id)
+            self.confirm_cancel(self.run_id)
 
     def action_follow(self) -> None:
         view = self.view
@@ -437,10 +443,10 @@ class LogsScreen(JobtuiScreen[None]):
             self.find(self.pattern, None, backwards=True, from_cursor=True)
 
     def action_next_error(self) -> None:
-        self.find(None, ERROR_LEVELS, backwards=False, from_cursor=True)
+        self.find_error(backwards=False, from_cursor=True)
 
     def action_first_error(self) -> None:
-        self.find(None, ERROR_LEVELS, backwards=False, from_cursor=False)
+        self.find_error(backwards=False, from_cursor=False)
 
     def find(
         self,
@@ -451,39 +457,88 @@ class LogsScreen(JobtuiScreen[None]):
         from_cursor: bool,
         inclusive: bool = False,
     ) -> None:
-        # find_log looks strictly after (or before) start.
-        view = self.view
-        cursor = view.cursor_seq or 0
-        if not from_cursor:
-            start = 0
-        elif inclusive:
-            start = cursor - 1
-        else:
-            start = cursor
+        start = self._start(from_cursor, inclusive)
         if self.levels is not None:
             levels = [lvl for lvl in (levels or self.levels) if lvl in self.levels] or levels
         what = f"{pattern!r}" if pattern else "error"
         regex = f"(?i){re.escape(pattern)}" if pattern else None
         self.search_log(regex, levels, start, backwards, what)
 
+    def find_error(self, *, backwards: bool, from_cursor: bool) -> None:
+        self.search_errors(self._start(from_cursor, False), backwards)
+
+    def _start(self, from_cursor: bool, inclusive: bool) -> int:
+        # find_log looks strictly after (or before) start.
+        cursor = self.view.cursor_seq or 0
+        if not from_cursor:
+            return 0
+        return cursor - 1 if inclusive else cursor
+
     @work(thread=True, exclusive=True, group="log-find", exit_on_error=False)
     def search_log(
         self, pattern: str | None, levels: list[str] | None, start: int, backwards: bool, what: str
     ) -> None:
         engine = self.engine
+
+        def probe(start: int) -> LogLine | None:
+            return engine.find_log(
+                self.run_id, start, pattern=pattern, levels=levels, backwards=backwards
+            )
+
+        self.post_message(Found(self._search(probe, start, backwards), what))
+
+    @work(thread=True, exclusive=True, group="log-find", exit_on_error=False)
+    def search_errors(self, start: int, backwards: bool) -> None:
+        """The nearest line that is an error: at ERROR level, on stderr, or looking like one."""
+        engine, run_id, shown = self.engine, self.run_id, self.levels
+
+        def looking(start: int) -> LogLine | None:
+            for _ in range(50):
+                line = engine.find_log(
+                    run_id, start, pattern=ERROR_LOOKING, levels=shown, backwards=backwards
+                )
+                if line is None or line.stream != "engine" or re.match(ENDED_BADLY, line.message):
+                    return line
+                start = line.seq
+            return None
+
+        def probe(start: int) -> LogLine | None:
+            found = [
+                engine.find_log(run_id, start, levels=ERROR_LEVELS, backwards=backwards),
+                looking(start),
+            ]
+            # find_log has no stream filter; read_log reads from (or up to) a seq inclusive.
+            edge = start - 1 if backwards else start + 1
+            if edge >= 1:
+                stderr = ["stderr"]
+                found += engine.read_log(
+                    run_id,
+                    from_seq=edge,
+                    limit=1,
+                    backwards=backwards,
+                    levels=shown,
+                    streams=stderr,
+                )
+            lines = [line for line in found if line is not None]
+            if not lines:
+                return None
+            return max(lines, key=lambda x: x.seq) if backwards else min(lines, key=lambda x: x.seq)
+
+        self.post_message(Found(self._search(probe, start, backwards), "errors"))
+
+    def _search(
+        self, probe: Callable[[int], LogLine | None], start: int, backwards: bool
+    ) -> LogLine | None:
         streams = self.streams
         line = None
         for _ in range(50):  # skip matches the stream filter hides
             if backwards and start <= 1:
-                line = None
-                break
-            line = engine.find_log(
-                self.run_id, start, pattern=pattern, levels=levels, backwards=backwards
-            )
+                return None
+            line = probe(start)
             if line is None or streams is None or line.stream in streams:
                 break
             start = line.seq
-        self.post_message(Found(line, what))
+        return line
 
     @on(Found)
     def _found(self, message: Found) -> None:

@@ -167,3 +167,11 @@ def test_test_sink_checks_the_base_dir(engine: Engine, tmp_path: Path) -> None:
             engine.test_sink({"type": "file", "options": {"base_dir": str(locked)}})
     finally:
         locked.chmod(0o700)
+
+
+def test_the_file_sink_test_names_a_path_with_the_job_format_extension(
+    engine: Engine, tmp_path: Path
+) -> None:
+    sink = {"type": "file", "options": {"base_dir": str(tmp_path)}}
+    assert engine.test_sink(sink, format="csv").endswith(".csv")
+    assert engine.test_sink(sink).endswith(".jsonl")

@@ -98,10 +98,10 @@ async def test_detail_keys_run_pause_cancel_history_logs(seeded, stub_wizard):
         assert not engine.get_job(ids["orders-csv"]).active
         await press(pilot, "u")
         assert engine.get_job(ids["orders-csv"]).active
-        await press(pilot, "c")  # the newest active run: the one `r` queued
+        await press(pilot, "c", "y")  # the newest active run: the one `r` queued
         queued = engine.list_runs(job=ids["orders-csv"], limit=1)[0]
         assert queued.state == RunState.CANCELLED
-        await press(pilot, "c")
+        await press(pilot, "c", "y")
         assert engine.get_run(ids["running-run"]).state == RunState.CANCELLING
         await press(pilot, "h")
         assert isinstance(app.screen, HistoryScreen)
@@ -137,7 +137,7 @@ async def test_history_rerun_cancel_replay_diff(seeded):
         await settle(pilot)
         app.push_screen(HistoryScreen(engine, ids["orders-csv"], "default/orders-csv"))
         await settle(pilot)
-        await press(pilot, "c")  # #13 is running
+        await press(pilot, "c", "y")  # #13 is running
         assert engine.get_run(13).state == RunState.CANCELLING
         await press(pilot, "j", "r")  # re-run #12 with its parameters
         newest = engine.list_runs(job=ids["orders-csv"], limit=1)[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from jobtui.engine import JobStatus, RunState
 from jobtui.screens.confirm import ConfirmScreen
 from jobtui.screens.history import HistoryScreen
@@ -19,7 +21,7 @@ from tests.ui.helpers import (
     settle,
     table,
 )
-from tests.ui.seed import store_output
+from tests.ui.seed import datagen, store_output
 
 SIZE = (120, 36)
 
@@ -53,6 +55,21 @@ async def test_filter_as_you_type_and_escape_clears(seeded):
         # tags and descriptions match too
         await press(pilot, "slash", *"nightly")
         assert row_names(app) == ["backup"]
+
+
+async def test_a_filter_that_matches_nothing_says_so_and_how_to_clear_it(seeded):
+    """Issue 20, point 7: not "no jobs (n creates one)" when jobs exist."""
+    engine, _ = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "slash", *"demox")
+        assert row_names(app) == []
+        view = table(app)
+        shown = "\n".join(view.render_line(y).text for y in range(3))
+        assert "no job matches 'demox' (esc clears)" in shown
+        await press(pilot, "escape", "escape")
+        assert len(row_names(app)) == 5
 
 
 async def test_status_cycle_workspace_system_and_sort(seeded):
@@ -123,7 +140,7 @@ async def test_run_cancel_and_run_with_options(seeded):
         assert [r.state for r in runs] == [RunState.QUEUED]
         app.screen.poll_now()
         await settle(pilot)
-        await press(pilot, "c")
+        await press(pilot, "c", "y")
         assert engine.get_run(runs[0].id).state == RunState.CANCELLED
         await goto_row(pilot, "orders-csv")
         await press(pilot, "R")
@@ -224,7 +241,8 @@ async def test_new_edit_duplicate_open_the_wizard(seeded, stub_wizard):
             ("default/users-demo", False),
             ("default/users-demo", True),
         ]
-        assert any("Saved default/users-demo" in n.message for n in notes(app))
+        # The wizard says "Saved"/"Created" itself: the list adds no second toast (point 11).
+        assert not any("default/users-demo" in n.message for n in notes(app))
 
 
 def test_the_real_wizard_is_the_one_pushed(seeded):
@@ -320,3 +338,60 @@ async def test_replay_last_says_at_once_when_there_is_nothing_stored(seeded):
         await press(pilot, "y")
         newest = engine.list_runs(job=ids["backup"], limit=1)[0]
         assert newest.trigger.value == "replay"
+
+
+async def test_l_right_after_r_opens_the_run_just_queued(seeded):
+    """Issue 20, point 8: the row's cached last run is an older one until a refresh."""
+    engine, ids = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto_row(pilot, "orders-csv")
+        older = engine.list_runs(job=ids["orders-csv"], limit=1)[0].id
+        app.screen.poll_now = lambda: None  # the refresh after `r` has not come yet
+        await press(pilot, "r")
+        await press(pilot, "l")
+        newest = engine.list_runs(job=ids["orders-csv"], limit=1)[0].id
+        assert newest > older
+        assert isinstance(app.screen, LogsScreen) and app.screen.run_id == newest
+
+
+async def test_l_while_r_is_still_queueing_waits_for_that_run(seeded, monkeypatch):
+    engine, ids = seeded
+    release = threading.Event()
+    queue_run = engine.queue_run
+
+    def slow_queue_run(*args, **kwargs):
+        assert release.wait(60), "the test never released the queueing"
+        return queue_run(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "queue_run", slow_queue_run)
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto_row(pilot, "users-demo")  # never run: nothing for `l` but the new run
+        await pilot.press("r", "l")  # the run is not queued yet when `l` comes
+        assert isinstance(app.screen, JobsScreen)
+        release.set()
+        await settle(pilot)
+        newest = engine.list_runs(job=ids["users-demo"], limit=1)[0].id
+        assert isinstance(app.screen, LogsScreen) and app.screen.run_id == newest
+
+
+async def test_a_new_job_is_selected_even_when_the_filter_hid_it(seeded, stub_wizard):
+    """Issue 20, point 10: the list shows the job just created, cursor on it."""
+    engine, _ = seeded
+    app = build(engine, screens=StubWizardScreens)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.set_workspace("finance")
+        await settle(pilot)
+        await press(pilot, "slash", *"bill", "enter")
+        assert row_names(app) == ["billing"]
+        await press(pilot, "n")
+        engine.create_job(datagen("zz-new"))
+        app.screen.dismiss("default/zz-new")
+        await settle(pilot)
+        assert screen.query_state.workspace == "default" and screen.query_state.search == ""
+        assert table(app).current_row.key == engine.get_job("zz-new").id

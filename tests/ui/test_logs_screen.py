@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from jobtui.engine import RunState
-from jobtui.screens.confirm import PromptScreen
+from jobtui.screens.confirm import ConfirmScreen, PromptScreen
 from jobtui.screens.logs import LogsScreen
 from jobtui.widgets.fmt import inert
 from jobtui.widgets.logview import LogView
@@ -112,7 +112,11 @@ async def test_c_cancels_the_run_being_watched(seeded):
         assert engine.get_run(ids["backup-failed"]).state == RunState.FAILED
         await press(pilot, "escape")
         await open_log(pilot, ids["running-run"])
-        await press(pilot, "c")
+        await press(pilot, "c")  # asks first (issue 20, point 12), like k9s
+        assert isinstance(app.screen, ConfirmScreen)
+        await press(pilot, "n")
+        assert engine.get_run(ids["running-run"]).state == RunState.RUNNING
+        await press(pilot, "c", "y")
         assert engine.get_run(ids["running-run"]).state == RunState.CANCELLING
     read_only = build(engine, read_only=True)
     async with read_only.run_test(size=SIZE) as pilot:

@@ -11,7 +11,9 @@ import pytest
 from textual.widgets import Static
 
 from jobtui.engine import Engine, InvalidInput
+from jobtui.screens.confirm import ConfirmScreen
 from jobtui.widgets.forms import FieldRow, field_id
+from tests.ui.helpers import notes
 
 from .wizard_helpers import (
     NOT_DONE,
@@ -234,6 +236,7 @@ async def test_edit_makes_a_new_version_with_its_note(engine: Engine) -> None:
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.result == "default/daily"
+        assert [(n.title, n.message) for n in notes(app)] == [("Job saved", "Saved default/daily")]
     versions = engine.list_versions("daily")
     assert [(v.version, v.note) for v in versions] == [(2, "describe it"), (1, "created")]
     assert engine.get_job("daily").spec == {**spec, "description": "more"}
@@ -276,9 +279,12 @@ async def test_download_file_runs_the_job_into_the_chosen_path(
         await settle(pilot)
         for step in ("datasets", "generator", "sinks", "last"):
             await next_step(pilot, step)
-        # A mistyped directory is named, and nothing is run or created.
+        # A mistyped directory: asked about, and refused, it is named and nothing is made.
         await type_in(pilot, "download", str(tmp_path / "typo" / "users.csv"))
         await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("escape")
         await settle(pilot)
         result = str(wizard(pilot).query_one("#download-result", Static).content)
         assert result == f"✖ options.to_file: directory {tmp_path / 'typo'} does not exist"
@@ -294,3 +300,63 @@ async def test_download_file_runs_the_job_into_the_chosen_path(
     rows = list(csv.reader(io.StringIO(target.read_text())))
     assert rows[0][:2] == ["name", "email"]
     assert len(rows) == 21
+    # Run ad hoc: no run, no new version.
+    assert engine.count_runs("dl") == 0 and len(engine.list_versions("dl")) == 1
+
+
+async def test_download_saves_nothing_and_offers_to_create_the_directory(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A new job with a cron: Download runs the unsaved definition; no job is stored,
+    nothing is scheduled; a missing directory is created when the user says so."""
+    target = tmp_path / "new" / "dir" / "users.jsonl"
+    app = WizardApp(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await type_in(pilot, "name", "every-minute")
+        await choose(pilot, "schedule.type", "cron")
+        await type_in(pilot, "schedule.cron", "* * * * *")
+        await next_step(pilot, "datasets")
+        await pick(pilot, "datagen.datasets", "users")
+        for step in ("generator", "sinks", "last"):
+            await next_step(pilot, step)
+        await type_in(pilot, "download", str(target))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert str(target.parent) in str(app.screen.query_one(".dialog-title", Static).content)
+        await pilot.press("y")
+        await settle(pilot)
+        result = str(wizard(pilot).query_one("#download-result", Static).content)
+        assert result.startswith("✔ 1000 records written"), result
+        assert engine.count_jobs() == 0 and engine.count_runs() == 0
+        await pilot.press("escape")  # leave, discarding the unsaved job
+        await settle(pilot)
+        if isinstance(app.screen, ConfirmScreen):
+            await pilot.press("y")
+            await settle(pilot)
+        assert app.result is None
+    assert len(target.read_text().splitlines()) == 1000
+    assert engine.count_jobs() == 0 and engine.count_runs() == 0
+
+
+async def test_misfire_in_its_word_form_is_read_and_kept(engine: Engine) -> None:
+    spec = {
+        "name": "nightly",
+        "schedule": {"type": "cron", "cron": "30 3 * * *"},
+        "policies": {"misfire": "all", "overlap": {"policy": "allow"}},
+        "datagen": {"datasets": ["users"], "sinks": [{"type": "console"}]},
+    }
+    engine.create_job(spec)
+    app = WizardApp(engine, "default/nightly")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert control(pilot, "policies.misfire.policy").value == "all"  # type: ignore[attr-defined]
+        row = wizard(pilot).query_one(f"#{field_id('policies.overlap.max')}-row", FieldRow)
+        assert "no limit" in str(row.query_one(".field-hint", Static).content)
+        await type_in(pilot, "description", "kept")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.result == "default/nightly"
+    saved = engine.get_job("nightly").spec
+    assert saved["policies"] == {"overlap": {"policy": "allow"}, "misfire": "all"}

@@ -14,6 +14,8 @@ from jobtui.screens.wizard.collect import (
     FormValues,
     Section,
     collect_spec,
+    misfire_form,
+    misfire_value,
     overlap_value,
     step_of,
     steps_for,
@@ -105,6 +107,14 @@ def test_overlap_keeps_the_shape_it_had() -> None:
     assert overlap_value({"policy": "skip"}, "queue", "") == {"policy": "queue"}
     assert overlap_value("skip", "allow", "3") == {"policy": "allow", "max": 3}
     assert overlap_value("skip", "allow", "three") == {"policy": "allow", "max": "three"}
+
+
+def test_misfire_keeps_the_word_form_unless_a_cap_is_set() -> None:
+    assert misfire_form({"misfire": "all"}) == {"misfire": {"policy": "all"}}
+    assert misfire_value("all", {"policy": "all"}) == "all"
+    assert misfire_value("all", {"policy": "skip"}) == "skip"
+    assert misfire_value("all", {"policy": "all", "cap": 5}) == {"policy": "all", "cap": 5}
+    assert misfire_value(None, {"policy": "all"}) == {"policy": "all"}
 
 
 def test_a_command_job_loses_its_datagen_and_keeps_an_explicit_null() -> None:

@@ -63,7 +63,12 @@ async def focus(pilot: Pilot[Any], target: Widget | str) -> Widget:
     """Reach `target` with tab or shift+tab (the shorter way), opening folded sections."""
     widget = control(pilot, target) if isinstance(target, str) else target
     for fold in reversed(list(widget.ancestors)):
-        if isinstance(fold, Collapsible) and fold.collapsed:
+        # (a fold's own title is reachable while it is folded)
+        if (
+            isinstance(fold, Collapsible)
+            and fold.collapsed
+            and widget not in fold.query(CollapsibleTitle)
+        ):
             await focus(pilot, fold.query_one(CollapsibleTitle))
             await pilot.press("enter")
             await pilot.pause()

@@ -336,10 +336,18 @@ class RunsAPI(EngineBase):
         starts from the beginning."""
         job_rows.reset_watermark(self.store, self._job(ref).id)
 
-    def test_sink(self, sink: dict[str, Any]) -> str:
-        """Check a sink can work ("test connection"); the ok message, or InvalidInput."""
+    def test_sink(
+        self,
+        sink: dict[str, Any],
+        *,
+        format: str = "jsonl",
+        format_options: dict[str, Any] | None = None,
+    ) -> str:
+        """Check a sink can work ("test connection"); the ok message, or InvalidInput.
+        `format` is the job's (a file sink's example path ends in its extension)."""
         from pydantic import ValidationError
 
+        from jobtui.engine.model.formats import format_extension
         from jobtui.engine.model.sinks import SINK_OPTIONS
         from jobtui.engine.model.spec import errors_of
         from jobtui.engine.sinks.base import SinkContext, sink_class
@@ -352,9 +360,16 @@ class RunsAPI(EngineBase):
             SINK_OPTIONS[sink_type].model_validate(resolved["options"])
         except ValidationError as exc:
             raise SpecError(errors_of(exc, "options")) from None
-        ctx = SinkContext(job="test", dataset="test", run_id=0, started_at=self.now())
         from jobtui.engine.model.secrets import redact
 
+        ctx = SinkContext(
+            job="test",
+            dataset="test",
+            run_id=0,
+            started_at=self.now(),
+            format=format,
+            ext=format_extension(format, format_options),
+        )
         # What the check says is shown to whoever asked: never a resolved secret value.
         try:
             return redact(sink_class(sink_type).test(resolved["options"], ctx))

@@ -116,6 +116,19 @@ class DownloadProgress(Message):
 
 
 @dataclass
+class PresetsReloaded(Message):
+    presets: list[PresetInfo]
+
+
+@dataclass
+class MissingDirectory(Message):
+    """The download's directory does not exist: ask before creating it."""
+
+    spec: dict[str, Any]
+    error: str
+
+
+@dataclass
 class DownloadDone(Message):
     ok: bool
     text: str
@@ -126,5 +139,4 @@ class Saved(Message):
     qualified_name: str | None
     errors: list[FieldError]
     error: str = ""
-    stay: bool = False  # saved on the way to a download: keep the wizard open
     job_id: int | None = None

@@ -134,6 +134,22 @@ def overlap_value(original: Any, policy: str, max_text: str) -> Any:
     return policy
 
 
+def misfire_form(policies: dict[str, Any]) -> dict[str, Any]:
+    """The policies as the form reads them: a misfire word ("once") becomes its table."""
+    misfire = policies.get("misfire")
+    if isinstance(misfire, str):
+        return {**policies, "misfire": {"policy": misfire}}
+    return policies
+
+
+def misfire_value(original: Any, value: Any) -> Any:
+    """The misfire policy back in the shape the spec had: a word stays a word unless the
+    user set a cap (which needs the table)."""
+    if isinstance(original, str) and isinstance(value, dict) and set(value) <= {"policy"}:
+        return value.get("policy", original)
+    return value
+
+
 def collect_spec(original: dict[str, Any], form: FormValues) -> dict[str, Any]:
     """The job spec as the user has it so far: only what they chose or what was there."""
     spec = copy.deepcopy(original)
@@ -148,6 +164,11 @@ def collect_spec(original: dict[str, Any], form: FormValues) -> dict[str, Any]:
         kept = original.get("policies")
         policies = dict(kept) if isinstance(kept, dict) else {}
         form.policies.merge_into(policies)
+        if "misfire" in policies:
+            policies["misfire"] = misfire_value(
+                (kept or {}).get("misfire") if isinstance(kept, dict) else None,
+                policies["misfire"],
+            )
         overlap = policies.get("overlap")
         if form.overlap is not None:
             overlap = overlap_value(overlap, *form.overlap)

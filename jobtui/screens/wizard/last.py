@@ -1,5 +1,6 @@
 """The last step: a summary and the spec, save (with a release note when editing), the
-output shown beside, and a download: the job run now into one file."""
+output shown beside, and a download: the definition on screen run now into one file,
+with nothing saved."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ class LastStep(Horizontal):
             "download",
             "download to",
             self.download_box,
-            "Runs the job now into this file (enter or the button)",
+            "Runs this definition now into the file; saves nothing (enter or the button)",
         )
         self.progress = ProgressBar(id="download-progress", show_eta=False, classes="-idle")
         self.result = Static("", id="download-result", markup=False)
@@ -61,6 +62,19 @@ class LastStep(Horizontal):
     @property
     def note(self) -> str:
         return self.note_box.value.strip() if self.note_box is not None else ""
+
+    def show_kind(self, kind: str, scheduled: bool) -> None:
+        """Save says whether it schedules; output and download only for records."""
+        for button in self.query("#save").results(Button):
+            label = "Save and schedule (ctrl+s)" if scheduled else "Save (ctrl+s)"
+            if str(button.label) != label:
+                button.label = label
+        for widget in self.query("#show-output, #download-bar, #download-result"):
+            widget.display = kind == "datagen"
+        for row in self.query(f"#{field_id('download')}-row"):
+            row.display = kind == "datagen"
+        for panel in self.query("#output-panel"):
+            panel.display = kind == "datagen"
 
     def show_summary(self, text: str) -> None:
         set_text(self.summary, text)

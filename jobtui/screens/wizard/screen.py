@@ -11,6 +11,7 @@ the fields they name.
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -38,6 +39,7 @@ from jobtui.screens.wizard.base import (
     DownloadProgress,
     Edited,
     Loaded,
+    MissingDirectory,
     OutputReady,
     PresetInfo,
     Saved,
@@ -61,6 +63,11 @@ from jobtui.screens.wizard.last import LastStep
 from jobtui.screens.wizard.settings import SettingsStep
 from jobtui.screens.wizard.sinks import SinksStep
 from jobtui.widgets.forms import FieldRow, ModelForm, show_errors
+
+
+def _missing_directory(error: FieldError) -> bool:
+    """The download's directory does not exist (and can be created)."""
+    return error.path == "options.to_file" and error.message.endswith(" does not exist")
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -90,7 +97,6 @@ class WizardScreen(EngineScreen[str | None]):
         self.original: dict[str, Any] = {}
         self.job_id: int | None = None
         self.source_name = ""
-        self.saved_name: str | None = None
         self.loaded = False
         self.ready = False  # loaded, and the first step built
         self.steps: tuple[str, ...] = DATAGEN_STEPS
@@ -110,6 +116,7 @@ class WizardScreen(EngineScreen[str | None]):
         self.datasets = DatasetsStep(engine, id="step-datasets", classes="step")
         self.generator = GeneratorStep(engine, id="step-generator", classes="step")
         self.sinks = SinksStep(engine, id="step-sinks", classes="step")
+        self.sinks.output_format = self._output_format
         self.command = CommandStep(id="step-command", classes="step")
         self.last = LastStep(id="step-last", classes="step")
 
@@ -336,7 +343,9 @@ class WizardScreen(EngineScreen[str | None]):
 
     # -- steps ---------------------------------------------------------------------------
     async def _set_steps(self) -> None:
-        steps = steps_for(self.collect_spec().get("kind", "datagen"))
+        kind = self.collect_spec().get("kind", "datagen")
+        self.settings.show_kind(kind)
+        steps = steps_for(kind)
         header = self.query_one("#wizard-steps", Horizontal)
         if steps == self.steps and header.children:
             return
@@ -391,10 +400,14 @@ class WizardScreen(EngineScreen[str | None]):
         set_text(self.query_one("#step-errors", Static), "\n".join(f"✖ {e}" for e in loose))
         if step == "last":
             self._update_summary()
+        if step == "settings":
+            self.settings.show_kind(self.collect_spec().get("kind", "datagen"))
         if step == "generator":
             self.generator.preview(self.collect_spec())
         if step == "datasets":
             self.datasets.shown()
+        if step == "sinks":
+            self.sinks.shown()
         self.call_after_refresh(self._focus_first, step)
         self.refresh_bindings()
 
@@ -414,8 +427,10 @@ class WizardScreen(EngineScreen[str | None]):
                 return
 
     def _update_summary(self) -> None:
-        text = summary(self.collect_spec(), self.schedule_words, self.next_fires, FORMAT_LABELS)
+        spec = self.collect_spec()
+        text = summary(spec, self.schedule_words, self.next_fires, FORMAT_LABELS)
         self.last.show_summary(text)
+        self.last.show_kind(spec.get("kind", "datagen"), scheduled=bool(spec.get("schedule")))
 
     def action_next_step(self) -> None:
         if not self.loaded:
@@ -463,6 +478,10 @@ class WizardScreen(EngineScreen[str | None]):
         elif self.step == "generator":
             self.generator.preview(self.collect_spec())
 
+    def _output_format(self) -> tuple[str, dict[str, Any]]:
+        generator = _dict(_dict(self.collect_spec().get("datagen")).get("generator"))
+        return str(generator.get("format") or "jsonl"), _dict(generator.get("options"))
+
     def action_test_sink(self) -> None:
         if self.step == "sinks":
             self.sinks.test()
@@ -476,8 +495,8 @@ class WizardScreen(EngineScreen[str | None]):
             return True if self.step == "sinks" else None
         if action == "prev_step":
             return True if self.step != "settings" else None
-        if action == "show_output":
-            return True if self.step == "last" else None
+        if action == "show_output":  # records to show: a datagen job's
+            return True if self.step == "last" and "command" not in self.steps else None
         return True
 
     # -- saving ------------------------------------------------------------------------
@@ -515,13 +534,6 @@ class WizardScreen(EngineScreen[str | None]):
     @on(Saved)
     async def _saved(self, message: Saved) -> None:
         if message.qualified_name:
-            if message.stay:
-                # Saved on the way to a download: the wizard now edits the stored job.
-                self.job_id = message.job_id
-                self.saved_name = message.qualified_name
-                self.baseline = self.collect_spec()
-                self.notify(f"Saved {message.qualified_name}", title="Job saved")
-                return
             verb = "Saved" if self.mode == "edit" else "Created"
             self.notify(f"{verb} {message.qualified_name}", title="Job saved")
             self.dismiss(message.qualified_name)
@@ -540,14 +552,13 @@ class WizardScreen(EngineScreen[str | None]):
         return self.loaded and self.collect_spec() != self.baseline
 
     def action_cancel(self) -> None:
-        # A job saved on the way to a download exists: leaving returns its name.
         if not self.dirty:
-            self.dismiss(self.saved_name)
+            self.dismiss(None)
             return
 
         def answered(discard: bool | None) -> None:
             if discard:
-                self.dismiss(self.saved_name)
+                self.dismiss(None)
 
         self.app.push_screen(
             ConfirmScreen(
@@ -578,51 +589,72 @@ class WizardScreen(EngineScreen[str | None]):
     def _download_pressed(self) -> None:
         self._revalidate(then="download")
 
-    def _start_download(self, spec: dict[str, Any]) -> None:
+    def _start_download(self, spec: dict[str, Any], create_dirs: bool = False) -> None:
         path = self.last.download_path()
         if path is not None:
             self.last.download_started()
-            self._download(spec, path, self.last.note)
+            self._download(spec, path, create_dirs)
 
     @work(thread=True, exclusive=True, group="wizard-download", exit_on_error=False)
-    def _download(self, spec: dict[str, Any], path: str, note: str) -> None:
-        """Save the job, run it now into one file (the run's `to_file` option), follow it."""
-        engine = self.engine
-        try:
-            job = self._store_job(spec, note or "saved to download a file")
-        except SpecError as exc:
-            self.post_message(Saved(None, list(exc.errors), stay=True))
-            self.post_message(DownloadDone(False, "not saved: fix the fields first"))
-            return
-        except JobtuiError as exc:
-            self.post_message(DownloadDone(False, str(exc)))
-            return
-        self.post_message(Saved(job.qualified_name, [], stay=True, job_id=job.id))
+    def _download(self, spec: dict[str, Any], path: str, create_dirs: bool) -> None:
+        """Run the definition on screen now into one file (`Engine.download`): nothing is
+        saved, scheduled or stored. Closing the wizard stops it."""
+        worker = get_current_worker()
         total: int | None = None
         datagen = spec.get("datagen")
         if isinstance(datagen, dict):
             per = datagen.get("max_records", 1000)
             if isinstance(per, int):
                 total = per * max(1, len(datagen.get("datasets", [])))
+
+        def progressed(records: int) -> None:
+            self.post_message(DownloadProgress(records, total))
+
         try:
-            run = engine.queue_run(
-                job.id, title="download from the wizard", options={"to_file": path}
+            result = self.engine.download(
+                spec,
+                path,
+                create_dirs=create_dirs,
+                on_progress=progressed,
+                should_stop=lambda: worker.is_cancelled,
             )
-
-            def polled(current: Any) -> None:
-                self.post_message(DownloadProgress(int(current.records or 0), total))
-
-            final = engine.wait_for_run(run.id, on_poll=polled)
+        except SpecError as exc:
+            missing = [e for e in exc.errors if _missing_directory(e)]
+            if missing and not create_dirs:
+                self.post_message(MissingDirectory(spec, str(missing[0])))
+            else:
+                self.post_message(DownloadDone(False, "; ".join(map(str, exc.errors))))
+            return
         except (JobtuiError, OSError) as exc:
             self.post_message(DownloadDone(False, str(exc)))
             return
-        if final.state.value not in ("succeeded", "partially_succeeded"):
-            reason = final.error or final.state.value
-            self.post_message(DownloadDone(False, f"run {final.id} {final.state.value}: {reason}"))
+        if not result.ok:
+            reason = result.error or (result.problems[-1] if result.problems else "")
+            self.post_message(DownloadDone(False, f"{result.state.value}: {reason}"))
             return
-        where = "; ".join(final.results) or path
-        self.post_message(
-            DownloadDone(True, f"{final.records} records written (run {final.id}): {where}")
+        where = "; ".join(result.results) or path
+        self.post_message(DownloadDone(True, f"{result.records} records written: {where}"))
+
+    @on(MissingDirectory)
+    def _missing_directory(self, message: MissingDirectory) -> None:
+        """Offer to create the directory; without it, the reason stays beside the field."""
+        target = os.path.abspath(os.path.expanduser(self.last.download_path() or ""))
+        directory = os.path.dirname(target)
+
+        def answered(create: bool | None) -> None:
+            if create:
+                self._start_download(message.spec, create_dirs=True)
+            else:
+                self.last.download_done(False, message.error)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Create {directory}?",
+                "The directory to download to does not exist: create it, then download.",
+                yes="Create",
+                no="Cancel",
+            ),
+            answered,
         )
 
     @on(DownloadProgress)

@@ -8,7 +8,7 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Collapsible, Input, Label, Select, Static
+from textual.widgets import Checkbox, Collapsible, Input, Label, Select, Static
 
 from jobtui.engine import (
     SCHEDULE_TYPES,
@@ -20,7 +20,7 @@ from jobtui.engine import (
     timezones,
 )
 from jobtui.screens.wizard.base import Edited, SchedulePreviewed, Scroll, section, set_text
-from jobtui.screens.wizard.collect import OVERLAP_POLICIES, FormValues
+from jobtui.screens.wizard.collect import OVERLAP_POLICIES, FormValues, misfire_form
 from jobtui.widgets.forms import FieldRow, ModelForm, field_id
 
 SCHEDULE_LABELS: dict[str, str] = {
@@ -78,7 +78,7 @@ class SettingsStep(Horizontal):
         overlap = policies.get("overlap", "skip")
         policy = overlap.get("policy", "skip") if isinstance(overlap, dict) else overlap
         self.policies_form = ModelForm(
-            Policies, "policies", policies, exclude=("overlap",), id="form-policies"
+            Policies, "policies", misfire_form(policies), exclude=("overlap",), id="form-policies"
         )
         self.overlap: Select[str] = Select(
             [(p, p) for p in OVERLAP_POLICIES],
@@ -89,7 +89,7 @@ class SettingsStep(Horizontal):
         )
         self.overlap_max = Input(
             str(overlap.get("max", "") if isinstance(overlap, dict) else ""),
-            placeholder="1",
+            placeholder="no limit",
             type="integer",
             id=field_id("policies.overlap.max"),
             compact=True,
@@ -103,7 +103,10 @@ class SettingsStep(Horizontal):
                 "When a fire comes while a run is still going",
             ),
             FieldRow(
-                "policies.overlap.max", "overlap max", self.overlap_max, "With allow: at most"
+                "policies.overlap.max",
+                "overlap max",
+                self.overlap_max,
+                "With allow: at most this many runs at once (empty: no limit)",
             ),
             id="policies-section",
             classes="form-section",
@@ -146,6 +149,7 @@ class SettingsStep(Horizontal):
             [self.job_form, schedule_box, *folds]
         )
         await self._mount_schedule_form(kind, schedule or {})
+        self._sync_replay()
 
     async def _mount_schedule_form(self, kind: str, values: dict[str, Any]) -> None:
         await self.schedule_holder.remove_children()
@@ -183,6 +187,21 @@ class SettingsStep(Horizontal):
     def _overlap_changed(self, event: Input.Changed | Select.Changed) -> None:
         event.stop()
         self.post_message(Edited("policies.overlap"))
+
+    @on(Checkbox.Changed, "#f-datagen-replay-enabled")
+    def _replay_toggled(self, event: Checkbox.Changed) -> None:
+        self._sync_replay()  # the form's own Changed goes on to the wizard
+
+    def _sync_replay(self) -> None:
+        """How many runs' output to keep means nothing while replay is off: not editable."""
+        for enabled in self.query("#f-datagen-replay-enabled").results(Checkbox):
+            for keep in self.query("#f-datagen-replay-keep"):
+                keep.disabled = not enabled.value
+
+    def show_kind(self, kind: str) -> None:
+        """Data generation settings only for a datagen job (a command job has none)."""
+        for fold in self.query("#fold-datagen"):
+            fold.display = kind == "datagen"
 
     def unfold_invalid(self) -> None:
         """Open a folded section that holds a field in error."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import Any
 
 from textual import on, work
@@ -17,6 +18,7 @@ from jobtui.engine import SINK_OPTIONS, Engine, JobtuiError, SpecError
 from jobtui.screens.wizard.base import (
     Edited,
     PresetInfo,
+    PresetsReloaded,
     Scroll,
     SinkTested,
     set_text,
@@ -34,6 +36,9 @@ class SinksStep(Horizontal):
         self.presets: list[PresetInfo] = []
         self.index = 0  # the sink shown
         self.form: ModelForm | None = None
+        # The job's output format and its options (the wizard's current choice): a file
+        # sink's test names an example path with its extension.
+        self.output_format: Callable[[], tuple[str, dict[str, Any]]] = lambda: ("jsonl", {})
 
     def compose(self) -> ComposeResult:
         yield Scroll(id="sinks-forms")
@@ -86,6 +91,33 @@ class SinksStep(Horizontal):
             ]
         )
         await self._mount_form()
+
+    # -- presets saved meanwhile (on the presets screen, by the CLI) --------------------
+    def shown(self) -> None:
+        """Each time the step is shown: read the presets again."""
+        self._reload_presets()
+
+    @work(thread=True, exclusive=True, group="wizard-presets", exit_on_error=False)
+    def _reload_presets(self) -> None:
+        presets = [PresetInfo(p.name, p.type, dict(p.options)) for p in self.engine.list_presets()]
+        self.post_message(PresetsReloaded(presets))
+
+    @on(PresetsReloaded)
+    def _presets_reloaded(self, message: PresetsReloaded) -> None:
+        message.stop()
+        if message.presets == self.presets:
+            return
+        self.presets = message.presets
+        for prefill in self.query("#sink-prefill").results(Select):
+            prefill.set_options([(f"{p.name} ({p.type})", p.name) for p in self.presets])
+            prefill.prompt = "prefill from preset…" if self.presets else "no sink presets saved"
+            prefill.disabled = not self.presets
+        for kind in self.query(".sink-type").results(Select):
+            value = kind.value
+            with kind.prevent(Select.Changed):
+                kind.set_options(self._type_choices())
+                if value in [v for _, v in self._type_choices()]:
+                    kind.value = value
 
     def _type_choices(self) -> list[tuple[str, str]]:
         choices = [(name, name) for name in SINK_OPTIONS]
@@ -236,14 +268,17 @@ class SinksStep(Horizontal):
     def test(self) -> None:
         self.store()
         set_text(self.query_one("#sink-test-result", Static), "Testing…")
-        self._test(self.index, copy.deepcopy(self.sinks[self.index]))
+        fmt, options = self.output_format()
+        self._test(self.index, copy.deepcopy(self.sinks[self.index]), fmt, options)
 
     @work(thread=True, exclusive=True, group="wizard-test-sink", exit_on_error=False)
-    def _test(self, index: int, sink: dict[str, Any]) -> None:
+    def _test(
+        self, index: int, sink: dict[str, Any], fmt: str, format_options: dict[str, Any]
+    ) -> None:
         try:
             if sink.get("preset"):
                 sink = self.engine.resolve_sink(sink)
-            text = self.engine.test_sink(sink)
+            text = self.engine.test_sink(sink, format=fmt, format_options=format_options)
             self.post_message(SinkTested(index, True, text or "ok"))
         except SpecError as exc:
             self.post_message(SinkTested(index, False, "; ".join(str(e) for e in exc.errors)))
