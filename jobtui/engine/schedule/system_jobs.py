@@ -25,7 +25,7 @@ from jobtui.engine.model.errors import InvalidInput
 from jobtui.engine.run.local import remove_worker_files
 from jobtui.engine.schedule.detach import jobtui_argv
 from jobtui.engine.store import jobs as job_rows
-from jobtui.engine.store import runs as run_rows
+from jobtui.engine.store import retention
 from jobtui.engine.store.db import Store
 
 SYSTEM_PREFIX = "jobtui."
@@ -108,11 +108,11 @@ def prune_history(
     )
     doomed: list[int] = []
     if keep_runs and keep_runs > 0:
-        doomed += run_rows.beyond_last(store, keep_runs)
+        doomed += retention.beyond_last(store, keep_runs)
     if keep_days and keep_days > 0:
-        doomed += run_rows.ended_before(store, now - keep_days * 86400)
+        doomed += retention.ended_before(store, now - keep_days * 86400)
     ids = sorted(set(doomed))
-    run_rows.delete_runs(store, ids)
+    retention.delete_runs(store, ids)
     remove_worker_files(data_dir, ids)  # their workers' stderr files go with them
     return len(ids)
 
@@ -131,7 +131,7 @@ def prune_replays(store: Store, data_dir: Path) -> int:
     kept: dict[int, int] = {}
     removed = 0
     for run_id in reversed(stored):  # newest first
-        owner = run_rows.replay_owner(store, run_id)
+        owner = retention.replay_owner(store, run_id)
         if owner is not None and owner[1] in ("queued", "running", "cancelling"):
             continue
         keep = 0
