@@ -7,11 +7,12 @@ import copy
 import json
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobtui.engine.model.errors import FieldError, SpecError
-from jobtui.engine.model.policies import coerce_parameter
-from jobtui.engine.model.spec import JobSpec
+
+if TYPE_CHECKING:  # the spec models (pydantic) load only where a run's options are checked
+    from jobtui.engine.model.spec import JobSpec
 
 RUN_OPTION_KEYS = {
     "args": "command arguments that replace the configured ones",
@@ -42,6 +43,8 @@ def _to_file_problem(path: str) -> str | None:
 
 
 def check_parameters(spec: JobSpec, given: dict[str, Any] | None) -> dict[str, Any]:
+    from jobtui.engine.model.policies import coerce_parameter
+
     given = dict(given or {})
     errors: list[FieldError] = []
     for name in given:

@@ -17,7 +17,6 @@ from typing import Any, Protocol
 
 from jobtui.engine.model.clock import Clock, SystemClock
 from jobtui.engine.model.secrets import redact
-from jobtui.engine.model.spec import JobSpec
 from jobtui.engine.model.types import LogRow, RunState
 
 
@@ -158,6 +157,8 @@ class RunContext:
         self.since = order.since
         self.started_at = order.started_at
         self.raw_spec = order.spec
+        from jobtui.engine.model.spec import JobSpec
+
         self.spec = JobSpec.model_validate(order.spec)
         self.data_dir = Path(data_dir)
         self.log = log

@@ -36,6 +36,7 @@ ZYGOTE_MODULE = "jobtui.engine.run.zygote"
 # What a zygote imports before it says ready: the worker and both job kinds' bodies.
 PRELOAD = (
     "jobtui.engine.run.worker",
+    "jobtui.engine.model.spec",  # the worker validates its order; the CLI path does not
     "jobtui.engine.run.command",
     "jobtui.engine.datagen.run",
     "jobtui.engine.datagen.generate",

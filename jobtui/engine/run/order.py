@@ -10,7 +10,6 @@ from typing import Any
 from jobtui.engine.datagen.lookup import builtin_spec
 from jobtui.engine.model.errors import JobtuiError
 from jobtui.engine.model.runtime import RunOrder
-from jobtui.engine.model.spec import JobSpec
 from jobtui.engine.store import datasets as dataset_rows
 from jobtui.engine.store import presets as preset_rows
 from jobtui.engine.store import runs as run_rows
@@ -41,6 +40,8 @@ def load_order(store: Store, run: sqlite3.Row, now: float) -> RunOrder:
     raw = run_rows.version_spec(store, run["job_id"], run["job_version"])
     if raw is None:
         raise JobtuiError(f"job {run['job_id']} version {run['job_version']} is gone")
+    from jobtui.engine.model.spec import JobSpec  # pydantic loads only when a run starts
+
     spec = JobSpec.model_validate(raw)
     sinks: list[dict[str, Any]] = []
     datasets: dict[str, dict[str, Any]] = {}
