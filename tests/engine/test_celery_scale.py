@@ -83,7 +83,7 @@ def test_kill_9_of_a_worker_interrupts_its_run_and_the_retry_runs_once(
         f'echo "$JOBTUI_RUN_ID" >> {side}; '
         f"if [ -e {marker} ]; then exit 0; fi; touch {marker}; sleep 60"
     )
-    command_job(c, "victim", "a", script, policies={"retry": {"attempts": 1, "delay": "1s"}})
+    command_job(c, "victim", "a", script, policies={"retry": {"attempts": 2, "delay": "1s"}})
     command_job(c, "bystander", "b", "echo fine")
     victim_worker = c.start_worker("wa", ["a"])
     c.start_worker("wb", ["b"])
