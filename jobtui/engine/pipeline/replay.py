@@ -10,7 +10,13 @@ from jobtui.engine.datagen.run import final_state, open_delivery, settle
 from jobtui.engine.model.errors import NotFound
 from jobtui.engine.model.runtime import Outcome, RunContext
 from jobtui.engine.pipeline.chunks import Chunk
-from jobtui.engine.pipeline.run import Writer, pipeline_of, sink_context, writers_of
+from jobtui.engine.pipeline.run import (
+    Writer,
+    flush_alive,
+    pipeline_of,
+    sink_context,
+    writers_of,
+)
 
 
 def run_pipeline_replay(ctx: RunContext) -> Outcome:
@@ -51,12 +57,7 @@ def run_pipeline_replay(ctx: RunContext) -> Outcome:
     finally:
         for w in writers:
             w.delivery.finish()
-    for w in writers:
-        if w.delivery.alive:
-            try:
-                w.delivery.sink.flush()
-            except Exception as exc:
-                w.delivery.fail(exc)
+    flush_alive(writers)
     results = settle(ctx, [w.delivery for w in writers])
     state, error = final_state(ctx)
     return Outcome(state, error=error, results=results)

@@ -222,6 +222,16 @@ class Keeper:
             self.ctx.log.info(f"replay store: pruned the output of {pruned} older run(s)")
 
 
+def flush_alive(writers: list[Writer]) -> None:
+    """Flush every writer still alive; a flush that fails fails that writer only."""
+    for w in writers:
+        if w.delivery.alive:
+            try:
+                w.delivery.sink.flush()
+            except Exception as exc:
+                w.delivery.fail(exc)
+
+
 def sink_context(ctx: RunContext, task: str, fmt: str, options: dict[str, Any]) -> SinkContext:
     return SinkContext(
         job=ctx.job_name,
@@ -380,10 +390,5 @@ def _pump(
         halt.set()
         for w in writers:
             w.delivery.finish()
-    for w in writers:
-        if w.delivery.alive:
-            try:
-                w.delivery.sink.flush()
-            except Exception as exc:
-                w.delivery.fail(exc)
+    flush_alive(writers)
     return read
