@@ -190,8 +190,9 @@ class LogsScreen(JobtuiScreen[None]):
         self.schedule_poll()
 
     def waiting_for(self) -> Iterator[str]:
-        if not self._opened:
+        if not self._opened:  # (its LogView may not be composed yet either)
             yield f"the log of run #{self.run_id}"
+            return
         if self.indexing:
             yield "the lines the filter keeps"
         yield from self.view.waiting_for()
