@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -201,6 +202,9 @@ def export_jobs(
 def delete_job(obj: Context, name: str, yes: bool, purge: bool) -> None:
     """Move a job and its history to the trash for 7 days (or --purge)."""
     job = obj.engine.get_job(name, include_deleted=purge)
+    if not yes and not sys.stdin.isatty():
+        # Exit 1 means "a run failed"; a question nobody can answer is bad input (2).
+        raise InvalidInput("refusing to delete without --yes when not on a terminal")
     if not yes:
         what = "Remove for good" if purge else "Move to the trash"
         click.confirm(inert(f"{what} {job.qualified_name} and its history?"), abort=True, err=True)

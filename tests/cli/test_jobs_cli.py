@@ -171,7 +171,9 @@ def test_versions_rollback_diff_star(jobtui, tmp_path) -> None:  # type: ignore[
 def test_delete_asks_then_trash_and_restore(jobtui, tmp_path) -> None:  # type: ignore[no-untyped-def]
     jobtui("jobs", "create", write(tmp_path, "d.json", good_spec(tmp_path, "d")))
     refused = jobtui("jobs", "delete", "d", stdin="n\n")
-    assert refused.returncode != 0
+    # Nobody can answer on a pipe: bad input (2), not "a run failed" (1), and why.
+    assert refused.returncode == 2
+    assert "refusing to delete without --yes when not on a terminal" in refused.stderr
     assert json.loads(jobtui("jobs", "list", "--json").stdout)
     assert jobtui("jobs", "delete", "d", "--yes").returncode == 0
     assert json.loads(jobtui("jobs", "list", "--json").stdout) == []

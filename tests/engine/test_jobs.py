@@ -181,12 +181,36 @@ def test_import_is_all_or_nothing(engine: Engine, tmp_path: Path) -> None:
     assert engine.count_jobs() == 0
 
 
-def test_pause_resume_are_versions(engine: Engine, tmp_path: Path) -> None:
+def test_pause_resume_are_state_not_versions(engine: Engine, tmp_path: Path) -> None:
     engine.create_job(spec(tmp_path, "p"))
-    assert engine.pause_job("p").status is JobStatus.PAUSED
+    paused = engine.pause_job("p")
+    assert paused.status is JobStatus.PAUSED and not paused.active
+    assert paused.version == 1 and engine.export_job("p")["active"] is False
     job = engine.resume_job("p")
-    assert job.active and job.version == 3
-    assert [v.note for v in engine.list_versions("p")][:2] == ["resumed", "paused"]
+    assert job.active and job.version == 1
+    assert [v.note for v in engine.list_versions("p")] == ["created"]
+    # A spec that differs only in its active flag is state too (jobs apply, the wizard).
+    data = dict(engine.export_job("p"), active=False)
+    assert engine.update_job("p", data, "pause by spec").version == 1
+    assert engine.get_job("p").status is JobStatus.PAUSED
+
+
+def test_rollback_keeps_the_active_state(engine: Engine, tmp_path: Path) -> None:
+    engine.create_job(spec(tmp_path, "r"))  # v1, active
+    engine.update_job("r", spec(tmp_path, "r", description="v2"))
+    engine.pause_job("r")
+    rolled = engine.rollback_job("r", 1)
+    # A rollback restores a definition; pausing or resuming stays the user's call.
+    assert rolled.version == 3 and rolled.description != "v2"
+    assert not rolled.active and rolled.status is JobStatus.PAUSED
+    engine.resume_job("r")
+    # An old version stored paused (before pause was state) does not pause the job either.
+    old_paused = dict(spec(tmp_path, "r", description="v4"), active=False)
+    engine.update_job("r", old_paused, "paused edit")  # v4, paused
+    engine.resume_job("r")
+    assert engine.rollback_job("r", 1).version == 5
+    back = engine.rollback_job("r", 4)
+    assert back.version == 6 and back.description == "v4" and back.active
 
 
 def test_duplicate_has_a_fresh_history(engine: Engine, tmp_path: Path) -> None:

@@ -199,6 +199,10 @@ class JobsAPI(EngineBase):
             job = self._job(ref)
             if job.spec == data:
                 return self.get_job(job.id)
+            if _without_active(job.spec) == _without_active(data):
+                # Only the active flag differs: that is state, not a definition (issue 20.15).
+                self._set_active_state(job.id, job.spec, spec.active)
+                return self.get_job(job.id)
             ws_id = self._workspace_id(spec.workspace, create=True)
             if job_rows.name_taken(self.store, ws_id, spec.name, other_than=job.id):
                 raise SpecError([self._name_clash(spec)])
@@ -273,13 +277,31 @@ class JobsAPI(EngineBase):
         ]
 
     def set_active(self, ref: str | int, active: bool) -> Job:
-        """Pause or resume: a new version whose only change is the active flag."""
-        job = self.get_job(ref)
-        if job.active == active:
-            return job
-        data = dict(job.spec)
+        """Pause or resume. The active flag is state, not a definition: no new version
+        (issue 20.15); the current spec says it so that an export round-trips."""
+        with self.store.transaction():
+            job = self._job(ref)
+            if job.active != active:
+                self._set_active_state(job.id, job.spec, active)
+        return self.get_job(job.id)
+
+    def _set_active_state(self, job_id: int, spec: dict[str, Any], active: bool) -> None:
+        data = dict(spec)
         data["active"] = active
-        return self.update_job(job.id, data, "resumed" if active else "paused")
+        job_rows.update(
+            self.store,
+            job_id,
+            {
+                "active": int(active),
+                "spec": dumps(data),
+                # Scheduled afresh from now on resume, as a saved definition is: fires
+                # missed while paused are not caught up.
+                "expired": 0,
+                "outside_window": 0,
+                "next_fire_at": None,
+                "updated_at": self.now(),
+            },
+        )
 
     def pause_job(self, ref: str | int) -> Job:
         return self.set_active(ref, False)
@@ -336,12 +358,16 @@ class JobsAPI(EngineBase):
         raise NotFound(f"{ref} has no version {version}")
 
     def rollback_job(self, ref: str | int, version: int, note: str = "") -> Job:
-        """A new version equal to an old one."""
+        """A new version equal to an old one, in the job's current state: a rollback never
+        pauses or resumes a job (versions made before issue 20.15 may say either)."""
         old = self.get_version(ref, version)
         job = self.get_job(ref)
-        if old.spec == job.spec:
+        if _without_active(old.spec) == _without_active(job.spec):
             raise InvalidInput(f"version {version} is the current definition already")
-        return self.update_job(job.id, old.spec, note or f"rolled back to version {version}")
+        data = dict(old.spec)
+        if data.get("active", True) != job.active:
+            data["active"] = job.active
+        return self.update_job(job.id, data, note or f"rolled back to version {version}")
 
     def star_version(self, ref: str | int, version: int, starred: bool = True) -> JobVersion:
         job = self.get_job(ref)
@@ -356,3 +382,8 @@ class JobsAPI(EngineBase):
         left = json.dumps(a.spec, indent=2, sort_keys=True).splitlines(keepends=True)
         right = json.dumps(b.spec, indent=2, sort_keys=True).splitlines(keepends=True)
         return "".join(difflib.unified_diff(left, right, f"v{v1}", f"v{v2}"))
+
+
+def _without_active(spec: dict[str, Any]) -> dict[str, Any]:
+    """A spec without its active flag: what makes a definition (the flag is state)."""
+    return {k: v for k, v in spec.items() if k != "active"}
