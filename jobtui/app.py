@@ -14,17 +14,21 @@ from __future__ import annotations
 import os
 import select
 import sys
+import time
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
+from textual.actions import ActionParseResult
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from jobtui.paths import keymap_path
@@ -34,6 +38,7 @@ from jobtui.screens.help import HelpScreen
 from jobtui.screens.palette import JobCommands
 from jobtui.screens.registry import Screens, screen_classes
 from jobtui.screens.run_options import RunOptionsScreen
+from jobtui.widgets.fmt import state_label
 from jobtui.widgets.logview import LogView
 from jobtui.widgets.rowview import RowView
 from jobtui.widgets.vtable import VirtualTable
@@ -52,6 +57,15 @@ class DaemonStarted(Message):
 @dataclass
 class Undone(Message):
     label: str
+
+
+@dataclass
+class CancelsRead(Message):
+    states: dict[int, str]  # run id → state, of the runs being cancelled
+
+
+CANCEL_CHECK = 0.5  # seconds between looks at the runs being cancelled
+CANCEL_GIVE_UP = 600.0  # stop following a run that never ends (its worker is gone)
 
 
 def stdin_terminal() -> int | None:
@@ -163,6 +177,8 @@ class JobtuiApp(App[None]):
         self.undo_stack: list[Undo] = []
         self.daemon_note = ""  # what starting the daemon did, for the header
         self._clashes_told: set[frozenset[str]] = set()
+        self._cancelling: dict[int, float] = {}  # run id → when following it started
+        self._cancel_timer: Timer | None = None
 
     def on_mount(self) -> None:
         if self.keymap_file is not None:
@@ -227,6 +243,40 @@ class JobtuiApp(App[None]):
             self.daemon_note = message.what
             self.notify(message.what, title="Daemon")
 
+    # -- runs being cancelled ----------------------------------------------------------------
+    def follow_cancel(self, run_id: int) -> None:
+        """Tell the user when run `run_id`, asked to stop, has ended (and in which state)."""
+        self._cancelling[run_id] = time.monotonic()
+        if self._cancel_timer is None:
+            self._cancel_timer = self.set_interval(CANCEL_CHECK, self._check_cancels)
+
+    def _check_cancels(self) -> None:
+        now = time.monotonic()
+        for run_id, since in list(self._cancelling.items()):
+            if now - since > CANCEL_GIVE_UP:
+                del self._cancelling[run_id]
+        if not self._cancelling and self._cancel_timer is not None:
+            self._cancel_timer.stop()
+            self._cancel_timer = None
+            return
+        self._read_cancels(tuple(self._cancelling))
+
+    @work(thread=True, exclusive=True, group="cancels", exit_on_error=False)
+    def _read_cancels(self, run_ids: tuple[int, ...]) -> None:
+        self.post_message(
+            CancelsRead({run_id: self.engine.get_run(run_id).state.value for run_id in run_ids})
+        )
+
+    @on(CancelsRead)
+    def _cancels_read(self, message: CancelsRead) -> None:
+        for run_id, state in message.states.items():
+            if state in ("queued", "running", "cancelling") or run_id not in self._cancelling:
+                continue
+            del self._cancelling[run_id]
+            self.notify(f"Run #{run_id}: {state_label(state)}", title="Cancel")
+            if isinstance(self.screen, JobtuiScreen):
+                self.screen.poll_now()
+
     # -- undo ------------------------------------------------------------------------------
     def push_undo(self, undo: Undo) -> None:
         self.undo_stack.append(undo)
@@ -265,12 +315,47 @@ class JobtuiApp(App[None]):
             return
         self.push_screen(HelpScreen(self.screen))
 
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        if await super().run_action(action, default_namespace, namespaces):
+            return True
+        if self.read_only and isinstance(action, str):
+            # A key that changes something does nothing in read-only mode: say why
+            # rather than ignore it (issue 20.13).
+            node = self if default_namespace is None else default_namespace
+            writes: frozenset[str] = frozenset()
+            if node is self:
+                writes = frozenset({"undo"})
+            elif isinstance(node, JobtuiScreen):
+                writes = node.WRITES
+            if action in writes:
+                self.notify(
+                    f"{read_only_label(node, action)}: not in read-only mode "
+                    "(the dashboard was started with --read-only)",
+                    title="Read-only",
+                    severity="warning",
+                )
+                return True
+        return False
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "undo":
             if self.read_only:
                 return False
             return True if self.undo_stack else None
         return True
+
+
+def read_only_label(node: DOMNode, action: str) -> str:
+    """What the key refused does, in words ("Run", "Delete"), for the read-only notice."""
+    for binding in node.BINDINGS:
+        if isinstance(binding, Binding) and binding.action == action and binding.description:
+            return binding.description
+    return action.replace("_", " ").capitalize()
 
 
 def make_app(engine: Engine, **options: Any) -> JobtuiApp:

@@ -84,6 +84,8 @@ class Dashboard(Protocol):
 
     def push_undo(self, undo: Undo) -> None: ...
 
+    def follow_cancel(self, run_id: int) -> None: ...
+
 
 @dataclass(frozen=True)
 class Undo:
@@ -114,6 +116,7 @@ class ActionDone(Message):
     undo: Undo | None = None
     reload: bool = False  # start the list over (rows went away) rather than refresh it
     queued: tuple[tuple[int, int], ...] = ()  # (job id, run id) of the runs it queued
+    following: int | None = None  # a run being cancelled: the app says when it has ended
 
 
 @dataclass
@@ -282,6 +285,8 @@ class JobtuiScreen(EngineScreen[R]):
             self.notify(message.note, title=message.title)
         if message.undo is not None:
             self.dashboard.push_undo(message.undo)
+        if message.following is not None:
+            self.dashboard.follow_cancel(message.following)
         if message.queued:
             if not hasattr(self, "_queued"):
                 self._queued = {}
@@ -327,7 +332,15 @@ class JobtuiScreen(EngineScreen[R]):
     @work(thread=True, group="action", exit_on_error=False, description="cancel a run")
     def cancel_run(self, run_id: int) -> None:
         run = self.engine.cancel_run(run_id)
-        self.post_message(ActionDone(f"Run #{run.id}: {state_label(run.state.value)}", "Cancel"))
+        if run.state.is_final:  # a queued run: cancelled at once
+            self.post_message(
+                ActionDone(f"Run #{run.id}: {state_label(run.state.value)}", "Cancel")
+            )
+            return
+        # A running run is being stopped: say so, and say again when it has (the app
+        # follows it), rather than a "cancelling" that the log contradicts (issue 20.12).
+        note = f"Run #{run.id}: stopping… (a note follows when it has stopped)"
+        self.post_message(ActionDone(note, "Cancel", following=run.id))
 
     def ask_run_options(self, job: Job, what: str = "") -> None:
         """The run-with-options dialog, then a run with what it answered."""

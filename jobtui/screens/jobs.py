@@ -225,7 +225,8 @@ class JobsScreen(JobtuiScreen[None]):
 
     def _show_daemon(self) -> None:
         note = self.dashboard.daemon_note
-        self.query_one(DaemonBar).update(daemon_text(self.daemon, note, self.now()))
+        bar = daemon_text(self.daemon, note, self.now(), read_only=self.read_only)
+        self.query_one(DaemonBar).update(bar)
 
     def _update_summary(self) -> None:
         marked = len(self.table.marked) if self.is_mounted else 0

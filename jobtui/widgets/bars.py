@@ -35,9 +35,15 @@ def short_state(state: str) -> str:
     return SHORT_LABELS.get(state, state_label(state))
 
 
-def daemon_text(status: DaemonStatus | None, note: str, now: float) -> Text:
-    """`daemon ● alive pid 4242 · up 3h · reconciled 2 orphans` and the like."""
+def daemon_text(
+    status: DaemonStatus | None, note: str, now: float, read_only: bool = False
+) -> Text:
+    """`daemon ● alive pid 4242 · up 3h · reconciled 2 orphans` and the like; a
+    READ-ONLY badge first when the dashboard changes nothing (issue 20.13)."""
     text = Text()
+    if read_only:
+        text.append(" READ-ONLY ", style="bold reverse")
+        text.append(" ")
     text.append("daemon ", style="bold")
     if status is None:
         text.append("○ unknown", style="dim")

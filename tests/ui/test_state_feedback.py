@@ -1,0 +1,67 @@
+"""Issue 20: the dashboard says what state things are in (points 12, 13, 15)."""
+
+from __future__ import annotations
+
+from jobtui.engine import RunState
+from jobtui.screens.confirm import ConfirmScreen
+from jobtui.screens.jobs import JobsScreen
+from tests.ui.helpers import build, goto_row, notes, press, settle, until
+
+SIZE = (120, 36)
+
+
+async def test_cancel_says_stopping_then_the_state_the_run_ended_in(seeded):
+    engine, ids = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto_row(pilot, "orders-csv")  # its last run is running
+        await press(pilot, "c")
+        assert isinstance(app.screen, ConfirmScreen)
+        await press(pilot, "y")
+        run_id = ids["running-run"]
+        assert engine.get_run(run_id).state == RunState.CANCELLING
+        said = [n.message for n in notes(app) if n.title == "Cancel"]
+        assert said == [f"Run #{run_id}: stopping… (a note follows when it has stopped)"]
+        # The worker stops it (here: the store says so, as the worker's finish would).
+        engine.store.execute(
+            "UPDATE runs SET state = 'cancelled', ended_at = started_at + 5 WHERE id = ?",
+            (run_id,),
+        )
+        await until(
+            pilot,
+            lambda: f"Run #{run_id}: cancelled" in [n.message for n in notes(app)],
+            "the note that the run has stopped",
+        )
+        await settle(pilot)
+
+
+async def test_read_only_shows_a_badge_and_says_why_keys_do_nothing(seeded):
+    engine, ids = seeded
+    app = build(engine, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        bar = str(app.screen.query_one("#daemon-bar").render())
+        assert bar.startswith(" READ-ONLY ")
+        for key in ("r", "n", "ctrl+d", "u"):
+            await press(pilot, key)
+        assert isinstance(app.screen, JobsScreen)
+        assert engine.count_runs(job=ids["backup"]) == 2
+        said = [n.message for n in notes(app) if n.title == "Read-only"]
+        assert [s.split(":")[0] for s in said] == ["Run", "New", "Delete", "Undo"]
+        assert all("--read-only" in s for s in said)
+
+
+async def test_pause_and_resume_add_no_version(seeded):
+    engine, ids = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto_row(pilot, "users-demo")
+        before = engine.list_versions(ids["users-demo"])
+        await press(pilot, "p")
+        assert not engine.get_job(ids["users-demo"]).active
+        await press(pilot, "p")
+        assert engine.get_job(ids["users-demo"]).active
+        after = engine.list_versions(ids["users-demo"])
+        assert [v.version for v in after] == [v.version for v in before]
