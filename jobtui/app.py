@@ -38,6 +38,7 @@ from jobtui.screens.help import HelpScreen
 from jobtui.screens.palette import JobCommands
 from jobtui.screens.registry import Screens, screen_classes
 from jobtui.screens.run_options import RunOptionsScreen
+from jobtui.widgets.bars import daemon_text
 from jobtui.widgets.fmt import state_label
 from jobtui.widgets.logview import LogView
 from jobtui.widgets.rowview import RowView
@@ -62,6 +63,11 @@ class Undone(Message):
 @dataclass
 class CancelsRead(Message):
     states: dict[int, str]  # run id → state, of the runs being cancelled
+
+
+@dataclass
+class DaemonAnswered(Message):
+    text: str  # the daemon's state after a palette command, in words
 
 
 CANCEL_CHECK = 0.5  # seconds between looks at the runs being cancelled
@@ -243,6 +249,33 @@ class JobtuiApp(App[None]):
             self.daemon_note = message.what
             self.notify(message.what, title="Daemon")
 
+    # -- the daemon, from the palette -----------------------------------------------------
+    def action_daemon_status(self) -> None:
+        self._daemon_call("status")
+
+    def action_daemon_pause(self) -> None:
+        self._daemon_call("pause")
+
+    def action_daemon_resume(self) -> None:
+        self._daemon_call("resume")
+
+    @work(thread=True, group="daemon-call", exit_on_error=False)
+    def _daemon_call(self, what: str) -> None:
+        engine = self.engine
+        if what == "pause":
+            engine.pause_daemon()
+        elif what == "resume":
+            engine.resume_daemon()
+        status = engine.daemon_status()
+        text = daemon_text(status, self.daemon_note, engine.now()).plain
+        self.post_message(DaemonAnswered(text))
+
+    @on(DaemonAnswered)
+    def _daemon_answered(self, message: DaemonAnswered) -> None:
+        self.notify(message.text, title="Daemon", timeout=8)
+        if isinstance(self.screen, JobtuiScreen):
+            self.screen.poll_now()
+
     # -- runs being cancelled ----------------------------------------------------------------
     def follow_cancel(self, run_id: int) -> None:
         """Tell the user when run `run_id`, asked to stop, has ended (and in which state)."""
@@ -329,7 +362,7 @@ class JobtuiApp(App[None]):
             node = self if default_namespace is None else default_namespace
             writes: frozenset[str] = frozenset()
             if node is self:
-                writes = frozenset({"undo"})
+                writes = frozenset({"undo", "daemon_pause", "daemon_resume"})
             elif isinstance(node, JobtuiScreen):
                 writes = node.WRITES
             if action in writes:
@@ -343,6 +376,8 @@ class JobtuiApp(App[None]):
         return False
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("daemon_pause", "daemon_resume") and self.read_only:
+            return False
         if action == "undo":
             if self.read_only:
                 return False

@@ -60,6 +60,10 @@ class Navigator(Protocol):
 
     def workers(self) -> Screen[None]: ...
 
+    def trash(self) -> Screen[None]: ...
+
+    def smtp(self) -> Screen[None]: ...
+
 
 class Dashboard(Protocol):
     """The app as screens see it (`JobtuiApp` is one)."""

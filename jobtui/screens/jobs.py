@@ -82,6 +82,7 @@ class JobsScreen(JobtuiScreen[None]):
         Binding("o", "cycle_sort", "Sort", show=False, id="jobs.sort"),
         Binding("O", "reverse_sort", "Reverse sort", show=False, id="jobs.reverse"),
         Binding("q", "quit", "Quit", show=False, id="jobs.quit"),
+        Binding("T", "trash", "Trash", show=False, id="jobs.trash", tooltip="Restore or purge"),
     ]
     WRITES = frozenset(
         {"run", "run_options", "cancel", "pause", "delete", "new", "edit", "duplicate"}
@@ -387,6 +388,12 @@ class JobsScreen(JobtuiScreen[None]):
 
     def action_all_history(self) -> None:
         self.app.push_screen(self.screens.history(None))
+
+    def action_trash(self) -> None:
+        def closed(_: None) -> None:
+            self.reload()  # a job restored there is back in the list
+
+        self.app.push_screen(self.screens.trash(), closed)
 
     def _just_queued(self, job: JobSummary) -> int | None:
         """The run this screen queued for `job` that the row does not show yet."""

@@ -54,6 +54,12 @@ class JobCommands(Provider):
             ("Go to: sink presets", self._go_presets, "Saved sink configurations"),
             ("Go to: workers", self._go_workers, "Celery workers: queues, slots, runs"),
             ("Go to: workspaces", self._go_workspaces, "Pick the workspace the list shows"),
+            ("Go to: trash", self._go_trash, "Deleted jobs: restore or purge"),
+            ("Restore a deleted job", self._go_trash, "The trash: enter restores"),
+            ("SMTP settings (alert mail)", self._go_smtp, "Mail server, test mail"),
+            ("Daemon: status", self._daemon("daemon_status"), "Is the scheduler running"),
+            ("Daemon: pause", self._daemon("daemon_pause"), "No new runs start until resumed"),
+            ("Daemon: resume", self._daemon("daemon_resume"), "Start runs again"),
         ]
         return own + places + shared
 
@@ -77,6 +83,16 @@ class JobCommands(Provider):
 
     def _go_workers(self) -> None:
         self.app.push_screen(self.dashboard.screens.workers())
+
+    def _go_trash(self) -> None:
+        self.app.push_screen(self.dashboard.screens.trash())
+
+    def _go_smtp(self) -> None:
+        self.app.push_screen(self.dashboard.screens.smtp())
+
+    def _daemon(self, action: str) -> Callable[[], object]:
+        # Through run_action: read-only mode refuses the pause and resume, and says why.
+        return partial(self.app.run_action, action)
 
     def _go_job(self, job_id: int) -> None:
         self.app.push_screen(self.dashboard.screens.job_detail(job_id))

@@ -66,6 +66,16 @@ class Screens:
 
         return WorkersScreen(self.engine)
 
+    def trash(self) -> Screen[None]:
+        from jobtui.screens.trash import TrashScreen
+
+        return TrashScreen(self.engine)
+
+    def smtp(self) -> Screen[None]:
+        from jobtui.screens.smtp import SmtpScreen
+
+        return SmtpScreen(self.engine)
+
 
 def screen_classes() -> list[type[Screen[Any]]]:
     """Every screen the navigator builds (for the keymap's list of binding ids)."""
@@ -75,6 +85,8 @@ def screen_classes() -> list[type[Screen[Any]]]:
     from jobtui.screens.jobs import JobsScreen
     from jobtui.screens.logs import LogsScreen
     from jobtui.screens.sink_presets import SinkPresetsScreen
+    from jobtui.screens.smtp import SmtpScreen
+    from jobtui.screens.trash import TrashScreen
     from jobtui.screens.wizard.screen import WizardScreen
     from jobtui.screens.workers import WorkersScreen
     from jobtui.screens.workspaces import WorkspacesScreen
@@ -89,4 +101,6 @@ def screen_classes() -> list[type[Screen[Any]]]:
         DatasetsScreen,
         SinkPresetsScreen,
         WorkersScreen,
+        TrashScreen,
+        SmtpScreen,
     ]

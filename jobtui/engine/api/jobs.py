@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from jobtui.engine.api.base import EngineBase
 from jobtui.engine.model.codec import dumps
@@ -28,6 +28,8 @@ JOB_SORTS = job_rows.JOB_SORTS
 
 
 class JobsAPI(EngineBase):
+    TRASH_DAYS: ClassVar[int] = TRASH_DAYS  # how long a deleted job stays restorable
+
     if TYPE_CHECKING:
         # Provided by ScaleAPI in the composed Engine (declared for the type checker only).
         def queue_problem(self, queue: str) -> FieldError | None: ...
