@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -17,7 +17,17 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Label, ProgressBar, Sparkline, Static
 
-from jobtui.engine import Engine, Fire, Job, JobtuiError, JobVersion, Run, RunTask, mask_secrets
+from jobtui.engine import (
+    Alerts,
+    Engine,
+    Fire,
+    Job,
+    JobtuiError,
+    JobVersion,
+    Run,
+    RunTask,
+    mask_secrets,
+)
 from jobtui.screens.base import ActionDone, JobtuiScreen, ShowText, Undo
 from jobtui.screens.confirm import ConfirmScreen
 from jobtui.widgets.bars import StatusBadge
@@ -42,6 +52,7 @@ class DetailData:
     current: Run | None = None
     recent: list[Run] = field(default_factory=list)
     total_runs: int = 0
+    smtp_missing: bool = False  # the job has alert emails and no SMTP server is set
 
 
 @dataclass
@@ -49,7 +60,9 @@ class DetailLoaded(Message):
     data: DetailData
 
 
-def describe_spec(job: Job, fires: list[Fire], utc: bool, now: float) -> Text:
+def describe_spec(
+    job: Job, fires: list[Fire], utc: bool, now: float, smtp_missing: bool = False
+) -> Text:
     """The spec as a reader wants it: schedule in words, policies, what goes where."""
     spec: dict[str, Any] = mask_secrets(job.spec)
     text = Text()
@@ -149,10 +162,32 @@ def describe_spec(job: Job, fires: list[Fire], utc: bool, now: float) -> Text:
             item(f"env {name}", value)
     alerts = spec.get("alerts")
     if alerts:
-        head("Alerts")
-        item("to", ", ".join(alerts.get("emails", [])))
-        item("on", ", ".join(alerts.get("on", [])))
+        describe_alerts(text, alerts, smtp_missing, item)
     return text
+
+
+def describe_alerts(
+    text: Text, alerts: dict[str, Any], smtp_missing: bool, item: Callable[[str, Any], None]
+) -> None:
+    """The alerts in force, defaults included (an empty `on` means `failed`), and a
+    warning when no SMTP server would send them (issue 20.17)."""
+    try:
+        effective = Alerts.model_validate(alerts)
+    except ValueError:
+        effective = Alerts()
+    text.append("\nAlerts\n", style="bold underline")
+    item("to", ", ".join(effective.emails) or "— (nobody)")
+    default = "" if alerts.get("on") else " (the default)"
+    item("on", (", ".join(effective.on) or "— (no end state)") + default)
+    after = effective.after_consecutive_failures
+    item("after", f"{after} consecutive failure{'s' if after != 1 else ''}")
+    item("on recovery", "yes" if effective.on_recovery else "no")
+    if smtp_missing and effective.emails:
+        text.append(
+            "  ⚠ no SMTP server is set: these alerts are not sent "
+            "(SMTP settings in the palette, or jobtui daemon smtp)\n",
+            style="bold",
+        )
 
 
 def stats_text(recent: list[Run], total: int) -> tuple[Text, list[float]]:
@@ -284,6 +319,8 @@ class JobDetailScreen(JobtuiScreen[None]):
             except (JobtuiError, ValueError):
                 data.fires = []  # an unreadable schedule shows as no fires
         data.versions = engine.list_versions(job.id)
+        if (job.spec.get("alerts") or {}).get("emails"):
+            data.smtp_missing = engine.smtp_settings() is None
         data.recent = engine.list_runs(job=job.id, limit=STATS_RUNS)
         data.total_runs = engine.count_runs(job=job.id)
         active = next((r for r in data.recent if r.state.is_active), None)
@@ -306,7 +343,9 @@ class JobDetailScreen(JobtuiScreen[None]):
             f"version {job.version} · updated {fmt_relative(job.updated_at, now)}"
             f" · {fmt_abs(job.updated_at, self.utc, now)}"
         )
-        self.query_one("#spec-text", Static).update(describe_spec(job, data.fires, self.utc, now))
+        self.query_one("#spec-text", Static).update(
+            describe_spec(job, data.fires, self.utc, now, data.smtp_missing)
+        )
         self._show_run(data.current, now)
         stats, durations = stats_text(data.recent, data.total_runs)
         self.query_one("#stats-text", Static).update(stats)

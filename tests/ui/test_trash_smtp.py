@@ -145,3 +145,33 @@ async def test_smtp_settings_saved_and_a_test_mail_sent(seeded, smtp_server):
             "env:SMTP_PW",
         )
         assert any("sent a test message to ops@example.com" in n.message for n in notes(app))
+
+
+async def test_alerts_without_smtp_are_warned_and_defaults_shown(seeded):
+    from jobtui.screens.job_detail import JobDetailScreen
+    from jobtui.screens.wizard.screen import WizardScreen
+    from tests.ui.seed import datagen
+
+    engine, _ = seeded
+    job = engine.create_job(datagen("alerted", alerts={"emails": ["ops@example.com"]}))
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(JobDetailScreen(engine, job.id))
+        await settle(pilot)
+        spec_text = str(app.screen.query_one("#spec-text").render())
+        # The default applies: it is shown, not a blank.
+        assert "on: failed (the default)" in spec_text
+        assert "after: 1 consecutive failure" in spec_text
+        assert "no SMTP server is set" in spec_text
+        await press(pilot, "escape")
+        app.push_screen(WizardScreen(engine, job.qualified_name))
+        await settle(pilot)
+        note = app.screen.query_one("#alerts-smtp-note")
+        assert note.display and "No SMTP server is set" in str(note.render())
+        await press(pilot, "escape")
+        await settle(pilot)
+        engine.set_smtp_settings(host="127.0.0.1", port=free_port())
+        app.push_screen(JobDetailScreen(engine, job.id))
+        await settle(pilot)
+        assert "no SMTP server" not in str(app.screen.query_one("#spec-text").render())

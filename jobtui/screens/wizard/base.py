@@ -73,6 +73,7 @@ class Validated(Message):
     errors: list[FieldError]
     advance_from: str | None = None
     then: str = ""  # "save", "output", "download" after a clean validation
+    alerts_note: str = ""  # alert emails with no SMTP server set: they would not be sent
 
 
 @dataclass

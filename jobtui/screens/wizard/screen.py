@@ -102,6 +102,7 @@ class WizardScreen(EngineScreen[str | None]):
         self.steps: tuple[str, ...] = DATAGEN_STEPS
         self.step = "settings"
         self.errors: list[FieldError] = []
+        self.alerts_note = ""  # alert emails but no SMTP server (issue 20.17)
         self.baseline: dict[str, Any] = {}
         self._saving = False
         self.built: set[str] = set()
@@ -243,7 +244,18 @@ class WizardScreen(EngineScreen[str | None]):
                 )
         if get_current_worker().is_cancelled:
             return
-        self.post_message(Validated(errors, advance_from, then))
+        note = ""
+        alerts = spec.get("alerts")
+        if (
+            isinstance(alerts, dict)
+            and alerts.get("emails")
+            and self.engine.smtp_settings() is None
+        ):
+            note = (
+                "⚠ No SMTP server is set: these alerts would not be sent. "
+                "Set one in SMTP settings (command palette) or with `jobtui daemon smtp`."
+            )
+        self.post_message(Validated(errors, advance_from, then, alerts_note=note))
         schedule = spec.get("schedule")
         self.post_message(
             self._preview_schedule(schedule, [e for e in errors if e.path.startswith("schedule")])
@@ -292,6 +304,9 @@ class WizardScreen(EngineScreen[str | None]):
         if message.then:
             self.attempted.update(self.steps)
         self.errors = message.errors
+        self.alerts_note = message.alerts_note
+        if "settings" in self.built:
+            self.settings.show_alerts_note(message.alerts_note)
         left = show_errors(self, [e for e in message.errors if self._visible(e)])
         if "settings" in self.built:
             self.settings.unfold_invalid()
@@ -536,6 +551,8 @@ class WizardScreen(EngineScreen[str | None]):
         if message.qualified_name:
             verb = "Saved" if self.mode == "edit" else "Created"
             self.notify(f"{verb} {message.qualified_name}", title="Job saved")
+            if self.alerts_note:
+                self.notify(self.alerts_note.lstrip("⚠ "), title="Alerts", severity="warning")
             self.dismiss(message.qualified_name)
             return
         if message.errors:

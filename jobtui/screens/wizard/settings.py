@@ -134,6 +134,7 @@ class SettingsStep(Horizontal):
             ),
             Collapsible(
                 self.alerts_form,
+                Static("", id="alerts-smtp-note", classes="field-hint", markup=False),
                 title="Alerts: emails, states, threshold, recovery",
                 collapsed="alerts" not in spec,
                 id="fold-alerts",
@@ -197,6 +198,12 @@ class SettingsStep(Horizontal):
         for enabled in self.query("#f-datagen-replay-enabled").results(Checkbox):
             for keep in self.query("#f-datagen-replay-keep"):
                 keep.disabled = not enabled.value
+
+    def show_alerts_note(self, note: str) -> None:
+        """Warn beside the alerts when no SMTP server would send them (issue 20.17)."""
+        for box in self.query("#alerts-smtp-note").results(Static):
+            set_text(box, note)
+            box.display = bool(note)
 
     def show_kind(self, kind: str) -> None:
         """Data generation settings only for a datagen job (a command job has none)."""
