@@ -38,6 +38,7 @@ from jobtui.screens.help import HelpScreen
 from jobtui.screens.palette import JobCommands
 from jobtui.screens.registry import Screens, screen_classes
 from jobtui.screens.run_options import RunOptionsScreen
+from jobtui.screens.status_picker import StatusPickerScreen
 from jobtui.widgets.bars import daemon_text
 from jobtui.widgets.fmt import state_label
 from jobtui.widgets.logview import LogView
@@ -137,6 +138,7 @@ def binding_ids() -> set[str]:
         TextScreen,
         HelpScreen,
         RunOptionsScreen,
+        StatusPickerScreen,
         RowView,
         VirtualTable,
         LogView,

@@ -40,18 +40,31 @@ SORTABLE = [c.key for c in COLUMNS if c.sortable]
 @dataclass
 class Query:
     search: str = ""
-    status: JobStatus | None = None
+    # Several statuses at once, as `jobs list --status a --status b` (issue 20.7); none: all.
+    statuses: tuple[JobStatus, ...] = ()
     workspace: str | None = None
     include_system: bool = False
     sort: str = "name"
     descending: bool = False
+
+    @property
+    def status(self) -> JobStatus | None:
+        """The one status shown (`s` cycles them), or None for all or several."""
+        return self.statuses[0] if len(self.statuses) == 1 else None
+
+    @status.setter
+    def status(self, value: JobStatus | None) -> None:
+        self.statuses = (value,) if value is not None else ()
+
+    def status_words(self, joiner: str) -> str:
+        return joiner.join(short_state(s.value) for s in self.statuses)
 
     def empty_text(self) -> str:
         """What an empty list says: why it is empty, and the way out."""
         if self.search:
             return f"no job matches {inert(self.search)!r} (esc clears)"
         narrowed = [
-            f"status {self.status.value.replace('_', ' ')} (s changes)" if self.status else "",
+            f"status {self.status_words(' or ')} (s changes)" if self.statuses else "",
             f"workspace {inert(self.workspace)} (w changes)" if self.workspace else "",
         ]
         if any(narrowed):
@@ -61,14 +74,14 @@ class Query:
     def list_args(self) -> dict[str, Any]:
         return {
             "search": self.search or None,
-            "statuses": [self.status.value] if self.status else None,
+            "statuses": [s.value for s in self.statuses] or None,
             "workspace": self.workspace,
             "include_system": self.include_system,
         }
 
     def summary(self, marked: int) -> str:
         parts = [
-            f"status: {short_state(self.status.value) if self.status else 'all'}",
+            f"status: {self.status_words('+') or 'all'}",
             f"workspace: {self.workspace or 'all'}",
             "system jobs shown" if self.include_system else "",
             f"sort: {self.sort}{' ▼' if self.descending else ' ▲'}",

@@ -31,6 +31,7 @@ from jobtui.screens.job_rows import (
     Query,
     job_row,
 )
+from jobtui.screens.status_picker import StatusPickerScreen
 from jobtui.widgets.bars import STATUS_ORDER, DaemonBar, TotalsBar, daemon_text
 from jobtui.widgets.vtable import VirtualTable
 
@@ -77,6 +78,14 @@ class JobsScreen(JobtuiScreen[None]):
         Binding("ctrl+d", "delete", "Delete", id="jobs.delete", tooltip="To the trash (u undoes)"),
         Binding("space", "mark", "Mark", show=False, id="jobs.mark"),
         Binding("s", "cycle_status", "Status", id="jobs.status"),
+        Binding(
+            "F",
+            "pick_statuses",
+            "Statuses…",
+            show=False,
+            id="jobs.statuses",
+            tooltip="Show jobs in any of several statuses",
+        ),
         Binding("w", "cycle_workspace", "Workspace", id="jobs.workspace"),
         Binding("S", "toggle_system", "System jobs", show=False, id="jobs.system"),
         Binding("o", "cycle_sort", "Sort", show=False, id="jobs.sort"),
@@ -186,7 +195,7 @@ class JobsScreen(JobtuiScreen[None]):
             del self.pages.rows[index]
         if message.counts is not None:
             self.counts = message.counts
-            self.query_one(TotalsBar).show(self.counts, self.query_state.status)
+            self.query_one(TotalsBar).show(self.counts, self.query_state.statuses)
         if message.daemon is not None or message.poll:
             self.daemon = message.daemon
         self._show_daemon()
@@ -327,8 +336,20 @@ class JobsScreen(JobtuiScreen[None]):
         current = self.query_state.status
         index = options.index(current) if current in options else 0
         self.query_state.status = options[(index + 1) % len(options)]
-        self.query_one(TotalsBar).show(self.counts, self.query_state.status)
+        self.query_one(TotalsBar).show(self.counts, self.query_state.statuses)
         self.reload()
+
+    def action_pick_statuses(self) -> None:
+        """Several statuses at once (`s` cycles one at a time)."""
+
+        def chosen(statuses: tuple[JobStatus, ...] | None) -> None:
+            if statuses is not None:
+                self.query_state.statuses = statuses
+                self.query_one(TotalsBar).show(self.counts, statuses)
+                self.reload()
+
+        picker = StatusPickerScreen(STATUS_ORDER, self.counts, self.query_state.statuses)
+        self.app.push_screen(picker, chosen)
 
     def action_cycle_workspace(self) -> None:
         """Pick the workspace shown (the workspaces screen)."""

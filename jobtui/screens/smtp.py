@@ -34,7 +34,7 @@ FIELDS = [
     ("host", "Host", "smtp.example.com (empty: no mail server)"),
     ("port", "Port", "25"),
     ("user", "User", "a login, or env:NAME / file:PATH"),
-    ("password", "Password", "env:NAME or file:PATH (never the password itself)"),
+    ("password", "Password", "env:NAME or file:PATH, never the password"),
     ("sender", "From", "jobtui@this-host"),
 ]
 
@@ -71,7 +71,9 @@ class SmtpScreen(JobtuiScreen[None]):
                 yield self._row(key, label, placeholder)
             with Horizontal(classes="field-row"):
                 yield Label("TLS", classes="field-label")
-                yield Select(TLS_CHOICES, value="none", allow_blank=False, id="smtp-tls")
+                yield Select(
+                    TLS_CHOICES, value="none", allow_blank=False, id="smtp-tls", compact=True
+                )
             for key, label, placeholder in FIELDS[2:]:
                 yield self._row(key, label, placeholder)
             yield Static("", id="smtp-env", classes="field-hint", markup=False)
@@ -85,7 +87,7 @@ class SmtpScreen(JobtuiScreen[None]):
     def _row(key: str, label: str, placeholder: str) -> Horizontal:
         return Horizontal(
             Label(label, classes="field-label"),
-            Input(placeholder=placeholder, id=f"smtp-{key}"),
+            Input(placeholder=placeholder, id=f"smtp-{key}", compact=True),
             classes="field-row",
         )
 
@@ -95,6 +97,7 @@ class SmtpScreen(JobtuiScreen[None]):
             "Environment variables JOBTUI_SMTP_* override these"
             + (f" (set here: {', '.join(overrides)})." if overrides else " (none set here).")
         )
+        self.query_one("#smtp-host", Input).focus()
         self._load()
 
     # -- loading ------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -104,17 +104,18 @@ class TotalsBar(Horizontal):
         for status in STATUS_ORDER:
             yield Label("", id=f"total-{status.value}", classes=f"total -{status.value}")
 
-    def show(self, counts: Mapping[JobStatus, int], selected: JobStatus | None) -> None:
+    def show(self, counts: Mapping[JobStatus, int], selected: Collection[JobStatus]) -> None:
+        """`selected`: the statuses the list is filtered to (empty: all)."""
         total = sum(counts.values())
         all_label = self.query_one("#total-all", Label)
         all_label.update(f"all {total}")
-        all_label.set_class(selected is None, "-selected")
+        all_label.set_class(not selected, "-selected")
         for status in STATUS_ORDER:
             n = counts.get(status, 0)
             label = self.query_one(f"#total-{status.value}", Label)
-            label.display = bool(n) or status is selected
+            label.display = bool(n) or status in selected
             label.update(f"{STATE_ICONS.get(status.value, '')} {short_state(status.value)} {n}")
-            label.set_class(status is selected, "-selected")
+            label.set_class(status in selected, "-selected")
 
 
 class StatusBadge(Static):

@@ -65,3 +65,30 @@ async def test_pause_and_resume_add_no_version(seeded):
         assert engine.get_job(ids["users-demo"]).active
         after = engine.list_versions(ids["users-demo"])
         assert [v.version for v in after] == [v.version for v in before]
+
+
+async def test_status_filter_takes_several_statuses(seeded):
+    from jobtui.engine import JobStatus
+    from jobtui.screens.status_picker import StatusPickerScreen
+    from tests.ui.helpers import row_names
+
+    engine, _ = seeded
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "F")
+        picker = app.screen
+        assert isinstance(picker, StatusPickerScreen)
+        picks = picker.query_one("#status-picks")
+        picks.select(JobStatus.RUNNING.value)
+        picks.select(JobStatus.FAILED.value)
+        await press(pilot, "enter")
+        screen = app.screen
+        assert isinstance(screen, JobsScreen)
+        assert screen.query_state.statuses == (JobStatus.RUNNING, JobStatus.FAILED)
+        assert sorted(row_names(app)) == ["backup", "orders-csv"]
+        summary = str(screen.query_one("#filter-summary").render())
+        assert "status: running+failed" in summary
+        await press(pilot, "F", "a")  # all statuses again
+        assert app.screen.query_state.statuses == ()
+        assert len(row_names(app)) > 2

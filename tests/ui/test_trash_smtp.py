@@ -129,6 +129,7 @@ async def test_smtp_settings_saved_and_a_test_mail_sent(seeded, smtp_server):
         await press(pilot, "ctrl+s")
         # A clear password is refused, naming the field; nothing else is lost.
         assert any(n.message.startswith("password:") for n in notes(app))
+        assert engine.smtp_settings() is None  # nothing of a refused form is stored
         screen.query_one("#smtp-password").value = "env:SMTP_PW"
         screen.query_one("#smtp-sender").value = "jobtui@example.com"
         await press(pilot, "ctrl+t")

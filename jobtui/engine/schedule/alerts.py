@@ -86,16 +86,17 @@ def smtp_settings(store: Store) -> SmtpSettings | None:
 
 
 def save_smtp_settings(store: Store, **values: Any) -> SmtpSettings | None:
-    """Store the given keys (None leaves a key as it is, "" clears it)."""
+    """Store the given keys (None leaves a key as it is, "" clears it): all or none."""
     for key, value in values.items():
         if key not in SMTP_KEYS:
             raise InvalidInput(f"smtp: unknown setting {key!r}")
-        if value is None:
-            continue
         if key == "password" and value and not is_secret_reference(value):
             raise InvalidInput(
                 "password: give a secret reference (env:NAME or file:PATH), not the password"
             )
+    for key, value in values.items():
+        if value is None:
+            continue
         if value == "":
             store.delete_setting(SETTING_PREFIX + key)
         else:
