@@ -38,7 +38,6 @@ from jobtui.screens.help import HelpScreen
 from jobtui.screens.palette import JobCommands
 from jobtui.screens.registry import Screens, screen_classes
 from jobtui.screens.run_options import RunOptionsScreen
-from jobtui.screens.status_picker import StatusPickerScreen
 from jobtui.widgets.bars import daemon_text
 from jobtui.widgets.fmt import state_label
 from jobtui.widgets.logview import LogView
@@ -130,6 +129,8 @@ def load_keymap(path: Path) -> tuple[dict[str, str], list[str]]:
 
 def binding_ids() -> set[str]:
     """The id of every binding of the dashboard (what a keymap may name)."""
+    from jobtui.screens.status_picker import StatusPickerScreen
+
     classes: list[type[DOMNode]] = [
         JobtuiApp,
         *screen_classes(),

@@ -31,7 +31,6 @@ from jobtui.screens.job_rows import (
     Query,
     job_row,
 )
-from jobtui.screens.status_picker import StatusPickerScreen
 from jobtui.widgets.bars import STATUS_ORDER, DaemonBar, TotalsBar, daemon_text
 from jobtui.widgets.vtable import VirtualTable
 
@@ -341,6 +340,7 @@ class JobsScreen(JobtuiScreen[None]):
 
     def action_pick_statuses(self) -> None:
         """Several statuses at once (`s` cycles one at a time)."""
+        from jobtui.screens.status_picker import StatusPickerScreen  # not on the first paint
 
         def chosen(statuses: tuple[JobStatus, ...] | None) -> None:
             if statuses is not None:
