@@ -193,6 +193,8 @@ def test_pause_resume_are_state_not_versions(engine: Engine, tmp_path: Path) -> 
     data = dict(engine.export_job("p"), active=False)
     assert engine.update_job("p", data, "pause by spec").version == 1
     assert engine.get_job("p").status is JobStatus.PAUSED
+    assert engine.apply_job(dict(data, active=True))[1] == "updated"  # resumed, still v1
+    assert engine.get_job("p").active and engine.get_job("p").version == 1
 
 
 def test_rollback_keeps_the_active_state(engine: Engine, tmp_path: Path) -> None:

@@ -203,7 +203,8 @@ class JobsAPI(EngineBase):
                 return self.get_job(job.id)
             if _without_active(job.spec) == _without_active(data):
                 # Only the active flag differs: that is state, not a definition (issue 20.15).
-                self._set_active_state(job.id, job.spec, spec.active)
+                if job.active != spec.active:
+                    self._set_active_state(job.id, job.spec, spec.active)
                 return self.get_job(job.id)
             ws_id = self._workspace_id(spec.workspace, create=True)
             if job_rows.name_taken(self.store, ws_id, spec.name, other_than=job.id):
@@ -240,7 +241,8 @@ class JobsAPI(EngineBase):
         if existing is None:
             return self.create_job(data, note or "created"), "created"
         job = self.update_job(existing.id, data, note)
-        return job, "updated" if job.version != existing.version else "unchanged"
+        changed = job.version != existing.version or job.active != existing.active
+        return job, "updated" if changed else "unchanged"
 
     def import_jobs(self, specs: list[dict[str, Any]], note: str = "imported") -> list[Job]:
         """Apply several specs at once: all of them, or none when any is wrong."""
