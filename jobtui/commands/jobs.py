@@ -254,7 +254,7 @@ def duplicate_job(obj: Context, name: str, new_name: str, workspace: str | None)
 @click.argument("name")
 @pass_context
 def pause_job(obj: Context, name: str) -> None:
-    """Stop a job's schedule from firing (a new version)."""
+    """Stop a job's schedule from firing (state: no new version)."""
     job = obj.engine.pause_job(name)
     echo(f"paused {job.qualified_name}", err=True)
 
@@ -295,7 +295,8 @@ def versions(obj: Context, name: str, as_json: bool) -> None:
 def rollback(obj: Context, name: str, version: int, note: str) -> None:
     """Make a new version equal to VERSION."""
     job = obj.engine.rollback_job(name, version, note)
-    echo(f"{job.qualified_name} is now v{job.version} (= v{version})", err=True)
+    paused = "" if job.active else "; still paused (a rollback keeps the state)"
+    echo(f"{job.qualified_name} is now v{job.version} (= v{version}){paused}", err=True)
 
 
 @jobs.command("star")

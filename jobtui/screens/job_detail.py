@@ -529,7 +529,9 @@ class JobDetailScreen(JobtuiScreen[None]):
         self.app.push_screen(
             ConfirmScreen(
                 f"Roll {job.qualified_name} back to v{version.version}?",
-                f"A new version equal to v{version.version} ({version.note}) becomes current.",
+                f"A new version equal to v{version.version} ({version.note}) becomes current. "
+                f"The job stays {'active' if job.active else 'paused'}: a rollback never "
+                "pauses or resumes it.",
                 yes="Roll back",
             ),
             confirmed,
