@@ -56,7 +56,7 @@ class Query:
         ]
         if any(narrowed):
             return "no job with " + " and ".join(n for n in narrowed if n)
-        return "no jobs (n creates one)"
+        return "no jobs: n creates one; from cron? ctrl+p, Import crontab"
 
     def list_args(self) -> dict[str, Any]:
         return {
@@ -119,16 +119,21 @@ def job_row(job: JobSummary, spark: list[str], now: float, utc: bool) -> Row:
         job.workspace,
         (f"{STATE_ICONS.get(status, '')} {short_state(status)}", f"state--{status}"),
         job.schedule_text,
-        (
-            f"{fmt_relative(job.next_fire_at, now)} · {fmt_abs(job.next_fire_at, utc, now)}"
-            if job.next_fire_at
-            else ("—" if job.active else "paused")
-        ),
+        next_run_cell(job, now, utc),
         last_run_cell(job, now),
         fmt_count(job.last_run.records) if job.last_run else "",
         sparkline(spark, 8),
     ]
     return Row(job.id, cells, dim=not job.active, extra=(job, spark))
+
+
+def next_run_cell(job: JobSummary, now: float, utc: bool) -> Cell:
+    if job.next_fire_at is None:
+        return "—" if job.active else "paused"
+    when = f"{fmt_relative(job.next_fire_at, now)} · {fmt_abs(job.next_fire_at, utc, now)}"
+    if job.next_fire_local:  # computed here: nothing fires it until a daemon runs
+        return [(when, ""), (" (daemon not running)", "vtable--muted")]
+    return when
 
 
 def last_run_cell(job: JobSummary, now: float) -> Cell:

@@ -54,6 +54,11 @@ class JobCommands(Provider):
             ("Go to: sink presets", self._go_presets, "Saved sink configurations"),
             ("Go to: workers", self._go_workers, "Celery workers: queues, slots, runs"),
             ("Go to: workspaces", self._go_workspaces, "Pick the workspace the list shows"),
+            (
+                "Import crontab",
+                self._import_crontab,
+                "Your cron entries as command jobs with the same schedules (shown first)",
+            ),
         ]
         return own + places + shared
 
@@ -77,6 +82,19 @@ class JobCommands(Provider):
 
     def _go_workers(self) -> None:
         self.app.push_screen(self.dashboard.screens.workers())
+
+    def _import_crontab(self) -> None:
+        from jobtui.screens.crontab_import import CrontabImportScreen
+
+        app = self.app
+
+        def done(note: str | None) -> None:
+            if note:
+                app.notify(note, title="Crontab", timeout=6)
+                if isinstance(app.screen, JobtuiScreen):
+                    app.screen.poll_now()
+
+        app.push_screen(CrontabImportScreen(self.dashboard.engine), done)
 
     def _go_job(self, job_id: int) -> None:
         self.app.push_screen(self.dashboard.screens.job_detail(job_id))
