@@ -110,6 +110,7 @@ class CrontabImportScreen(ModalScreen[str | None]):
         if message.plan is None:
             body.update(Text(message.error))
             button.disabled = True
+            self.query_one("#crontab-source", Input).focus()  # name a file instead
             return
         body.update(plan_text(message.plan, message.source))
         count = len(message.plan.entries)
@@ -117,6 +118,8 @@ class CrontabImportScreen(ModalScreen[str | None]):
         button.disabled = count == 0
         if count:
             button.focus()  # y creates; the source box would take the y as text
+        else:
+            self.query_one("#crontab-source", Input).focus()
 
     @on(Input.Submitted, "#crontab-source")
     def _source(self, event: Input.Submitted) -> None:

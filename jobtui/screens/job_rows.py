@@ -130,10 +130,11 @@ def job_row(job: JobSummary, spark: list[str], now: float, utc: bool) -> Row:
 def next_run_cell(job: JobSummary, now: float, utc: bool) -> Cell:
     if job.next_fire_at is None:
         return "—" if job.active else "paused"
-    when = f"{fmt_relative(job.next_fire_at, now)} · {fmt_abs(job.next_fire_at, utc, now)}"
+    relative, moment = fmt_relative(job.next_fire_at, now), fmt_abs(job.next_fire_at, utc, now)
     if job.next_fire_local:  # computed here: nothing fires it until a daemon runs
-        return [(when, ""), (" (daemon not running)", "vtable--muted")]
-    return when
+        # The mark before the time: a narrow column keeps it (the time is cut first).
+        return [(relative, ""), (" (daemon not running)", "vtable--muted"), (f" · {moment}", "")]
+    return f"{relative} · {moment}"
 
 
 def last_run_cell(job: JobSummary, now: float) -> Cell:

@@ -406,10 +406,8 @@ class LogsScreen(JobtuiScreen[None]):
 
     def action_toggle_full(self) -> None:
         if not self.full and (self.filtered or self.log_lines <= TAIL_LINES):
-            why = "the filter reads every line" if self.filtered else "it is not longer"
-            self.notify(
-                f"Whole log shown: all {fmt_count(self.log_lines)} lines ({why})", timeout=3
-            )
+            why = ", the filter reads every line" if self.filtered else ""
+            self.notify(f"Whole log shown (all {fmt_count(self.log_lines)} lines{why})", timeout=3)
             return
         self.full = not self.full
         view = self.view

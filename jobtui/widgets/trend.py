@@ -20,7 +20,7 @@ from jobtui.widgets.fmt import fmt_count, fmt_duration
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 LABEL = 10  # "duration  "
-LEGEND = 22  # what the right of each row says
+LEGEND = 20  # what the right of each row says ("  ✗ failed: 12 of 40")
 FAILED = frozenset({"failed", "interrupted", "partially_succeeded"})
 SAMPLES = 120  # polls of a running run kept
 
@@ -75,11 +75,7 @@ class RunTrend(Static):
         text.append(f"{'':<{LABEL}}")
         for bad in marks:
             text.append("✗" if bad else "·", style=failed if bad else label)
-        bad_count = sum(marks)
-        text.append(
-            f"  last {len(runs)} runs, " + (f"{bad_count} failed" if bad_count else "none failed"),
-            style=label,
-        )
+        text.append(f"  ✗ failed: {sum(marks)} of {len(runs)}", style=label)
         return text
 
     def _style(self, name: str) -> Style:

@@ -28,7 +28,7 @@ async def test_trend_shows_duration_and_records_per_run_with_failures_marked(see
         assert len(bars) == 12 and bars[0] < bars[-1]  # durations grew from 30s to 85s
         marks = lines[2].split()[0]
         assert marks == "·······✗····"
-        assert "last 12 runs, 1 failed" in lines[2]
+        assert "✗ failed: 1 of 12" in lines[2]
 
 
 async def test_a_running_run_shows_its_records_per_second_over_time(seeded):

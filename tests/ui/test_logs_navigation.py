@@ -98,7 +98,7 @@ async def test_a_says_the_whole_log_is_shown(seeded):
         screen = app.screen
         await press(pilot, "a")
         assert not screen.full
-        assert any("Whole log shown: all 300 lines" in n for n in said(app))
+        assert any("Whole log shown (all 300 lines)" in n for n in said(app))
 
 
 async def test_cycling_levels_back_to_all_keeps_the_cursor_line(seeded):
