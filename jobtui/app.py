@@ -34,7 +34,9 @@ from textual.worker import Worker, WorkerState
 from jobtui.paths import keymap_path
 from jobtui.screens.base import JobtuiScreen, Undo, error_text
 from jobtui.screens.confirm import ConfirmScreen, PromptScreen, TextScreen
+from jobtui.screens.crontab_import import CrontabImportScreen
 from jobtui.screens.help import HelpScreen
+from jobtui.screens.log_save import SaveLogScreen
 from jobtui.screens.palette import JobCommands
 from jobtui.screens.registry import Screens, screen_classes
 from jobtui.screens.run_options import RunOptionsScreen
@@ -140,6 +142,8 @@ def binding_ids() -> set[str]:
         HelpScreen,
         RunOptionsScreen,
         StatusPickerScreen,
+        SaveLogScreen,
+        CrontabImportScreen,
         RowView,
         VirtualTable,
         LogView,

@@ -22,7 +22,16 @@ if TYPE_CHECKING:
     from jobtui.engine import Engine
 
 # Each module defines `commands: list[click.Command]` added to the root group.
-COMMAND_MODULES = ["jobs", "sinks", "workspaces", "daemon", "runs", "datasets", "scale"]
+COMMAND_MODULES = [
+    "jobs",
+    "sinks",
+    "workspaces",
+    "daemon",
+    "runs",
+    "datasets",
+    "scale",
+    "crontab",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

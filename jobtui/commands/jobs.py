@@ -30,7 +30,7 @@ def _row(job: JobSummary) -> list[Any]:
         job.workspace,
         job.status.value,
         job.schedule_text,
-        format_when(job.next_fire_at),
+        format_when(job.next_fire_at) + (" (daemon not running)" if job.next_fire_local else ""),
         f"{last.state.value} {format_when(last.started_at)}" if last else "—",
         format_duration(last.duration) if last else "—",
         last.records if last and last.records is not None else "—",

@@ -19,6 +19,7 @@ from jobtui.cli import (
     to_jsonable,
 )
 from jobtui.commands.jobs import jobs
+from jobtui.commands.progress import ProgressLine
 from jobtui.engine import InvalidInput, LogLine, Run, RunState, format_duration
 from jobtui.textsafe import inert
 
@@ -133,6 +134,9 @@ class _Follower:
 @click.option("--wait", "-w", is_flag=True, help="Wait for the end (exit 0 only on success).")
 @click.option("--follow", "-f", is_flag=True, help="Print the log while it runs (implies --wait).")
 @click.option("--timeout", type=float, help="With --wait: give up waiting after this many seconds.")
+@click.option(
+    "--quiet", "-q", is_flag=True, help="With --wait: no live progress line on the terminal."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
 @pass_context
 def run_command(
@@ -148,6 +152,7 @@ def run_command(
     wait: bool,
     follow: bool,
     timeout: float | None,
+    quiet: bool,
     as_json: bool,
 ) -> None:
     """Run a job now: queue it and print the run id.
@@ -180,7 +185,13 @@ def run_command(
     if not as_json:
         echo(f"run {run.id} of {run.workspace}/{run.job_name} queued", err=True)
     follower = _Follower(obj, run.id) if follow else None
-    final = engine.wait_for_run(run.id, timeout=timeout, on_poll=follower)
+    # The log on stdout (--follow) says how far it is; else a live line on the terminal.
+    progress = ProgressLine() if not follow and ProgressLine.wanted(quiet) else None
+    try:
+        final = engine.wait_for_run(run.id, timeout=timeout, on_poll=follower or progress)
+    finally:
+        if progress is not None:
+            progress.close()
     if follower is not None:
         follower()
     _report_end(final, as_json, summary_on_stdout=follow)

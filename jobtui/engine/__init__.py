@@ -23,6 +23,11 @@ if TYPE_CHECKING:
         SystemClock,
         to_datetime,
     )
+    from jobtui.engine.model.crontab import (
+        CrontabEntry,
+        CrontabPlan,
+        CrontabRefusal,
+    )
     from jobtui.engine.model.durations import (
         format_duration,
         parse_duration,
@@ -107,6 +112,9 @@ _HOME = {
     "SpecError": "jobtui.engine.model.errors",
     "StorageError": "jobtui.engine.model.errors",
     "Engine": "jobtui.engine.facade",
+    "CrontabEntry": "jobtui.engine.model.crontab",
+    "CrontabPlan": "jobtui.engine.model.crontab",
+    "CrontabRefusal": "jobtui.engine.model.crontab",
     "AdhocResult": "jobtui.engine.run.adhoc",
     "DaemonStatus": "jobtui.engine.model.types",
     "Dataset": "jobtui.engine.model.types",
@@ -158,6 +166,9 @@ __all__ = [
     "Clock",
     "CommandSpec",
     "Conflict",
+    "CrontabEntry",
+    "CrontabPlan",
+    "CrontabRefusal",
     "DaemonStatus",
     "DatagenSpec",
     "Dataset",

@@ -85,14 +85,18 @@ class PromptScreen(ModalScreen[str | None]):
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.dismiss(event.value)
+        self.accept(event.value)
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "ok":
-            self.dismiss(self.query_one("#prompt-input", Input).value)
-        else:
+            self.accept(self.query_one("#prompt-input", Input).value)
+        elif event.button.id == "cancel":
             self.dismiss(None)
+
+    def accept(self, value: str) -> None:
+        """OK was chosen; a subclass may check the value and stay open instead."""
+        self.dismiss(value)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Label, ProgressBar, Sparkline, Static
+from textual.widgets import DataTable, Footer, Label, ProgressBar, Static
 
 from jobtui.engine import (
     Alerts,
@@ -40,6 +40,7 @@ from jobtui.widgets.fmt import (
     percentile,
     state_label,
 )
+from jobtui.widgets.trend import RateTrend, RunTrend
 
 STATS_RUNS = 100
 
@@ -288,9 +289,10 @@ class JobDetailScreen(JobtuiScreen[None]):
                 yield Label("Current run", classes="section-title")
                 yield Static("no run in progress", id="run-summary")
                 yield Vertical(id="run-tasks")
+                yield RateTrend(id="rate-chart")
                 yield Label("Stats", classes="section-title")
                 yield Static("", id="stats-text")
-                yield Sparkline([], id="duration-chart")
+                yield RunTrend(id="duration-chart")
                 yield Label(
                     "Versions (space marks two, d diffs, b rolls back, * stars)",
                     classes="section-title",
@@ -347,9 +349,9 @@ class JobDetailScreen(JobtuiScreen[None]):
             describe_spec(job, data.fires, self.utc, now, data.smtp_missing)
         )
         self._show_run(data.current, now)
-        stats, durations = stats_text(data.recent, data.total_runs)
+        stats, _ = stats_text(data.recent, data.total_runs)
         self.query_one("#stats-text", Static).update(stats)
-        self.query_one("#duration-chart", Sparkline).data = durations or [0.0]
+        self.query_one("#duration-chart", RunTrend).show(data.recent)
         self._show_versions(data.versions)
         self.refresh_bindings_if_changed()
 
@@ -360,6 +362,7 @@ class JobDetailScreen(JobtuiScreen[None]):
     def _show_run(self, run: Run | None, now: float) -> None:
         summary = self.query_one("#run-summary", Static)
         box = self.query_one("#run-tasks", Vertical)
+        self.query_one("#rate-chart", RateTrend).show(run, now)
         if run is None:
             summary.update("no run in progress")
             box.remove_children()

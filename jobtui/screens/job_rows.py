@@ -69,7 +69,7 @@ class Query:
         ]
         if any(narrowed):
             return "no job with " + " and ".join(n for n in narrowed if n)
-        return "no jobs (n creates one)"
+        return "no jobs: n creates one; from cron? ctrl+p, Import crontab"
 
     def list_args(self) -> dict[str, Any]:
         return {
@@ -132,16 +132,22 @@ def job_row(job: JobSummary, spark: list[str], now: float, utc: bool) -> Row:
         job.workspace,
         (f"{STATE_ICONS.get(status, '')} {short_state(status)}", f"state--{status}"),
         job.schedule_text,
-        (
-            f"{fmt_relative(job.next_fire_at, now)} · {fmt_abs(job.next_fire_at, utc, now)}"
-            if job.next_fire_at
-            else ("—" if job.active else "paused")
-        ),
+        next_run_cell(job, now, utc),
         last_run_cell(job, now),
         fmt_count(job.last_run.records) if job.last_run else "",
         sparkline(spark, 8),
     ]
     return Row(job.id, cells, dim=not job.active, extra=(job, spark))
+
+
+def next_run_cell(job: JobSummary, now: float, utc: bool) -> Cell:
+    if job.next_fire_at is None:
+        return "—" if job.active else "paused"
+    relative, moment = fmt_relative(job.next_fire_at, now), fmt_abs(job.next_fire_at, utc, now)
+    if job.next_fire_local:  # computed here: nothing fires it until a daemon runs
+        # The mark before the time: a narrow column keeps it (the time is cut first).
+        return [(relative, ""), (" (daemon not running)", "vtable--muted"), (f" · {moment}", "")]
+    return f"{relative} · {moment}"
 
 
 def last_run_cell(job: JobSummary, now: float) -> Cell:

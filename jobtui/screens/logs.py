@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Callable, Iterator
+from bisect import bisect_left
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,8 +25,15 @@ from textual.message import Message
 from textual.widgets import Footer, Input, Label, Static
 
 from jobtui.engine import Engine, LogLine, Run
-from jobtui.screens.base import ActionDone, JobtuiScreen
-from jobtui.screens.confirm import PromptScreen
+from jobtui.screens.base import JobtuiScreen
+from jobtui.screens.log_save import SaveLogScreen
+from jobtui.screens.log_search import (
+    Found,
+    error_probe,
+    found_note,
+    pattern_probe,
+    search_wrapping,
+)
 from jobtui.widgets.fmt import display_zone, fmt_count, fmt_full, inert, state_label
 from jobtui.widgets.logview import LogView
 
@@ -44,12 +52,6 @@ STREAM_FILTERS: list[tuple[str, list[str] | None]] = [
     ("stderr", ["stderr"]),
     ("engine", ["engine", "sink"]),
 ]
-ERROR_LEVELS = ["error"]
-# What `e` lands on besides ERROR lines: a program's stderr, the line saying the run failed,
-# and lines that look like errors, so runs logged before those were stored at ERROR work too.
-# The engine's own lines count only when they say the run failed (not `$ command` echoes).
-ENDED_BADLY = r"^run ended (?:failed|interrupted)"
-ERROR_LOOKING = rf"\bERROR\b|\bFATAL\b|Traceback|Exception|panic:|{ENDED_BADLY}"
 
 
 @dataclass
@@ -77,12 +79,6 @@ class IndexBuilt(Message):
 
 
 @dataclass
-class Found(Message):
-    line: LogLine | None
-    what: str
-
-
-@dataclass
 class Copied(Message):
     text: str
     lines: int
@@ -94,6 +90,9 @@ class LogsScreen(JobtuiScreen[None]):
         Binding("escape,q", "back", "Back", id="logs.back"),
         Binding("f", "follow", "Follow", id="logs.follow"),
         Binding("slash", "search", "Search", id="logs.search", priority=True),
+        # `:` opens the palette elsewhere; here it is vim's and less's "go to line"
+        # (ctrl+p still opens the palette).
+        Binding("colon", "goto_prompt", "Go to line", show=False, id="logs.goto"),
         Binding("n", "find_next", "Next match", id="logs.next"),
         Binding("N", "find_previous", "Prev match", show=False, id="logs.previous"),
         Binding("e", "next_error", "Next error", id="logs.next_error"),
@@ -123,6 +122,11 @@ class LogsScreen(JobtuiScreen[None]):
         self.generation = 0
         self.indexing = False
         self._opened = False
+        self.goto_mode = False  # the input row asks for a line number (`:`), not a pattern
+        # The line the cursor was on when a filter changed: where the new view opens.
+        self._keep_seq: int | None = None
+        self._positioned = True
+        self._placed_seq: int | None = None  # where the filter put the cursor
 
     def compose(self) -> ComposeResult:
         yield Static(f"run #{self.run_id}", id="log-title")
@@ -201,7 +205,7 @@ class LogsScreen(JobtuiScreen[None]):
 
     def _apply_range(self, keep: bool = False) -> None:
         view = self.view
-        first = 1 if self.full else max(1, self.log_lines - TAIL_LINES + 1)
+        first = 1 if self.full else self._tail_start
         if keep and view.index is None:
             first = min(first, view.first_seq) if self.full else view.first_seq
             view.set_range(first, self.log_lines)
@@ -270,26 +274,46 @@ class LogsScreen(JobtuiScreen[None]):
         self.indexing = not message.done
         at_end = view.at_end
         view.set_index(seqs)
-        if at_end or view.following:
+        keep = self._keep_seq
+        if not self._positioned and not view.following and keep is not None:
+            if message.done or message.last_seq >= keep:
+                self._positioned = True
+                view.goto_seq(keep)  # the kept line, or the nearest one the filter shows
+                self._placed_seq = seqs[view.row_for_seq(keep)] if seqs else None
+        elif at_end or view.following:
             view.scroll_to_end()
         self._show_status()
 
     def _refilter(self) -> None:
         self.generation += 1
         view = self.view
-        keep_seq = view.cursor_seq
+        # While the previous filter's index is still coming, its cursor means nothing yet:
+        # keep the line the cursor was on before it.
+        # A cursor the filter itself placed (the nearest line shown) keeps the line before.
+        cursor = view.cursor_seq
+        placed = self.indexing or not self._positioned or cursor == self._placed_seq
+        keep_seq = self._keep_seq if placed else cursor
+        self._keep_seq = keep_seq
         view.clear_cache()
         self._indexed_to = 0
         if self.filtered:
+            self._positioned = False
             view.set_index(array("q"))
             self.indexing = True
             self.build_index(self.generation)
         else:
+            self._positioned = True
             self.indexing = False
+            if keep_seq is not None and not self.full and keep_seq < self._tail_start:
+                self.full = True  # the kept line is older than the tail
             self._apply_range()
-            if keep_seq is not None:
+            if keep_seq is not None and not view.following:
                 view.goto_seq(keep_seq)
         self._show_status()
+
+    @property
+    def _tail_start(self) -> int:
+        return max(1, self.log_lines - TAIL_LINES + 1)
 
     # -- status lines --------------------------------------------------------------------
     def _show_title(self) -> None:
@@ -327,6 +351,8 @@ class LogsScreen(JobtuiScreen[None]):
             "indexing…" if self.indexing else "",
             f"search: {self.pattern!r}" if self.pattern else "",
         ]
+        if view.count:
+            parts.append(f"go to line {view.count:,}… (g)")
         if view.sel_anchor is not None and (sel := view.selection()):
             parts.append(f"selected {sel[1] - sel[0] + 1} lines")
         if self.filtered and view.index is not None:
@@ -352,6 +378,10 @@ class LogsScreen(JobtuiScreen[None]):
 
     # -- actions -------------------------------------------------------------------------
     def action_back(self) -> None:
+        if self.view.count:
+            self.view.count = 0
+            self._show_status()
+            return
         if self.view.sel_anchor is not None:
             self.view.sel_anchor = None
             self.view.refresh()
@@ -359,8 +389,7 @@ class LogsScreen(JobtuiScreen[None]):
             return
         search = self.query_one("#log-search", Input)
         if search.has_focus:
-            self.query_one("#log-search-row").display = False
-            self.view.focus()
+            self._close_search()
             return
         self.app.pop_screen()
 
@@ -376,6 +405,10 @@ class LogsScreen(JobtuiScreen[None]):
         self._show_status()
 
     def action_toggle_full(self) -> None:
+        if not self.full and (self.filtered or self.log_lines <= TAIL_LINES):
+            why = ", the filter reads every line" if self.filtered else ""
+            self.notify(f"Whole log shown (all {fmt_count(self.log_lines)} lines{why})", timeout=3)
+            return
         self.full = not self.full
         view = self.view
         keep = view.cursor_seq
@@ -412,28 +445,85 @@ class LogsScreen(JobtuiScreen[None]):
         view.refresh()
         self._show_status()
 
-    # search ------------------------------------------------------------------------
+    # search and go to line -------------------------------------------------------
     def action_search(self) -> None:
         box = self.query_one("#log-search", Input)
         if box.has_focus:  # a priority binding: `/` inside a pattern is text
             box.insert_text_at_cursor("/")
             return
-        row = self.query_one("#log-search-row")
-        row.display = True
-        box.value = self.pattern
+        self._open_input(goto=False, value=self.pattern)
+
+    def action_goto_prompt(self) -> None:
+        self._open_input(goto=True, value="")
+
+    def _open_input(self, *, goto: bool, value: str) -> None:
+        self.goto_mode = goto
+        box = self.query_one("#log-search", Input)
+        self.query_one("#log-search-prompt", Label).update(":" if goto else "/")
+        box.placeholder = (
+            "line number (enter goes, esc closes)" if goto else "search (enter finds, esc closes)"
+        )
+        self.query_one("#log-search-row").display = True
+        box.value = value
         self.set_focus(box)  # at once: the pattern's keys may already be queued
+
+    def _close_search(self) -> None:
+        self.query_one("#log-search-row").display = False
+        if self.view.pattern != self.pattern:  # typed, then left: back to the last search
+            self.view.pattern = self.pattern
+            self.view.redraw()
+        self.view.focus()
+
+    @on(Input.Changed, "#log-search")
+    def _search_typed(self, event: Input.Changed) -> None:
+        # Matches light up as the pattern is typed: only the rows on screen are drawn, so
+        # this costs the same on a 3M-line log (the search itself waits for enter).
+        if not self.goto_mode and self.view.pattern != event.value:
+            self.view.pattern = event.value
+            self.view.redraw()
 
     @on(Input.Submitted, "#log-search")
     def _search_submitted(self, event: Input.Submitted) -> None:
+        if self.goto_mode:
+            self.query_one("#log-search-row").display = False
+            self.view.focus()
+            text = event.value.strip().lstrip(":").replace(",", "").replace("_", "")
+            if text.isdigit():
+                self.goto_line(int(text))
+            elif text:
+                self.notify(f"line: {event.value!r} is not a line number", severity="warning")
+            return
         self.pattern = event.value
         self.view.pattern = self.pattern
         self.view.redraw()
-        self.query_one("#log-search-row").display = False
-        self.view.focus()
+        self._close_search()
         if self.pattern:
             self.find(self.pattern, None, backwards=False, from_cursor=True, inclusive=True)
         self._show_status()
         self.refresh_bindings_if_changed()
+
+    @on(LogView.GotoLine)
+    def _goto_line(self, message: LogView.GotoLine) -> None:
+        self.goto_line(message.seq)
+
+    def goto_line(self, seq: int) -> None:
+        view = self.view
+        if self.log_lines == 0:
+            self.notify("The log is empty", timeout=3)
+            return
+        if not 1 <= seq <= self.log_lines:
+            self.notify(f"line {seq:,}: the log has {self.log_lines:,} lines", timeout=3)
+            seq = max(1, min(seq, self.log_lines))
+        view.following = False
+        if view.index is None and seq < view.first_seq:
+            self.full = True
+            self._apply_range()
+        elif view.index is not None:
+            at = bisect_left(view.index, seq)
+            if at >= len(view.index) or view.index[at] != seq:
+                self.notify(f"line {seq:,} is hidden by the filter: the nearest shown", timeout=3)
+        view.goto_seq(seq)
+        self._show_status()
 
     def action_find_next(self) -> None:
         if self.pattern:
@@ -479,72 +569,24 @@ class LogsScreen(JobtuiScreen[None]):
     def search_log(
         self, pattern: str | None, levels: list[str] | None, start: int, backwards: bool, what: str
     ) -> None:
-        engine = self.engine
-
-        def probe(start: int) -> LogLine | None:
-            return engine.find_log(
-                self.run_id, start, pattern=pattern, levels=levels, backwards=backwards
-            )
-
-        self.post_message(Found(self._search(probe, start, backwards), what))
+        probe = pattern_probe(self.engine, self.run_id, pattern, levels, backwards)
+        line, wrapped = search_wrapping(probe, start, backwards, self.streams)
+        origin = self.view.cursor_seq or 0
+        self.post_message(Found(line, what, backwards, wrapped, origin))
 
     @work(thread=True, exclusive=True, group="log-find", exit_on_error=False)
     def search_errors(self, start: int, backwards: bool) -> None:
-        """The nearest line that is an error: at ERROR level, on stderr, or looking like one."""
-        engine, run_id, shown = self.engine, self.run_id, self.levels
-
-        def looking(start: int) -> LogLine | None:
-            for _ in range(50):
-                line = engine.find_log(
-                    run_id, start, pattern=ERROR_LOOKING, levels=shown, backwards=backwards
-                )
-                if line is None or line.stream != "engine" or re.match(ENDED_BADLY, line.message):
-                    return line
-                start = line.seq
-            return None
-
-        def probe(start: int) -> LogLine | None:
-            found = [
-                engine.find_log(run_id, start, levels=ERROR_LEVELS, backwards=backwards),
-                looking(start),
-            ]
-            # find_log has no stream filter; read_log reads from (or up to) a seq inclusive.
-            edge = start - 1 if backwards else start + 1
-            if edge >= 1:
-                stderr = ["stderr"]
-                found += engine.read_log(
-                    run_id,
-                    from_seq=edge,
-                    limit=1,
-                    backwards=backwards,
-                    levels=shown,
-                    streams=stderr,
-                )
-            lines = [line for line in found if line is not None]
-            if not lines:
-                return None
-            return max(lines, key=lambda x: x.seq) if backwards else min(lines, key=lambda x: x.seq)
-
-        self.post_message(Found(self._search(probe, start, backwards), "errors"))
-
-    def _search(
-        self, probe: Callable[[int], LogLine | None], start: int, backwards: bool
-    ) -> LogLine | None:
-        streams = self.streams
-        line = None
-        for _ in range(50):  # skip matches the stream filter hides
-            if backwards and start <= 1:
-                return None
-            line = probe(start)
-            if line is None or streams is None or line.stream in streams:
-                break
-            start = line.seq
-        return line
+        probe = error_probe(self.engine, self.run_id, self.levels, backwards)
+        line, wrapped = search_wrapping(probe, start, backwards, self.streams)
+        origin = self.view.cursor_seq or 0
+        self.post_message(Found(line, "errors", backwards, wrapped, origin))
 
     @on(Found)
     def _found(self, message: Found) -> None:
+        note = found_note(message)
+        if note:
+            self.notify(note, timeout=4)
         if message.line is None:
-            self.notify(f"No more {message.what} in this direction", timeout=3)
             return
         seq = message.line.seq
         view = self.view
@@ -597,17 +639,13 @@ class LogsScreen(JobtuiScreen[None]):
         run = self.run
         name = f"{run.job_name}-run{run.id}.log" if run else f"run{self.run_id}.log"
         default = str(Path.home() / name)
+        run_id, engine = self.run_id, self.engine
 
-        def chosen(path: str | None) -> None:
-            if path:
-                self.save(str(Path(path).expanduser()))
+        def save(path: str, create: bool) -> int:  # called in the dialog's worker
+            return engine.save_log(run_id, path, create_dirs=create)
 
-        self.app.push_screen(
-            PromptScreen("Save the log to", default, message="The whole log, as plain text."),
-            chosen,
-        )
+        def saved(note: str | None) -> None:
+            if note:
+                self.notify(note, title="Log", timeout=4)
 
-    @work(thread=True, group="action", exit_on_error=False, description="save the log")
-    def save(self, target: str) -> None:
-        self.engine.save_log(self.run_id, target)
-        self.post_message(ActionDone(f"Saved the log to {target}", "Log"))
+        self.app.push_screen(SaveLogScreen(default, save), saved)

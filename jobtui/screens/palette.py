@@ -60,6 +60,11 @@ class JobCommands(Provider):
             ("Daemon: status", self._daemon("daemon_status"), "Is the scheduler running"),
             ("Daemon: pause", self._daemon("daemon_pause"), "No new runs start until resumed"),
             ("Daemon: resume", self._daemon("daemon_resume"), "Start runs again"),
+            (
+                "Import crontab",
+                self._import_crontab,
+                "Your cron entries as command jobs with the same schedules (shown first)",
+            ),
         ]
         return own + places + shared
 
@@ -93,6 +98,19 @@ class JobCommands(Provider):
     def _daemon(self, action: str) -> Callable[[], object]:
         # Through run_action: read-only mode refuses the pause and resume, and says why.
         return partial(self.app.run_action, action)
+
+    def _import_crontab(self) -> None:
+        from jobtui.screens.crontab_import import CrontabImportScreen
+
+        app = self.app
+
+        def done(note: str | None) -> None:
+            if note:
+                app.notify(note, title="Crontab", timeout=6)
+                if isinstance(app.screen, JobtuiScreen):
+                    app.screen.poll_now()
+
+        app.push_screen(CrontabImportScreen(self.dashboard.engine), done)
 
     def _go_job(self, job_id: int) -> None:
         self.app.push_screen(self.dashboard.screens.job_detail(job_id))

@@ -72,6 +72,11 @@ class LogView(RowView):
         Binding("right,l", "scroll_right_cols", "Right", show=False, id="log.right"),
         Binding("shift+up", "extend_up", "Select up", show=False, id="log.select_up"),
         Binding("shift+down", "extend_down", "Select down", show=False, id="log.select_down"),
+        # A number before g (or G) goes to that line, as in less and vim: `120g`.
+        *(
+            Binding(str(d), f"count({d})", f"Count {d}", show=False, id=f"log.count{d}")
+            for d in range(10)
+        ),
     ]
 
     @dataclass
@@ -96,6 +101,17 @@ class LogView(RowView):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, LogView.CursorMoved)  # only where it ended counts
 
+    @dataclass
+    class GotoLine(Message):
+        """A count then g: the screen knows whether the line is in range or filtered."""
+
+        view: LogView
+        seq: int
+
+        @property
+        def control(self) -> LogView:
+            return self.view
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.first_seq = 1
@@ -108,6 +124,7 @@ class LogView(RowView):
         self.utc = False
         self.pattern = ""
         self.following = False
+        self.count = 0  # digits typed before g / G
         self._max_width = 0
         self._layout: Layout | None = None
         self._strip_cache: dict[int, list[Strip]] = {}
@@ -426,11 +443,26 @@ class LogView(RowView):
         self.following = False
         super().action_page_up()
 
+    def action_count(self, digit: int) -> None:
+        if self.count < 10**12:
+            self.count = self.count * 10 + digit
+        self.post_message(self.CursorMoved(self, self.cursor_seq))  # the status shows it
+
+    def _take_count(self) -> bool:
+        count, self.count = self.count, 0
+        if count:
+            self.post_message(self.GotoLine(self, count))
+        return bool(count)
+
     def action_first(self) -> None:
+        if self._take_count():
+            return
         self.following = False
         super().action_first()
 
     def action_last(self) -> None:
+        if self._take_count():
+            return
         self.scroll_to_end()
         self.post_message(self.CursorMoved(self, self.cursor_seq))
 

@@ -11,7 +11,7 @@ from jobtui.screens.confirm import ConfirmScreen, PromptScreen
 from jobtui.screens.logs import LogsScreen
 from jobtui.widgets.fmt import inert
 from jobtui.widgets.logview import LogView
-from tests.ui.helpers import build, press, settle
+from tests.ui.helpers import build, notes, press, settle
 
 SIZE = (120, 36)
 
@@ -59,8 +59,8 @@ async def test_next_error_search_and_n_N(seeded):
         assert view.cursor_seq == 202
         await press(pilot, "N")
         assert view.cursor_seq == 201
-        await press(pilot, "N")  # nothing earlier matches: stays, says so
-        assert view.cursor_seq == 201
+        await press(pilot, "N")  # nothing earlier matches: wraps to the bottom (point 18)
+        assert view.cursor_seq == 299
 
 
 async def test_level_and_stream_filters(seeded):
@@ -92,8 +92,9 @@ async def test_follow_tail_full_wrap_timestamps(seeded):
         assert view.cursor_seq == 100 and "line 100" in _lines(app)
         await press(pilot, "f")
         assert not view.following
-        await press(pilot, "a")
-        assert screen.full
+        await press(pilot, "a")  # 100 lines: already whole (issue 20, point 18)
+        assert not screen.full
+        assert any("Whole log shown" in str(n.message) for n in notes(app))
         await press(pilot, "w")
         assert view.wrap
         await press(pilot, "T")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from jobtui.engine.api.base import EngineBase
@@ -12,6 +14,7 @@ from jobtui.engine.model.codec import dumps
 from jobtui.engine.model.errors import Conflict, FieldError, InvalidInput, NotFound, SpecError
 from jobtui.engine.model.host import current_user
 from jobtui.engine.model.types import Job, JobStatus, JobSummary, JobVersion, Workspace
+from jobtui.engine.store import fires as fire_rows
 from jobtui.engine.store import jobs as job_rows
 from jobtui.engine.store import presets as preset_rows
 from jobtui.engine.store import runs as run_rows
@@ -21,6 +24,7 @@ from jobtui.engine.store.jobs import JobQuery
 # The spec models (pydantic) and the schedule rules load when a spec is validated or a
 # schedule described, not for `jobtui logs` or `runs list` (issue 18: cheaper start).
 if TYPE_CHECKING:
+    from jobtui.engine.model.crontab import CrontabPlan
     from jobtui.engine.model.spec import JobSpec
 
 TRASH_DAYS = job_rows.TRASH_DAYS
@@ -107,7 +111,90 @@ class JobsAPI(EngineBase):
     ) -> list[JobSummary]:
         """The job list with derived status and last run, filtered, sorted, one page."""
         q = JobQuery(search, tuple(statuses or ()), workspace, include_system)
-        return job_rows.list_summaries(self.store, q, sort, descending, limit, offset)
+        jobs = job_rows.list_summaries(self.store, q, sort, descending, limit, offset)
+        return self._with_local_fires(jobs)
+
+    def _with_local_fires(self, jobs: list[JobSummary]) -> list[JobSummary]:
+        """Without a daemon, the next fire of each scheduled job, computed here from its
+        schedule (flagged `next_fire_local`): the stored one is the daemon's, missing or
+        stale while it is down."""
+        scheduled = [j for j in jobs if j.active and j.schedule_text and not j.system]
+        if not scheduled:
+            return jobs
+        from jobtui.engine.schedule.lease import lock_is_held
+
+        if lock_is_held(self.data_dir):
+            return jobs
+        fires = self.local_next_fires([j.id for j in scheduled])
+        return [
+            replace(j, next_fire_at=fires[j.id], next_fire_local=True) if j.id in fires else j
+            for j in jobs
+        ]
+
+    def local_next_fires(self, job_ids: Sequence[int]) -> dict[int, datetime | None]:
+        """The next fire after now of each of these jobs that has a schedule, from that
+        schedule (what the daemon would fire next, leaving out catch-up of missed fires);
+        None when it will not fire again."""
+        from jobtui.engine.schedule.rules import make_rule
+
+        now = self.now()
+        out: dict[int, datetime | None] = {}
+        for row in fire_rows.job_rows(self.store, list(job_ids)):
+            spec = json.loads(row["spec"])
+            schedule = spec.get("schedule")
+            if not schedule or not row["active"] or row["deleted_at"] is not None:
+                continue
+            out[int(row["id"])] = None
+            try:
+                rule = make_rule(schedule, anchor=float(row["updated_at"]))
+                at = rule.first(now)
+            except (ValueError, KeyError, TypeError):
+                continue  # an unreadable schedule has no next fire
+            if at is not None and (rule.max_runs is None or row["fire_count"] < rule.max_runs):
+                out[int(row["id"])] = datetime.fromtimestamp(at, rule.zone)
+        return out
+
+    def user_crontab(self) -> str:
+        """The crontab of the user running this (`crontab -l`); "" when they have none."""
+        import shutil
+        import subprocess
+
+        program = shutil.which("crontab")
+        if program is None:
+            raise InvalidInput("crontab: no `crontab` program here to read yours; give a file")
+        done = subprocess.run(
+            [program, "-l"], capture_output=True, text=True, errors="replace", check=False
+        )
+        if done.returncode != 0:
+            if "no crontab" in done.stderr.lower():
+                return ""
+            raise InvalidInput(f"crontab -l: {done.stderr.strip() or f'exit {done.returncode}'}")
+        return done.stdout
+
+    def crontab_plan(self, text: str, workspace: str = "default") -> CrontabPlan:
+        """The jobs a crontab would become (each checked like any spec, and against the
+        jobs that exist), and the lines refused, with the reason."""
+        from jobtui.engine.model.crontab import CrontabRefusal, parse_crontab
+
+        plan = parse_crontab(text, workspace=workspace)
+        kept = []
+        for entry in plan.entries:
+            _, errors = self.validate_spec(entry.spec)
+            name = f"{workspace}/{entry.spec['name']}"
+            reason = "; ".join(str(e) for e in errors)
+            if not reason:
+                try:
+                    self._job(name)
+                    reason = f"a job named {name} exists already"
+                except NotFound:
+                    pass
+            if reason:
+                plan.refused.append(CrontabRefusal(entry.line_no, entry.line, reason))
+            else:
+                kept.append(entry)
+        plan.entries = kept
+        plan.refused.sort(key=lambda r: r.line_no)
+        return plan
 
     def count_jobs(
         self,

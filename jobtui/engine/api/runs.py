@@ -245,8 +245,10 @@ class RunsAPI(EngineBase):
         streams: Iterable[str] | None = None,
         grep: str | None = None,
         with_time: bool = True,
+        create_dirs: bool = False,
     ) -> int:
-        """Write the (filtered) log to a file, a chunk at a time; how many lines."""
+        """Write the (filtered) log to a file, a chunk at a time; how many lines.
+        `create_dirs`: make the missing directories of the path first."""
         from jobtui.engine.run.logs import LineFormatter
 
         self.get_run(run_id)
@@ -254,6 +256,8 @@ class RunsAPI(EngineBase):
         target = Path(path).expanduser()
         formatted = LineFormatter(with_time)
         try:
+            if create_dirs:
+                target.parent.mkdir(parents=True, exist_ok=True)
             with open(target, "w", encoding="utf-8") as fh:
                 where = LogFilter.of(levels, streams, grep)
                 for line in log_rows.iter_log(self.store, int(run_id), where):

@@ -113,6 +113,9 @@ class JobSummary:
     version: int
     last_run: LastRun | None
     updated_at: datetime
+    # next_fire_at was computed here from the schedule: no daemon is running to fire it
+    # (the daemon keeps the stored one; without it, that one is missing or stale).
+    next_fire_local: bool = False
 
     @property
     def qualified_name(self) -> str:
