@@ -40,6 +40,12 @@ if TYPE_CHECKING:
         FORMAT_LABELS,
         FORMAT_OPTIONS,
     )
+    from jobtui.engine.model.pipeline import (
+        READER_OPTIONS,
+        SOURCE_READERS,
+        TRANSFORMER_OPTIONS,
+        PipelineSpec,
+    )
     from jobtui.engine.model.policies import (
         Alerts,
         Policies,
@@ -132,6 +138,10 @@ _HOME = {
     "FORMAT_LABELS": "jobtui.engine.model.formats",
     "FORMAT_OPTIONS": "jobtui.engine.model.formats",
     "SINK_OPTIONS": "jobtui.engine.model.sinks",
+    "READER_OPTIONS": "jobtui.engine.model.pipeline",
+    "SOURCE_READERS": "jobtui.engine.model.pipeline",
+    "TRANSFORMER_OPTIONS": "jobtui.engine.model.pipeline",
+    "PipelineSpec": "jobtui.engine.model.pipeline",
     "SCHEDULE_TYPES": "jobtui.engine.model.schedules",
     "Alerts": "jobtui.engine.model.policies",
     "CommandSpec": "jobtui.engine.model.spec",
@@ -151,8 +161,11 @@ __all__ = [
     "FIELD_MODELS",
     "FORMAT_LABELS",
     "FORMAT_OPTIONS",
+    "READER_OPTIONS",
     "SCHEDULE_TYPES",
     "SINK_OPTIONS",
+    "SOURCE_READERS",
+    "TRANSFORMER_OPTIONS",
     "AdhocResult",
     "Alerts",
     "Clock",
@@ -177,6 +190,7 @@ __all__ = [
     "LogLine",
     "ManualClock",
     "NotFound",
+    "PipelineSpec",
     "Policies",
     "Run",
     "RunState",
