@@ -20,9 +20,12 @@ from jobtui.engine.pipeline.chain import make_source
 from jobtui.engine.pipeline.chunks import Chunk
 from jobtui.engine.pipeline.preview import PreviewContext
 from jobtui.engine.pipeline.readers import ReaderEnv, Source
-from tests.conftest import PATIENCE
+from tests.conftest import PATIENCE, require_server
 
 from .runs_helpers import start_running, tick_until_final, wait_until
+from .sinks_helpers import suffix
+from .test_pipeline_runs import mysql
+from .test_sinks_tables import pg_dsn
 
 
 def source(kind: str, options: dict[str, Any], batch: int = 2) -> Source:
@@ -144,3 +147,30 @@ def test_a_running_run_shows_its_progress_only_when_it_can_tell(
     assert seen.progress == halfway  # written with the records, in the same report
     Pages.release.set()
     assert tick_until_final(supervisor, engine, run.id, 60).state == RunState.SUCCEEDED
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("server", ["postgresql", "mariadb"])
+def test_the_sql_count_on_the_servers(server: str) -> None:
+    """The count query runs with the same :since as the read (a server-side cursor after)."""
+    table = f"eta22_{suffix()}"
+    if server == "postgresql":
+        import psycopg
+
+        url = pg_dsn()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"CREATE TABLE {table} (id INTEGER)")
+            conn.execute(f"INSERT INTO {table} SELECT generate_series(1, 6)")
+        drop = lambda: psycopg.connect(url, autocommit=True).execute(f"DROP TABLE {table}")  # noqa: E731
+    else:
+        require_server("MariaDB", "127.0.0.1", 3306)
+        url = "mysql://root@127.0.0.1:3306/test"
+        mysql("test", f"CREATE TABLE {table} (id INTEGER)")
+        mysql("test", f"INSERT INTO {table} VALUES (1),(2),(3),(4),(5),(6)")
+        drop = lambda: mysql("test", f"DROP TABLE {table}")  # noqa: E731
+    try:
+        query = f"SELECT id FROM {table} WHERE id > :since ORDER BY id"
+        options = {"url": url, "query": query, "initial": 2, "batch_size": 2, "count": True}
+        assert fractions(source("sql", options)) == [None, 0.5, 1.0]  # 4 rows after id 2
+    finally:
+        drop()

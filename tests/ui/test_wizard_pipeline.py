@@ -162,3 +162,30 @@ async def test_a_bad_option_is_refused_naming_its_field(engine: Engine, tmp_path
         await next_step(pilot, "transformers")
         assert "not an expression" in row_error(pilot, "pipeline.transformers[0].options.fields")
         assert "pipeline.transformers[0].options.fields" in notes(app)[-1].message
+
+
+async def test_transformers_are_added_moved_and_removed(engine: Engine) -> None:
+    engine.create_job({"name": "p", "kind": "pipeline", "pipeline": PIPELINE})
+    app = WizardApp(engine, "default/p")
+
+    def kinds() -> list[str]:
+        return [t["type"] for t in wizard(pilot).collect_spec()["pipeline"]["transformers"]]
+
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await next_step(pilot, "readers")
+        await next_step(pilot, "transformers")
+        await press_button(pilot, "#transformers-down")
+        assert kinds() == ["filter", "rename", "set", "constant", "select"]
+        await press_button(pilot, "#transformers-add")  # after the one shown, the 2nd
+        await choose(pilot, "pipeline.transformers[2].type", "drop")
+        await type_in(pilot, "pipeline.transformers[2].options.fields", "price, tax")
+        assert kinds() == ["filter", "rename", "drop", "set", "constant", "select"]
+        assert wizard(pilot).collect_spec()["pipeline"]["transformers"][2] == {
+            "type": "drop",
+            "options": {"fields": ["price", "tax"]},
+        }
+        await press_button(pilot, "#transformers-up")
+        assert kinds() == ["filter", "drop", "rename", "set", "constant", "select"]
+        await press_button(pilot, "#transformers-remove")  # the one shown: drop
+        assert kinds() == ["filter", "rename", "set", "constant", "select"]

@@ -116,9 +116,9 @@ class ChainStep(Horizontal):
         yield Scroll(id=f"{self.part}-forms", classes="chain-forms")
         with Vertical(id=f"{self.part}-side", classes="side-panel"):
             yield Label("Preview", classes="panel-title")
+            what = "read" if self.part == "readers" else "after the transformers"
             yield Static(
-                "The first records after the readers and transformers, from the start "
-                "(no watermark); ctrl+r reads again.",
+                f"The first records {what}, from the start (no watermark); ctrl+r reads again.",
                 classes="chain-help",
                 markup=False,
             )
@@ -196,11 +196,8 @@ class ChainStep(Horizontal):
             model = self.schemas[str(kind)]
             as_json = json_keys(model)
             form = ModelForm(model, f"{prefix}.options", options, exclude=as_json, id="form-chain")
-            form.border_title = f"{kind} options"
-            form.add_class("form-section")
-            if form.fields:
-                self.form = form
-                widgets.append(form)
+            rows: list[Widget] = [form] if form.fields else []
+            self.form = form if form.fields else None
             for key in as_json:
                 info = model.model_fields[key]
                 path = f"{prefix}.options.{key}"
@@ -213,7 +210,11 @@ class ChainStep(Horizontal):
                 )
                 self.json_rows[key] = box
                 label = key.replace("_", " ") + (" *" if info.is_required() else "")
-                widgets.append(FieldRow(path, label, box, info.description or ""))
+                rows.append(FieldRow(path, label, box, info.description or ""))
+            if rows:
+                section = Vertical(*rows, classes="form-section chain-options")
+                section.border_title = f"{kind} options"
+                widgets.append(section)
         await self.holder.mount_all(widgets)
 
     def store(self) -> None:

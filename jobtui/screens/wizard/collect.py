@@ -275,11 +275,14 @@ def collect_datagen(original: dict[str, Any], form: FormValues) -> dict[str, Any
     return ordered(datagen, DATAGEN_ORDER)
 
 
-def preview_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """What the readers and transformers steps preview: the pipeline alone, written to the
-    console in the first writer's format, so an unfinished writer does not stop it."""
+def preview_spec(spec: dict[str, Any], transformers: bool = True) -> dict[str, Any]:
+    """What the readers and transformers steps preview: the pipeline alone (the records as
+    read without `transformers`), written to the console in the first writer's format, so
+    an unfinished writer does not stop it."""
     pipeline = spec.get("pipeline")
     pipeline = dict(pipeline) if isinstance(pipeline, dict) else {}
+    if not transformers:
+        pipeline.pop("transformers", None)
     writers = pipeline.get("writers")
     first = writers[0] if isinstance(writers, list) and writers else {}
     console: dict[str, Any] = {"type": "console"}

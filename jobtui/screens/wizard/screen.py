@@ -319,10 +319,7 @@ class WizardScreen(EngineScreen[str | None]):
         self._mark_steps()
         if self.step == "last":
             self._update_summary()
-        if self.step in ("readers", "transformers") and not any(
-            step_of(e.path) in ("settings", "readers", "transformers") for e in message.errors
-        ):
-            self._chain_step().preview(preview_spec(self.collect_spec()))
+        self._chain_preview()
         if message.advance_from is not None:
             blocking = [e for e in message.errors if step_of(e.path) == message.advance_from]
             if blocking:
@@ -435,6 +432,7 @@ class WizardScreen(EngineScreen[str | None]):
             self.sinks.shown()
         if step == "writers":
             self.writers.shown()
+        self._chain_preview()
         self.call_after_refresh(self._focus_first, step)
         self.refresh_bindings()
 
@@ -499,12 +497,19 @@ class WizardScreen(EngineScreen[str | None]):
     def action_filter_datasets(self) -> None:
         self.datasets.focus_filter()
 
-    def _chain_step(self) -> ChainStep:
-        return self.readers if self.step == "readers" else self.transformers
+    def _chain_preview(self, again: bool = False) -> None:
+        """On the readers or transformers step, the first records once they are valid."""
+        step = self.readers if self.step == "readers" else self.transformers
+        bad = [e for e in self.errors if e.path.startswith("pipeline")]
+        if self.step in ("readers", "transformers") and all(
+            step_of(e.path) == "writers"
+            for e in bad  # the preview writes to the console
+        ):
+            step.preview(preview_spec(self.collect_spec(), step is self.transformers), again)
 
     def action_resample(self) -> None:
         if self.step in ("readers", "transformers"):
-            self._chain_step().preview(preview_spec(self.collect_spec()), again=True)
+            self._chain_preview(again=True)
         elif self.step == "datasets":
             self.datasets.resample()
         elif self.step == "generator":
