@@ -53,6 +53,10 @@ async def test_a_file_filter_file_pipeline_is_made_in_the_wizard_and_runs(
         await next_step(pilot, "readers")
         type_select = wizard(pilot).query_one(f"#{field_id('pipeline.readers[0].type')}", Select)
         assert type_select.value == "file"
+        await next_step(pilot, "readers")  # no base_dir yet: refused, and no preview
+        assert "must name a directory" in row_error(pilot, "pipeline.readers[0].options.base_dir")
+        preview = str(wizard(pilot).query_one("#readers-preview", Static).content)
+        assert preview == "The preview shows once the readers are complete and valid."
         await type_in(pilot, "pipeline.readers[0].options.base_dir", str(inbox))
         await type_in(pilot, "pipeline.readers[0].options.pattern", "*.jsonl")
         await next_step(pilot, "transformers")

@@ -64,6 +64,13 @@ class FileReaderOptions(ReaderOptions):
         "infer", description="CSV cells: infer numbers and booleans, or keep text"
     )
 
+    @field_validator("base_dir")
+    @classmethod
+    def _given(cls, value: str) -> str:
+        if not value.strip():  # "" would read the current directory of whoever runs it
+            raise ValueError("must name a directory")
+        return value
+
     @field_validator("pattern")
     @classmethod
     def _inside(cls, value: str) -> str:

@@ -315,6 +315,12 @@ class ChainStep(Horizontal):
         set_text(self.query_one(f"#{self.part}-preview", Static), "Reading…")
         self._preview(spec)
 
+    def no_preview(self) -> None:
+        """A field of the pipeline is missing or wrong: no records until it is right."""
+        self.previewed = None
+        text = f"The preview shows once the {self.part} are complete and valid."
+        set_text(self.query_one(f"#{self.part}-preview", Static), text)
+
     @work(thread=True, exclusive=True, group="wizard-chain-preview", exit_on_error=False)
     def _preview(self, spec: dict[str, Any]) -> None:
         try:

@@ -506,6 +506,8 @@ class WizardScreen(EngineScreen[str | None]):
             for e in bad  # the preview writes to the console
         ):
             step.preview(preview_spec(self.collect_spec(), step is self.transformers), again)
+        elif self.step in ("readers", "transformers"):
+            step.no_preview()
 
     def action_resample(self) -> None:
         if self.step in ("readers", "transformers"):

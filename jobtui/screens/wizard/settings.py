@@ -159,7 +159,7 @@ class SettingsStep(Horizontal):
             ),
             Collapsible(
                 self.pipeline_form,
-                title="Pipeline: format, batch size, max errors, replay",
+                title="Pipeline: format, batch, max errors, replay",
                 collapsed=not any(k not in PIPELINE_PARTS for k in pipeline),
                 id="fold-pipeline",
             ),
