@@ -45,6 +45,12 @@ if TYPE_CHECKING:
         FORMAT_LABELS,
         FORMAT_OPTIONS,
     )
+    from jobtui.engine.model.pipeline import (
+        READER_OPTIONS,
+        SOURCE_READERS,
+        TRANSFORMER_OPTIONS,
+        PipelineSpec,
+    )
     from jobtui.engine.model.policies import (
         Alerts,
         Policies,
@@ -140,6 +146,10 @@ _HOME = {
     "FORMAT_LABELS": "jobtui.engine.model.formats",
     "FORMAT_OPTIONS": "jobtui.engine.model.formats",
     "SINK_OPTIONS": "jobtui.engine.model.sinks",
+    "READER_OPTIONS": "jobtui.engine.model.pipeline",
+    "SOURCE_READERS": "jobtui.engine.model.pipeline",
+    "TRANSFORMER_OPTIONS": "jobtui.engine.model.pipeline",
+    "PipelineSpec": "jobtui.engine.model.pipeline",
     "SCHEDULE_TYPES": "jobtui.engine.model.schedules",
     "Alerts": "jobtui.engine.model.policies",
     "CommandSpec": "jobtui.engine.model.spec",
@@ -159,8 +169,11 @@ __all__ = [
     "FIELD_MODELS",
     "FORMAT_LABELS",
     "FORMAT_OPTIONS",
+    "READER_OPTIONS",
     "SCHEDULE_TYPES",
     "SINK_OPTIONS",
+    "SOURCE_READERS",
+    "TRANSFORMER_OPTIONS",
     "AdhocResult",
     "Alerts",
     "Clock",
@@ -188,6 +201,7 @@ __all__ = [
     "LogLine",
     "ManualClock",
     "NotFound",
+    "PipelineSpec",
     "Policies",
     "Run",
     "RunState",

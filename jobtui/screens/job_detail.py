@@ -376,6 +376,8 @@ class JobDetailScreen(JobtuiScreen[None]):
             + (f" · {fmt_count(run.records)} records · {rate:,.0f}/s" if counted else "")
             + f" · elapsed {fmt_duration(elapsed)}"
             + (f" · ETA {fmt_duration(eta)}" if eta is not None else "")
+            # Records and nothing to measure them against (a reader with no total): say so.
+            + (" · ETA unknown" if counted and run.progress is None else "")
         )
         existing = {w.id: w for w in box.children}
         wanted = []

@@ -200,3 +200,15 @@ def test_time_left_counts_each_record_once_and_follows_the_recent_speed(seeded):
     left = speed.eta(replace(run, records=1_600_000, progress=1.6 / 6), at + 10, 100_000)
     assert left == pytest.approx(4_400_000 / 150_000)  # from the last 10 s, not the average
     assert speed.eta(replace(run, records=600, progress=None), at + 11, 10) is None
+
+
+async def test_a_run_without_a_total_says_its_eta_is_unknown(seeded):
+    engine, ids = seeded
+    # A reader that cannot tell its total (an http API without a count): records, no progress.
+    engine.store.execute("UPDATE runs SET progress = NULL WHERE state = 'running'")
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = await open_detail(pilot, ids["orders-csv"])
+        run = text_of(screen, "#run-summary")
+        assert "600 records" in run and "ETA unknown" in run

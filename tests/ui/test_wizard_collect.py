@@ -14,6 +14,7 @@ from jobtui.screens.wizard.collect import (
     FormValues,
     Section,
     collect_spec,
+    keep_types,
     misfire_form,
     misfire_value,
     overlap_value,
@@ -161,7 +162,7 @@ def test_summary_names_what_goes_where() -> None:
     assert "Sink 1: preset pg" in lines and 'Sink 2: file {"path": "x"}' in lines
 
 
-def test_a_pipeline_job_keeps_its_pipeline_and_edits_only_its_settings() -> None:
+def test_a_pipeline_job_keeps_what_its_steps_did_not_change() -> None:
     pipeline = {"readers": [{"type": "file", "options": {"base_dir": "/in"}}], "writers": []}
     original = {"name": "p", "kind": "pipeline", "pipeline": pipeline}
     form = FormValues(job=Section({"name": "p", "kind": "pipeline", "description": "d"}, JOB_KEYS))
@@ -171,6 +172,30 @@ def test_a_pipeline_job_keeps_its_pipeline_and_edits_only_its_settings() -> None
         "kind": "pipeline",
         "pipeline": pipeline,
     }
-    assert steps_for("pipeline") == ("settings", "last")
+    assert steps_for("pipeline") == ("settings", "readers", "transformers", "writers", "last")
+    assert step_of("pipeline.transformers[2].options.expr") == "transformers"
+    assert step_of("pipeline.max_errors") == "settings"
     back = FormValues(job=Section({"name": "p"}, JOB_KEYS), datasets=["users"])
     assert "pipeline" not in collect_spec(original, back)
+
+
+def test_a_pipeline_is_collected_from_its_steps_keeping_numbers_typed_as_text() -> None:
+    reader = {"type": "sql", "options": {"url": "sqlite:///x.db", "query": "SELECT 1"}}
+    original = {"name": "p", "kind": "pipeline", "pipeline": {"max_errors": 10}}
+    form = FormValues(
+        job=Section({"name": "p", "kind": "pipeline"}, JOB_KEYS),
+        pipeline=Section({"max_errors": keep_types(10, "10")}, ("max_errors", "batch_size")),
+        readers=[reader],
+        transformers=[],
+        writers=[{"type": "console"}],
+    )
+    assert collect_spec(original, form)["pipeline"] == {
+        "max_errors": 10,
+        "readers": [reader],
+        "writers": [{"type": "console"}],
+    }
+    assert keep_types({"initial": 5, "t": "30s"}, {"initial": "5", "t": "1m"}) == {
+        "initial": 5,
+        "t": "1m",
+    }
+    assert keep_types(5, "6") == "6"

@@ -64,6 +64,13 @@ class FileReaderOptions(ReaderOptions):
         "infer", description="CSV cells: infer numbers and booleans, or keep text"
     )
 
+    @field_validator("base_dir")
+    @classmethod
+    def _given(cls, value: str) -> str:
+        if not value.strip():  # "" would read the current directory of whoever runs it
+            raise ValueError("must name a directory")
+        return value
+
     @field_validator("pattern")
     @classmethod
     def _inside(cls, value: str) -> str:
@@ -90,6 +97,9 @@ class SqlReaderOptions(ReaderOptions):
         None, description=":since when nothing was read yet (none: the last success's start)"
     )
     batch_size: int = Field(5000, ge=1, le=1_000_000, description="Rows fetched at a time")
+    count: bool = Field(
+        False, description="Count the rows first (a second query) so progress has an ETA"
+    )
 
     @field_validator("url")
     @classmethod
@@ -138,6 +148,9 @@ class HttpReaderOptions(ReaderOptions):
     )
     pagination: Pagination = Field(default_factory=Pagination)
     watermark: str | None = Field(None, description="Record field whose largest value is kept")
+    total_field: str | None = Field(
+        None, description="Dotted path of the record count in the first JSON page (an ETA)"
+    )
     timeout: str | int | float = "30s"
     retries: int = Field(3, ge=0, le=20)
     backoff: str | int | float = "1s"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -170,6 +171,9 @@ class RunContext:
         self.tasks: list[TaskState] = []
         self.records = 0
         self.total: int | None = None
+        # How far the read is (0..1) when it is not records/total: a file reader's bytes
+        # read of the bytes to read. None, or returning None: no ETA ("unknown").
+        self.fraction: Callable[[], float | None] | None = None
         self.results: list[str] = []
         self.errors: list[dict[str, Any]] = []
 
@@ -229,6 +233,8 @@ class RunContext:
             changed = [TaskState(**{**t.__dict__}) for t in dirty]
             for t in dirty:
                 t.dirty = False
+        if progress is None and self.fraction is not None:
+            progress = self.fraction()
         self.reporter.progress(self.now(), records, progress, changed)
 
     def record_options(self, options: dict[str, Any]) -> None:

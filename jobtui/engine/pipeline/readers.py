@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from jobtui.engine.model.errors import InvalidInput
 from jobtui.engine.model.runtime import RunContext
@@ -63,6 +63,12 @@ class Source:
         """The high-water mark reached (JSON), or None to store none."""
         return None
 
+    def fraction(self) -> float | None:
+        """How far the read is (0..1) when it can be told cheaply, else None (no ETA).
+        Asked from the heartbeat's thread: reads what the reading thread left, never
+        waits on it."""
+        return None
+
     def describe(self) -> str:
         return type(self).__name__
 
@@ -83,6 +89,11 @@ class FileSource(Source):
         self.seen: dict[str, list[float]] = dict(offset.get("files") or {})
         self.read: dict[str, list[float]] = {}
         self.latest: float | None = offset.get("mtime")
+        # The ETA: bytes of the files to read (as stored, compressed or not) against the
+        # bytes of the files done plus the position in the one being read.
+        self.total_bytes = 0
+        self.done_bytes = 0
+        self.current: IO[bytes] | None = None
 
     def describe(self) -> str:
         return f"file {self.base}/{self.config.pattern}"
@@ -115,13 +126,34 @@ class FileSource(Source):
 
     def items(self) -> Iterator[Item]:
         files = [m for m in self.matches() if self.wanted(m[0], m[1], m[3])]
-        self.env.ctx.log.info(f"{self.describe()}: {len(files)} file(s) to read")
+        self.total_bytes = sum(m[3] for m in files)
+        self.env.ctx.log.info(
+            f"{self.describe()}: {len(files)} file(s) to read, {self.total_bytes:,} bytes"
+        )
         for mtime, rel, real, size in files:
             self.env.ctx.check()
-            blob = Blob(str(real), functools.partial(real.open, "rb"), real.name)  # type: ignore[arg-type]
+            blob = Blob(str(real), functools.partial(self._open, real), real.name)
             yield from self._read(blob)
+            self.current = None
+            self.done_bytes += size
             self.read[rel] = [mtime, size]
             self.latest = mtime if self.latest is None else max(self.latest, mtime)
+
+    def _open(self, path: Path) -> IO[bytes]:
+        self.current = path.open("rb")
+        return self.current
+
+    def fraction(self) -> float | None:
+        if not self.total_bytes:
+            return None  # not listed yet, or nothing to read
+        at = 0
+        current = self.current
+        if current is not None:
+            try:
+                at = current.tell()
+            except (ValueError, OSError):  # closed meanwhile: counted in done_bytes next
+                at = 0
+        return min(1.0, (self.done_bytes + at) / self.total_bytes)
 
     def _read(self, blob: Blob) -> Iterator[Item]:
         _, codec = split_name(blob.name)

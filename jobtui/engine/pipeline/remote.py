@@ -52,9 +52,23 @@ class SqlSource(Source):
         offset = env.offset if isinstance(env.offset, dict) else {}
         self.mark: Any = decode_mark(offset.get("since"))
         self.rows = 0
+        self.count: int | None = None  # the rows to read, with the `count` option
 
     def describe(self) -> str:
         return f"sql {_redact(self.url)}"
+
+    def fraction(self) -> float | None:
+        if not self.count:
+            return None
+        return min(1.0, self.rows / self.count)
+
+    def _count_query(self) -> str:
+        """The query's rows counted by the server (its ORDER BY costs nothing there)."""
+        return f"SELECT COUNT(*) FROM ({self.config.query.strip().rstrip(';')}) AS counted"
+
+    def _counted(self, value: Any) -> None:
+        self.count = int(value)
+        self.env.ctx.log.info(f"{self.describe()}: {self.count:,} row(s) to read")
 
     def since(self) -> Any:
         """:since — --since, else the stored mark, else `initial`; a reader without a
@@ -101,6 +115,8 @@ class SqlSource(Source):
         conn.row_factory = sqlite3.Row
         try:
             value = since.isoformat() if isinstance(since, datetime) else since
+            if self.config.count:
+                self._counted(conn.execute(self._count_query(), {"since": value}).fetchone()[0])
             cur = conn.execute(self.config.query, {"since": value})
             names = [d[0] for d in cur.description or ()]
             while rows := cur.fetchmany(self.config.batch_size):
@@ -120,6 +136,10 @@ class SqlSource(Source):
             raise InvalidInput(f"sql reader: cannot connect: {exc}") from None
         try:
             with conn.transaction():
+                if self.config.count:
+                    with conn.cursor() as counter:
+                        counter.execute(self._bind(self._count_query()), {"since": since})
+                        self._counted(counter.fetchone()[0])  # type: ignore[index]
                 cur = conn.cursor(name=f"jobtui_reader_{self.env.ctx.run_id}", row_factory=dict_row)
                 cur.itersize = self.config.batch_size
                 cur.execute(self._bind(self.config.query), {"since": since})
@@ -147,6 +167,10 @@ class SqlSource(Source):
         except pymysql.Error as exc:
             raise InvalidInput(f"sql reader: cannot connect: {exc}") from None
         try:
+            if self.config.count:
+                with conn.cursor(pymysql.cursors.Cursor) as counter:
+                    counter.execute(self._bind(self._count_query()), {"since": since})
+                    self._counted(counter.fetchone()[0])  # type: ignore[index]
             with conn.cursor() as cur:
                 cur.execute(self._bind(self.config.query), {"since": since})
                 while rows := cur.fetchmany(self.config.batch_size):
@@ -174,9 +198,31 @@ class HttpSource(Source):
         offset = env.offset if isinstance(env.offset, dict) else {}
         self.mark: Any = decode_mark(offset.get("since"))
         self.pages = 0
+        self.records = 0
+        self.count: int | None = None  # what the API says it holds (`total_field`)
 
     def describe(self) -> str:
         return f"http {_redact(self.url)}"
+
+    def fraction(self) -> float | None:
+        if not self.count:
+            return None
+        return min(1.0, self.records / self.count)
+
+    def _note_total(self, document: Any) -> None:
+        """The first page's count of records, when the API gives one (`total_field`)."""
+        field = self.config.total_field
+        if field is None or self.count is not None or document is None:
+            return
+        found = dig(document, field)
+        if isinstance(found, int | float | str) and not isinstance(found, bool):
+            try:
+                self.count = int(found)
+                return
+            except ValueError:
+                pass
+        self.env.ctx.log.warning(f"http reader: total_field {field!r} is no count: ETA unknown")
+        self.count = 0
 
     def since_text(self) -> str:
         if self.env.explicit_since is None and self.config.watermark and self.mark is not None:
@@ -245,6 +291,7 @@ class HttpSource(Source):
                         raise InvalidInput(
                             f"http reader: {where} answered no JSON: {exc}"
                         ) from None
+                    self._note_total(document)
                     found = dig(document, config.records_field)
                     yield from self._marked(
                         records_chunks(
@@ -283,6 +330,7 @@ class HttpSource(Source):
     def _marked(self, chunks: Iterator[Chunk]) -> Iterator[Chunk]:
         field = self.config.watermark
         for chunk in chunks:
+            self.records += len(chunk.records)
             if field is not None:
                 values: list[Any] = [
                     r.get(field) for r in chunk.records if r.get(field) is not None

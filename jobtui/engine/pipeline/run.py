@@ -265,6 +265,7 @@ def run_pipeline(ctx: RunContext) -> Outcome:
     )
     source = make_source(first.type, dict(first.options), env)
     ctx.total = source.total
+    ctx.fraction = source.fraction
     transformers = make_transformers([t.model_dump() for t in spec.transformers])
     label = first.name or first.type
     writers: list[Writer] = []

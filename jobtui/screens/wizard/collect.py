@@ -19,13 +19,16 @@ STEP_TITLES: dict[str, str] = {
     "generator": "Generator",
     "sinks": "Sinks",
     "command": "Command",
+    "readers": "Readers",
+    "transformers": "Transformers",
+    "writers": "Writers",
     "last": "Last step",
 }
 DATAGEN_STEPS = ("settings", "datasets", "generator", "sinks", "last")
 COMMAND_STEPS = ("settings", "command", "last")
-# A pipeline's readers, transformers and writers are edited in its JSON (jobs apply); the
-# wizard edits its settings, schedule and policies and keeps the pipeline section as is.
-PIPELINE_STEPS = ("settings", "last")
+# A pipeline's own settings (format, batch size, max errors…) fold in the Settings step.
+PIPELINE_STEPS = ("settings", "readers", "transformers", "writers", "last")
+PIPELINE_PARTS = ("readers", "transformers", "writers")
 TOP_ORDER = (
     "name",
     "description",
@@ -74,6 +77,9 @@ def step_of(path: str) -> str:
         ("datagen.generator", "generator"),
         ("datagen.sinks", "sinks"),
         ("command", "command"),
+        ("pipeline.readers", "readers"),
+        ("pipeline.transformers", "transformers"),
+        ("pipeline.writers", "writers"),
     ):
         if path == prefix or path.startswith((prefix + ".", prefix + "[")):
             return step
@@ -117,6 +123,26 @@ class FormValues:
     format_options: dict[str, Any] = field(default_factory=dict)
     sinks: list[dict[str, Any]] = field(default_factory=list)
     command: dict[str, Any] | None = None
+    pipeline: Section | None = None  # the pipeline settings of the first step
+    readers: list[dict[str, Any]] | None = None
+    transformers: list[dict[str, Any]] | None = None
+    writers: list[dict[str, Any]] | None = None
+
+
+def keep_types(initial: Any, value: Any) -> Any:
+    """A form gives text for a field that takes text or a number (`initial: 5`, `timeout:
+    30`, `max_errors: 10`): left as it was, it stays the number it was, so a job edited
+    without a change is saved unchanged."""
+    if isinstance(initial, dict) and isinstance(value, dict):
+        return {k: keep_types(initial.get(k), v) if k in initial else v for k, v in value.items()}
+    if (
+        isinstance(value, str)
+        and isinstance(initial, int | float)
+        and not isinstance(initial, bool)
+        and value.strip() == str(initial)
+    ):
+        return initial
+    return value
 
 
 def overlap_value(original: Any, policy: str, max_text: str) -> Any:
@@ -188,8 +214,7 @@ def collect_spec(original: dict[str, Any], form: FormValues) -> dict[str, Any]:
     if kind == "pipeline":
         spec.pop("datagen", None)
         spec.pop("command", None)
-        if not isinstance(spec.get("pipeline"), dict):
-            spec["pipeline"] = {"readers": [], "transformers": [], "writers": []}
+        spec["pipeline"] = collect_pipeline(original, form)
         return ordered(spec, TOP_ORDER)
     spec.pop("pipeline", None)
     if kind == "command":
@@ -207,6 +232,23 @@ def collect_spec(original: dict[str, Any], form: FormValues) -> dict[str, Any]:
                 spec.pop("command", None)
         spec["datagen"] = collect_datagen(original, form)
     return ordered(spec, TOP_ORDER)
+
+
+def collect_pipeline(original: dict[str, Any], form: FormValues) -> dict[str, Any]:
+    """The pipeline section: what was there, the settings form over it, then the readers,
+    transformers and writers as their steps hold them (keys in the order they were)."""
+    kept = original.get("pipeline")
+    pipeline = copy.deepcopy(kept) if isinstance(kept, dict) else {}
+    if form.pipeline is not None:
+        form.pipeline.merge_into(pipeline)
+    for part in PIPELINE_PARTS:
+        items = getattr(form, part)
+        if items is not None:
+            if items or part != "transformers" or part in pipeline:
+                pipeline[part] = copy.deepcopy(items)
+        elif part != "transformers":
+            pipeline.setdefault(part, [])
+    return pipeline
 
 
 def collect_datagen(original: dict[str, Any], form: FormValues) -> dict[str, Any]:
@@ -233,6 +275,23 @@ def collect_datagen(original: dict[str, Any], form: FormValues) -> dict[str, Any
     return ordered(datagen, DATAGEN_ORDER)
 
 
+def preview_spec(spec: dict[str, Any], transformers: bool = True) -> dict[str, Any]:
+    """What the readers and transformers steps preview: the pipeline alone (the records as
+    read without `transformers`), written to the console in the first writer's format, so
+    an unfinished writer does not stop it."""
+    pipeline = spec.get("pipeline")
+    pipeline = dict(pipeline) if isinstance(pipeline, dict) else {}
+    if not transformers:
+        pipeline.pop("transformers", None)
+    writers = pipeline.get("writers")
+    first = writers[0] if isinstance(writers, list) and writers else {}
+    console: dict[str, Any] = {"type": "console"}
+    if isinstance(first, dict) and isinstance(first.get("format"), dict):
+        console["format"] = first["format"]
+    pipeline["writers"] = [console]
+    return {"name": "preview", "kind": "pipeline", "pipeline": pipeline}
+
+
 def sink_text(sink: dict[str, Any]) -> str:
     if sink.get("preset"):
         return f"preset {sink['preset']}"
@@ -257,5 +316,15 @@ def summary(
         lines.append(f"Format: {formats.get(generator.get('format', 'jsonl'), '?')}")
         for i, sink in enumerate(datagen.get("sinks", [])):
             lines.append(f"Sink {i + 1}: {sink_text(sink)}")
+    pipeline = spec.get("pipeline")
+    if isinstance(pipeline, dict):
+        for part, title in (("readers", "Read"), ("transformers", "Then"), ("writers", "Write")):
+            items = pipeline.get(part) or []
+            words = [
+                str(i.get("type") or f"preset {i.get('preset')}")
+                for i in items
+                if isinstance(i, dict)
+            ]
+            lines.append(f"{title}: {' → '.join(words) if words else '—'}")
     lines += ["", "The job spec (as `jobs export` prints it):", json.dumps(spec, indent=2)]
     return "\n".join(lines)

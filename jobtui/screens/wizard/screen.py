@@ -1,11 +1,11 @@
 """The job wizard: create, edit and duplicate a job in a few steps, with live previews.
 
 Steps: Settings → Datasets → Generator → Sinks → Last step (a `command` job has one Command
-step instead of the middle three); each is a widget of its own module, built when first
-shown. Every section's form is generated from the engine's pydantic models
-(`widgets.forms.ModelForm`); collect.py turns what they hold into the spec; the engine's
-`validate_spec` is the only judge of what is right, and its `FieldError`s are shown beside
-the fields they name.
+step instead of the middle three, a `pipeline` job Readers → Transformers → Writers); each
+is a widget of its own module, built when first shown. Every section's form is generated
+from the engine's pydantic models (`widgets.forms.ModelForm`); collect.py turns what they
+hold into the spec; the engine's `validate_spec` is the only judge of what is right, and
+its `FieldError`s are shown beside the fields they name.
 """
 
 from __future__ import annotations
@@ -47,11 +47,13 @@ from jobtui.screens.wizard.base import (
     Validated,
     set_text,
 )
+from jobtui.screens.wizard.chain import ChainStep, editable
 from jobtui.screens.wizard.collect import (
     DATAGEN_STEPS,
     STEP_TITLES,
     FormValues,
     collect_spec,
+    preview_spec,
     step_of,
     steps_for,
     summary,
@@ -77,7 +79,7 @@ def _dict(value: Any) -> dict[str, Any]:
 class WizardScreen(EngineScreen[str | None]):
     """Create (job_ref None), edit (job_ref) or duplicate (job_ref, duplicate=True) a job."""
 
-    CSS_PATH = "wizard.tcss"
+    CSS_PATH = ["wizard.tcss", "pipeline.tcss"]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+n", "next_step", "Next step", id="wizard.next", priority=True),
         Binding("ctrl+b", "prev_step", "Back", id="wizard.back", priority=True),
@@ -119,6 +121,12 @@ class WizardScreen(EngineScreen[str | None]):
         self.sinks = SinksStep(engine, id="step-sinks", classes="step")
         self.sinks.output_format = self._output_format
         self.command = CommandStep(id="step-command", classes="step")
+        self.readers = ChainStep.readers(engine)
+        self.transformers = ChainStep.transformers(engine)
+        self.writers = SinksStep(
+            engine, id="step-writers", classes="step", prefix="pipeline.writers", noun="writer"
+        )
+        self.writers.output_format = self._pipeline_format
         self.last = LastStep(id="step-last", classes="step")
 
     # -- layout ------------------------------------------------------------------
@@ -133,6 +141,9 @@ class WizardScreen(EngineScreen[str | None]):
             yield self.generator
             yield self.sinks
             yield self.command
+            yield self.readers
+            yield self.transformers
+            yield self.writers
             yield self.last
         yield Static("", id="step-errors", markup=False)
         yield Footer()
@@ -200,6 +211,10 @@ class WizardScreen(EngineScreen[str | None]):
         self.sinks.prepare(
             [dict(s) for s in sinks if isinstance(s, dict)] if sinks else [], message.presets
         )
+        pipeline = _dict(self.original.get("pipeline"))
+        self.readers.prepare(editable(pipeline.get("readers"), [{"type": "file"}]))
+        self.transformers.prepare(editable(pipeline.get("transformers"), []))
+        self.writers.prepare(editable(pipeline.get("writers"), []), message.presets)
         self.workspaces = message.workspaces
         self.loaded = True
         await self._set_steps()
@@ -214,6 +229,10 @@ class WizardScreen(EngineScreen[str | None]):
         values = FormValues()
         self.datasets.fill(values)
         self.sinks.fill(values)
+        values.readers = self.readers.fill()
+        values.transformers = self.transformers.fill()
+        self.writers.store()
+        values.writers = copy.deepcopy(self.writers.sinks)
         for step, widget in (
             ("settings", self.settings),
             ("generator", self.generator),
@@ -315,6 +334,7 @@ class WizardScreen(EngineScreen[str | None]):
         self._mark_steps()
         if self.step == "last":
             self._update_summary()
+        self._chain_preview()
         if message.advance_from is not None:
             blocking = [e for e in message.errors if step_of(e.path) == message.advance_from]
             if blocking:
@@ -397,6 +417,8 @@ class WizardScreen(EngineScreen[str | None]):
             await self.sinks.build()
         elif step == "command":
             await self.command.build(_dict(spec.get("command")))
+        elif step in ("readers", "transformers", "writers"):
+            await getattr(self, step).build()
         else:
             await self.last.build(with_note=self.mode == "edit")
 
@@ -423,6 +445,9 @@ class WizardScreen(EngineScreen[str | None]):
             self.datasets.shown()
         if step == "sinks":
             self.sinks.shown()
+        if step == "writers":
+            self.writers.shown()
+        self._chain_preview()
         self.call_after_refresh(self._focus_first, step)
         self.refresh_bindings()
 
@@ -487,8 +512,22 @@ class WizardScreen(EngineScreen[str | None]):
     def action_filter_datasets(self) -> None:
         self.datasets.focus_filter()
 
+    def _chain_preview(self, again: bool = False) -> None:
+        """On the readers or transformers step, the first records once they are valid."""
+        step = self.readers if self.step == "readers" else self.transformers
+        bad = [e for e in self.errors if e.path.startswith("pipeline")]
+        if self.step in ("readers", "transformers") and all(
+            step_of(e.path) == "writers"
+            for e in bad  # the preview writes to the console
+        ):
+            step.preview(preview_spec(self.collect_spec(), step is self.transformers), again)
+        elif self.step in ("readers", "transformers"):
+            step.no_preview()
+
     def action_resample(self) -> None:
-        if self.step == "datasets":
+        if self.step in ("readers", "transformers"):
+            self._chain_preview(again=True)
+        elif self.step == "datasets":
             self.datasets.resample()
         elif self.step == "generator":
             self.generator.preview(self.collect_spec())
@@ -497,17 +536,22 @@ class WizardScreen(EngineScreen[str | None]):
         generator = _dict(_dict(self.collect_spec().get("datagen")).get("generator"))
         return str(generator.get("format") or "jsonl"), _dict(generator.get("options"))
 
+    def _pipeline_format(self) -> tuple[str, dict[str, Any]]:
+        fmt = _dict(_dict(self.collect_spec().get("pipeline")).get("format"))
+        return str(fmt.get("format") or "jsonl"), _dict(fmt.get("options"))
+
     def action_test_sink(self) -> None:
-        if self.step == "sinks":
-            self.sinks.test()
+        if self.step in ("sinks", "writers"):
+            (self.sinks if self.step == "sinks" else self.writers).test()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "filter_datasets":
             return self.step == "datasets"
         if action == "resample":
-            return True if self.step in ("datasets", "generator") else None
+            chain = ("readers", "transformers")
+            return True if self.step in ("datasets", "generator", *chain) else None
         if action == "test_sink":
-            return True if self.step == "sinks" else None
+            return True if self.step in ("sinks", "writers") else None
         if action == "prev_step":
             return True if self.step != "settings" else None
         if action == "show_output":  # records to show: a datagen job's

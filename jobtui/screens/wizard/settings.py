@@ -15,12 +15,20 @@ from jobtui.engine import (
     Alerts,
     DatagenSpec,
     JobSpec,
+    PipelineSpec,
     Policies,
     ScheduleBase,
     timezones,
 )
 from jobtui.screens.wizard.base import Edited, SchedulePreviewed, Scroll, section, set_text
-from jobtui.screens.wizard.collect import OVERLAP_POLICIES, FormValues, misfire_form
+from jobtui.screens.wizard.collect import (
+    OVERLAP_POLICIES,
+    PIPELINE_PARTS,
+    FormValues,
+    Section,
+    keep_types,
+    misfire_form,
+)
 from jobtui.widgets.forms import FieldRow, ModelForm, field_id
 
 SCHEDULE_LABELS: dict[str, str] = {
@@ -31,7 +39,7 @@ SCHEDULE_LABELS: dict[str, str] = {
     "random": "random delay",
     "window": "window (dates × hours × weekdays)",
 }
-FOLDS = ("#fold-policies", "#fold-alerts", "#fold-datagen")
+FOLDS = ("#fold-policies", "#fold-alerts", "#fold-datagen", "#fold-pipeline")
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -123,7 +131,12 @@ class SettingsStep(Horizontal):
             id="form-datagen",
         )
         self.datagen_form.border_title = "Data generation"
-        for form in (self.job_form, self.alerts_form, self.datagen_form):
+        pipeline = _dict(spec.get("pipeline"))
+        self.pipeline_form = ModelForm(
+            PipelineSpec, "pipeline", pipeline, exclude=PIPELINE_PARTS, id="form-pipeline"
+        )
+        self.pipeline_form.border_title = "Pipeline"
+        for form in (self.job_form, self.alerts_form, self.datagen_form, self.pipeline_form):
             form.add_class("form-section")
         folds = [
             Collapsible(
@@ -144,6 +157,12 @@ class SettingsStep(Horizontal):
                 title="Data generation: records, buffer, threads, seed, locale, replay",
                 collapsed=not any(k not in ("datasets", "generator", "sinks") for k in datagen),
                 id="fold-datagen",
+            ),
+            Collapsible(
+                self.pipeline_form,
+                title="Pipeline: format, batch, max errors, replay",
+                collapsed=not any(k not in PIPELINE_PARTS for k in pipeline),
+                id="fold-pipeline",
             ),
         ]
         await self.query_one("#settings-forms", Scroll).mount_all(
@@ -206,9 +225,12 @@ class SettingsStep(Horizontal):
             box.display = bool(note)
 
     def show_kind(self, kind: str) -> None:
-        """Data generation settings only for a datagen job (a command job has none)."""
+        """Data generation settings only for a datagen job, pipeline settings only for a
+        pipeline job."""
         for fold in self.query("#fold-datagen"):
             fold.display = kind == "datagen"
+        for fold in self.query("#fold-pipeline"):
+            fold.display = kind == "pipeline"
 
     def unfold_invalid(self) -> None:
         """Open a folded section that holds a field in error."""
@@ -237,3 +259,7 @@ class SettingsStep(Horizontal):
         values.overlap = (policy, self.overlap_max.value)
         values.alerts = self.alerts_form.value()
         values.datagen = section(self.datagen_form)
+        form = self.pipeline_form
+        values.pipeline = Section(
+            keep_types(form.initial, form.value()), tuple(spec.key for spec in form.fields)
+        )

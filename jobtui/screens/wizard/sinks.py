@@ -29,9 +29,22 @@ from jobtui.widgets.forms import FieldRow, ModelForm, field_id
 
 
 class SinksStep(Horizontal):
-    def __init__(self, engine: Engine, *, id: str, classes: str) -> None:
+    """Also a pipeline's Writers step: `prefix` "pipeline.writers", `noun` "writer" (a
+    writer's own `format` is kept as it was)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        id: str,
+        classes: str,
+        prefix: str = "datagen.sinks",
+        noun: str = "sink",
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.engine = engine
+        self.prefix = prefix
+        self.noun = noun
         self.sinks: list[dict[str, Any]] = []
         self.presets: list[PresetInfo] = []
         self.index = 0  # the sink shown
@@ -73,8 +86,8 @@ class SinksStep(Horizontal):
             [
                 Horizontal(
                     self.pick,
-                    Button("Add sink", id="sink-add", compact=True),
-                    Button("Remove sink", id="sink-remove", compact=True),
+                    Button(f"Add {self.noun}", id="sink-add", compact=True),
+                    Button(f"Remove {self.noun}", id="sink-remove", compact=True),
                     id="sink-bar",
                 ),
                 self.holder,
@@ -128,7 +141,7 @@ class SinksStep(Horizontal):
         out = []
         for i, sink in enumerate(self.sinks):
             what = sink.get("type") or f"preset {sink.get('preset')}"
-            out.append((f"sink {i + 1} of {len(self.sinks)}: {what}", i))
+            out.append((f"{self.noun} {i + 1} of {len(self.sinks)}: {what}", i))
         return out
 
     async def _mount_form(self) -> None:
@@ -136,7 +149,7 @@ class SinksStep(Horizontal):
         self.form = None
         i = self.index
         sink = self.sinks[i]
-        prefix = f"datagen.sinks[{i}]"
+        prefix = f"{self.prefix}[{i}]"
         current = (
             PRESET_PREFIX + str(sink["preset"]) if sink.get("preset") else str(sink.get("type"))
         )
@@ -254,7 +267,7 @@ class SinksStep(Horizontal):
     async def _remove(self, event: Button.Pressed) -> None:
         event.stop()
         if len(self.sinks) <= 1:
-            self.notify("A datagen job needs at least one sink", severity="warning")
+            self.notify(f"A job needs at least one {self.noun}", severity="warning")
             return
         del self.sinks[self.index]
         await self._show(max(0, self.index - 1))
@@ -298,7 +311,7 @@ class SinksStep(Horizontal):
                 if path.endswith("." + head):
                     self.query_one(f"#{field_id(path)}-row", FieldRow).set_error(rest)
                     return
-        prefix = f"datagen.sinks[{message.index}]"
+        prefix = f"{self.prefix}[{message.index}]"
         for row in self.query(f"#{field_id(prefix + '.type')}-row").results(FieldRow):
             row.set_error(message.text)
 
