@@ -28,7 +28,8 @@ from jobtui.engine.run.local import LocalExecutor
 from jobtui.engine.schedule.daemon import Daemon
 from tests.conftest import require_server
 
-REDIS_DB = 14
+# Each helper session may be given its own database (the tests clean only their namespace).
+REDIS_DB = int(os.environ.get("JOBTUI_TEST_REDIS_DB", "14"))
 GRACE = 1.0
 STALE_AFTER = 5.0
 
@@ -166,19 +167,26 @@ def wait_for(
         time.sleep(interval)
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
+@contextlib.contextmanager
+def open_cluster(tmp_path: Path, db: int = REDIS_DB) -> Iterator[Cluster]:
+    """A control host on Redis database `db` (each test file keeps to its own)."""
     require_server("Redis", "127.0.0.1", 6379)
     engine = Engine.open(data_dir=tmp_path / "control")
     ns = "t" + uuid.uuid4().hex[:10]
-    engine.set_config("broker", redis_url())
+    engine.set_config("broker", redis_url(db=db))
     engine.set_config("namespace", ns)
-    c = Cluster(engine, redis_url(), ns, tmp_path)
+    c = Cluster(engine, redis_url(db=db), ns, tmp_path)
     try:
         yield c
     finally:
         c.close()
         engine.close()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    with open_cluster(tmp_path) as c:
+        yield c
 
 
 def free_port() -> int:

@@ -3,10 +3,8 @@ Celery workers (`jobtui worker`, `jobtui workers`) and the daemon's remote execu
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +16,15 @@ from jobtui.engine.model.broker import (
     LOCAL_QUEUE,
     PREFIX,
     BrokerConfig,
+    QueueInfo,
     WorkerInfo,
     check_broker_url,
     check_namespace,
     check_password_ref,
     check_queue,
-    worker_key,
 )
-from jobtui.engine.model.errors import FieldError, InvalidInput, NotFound
+from jobtui.engine.model.errors import FieldError, InvalidInput
+from jobtui.engine.store import remote as remote_rows
 
 SETTING = "config.{}"
 
@@ -141,86 +140,60 @@ class ScaleAPI(EngineBase):
     def list_workers(self, broker: str | None = None, timeout: float = 1.0) -> list[WorkerInfo]:
         """Live Celery workers: what Celery's inspection answers within `timeout`, with the
         presence each `jobtui worker` keeps on Redis (heartbeat, counts)."""
+        return self.scale_overview(broker, timeout, with_queues=False)[0]
+
+    def scale_overview(
+        self, broker: str | None = None, timeout: float = 1.0, *, with_queues: bool = True
+    ) -> tuple[list[WorkerInfo], list[QueueInfo]]:
+        """The live workers and (with_queues) every queue a worker consumes or a job names:
+        depth on the broker, unacknowledged deliveries, consumers; one inspection round."""
+        from jobtui.engine.run import celery_control
         from jobtui.engine.run.celery_app import make_celery
         from jobtui.engine.run.events import connect
 
         config = self._need_broker(broker)
         url = config.resolved_url()
-        client = connect(url)
-        presence: dict[str, dict[str, Any]] = {}
         try:
-            for key in client.scan_iter(worker_key("*")):
-                raw = client.get(key)
-                if raw:
-                    data = json.loads(raw)
-                    presence[str(data.get("hostname"))] = data
+            presence = celery_control.read_presence(connect(url))
         except Exception as exc:
             raise InvalidInput(f"broker: {config.url} is unreachable ({exc})") from None
-        # Each question waits for `timeout` unless `limit` answers came: every jobtui worker
-        # keeps a presence key, so their count is the answers to wait for.
-        inspect = make_celery(url).control.inspect(timeout=timeout, limit=len(presence) or None)
-        stats = inspect.stats() or {}
-        active = inspect.active() or {}
-        queues = inspect.active_queues() or {}
-        now = time.time()
-        out: dict[str, WorkerInfo] = {}
-        for node, st in stats.items():
-            host = node.partition("@")[2] or node
-            p = presence.get(host, {})
-            pool = st.get("pool") or {}
-            out[host] = WorkerInfo(
-                host=host,
-                node=node,
-                online=True,
-                queues=[q.get("name", "") for q in queues.get(node, [])] or p.get("queues", []),
-                concurrency=int(pool.get("max-concurrency") or p.get("concurrency") or 0),
-                active=len(active.get(node, [])),
-                processed=int(p.get("processed") or sum((st.get("total") or {}).values())),
-                failed=int(p.get("failed") or 0),
-                pid=st.get("pid") or p.get("pid"),
-                heartbeat_age=(now - float(p["heartbeat"])) if p.get("heartbeat") else None,
-                runs=list(p.get("active") or []),
-            )
-        for host, p in presence.items():
-            if host not in out:  # kept its presence but did not answer the inspection
-                out[host] = WorkerInfo(
-                    host=host,
-                    node=f"jobtui@{host}",
-                    online=False,
-                    queues=list(p.get("queues") or []),
-                    concurrency=int(p.get("concurrency") or 0),
-                    active=len(p.get("active") or []),
-                    processed=int(p.get("processed") or 0),
-                    failed=int(p.get("failed") or 0),
-                    pid=p.get("pid"),
-                    heartbeat_age=now - float(p.get("heartbeat") or now),
-                    runs=list(p.get("active") or []),
-                )
-        return sorted(out.values(), key=lambda w: w.host)
+        app = make_celery(url)
+        found = celery_control.inspect(app, presence, timeout)
+        workers = celery_control.workers(found)
+        if not with_queues:
+            return workers, []
+        waiting = remote_rows.queue_depth(self.store)
+        try:
+            queues = celery_control.queues(app, found, remote_rows.job_queues(self.store), waiting)
+        except Exception as exc:
+            raise InvalidInput(f"broker: {config.url} is unreachable ({exc})") from None
+        return workers, queues
 
     def worker_queue(
         self, host: str, queue: str, consume: bool = True, broker: str | None = None
     ) -> str:
         """Make the worker on `host` start (or stop) consuming `queue`, as Flower does
         (Celery's add_consumer / cancel_consumer); what the worker answered."""
+        from jobtui.engine.run import celery_control
         from jobtui.engine.run.celery_app import make_celery
 
         check_queue(queue, "queue")
         if queue == LOCAL_QUEUE:
             raise InvalidInput("queue: 'local' runs on the daemon's host; name a Celery queue")
         config = self._need_broker(broker)
-        control = make_celery(config.resolved_url()).control
-        node = host if "@" in host else f"jobtui@{host}"
-        if consume:
-            replies = control.add_consumer(queue, destination=[node], reply=True, timeout=2.0)
-        else:
-            replies = control.cancel_consumer(queue, destination=[node], reply=True, timeout=2.0)
-        for reply in replies or []:
-            for answer in reply.values():
-                if "error" in answer:
-                    raise InvalidInput(f"queue: {answer['error']}")
-                return str(answer.get("ok", answer))
-        raise NotFound(f"no worker {host!r} answered (see jobtui workers)")
+        return celery_control.consume(make_celery(config.resolved_url()), host, queue, consume)
+
+    def worker_pool(self, host: str, delta: int, broker: str | None = None) -> str:
+        """Grow (delta > 0) or shrink (delta < 0) the pool of the worker on `host` by
+        |delta| slots (Celery's pool_grow / pool_shrink); what the worker answered. A pool
+        keeps at least one slot."""
+        from jobtui.engine.run import celery_control
+        from jobtui.engine.run.celery_app import make_celery
+
+        if delta == 0:
+            raise InvalidInput("pool: grow or shrink by at least one slot")
+        config = self._need_broker(broker)
+        return celery_control.resize_pool(make_celery(config.resolved_url()), host, delta)
 
     def remote_executors(self, **options: Any) -> dict[str, Any]:
         """The daemon's executor of Celery queues, when a broker is configured."""

@@ -137,3 +137,14 @@ class WorkerInfo:
     pid: int | None
     heartbeat_age: float | None  # seconds since its last presence beat
     runs: list[int]
+
+
+@dataclass(frozen=True)
+class QueueInfo:
+    """A Celery queue as the Workers screen lists it (as Flower's broker tab does)."""
+
+    name: str
+    depth: int | None  # messages waiting on the broker (None: the broker did not say)
+    unacked: int  # delivered to a worker and not yet acknowledged (late acknowledgement)
+    consumers: list[str]  # hosts of the live workers consuming it
+    waiting_runs: int = 0  # this control host's runs queued for it, not yet sent
