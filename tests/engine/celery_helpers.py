@@ -152,6 +152,8 @@ class Cluster:
                 client.delete(key)
             for key in client.scan_iter(f"{self.ns}-*"):  # Celery's queues of this test
                 client.delete(key)
+            for key in client.scan_iter(f"_kombu.binding*.{self.ns}-*"):  # and their bindings
+                client.delete(key)
 
 
 def wait_for(

@@ -71,7 +71,10 @@ def workers(found: Inspection, now: float | None = None) -> list[WorkerInfo]:
             queues=[q.get("name", "") for q in found.queues.get(node, [])] or p.get("queues", []),
             concurrency=int(pool.get("max-concurrency") or p.get("concurrency") or 0),
             active=len(found.active.get(node, [])),
-            processed=int(p.get("processed") or sum((st.get("total") or {}).values())),
+            # (Celery's own total counts a task when it starts; the presence, when it ends)
+            processed=int(
+                p["processed"] if "processed" in p else sum((st.get("total") or {}).values())
+            ),
             failed=int(p.get("failed") or 0),
             pid=st.get("pid") or p.get("pid"),
             heartbeat_age=(now - float(p["heartbeat"])) if p.get("heartbeat") else None,
