@@ -93,7 +93,17 @@ async def test_grow_shrink_and_consumers_from_the_screen_reach_a_real_worker(
 def fixed() -> tuple[list[WorkerInfo], list[QueueInfo]]:
     workers = [
         WorkerInfo(
-            "build-01", "jobtui@build-01", True, ["etl", "reports"], 4, 2, 118, 3, 4242, 1.2, [41, 42]
+            "build-01",
+            "jobtui@build-01",
+            True,
+            ["etl", "reports"],
+            4,
+            2,
+            118,
+            3,
+            4242,
+            1.2,
+            [41, 42],
         ),
         WorkerInfo("build-02", "jobtui@build-02", True, ["etl"], 2, 0, 57, 0, 4343, 0.4, []),
         WorkerInfo("gpu-box", "jobtui@gpu-box", False, ["train"], 1, 1, 9, 1, 777, 14.0, [40]),
