@@ -5,13 +5,16 @@ from __future__ import annotations
 import click
 
 from jobtui.cli import Context, echo, pass_context, print_json, print_table
+from jobtui.engine import InvalidInput
 
 
 @click.group("config")
 def config() -> None:
-    """Settings of this installation: `broker` (a redis:// URL, without its password) and
-    `broker_password` (a secret reference: env:NAME or file:PATH). JOBTUI_BROKER and
-    JOBTUI_BROKER_PASSWORD override them."""
+    """Settings of this installation: `broker` (a redis:// or amqp:// URL, without its
+    password) and `broker_password` (a secret reference: env:NAME or file:PATH); with a
+    RabbitMQ broker, `events` (the redis:// URL of events) and `events_password`.
+    JOBTUI_BROKER, JOBTUI_BROKER_PASSWORD, JOBTUI_EVENTS and JOBTUI_EVENTS_PASSWORD
+    override them."""
 
 
 @config.command("set")
@@ -146,6 +149,30 @@ def add_queue(obj: Context, host: str, queue: str, broker: str | None) -> None:
 def cancel_queue(obj: Context, host: str, queue: str, broker: str | None) -> None:
     """Make the worker HOST stop consuming QUEUE (its running runs go on)."""
     echo(obj.engine.worker_queue(host, queue, False, broker))
+
+
+@workers.command("grow")
+@click.argument("host")
+@click.argument("n", type=int, default=1)
+@click.option("--broker", default=None, help="Broker URL (default: JOBTUI_BROKER or config).")
+@pass_context
+def grow(obj: Context, host: str, n: int, broker: str | None) -> None:
+    """Give the worker HOST N more slots (Celery pool_grow)."""
+    if n < 1:
+        raise InvalidInput("n: must be at least 1")
+    echo(obj.engine.worker_pool(host, n, broker))
+
+
+@workers.command("shrink")
+@click.argument("host")
+@click.argument("n", type=int, default=1)
+@click.option("--broker", default=None, help="Broker URL (default: JOBTUI_BROKER or config).")
+@pass_context
+def shrink(obj: Context, host: str, n: int, broker: str | None) -> None:
+    """Take N slots from the worker HOST (its running runs go on; it keeps one)."""
+    if n < 1:
+        raise InvalidInput("n: must be at least 1")
+    echo(obj.engine.worker_pool(host, -n, broker))
 
 
 commands = [config, worker, workers]

@@ -116,9 +116,9 @@ class WorkersScreen(EngineScreen[None]):
 
     @on(WorkersLoaded)
     def _loaded(self, message: WorkersLoaded) -> None:
+        before = self._current()
         self.found, self.queues = message.workers, message.queues
         table = self.query_one("#workers-table", DataTable)
-        row = table.cursor_row
         table.clear()
         for w in self.found:
             table.add_row(
@@ -133,8 +133,9 @@ class WorkersScreen(EngineScreen[None]):
                 f"{w.heartbeat_age:.0f}s ago" if w.heartbeat_age is not None else "—",
                 key=w.host,
             )
-        if 0 <= row < len(self.found):
-            table.move_cursor(row=row, animate=False)
+        hosts = [w.host for w in self.found]
+        if before is not None and before.host in hosts:  # the cursor stays on its worker
+            table.move_cursor(row=hosts.index(before.host), animate=False)
         queues = self.query_one("#queues-table", DataTable)
         queues.clear()
         for q in self.queues:

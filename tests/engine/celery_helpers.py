@@ -48,6 +48,11 @@ class Cluster:
     tmp: Path
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     daemon: Daemon | None = None
+    events: str | None = None  # the events Redis when the task broker (url) is RabbitMQ
+
+    @property
+    def redis_url(self) -> str:
+        return self.events or self.url
 
     def queue(self, name: str) -> str:
         return f"{self.ns}-{name}"
@@ -63,6 +68,8 @@ class Cluster:
         work.mkdir(exist_ok=True)
         host = self.host(name)
         env = {**os.environ, "JOBTUI_BROKER": url or self.url}
+        if self.events:
+            env["JOBTUI_EVENTS"] = self.events
         argv = [
             sys.executable,
             "-m",
@@ -87,7 +94,7 @@ class Cluster:
         )
         log.close()
         self.workers[name] = proc
-        client = redis.Redis.from_url(url or self.url)
+        client = redis.Redis.from_url(self.events or url or self.url)
         wait_for(
             lambda: client.exists(worker_key(host)) or proc.poll() is not None,
             f"worker {host} ready",
@@ -109,7 +116,8 @@ class Cluster:
             proc.wait()
 
     def make_daemon(self, url: str | None = None) -> Daemon:
-        broker = BrokerConfig(url or self.url, namespace=self.ns)
+        broker = BrokerConfig(url, namespace=self.ns) if url else self.engine.broker_config()
+        assert broker is not None
         executors: dict[str, Any] = {
             "local": LocalExecutor(self.engine.store, self.engine.data_dir, grace=GRACE),
             REMOTE: CeleryExecutor(self.engine.store, broker, grace=GRACE, stale_after=STALE_AFTER),
@@ -146,7 +154,7 @@ class Cluster:
         for name in list(self.workers):
             self.stop_worker(name)
         self.stop_daemon()
-        client = redis.Redis.from_url(self.url)
+        client = redis.Redis.from_url(self.redis_url)
         with contextlib.suppress(Exception):
             for key in client.scan_iter(f"{self.ns}:*"):
                 client.delete(key)
@@ -170,14 +178,26 @@ def wait_for(
 
 
 @contextlib.contextmanager
-def open_cluster(tmp_path: Path, db: int = REDIS_DB) -> Iterator[Cluster]:
-    """A control host on Redis database `db` (each test file keeps to its own)."""
+def open_cluster(
+    tmp_path: Path,
+    db: int = REDIS_DB,
+    broker: str | None = None,
+    password: str | None = None,
+    port: int = 6379,
+) -> Iterator[Cluster]:
+    """A control host on Redis database `db` (each test file keeps to its own); with
+    `broker` (RabbitMQ), tasks go there and events stay on that Redis."""
     require_server("Redis", "127.0.0.1", 6379)
     engine = Engine.open(data_dir=tmp_path / "control")
     ns = "t" + uuid.uuid4().hex[:10]
-    engine.set_config("broker", redis_url(db=db))
+    events = redis_url(port, db) if broker else None
+    if events:
+        engine.set_config("events", events)
+    engine.set_config("broker", broker or redis_url(port, db))
+    if password:
+        engine.set_config("broker_password", password)
     engine.set_config("namespace", ns)
-    c = Cluster(engine, redis_url(db=db), ns, tmp_path)
+    c = Cluster(engine, broker or redis_url(port, db), ns, tmp_path, events=events)
     try:
         yield c
     finally:

@@ -5,6 +5,7 @@ processes on the real Redis, database 13."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -17,13 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
+from click.testing import CliRunner
 
+from jobtui.cli import cli
 from jobtui.engine import RunState
 from jobtui.engine.model.broker import BrokerConfig
 from jobtui.engine.run.celery_exec import CeleryExecutor
 from jobtui.engine.run.executor import REMOTE
 from jobtui.engine.run.local import LocalExecutor
-from tests.conftest import PATIENCE
+from tests.conftest import PATIENCE, require_server
 
 from .celery_helpers import Cluster, open_cluster, wait_for
 
@@ -58,6 +62,11 @@ def gate_script(started: Path, gate: Path, after: str = "echo done") -> str:
 
 def started_runs(started: Path) -> int:
     return len(list(started.parent.glob(started.name + ".*")))
+
+
+def slots(c: Cluster, host: str) -> int:
+    """The slots of the worker on `host` (other tests' workers may share the database)."""
+    return {w.host: w.concurrency for w in c.engine.list_workers()}[host]
 
 
 def end_of(c: Cluster, run_id: int) -> Any:
@@ -172,7 +181,7 @@ def test_growing_a_workers_pool_runs_more_at_once_and_shrinking_keeps_one_slot(
     c.make_daemon()
     host = c.host("wa")
     assert "pool will grow" in c.engine.worker_pool(host, +1)
-    assert [w.concurrency for w in c.engine.list_workers()] == [2]
+    assert slots(c, host) == 2
     ids = [c.engine.queue_run("waits").id for _ in range(3)]
     try:
         # two slots now: two runs at once (one slot would never start the second)
@@ -185,10 +194,16 @@ def test_growing_a_workers_pool_runs_more_at_once_and_shrinking_keeps_one_slot(
     finally:
         gate.touch()
     assert all(end_of(c, i).state == RunState.SUCCEEDED for i in ids)
-    assert "pool will shrink" in c.engine.worker_pool(host, -1)
+    base = ["--data-dir", str(c.engine.data_dir), "workers"]
+    out = CliRunner().invoke(cli, [*base, "shrink", host])
+    assert out.exit_code == 0 and "pool will shrink" in out.output, out.output
     with pytest.raises(InvalidInput, match="keeps at least one"):
         c.engine.worker_pool(host, -1)
-    assert [w.concurrency for w in c.engine.list_workers()] == [1]
+    out = CliRunner().invoke(cli, [*base, "shrink", host])
+    assert out.exit_code == 2 and "keeps at least one" in out.output, out.output
+    assert slots(c, host) == 1
+    out = CliRunner().invoke(cli, [*base, "grow", "nobody-here"])
+    assert out.exit_code == 3 and "no worker 'nobody-here' answered" in out.output
 
 
 def test_a_queue_nobody_consumes_shows_its_depth_and_no_consumer(c: Cluster) -> None:
@@ -208,7 +223,20 @@ def test_a_queue_nobody_consumes_shows_its_depth_and_no_consumer(c: Cluster) -> 
     assert queues[c.queue("a")].consumers == [c.host("wa")]
 
 
-def test_the_daemon_counts_live_workers_for_the_dashboard_header(c: Cluster) -> None:
+def test_the_daemon_counts_live_workers_for_the_dashboard_header(tmp_path: Path) -> None:
+    from .celery_helpers import RedisServer
+
+    # A Redis of its own: the count is of every worker on it, other tests' included.
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        with open_cluster(tmp_path, 0, port=server.port) as c:
+            count_workers(c)
+    finally:
+        server.stop()
+
+
+def count_workers(c: Cluster) -> None:
     from jobtui.widgets.bars import daemon_text
 
     c.start_worker("wa", ["a"])
@@ -287,3 +315,79 @@ def test_logs_follow_prints_a_remote_runs_lines_while_it_runs(c: Cluster, tmp_pa
     printed("")
     assert follow.returncode == 0, follow.stderr.read() if follow.stderr else ""
     assert re.search(r"run ended succeeded", "".join(seen))
+
+
+# -- 5. RabbitMQ as the task broker, events on Redis ----------------------------------
+AMQP = "amqp://guest@127.0.0.1:5672//"
+
+
+@pytest.fixture
+def rabbit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluster]:
+    require_server("RabbitMQ", "127.0.0.1", 5672)
+    # The password goes in as a reference, as a real one would (the workers inherit it).
+    monkeypatch.setenv("JOBTUI_TEST_AMQP_PASSWORD", "guest")
+    with open_cluster(tmp_path, DB, broker=AMQP, password="env:JOBTUI_TEST_AMQP_PASSWORD") as c:
+        try:
+            yield c
+        finally:
+            delete_amqp_queues(c, ["a", "b"])
+
+
+def delete_amqp_queues(c: Cluster, names: list[str]) -> None:
+    from kombu import Connection
+
+    with Connection("amqp://guest:guest@127.0.0.1:5672//", connect_timeout=5) as conn:
+        for name in names:
+            channel = conn.channel()
+            try:
+                channel.queue_delete(c.queue(name))
+            except Exception:
+                pass
+            finally:
+                with contextlib.suppress(Exception):
+                    channel.close()
+
+
+def test_rabbitmq_carries_the_tasks_while_events_stay_on_redis(
+    rabbit: Cluster, tmp_path: Path
+) -> None:
+    c = rabbit
+    side = tmp_path / "executions"
+    script = f'echo "one $JOBTUI_RUN_ID"; echo "$JOBTUI_RUN_ID" >> {side}'
+    command_job(c, "on-a", "a", script)
+    command_job(c, "on-b", "b", script)
+    config = c.engine.broker_config()
+    assert config is not None and config.resolved_url() == "amqp://guest:guest@127.0.0.1:5672//"
+    c.start_worker("wa", ["a"])
+    c.start_worker("wb", ["b"])
+    c.make_daemon()
+    ids = [c.engine.queue_run("on-a" if i % 2 else "on-b").id for i in range(10)]
+    runs = c.step_until(lambda: c.runs_final(ids), "10 runs over RabbitMQ to end", LIMIT * 2)
+    assert [r.state for r in runs] == [RunState.SUCCEEDED] * 10, [(r.id, r.error) for r in runs]
+    for run in runs:
+        assert run.host == (c.host("wa") if run.job_name == "on-a" else c.host("wb"))
+        assert f"one {run.id}" in [line.message for line in c.engine.read_log(run.id)]
+    assert sorted(side.read_text().split(), key=int) == [str(i) for i in ids]  # once each
+    # the tasks really went through RabbitMQ: its queues exist there, and not on Redis
+    _workers, queues = c.engine.scale_overview()
+    assert {q.name: (q.depth, q.consumers) for q in queues if q.name.startswith(c.ns)} == {
+        c.queue("a"): (0, [c.host("wa")]),
+        c.queue("b"): (0, [c.host("wb")]),
+    }
+    assert not redis.Redis.from_url(c.redis_url).exists(c.queue("a"))
+    # the pool controls travel over RabbitMQ too
+    assert "pool will grow" in c.engine.worker_pool(c.host("wa"), 1)
+
+
+def test_an_amqp_broker_needs_the_events_redis(tmp_path: Path) -> None:
+    runner = CliRunner()
+    base = ["--data-dir", str(tmp_path / "d")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JOBTUI_BROKER", "JOBTUI_EV"))}
+    out = runner.invoke(cli, [*base, "config", "set", "broker", AMQP], env=env)
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(cli, [*base, "workers"], env=env)
+    assert out.exit_code == 2 and "events:" in out.output and "not Redis" in out.output
+    out = runner.invoke(cli, [*base, "config", "set", "events", AMQP], env=env)
+    assert out.exit_code == 2 and "events: use a redis://" in out.output
+    out = runner.invoke(cli, [*base, "config", "set", "broker", "kafka://h:9092"], env=env)
+    assert out.exit_code == 2 and "amqp://" in out.output

@@ -28,9 +28,23 @@ def c(tmp_path: Path) -> Iterator[Cluster]:
         yield cluster
 
 
-def cells(screen: WorkersScreen, table: str) -> list[list[str]]:
+def cells(screen: WorkersScreen, table: str, first: str) -> list[str]:
+    """The row of `table` whose first cell is `first` (other tests' workers and queues
+    may share the database)."""
     t = screen.query_one(table, DataTable)
-    return [[str(v) for v in t.get_row_at(i)] for i in range(t.row_count)]
+    rows = [[str(v) for v in t.get_row_at(i)] for i in range(t.row_count)]
+    (row,) = [r for r in rows if r[0] == first]
+    return row
+
+
+def slots(c: Cluster, host: str) -> int:
+    return {w.host: w.concurrency for w in c.engine.list_workers()}[host]
+
+
+async def to_row(pilot: Any, screen: WorkersScreen, host: str) -> None:
+    table = screen.query_one("#workers-table", DataTable)
+    table.move_cursor(row=table.get_row_index(host))
+    await settle(pilot)
 
 
 async def confirm(pilot: Any, expect: str) -> None:
@@ -56,38 +70,37 @@ async def test_grow_shrink_and_consumers_from_the_screen_reach_a_real_worker(
         screen = WorkersScreen(c.engine, refresh=0)
         app.push_screen(screen)
         await settle(pilot)
-        (row,) = cells(screen, "#workers-table")
-        assert row[:4] == [host, "online", qa, "1"]
-        queues = {r[0]: r for r in cells(screen, "#queues-table")}
-        assert queues[qa][1:4] == ["0", "0", f"1 ({host})"]
+        await to_row(pilot, screen, host)
+        assert cells(screen, "#workers-table", host)[:4] == [host, "online", qa, "1"]
+        assert cells(screen, "#queues-table", qa)[1:4] == ["0", "0", f"1 ({host})"]
 
         await pilot.press("plus")  # grow, confirmed
         await confirm(pilot, f"Grow the pool of {host} to 2 slot(s)?")
-        assert cells(screen, "#workers-table")[0][3] == "2"
-        assert [w.concurrency for w in c.engine.list_workers()] == [2]
+        assert cells(screen, "#workers-table", host)[3] == "2"
+        assert slots(c, host) == 2
 
         await pilot.press("a")  # consume queue b too, confirmed
         await until(pilot, lambda: isinstance(app.screen, PromptScreen), "the queue prompt")
         app.screen.query_one(Input).value = qb
         await pilot.press("enter")
         await confirm(pilot, f"Make {host} consume queue {qb}?")
-        assert cells(screen, "#workers-table")[0][2] == f"{qa},{qb}"
-        assert {r[0]: r[3] for r in cells(screen, "#queues-table")}[qb] == f"1 ({host})"
+        assert cells(screen, "#workers-table", host)[2] == f"{qa},{qb}"
+        assert cells(screen, "#queues-table", qb)[3] == f"1 ({host})"
 
         await pilot.press("x")  # stop consuming b, confirmed
         await until(pilot, lambda: isinstance(app.screen, PromptScreen), "the queue prompt")
         app.screen.query_one(Input).value = qb
         await pilot.press("enter")
         await confirm(pilot, f"Make {host} stop consuming queue {qb}?")
-        assert cells(screen, "#workers-table")[0][2] == qa
+        assert cells(screen, "#workers-table", host)[2] == qa
 
         await pilot.press("minus")  # shrink back, confirmed
         await confirm(pilot, f"Shrink the pool of {host} to 1 slot(s)?")
-        assert cells(screen, "#workers-table")[0][3] == "1"
+        assert cells(screen, "#workers-table", host)[3] == "1"
         await pilot.press("minus")  # one slot: refused here, nothing sent
         await settle(pilot)
         assert not isinstance(app.screen, ConfirmScreen)
-        assert [w.concurrency for w in c.engine.list_workers()] == [1]
+        assert slots(c, host) == 1
 
 
 def fixed() -> tuple[list[WorkerInfo], list[QueueInfo]]:

@@ -13,8 +13,11 @@ from jobtui.engine.model.broker import (
     CONFIG_KEYS,
     ENV_BROKER,
     ENV_BROKER_PASSWORD,
+    ENV_EVENTS,
+    ENV_EVENTS_PASSWORD,
     LOCAL_QUEUE,
     PREFIX,
+    REDIS_SCHEMES,
     BrokerConfig,
     QueueInfo,
     WorkerInfo,
@@ -22,6 +25,7 @@ from jobtui.engine.model.broker import (
     check_namespace,
     check_password_ref,
     check_queue,
+    is_redis,
 )
 from jobtui.engine.model.errors import FieldError, InvalidInput
 from jobtui.engine.store import remote as remote_rows
@@ -48,8 +52,10 @@ class ScaleAPI(EngineBase):
             return self.get_config()
         if key == "broker":
             value = check_broker_url(value)
-        elif key == "broker_password":
-            value = check_password_ref(value)
+        elif key == "events":
+            value = check_broker_url(value, "events", REDIS_SCHEMES)
+        elif key in ("broker_password", "events_password"):
+            value = check_password_ref(value, key)
         elif key == "namespace":
             value = check_namespace(value)
         self.store.set_setting(SETTING.format(key), value)
@@ -71,7 +77,29 @@ class ScaleAPI(EngineBase):
         if password:
             check_password_ref(password, ENV_BROKER_PASSWORD)
         namespace = self.store.get_setting(SETTING.format("namespace")) or PREFIX
-        return BrokerConfig(check_broker_url(url, field), password or None, namespace)
+        url = check_broker_url(url, field)
+        events_field = "events"
+        events = os.environ.get(ENV_EVENTS)
+        if events:
+            events_field = ENV_EVENTS
+        else:
+            events = self.store.get_setting(SETTING.format("events"))
+        if events:
+            events = check_broker_url(events, events_field, REDIS_SCHEMES)
+        elif not is_redis(url):
+            raise InvalidInput(
+                f"events: the broker {url} is not Redis, and events, run claims and cancels "
+                "travel on Redis: jobtui config set events redis://HOST:6379/0 "
+                f"(or {ENV_EVENTS})"
+            )
+        events_password = os.environ.get(ENV_EVENTS_PASSWORD) or self.store.get_setting(
+            SETTING.format("events_password")
+        )
+        if events_password:
+            check_password_ref(events_password, ENV_EVENTS_PASSWORD)
+        return BrokerConfig(
+            url, password or None, namespace, events or None, events_password or None
+        )
 
     def queue_problem(self, queue: str) -> FieldError | None:
         """Why a job cannot use `queue` here (a Celery queue needs a broker), or None."""
@@ -121,6 +149,7 @@ class ScaleAPI(EngineBase):
         return run_worker(
             config.resolved_url(),
             queues,
+            events_url=config.resolved_events_url(),
             concurrency=concurrency,
             hostname=name,
             data_dir=Path(self.data_dir),
@@ -152,12 +181,12 @@ class ScaleAPI(EngineBase):
         from jobtui.engine.run.events import connect
 
         config = self._need_broker(broker)
-        url = config.resolved_url()
         try:
-            presence = celery_control.read_presence(connect(url))
+            presence = celery_control.read_presence(connect(config.resolved_events_url()))
         except Exception as exc:
-            raise InvalidInput(f"broker: {config.url} is unreachable ({exc})") from None
-        app = make_celery(url)
+            where = config.events or config.url
+            raise InvalidInput(f"broker: {where} is unreachable ({exc})") from None
+        app = make_celery(config.resolved_url())
         found = celery_control.inspect(app, presence, timeout)
         workers = celery_control.workers(found)
         if not with_queues:
@@ -209,7 +238,7 @@ class ScaleAPI(EngineBase):
         if not sep or not port.isdigit() or not 0 < int(port) < 65536:
             raise InvalidInput(f"metrics: {address!r} is not HOST:PORT (like 127.0.0.1:9464)")
         config = self.broker_config()
-        counter = presence_counter(config.resolved_url()) if config is not None else None
+        counter = presence_counter(config.resolved_events_url()) if config is not None else None
         try:
             return serve_metrics(self.store, host.strip("[]") or "127.0.0.1", int(port), counter)
         except OSError as exc:

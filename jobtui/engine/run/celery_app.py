@@ -87,7 +87,7 @@ def make_celery(url: str) -> Any:
 class WorkerState:
     """One `jobtui worker` process: who it is and what it runs."""
 
-    url: str
+    url: str  # the Redis of events, claims and cancels (not the task broker's, if other)
     hostname: str
     data_dir: Path
     queues: list[str]
@@ -283,6 +283,7 @@ def run_worker(
     data_dir: Path,
     grace: float = GRACE,
     loglevel: str = "INFO",
+    events_url: str | None = None,
 ) -> int:
     """Run a Celery worker in the foreground on `queues` (a thread pool: one thread per
     slot, each waiting on its run's process; it can grow and shrink). SIGTERM: no new
@@ -297,13 +298,13 @@ def run_worker(
     # Set here, not with -P: Celery's -P only takes its own pool names.
     app.conf.worker_pool = POOL
     state = WorkerState(
-        url=url,
+        url=events_url or url,
         hostname=hostname,
         data_dir=Path(data_dir),
         queues=queues,
         concurrency=concurrency,
         grace=grace,
-        client=connect(url),
+        client=connect(events_url or url),
     )
     STATE = state
 

@@ -121,14 +121,16 @@ class CeleryExecutor:
     # -- connections ------------------------------------------------------------------
     @property
     def url(self) -> str:
+        """The task broker's URL (Redis or RabbitMQ)."""
         if self._url is None:
             self._url = self.broker.resolved_url()
         return self._url
 
     @property
     def client(self) -> Any:
+        """The Redis of events, claims and cancels (the broker itself when it is Redis)."""
         if self._client is None:
-            self._client = connect(self.url)
+            self._client = connect(self.broker.resolved_events_url())
         return self._client
 
     @property
