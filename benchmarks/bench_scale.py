@@ -5,7 +5,8 @@ Dispatch -> running: from `queue_run` to the first line the run's process writes
 "run N of ..." line, stamped where it executes; one machine, one clock), p50/p99 over
 sequential runs of `true`: the local executor (the baseline) and the Celery executor in
 the same run. Throughput: 100 runs of `true` queued at once on one Celery queue, with one
-worker of concurrency 1, then two. Needs Redis on 127.0.0.1:6379 (database 15). Not a
+worker of concurrency 1, then two. Needs Redis on 127.0.0.1:6379 (database 15, or
+JOBTUI_BENCH_REDIS). Not a
 test: it never fails on timing; it prints `uptime`'s load beside the figures.
 
     python -m benchmarks scale [--latency 20] [--runs 100]
@@ -28,7 +29,8 @@ from typing import Any
 
 from jobtui.engine import Engine
 
-URL = "redis://127.0.0.1:6379/15"
+# JOBTUI_BENCH_REDIS: another database (several people benchmark on one Redis).
+URL = os.environ.get("JOBTUI_BENCH_REDIS", "redis://127.0.0.1:6379/15")
 
 
 def load() -> str:
