@@ -61,9 +61,15 @@ class Cluster:
         return f"{self.ns}-{name}"
 
     def start_worker(
-        self, name: str, queues: list[str], concurrency: int = 1, url: str | None = None
+        self,
+        name: str,
+        queues: list[str],
+        concurrency: int = 1,
+        url: str | None = None,
+        wrap: list[str] | None = None,
     ) -> subprocess.Popen[bytes]:
-        """`jobtui worker` in its own data directory, returned once it is ready."""
+        """`jobtui worker` in its own data directory, returned once it is ready (`wrap`:
+        the command it runs under, like `ip netns exec NS`)."""
         work = self.tmp / f"worker-{name}"
         work.mkdir(exist_ok=True)
         host = self.host(name)
@@ -71,6 +77,7 @@ class Cluster:
         if self.events:
             env["JOBTUI_EVENTS"] = self.events
         argv = [
+            *(wrap or []),
             sys.executable,
             "-m",
             "jobtui",
