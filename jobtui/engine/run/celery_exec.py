@@ -58,6 +58,7 @@ log = logging.getLogger("jobtui.daemon")
 NAME = "celery"
 READ_COUNT = 500
 PING_EVERY = 1.0
+WORKERS_COUNT_EVERY = 5.0  # seconds between two counts of live workers (a SCAN)
 WORKERS_RENEW = 10.0  # the workers count is written at least this often (seconds)
 CONSUMER = "daemon"
 
@@ -110,6 +111,7 @@ class CeleryExecutor:
         self._group_ready = False
         self._workers_online = -1
         self._workers_written = 0.0
+        self._workers_counted = -WORKERS_COUNT_EVERY
         self._read_pending = True  # first what a previous daemon read and did not ack
         self._since = self.clock.now()  # silence is counted from here at the earliest
         self._ended: list[int] = []
@@ -172,7 +174,11 @@ class CeleryExecutor:
     def _count_workers(self, now: float) -> None:
         """Keep the count of live workers (their presence keys) in the control SQLite, for
         the dashboard's header: written when it changes, and renewed so clients can tell a
-        fresh count from the last one of a stopped daemon."""
+        fresh count from the last one of a stopped daemon. Counted every few seconds, not
+        at each ping: a SCAN walks the whole database (claims stay a week)."""
+        if now - self._workers_counted < WORKERS_COUNT_EVERY:
+            return
+        self._workers_counted = now
         try:
             online = sum(1 for _ in self.client.scan_iter(worker_key("*"), count=1000))
         except Exception:
