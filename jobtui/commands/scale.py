@@ -151,6 +151,33 @@ def cancel_queue(obj: Context, host: str, queue: str, broker: str | None) -> Non
     echo(obj.engine.worker_queue(host, queue, False, broker))
 
 
+@workers.command("queues")
+@click.option("--broker", default=None, help="Broker URL (default: JOBTUI_BROKER or config).")
+@click.option("--timeout", type=float, default=1.0, show_default=True, help="Seconds to wait.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def queues_cmd(obj: Context, broker: str | None, timeout: float, as_json: bool) -> None:
+    """Queues a worker consumes or a job names: depth on the broker, unacknowledged
+    deliveries, consumers, and this host's runs waiting to be sent."""
+    _, found = obj.engine.scale_overview(broker, timeout)
+    if as_json:
+        print_json(found)
+        return
+    print_table(
+        ["queue", "depth", "unacked", "consumers", "waiting here"],
+        [
+            [
+                q.name,
+                "?" if q.depth is None else q.depth,
+                q.unacked,
+                ",".join(q.consumers) or "—",
+                q.waiting_runs,
+            ]
+            for q in found
+        ],
+    )
+
+
 @workers.command("grow")
 @click.argument("host")
 @click.argument("n", type=int, default=1)

@@ -6,6 +6,7 @@ processes on the real Redis, database 13."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import re
@@ -221,6 +222,12 @@ def test_a_queue_nobody_consumes_shows_its_depth_and_no_consumer(c: Cluster) -> 
     queues = {q.name: q for q in c.engine.scale_overview()[1]}
     assert queues[c.queue("nobody")].consumers == []
     assert queues[c.queue("a")].consumers == [c.host("wa")]
+    out = CliRunner().invoke(
+        cli, ["--data-dir", str(c.engine.data_dir), "workers", "queues", "--json"]
+    )
+    assert out.exit_code == 0, out.output
+    listed = {q["name"]: q for q in json.loads(out.output)}
+    assert (listed[c.queue("nobody")]["depth"], listed[c.queue("nobody")]["consumers"]) == (1, [])
 
 
 def test_the_daemon_counts_live_workers_for_the_dashboard_header(tmp_path: Path) -> None:
