@@ -4,9 +4,11 @@ completed per minute with 1 and with 2 Celery workers of 1 slot each.
 Dispatch -> running: from `queue_run` to the first line the run's process writes (its
 "run N of ..." line, stamped where it executes; one machine, one clock), p50/p99 over
 sequential runs of `true`: the local executor (the baseline) and the Celery executor in
-the same run. Throughput: 100 runs of `true` queued at once on one Celery queue, with one
-worker of concurrency 1, then two. Needs Redis on 127.0.0.1:6379 (database 15). Not a
-test: it never fails on timing; it prints `uptime`'s load beside the figures.
+the same run. Throughput: runs of `true` queued at once on one Celery queue, with one
+worker of concurrency 1 and with two, in phases 1, 2, 2, 1 of 50 runs each (100 per
+configuration), so that a load drifting meanwhile weighs on both. Needs Redis on
+127.0.0.1:6379 (database 15, or JOBTUI_BENCH_REDIS). Not a test: it never fails on timing;
+it prints `uptime`'s load beside the figures, and the CPU each run cost.
 
     python -m benchmarks scale [--latency 20] [--runs 100]
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -28,7 +31,9 @@ from typing import Any
 
 from jobtui.engine import Engine
 
-URL = "redis://127.0.0.1:6379/15"
+# JOBTUI_BENCH_REDIS: another database (several people benchmark on one Redis).
+TICK_S = 0.25  # the daemon's tick (schedule/daemon.py)
+URL = os.environ.get("JOBTUI_BENCH_REDIS", "redis://127.0.0.1:6379/15")
 
 
 def load() -> str:
@@ -110,15 +115,22 @@ class Bench:
                 proc.wait()
         self.workers = []
 
-    def step_until_final(self, ids: list[int], timeout: float = 900) -> None:
+    def step_until_final(self, ids: list[int], timeout: float = 900, every: float = 0.02) -> None:
+        """Step the daemon every `every` seconds until the runs have ended. One query per
+        pass: the harness must not eat the CPU the workers it measures need (it polled
+        each run, every 20 ms, at first: a third of a core on 100 runs)."""
+        from jobtui.engine import RunState
+        from jobtui.engine.store.runs import states_of
+
         deadline = time.monotonic() + timeout
         while True:
             self.daemon.step()
-            if all(self.engine.get_run(i).state.is_final for i in ids):
+            states = states_of(self.engine.store, ids)
+            if len(states) == len(ids) and all(RunState(s).is_final for s in states.values()):
                 return
             if time.monotonic() > deadline:
                 raise RuntimeError("runs did not end in time")
-            time.sleep(0.02)
+            time.sleep(every)
 
     def latency(self, job: str, n: int) -> list[float]:
         out = []
@@ -131,11 +143,33 @@ class Bench:
             out.append(first.ts.timestamp() - run.queued_at.timestamp())
         return out
 
-    def throughput(self, runs: int) -> float:
+    def throughput(self, runs: int) -> tuple[float, float, float]:
+        """Runs completed per minute, and CPU seconds per run on the control host (this
+        process: the daemon's dispatch and ingest) and on the workers (their runs
+        included). The daemon steps at its own tick (250 ms), as `jobtui daemon` does."""
         ids = [self.engine.queue_run("celery-true").id for _ in range(runs)]
-        started = time.monotonic()
-        self.step_until_final(ids)
-        return runs / (time.monotonic() - started) * 60
+        started, control, workers = time.monotonic(), _cpu_self(), self._cpu_workers()
+        self.step_until_final(ids, every=TICK_S)
+        per_minute = runs / (time.monotonic() - started) * 60
+        return (
+            per_minute,
+            (_cpu_self() - control) / runs,
+            (self._cpu_workers() - workers) / runs,
+        )
+
+    def consume(self, name: str, on: bool) -> None:
+        """Make worker `name` consume this benchmark's queue, or stop (asked again when a
+        loaded host lets the answer miss its 2 s: both are idempotent)."""
+        for attempt in range(5):
+            try:
+                self.engine.worker_queue(f"{self.ns}-{name}", self.queue, on)
+                return
+            except Exception:
+                if attempt == 4:
+                    raise
+
+    def _cpu_workers(self) -> float:
+        return sum(_cpu_of(p.pid) for p in self.workers)
 
     def close(self) -> None:
         import redis
@@ -149,6 +183,21 @@ class Bench:
         self.engine.close()
 
 
+def _cpu_self() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu_of(pid: int) -> float:
+    """CPU seconds of a process and of its children it reaped (a worker's runs)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    # utime, stime, cutime, cstime: fields 14-17 of proc(5), 12-15 after the name
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -157,7 +206,12 @@ def pct(values: list[float], p: float) -> float:
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks scale")
     parser.add_argument("--latency", type=int, default=20, help="sequential runs per executor")
-    parser.add_argument("--runs", type=int, default=100, help="runs of the throughput figure")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=100,
+        help="runs per configuration (1 and 2 workers), in two halves",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         bench = Bench(Path(tmp))
@@ -175,14 +229,27 @@ def main(argv: list[str]) -> None:
                     f"  {name:<18} p50 {statistics.median(values) * 1000:7.0f} ms   "
                     f"p99 {pct(values, 99) * 1000:7.0f} ms"
                 )
-            one = bench.throughput(args.runs)
-            print(
-                f"{args.runs} runs, 1 worker x 1 slot:  {one:6.1f} runs/min (load {load()})",
-                flush=True,
-            )
+            # Both workers start now; the second consumes the queue only in the 2-worker
+            # phases (add_consumer / cancel_consumer, as from the Workers screen). The
+            # phases go 1, 2, 2, 1 with half the runs each: a load that drifts during the
+            # benchmark (on a shared host it does, 12 -> 25 once) weighs on both sides.
             bench.start_worker("w2")
-            two = bench.throughput(args.runs)
-            print(f"{args.runs} runs, 2 workers x 1 slot: {two:6.1f} runs/min (load {load()})")
+            bench.consume("w2", False)
+            half = max(1, args.runs // 2)
+            figures: dict[int, list[tuple[float, float, float]]] = {1: [], 2: []}
+            for n in (1, 2, 2, 1):
+                bench.consume("w2", n == 2)
+                per_minute, control, worker = bench.throughput(half)
+                figures[n].append((per_minute, control, worker))
+                print(
+                    f"{half} runs, {n} worker{'s' if n == 2 else ''} x 1 slot: "
+                    f"{per_minute:6.1f} runs/min (load {load()}); CPU per run: control "
+                    f"{control * 1000:.0f} ms, worker side {worker * 1000:.0f} ms",
+                    flush=True,
+                )
+            one = 2 / sum(1 / f[0] for f in figures[1])  # runs/min over both halves
+            two = 2 / sum(1 / f[0] for f in figures[2])
+            print(f"{2 * half} runs each: 1 worker {one:.1f} runs/min, 2 workers {two:.1f}")
             print(f"2 workers / 1 worker: {two / one:.2f}x (target >= 1.7x; 2 cores shared)")
         finally:
             bench.close()

@@ -146,6 +146,8 @@ def status_cmd(obj: Context, as_json: bool) -> None:
                 + f"; {info.get('missed', 0)} missed fire(s), {info.get('caught_up', 0)} "
                 "caught up"
             )
+        if "workers" in info:
+            echo(f"celery workers online: {info['workers']}")
         fires = info.get("next_fires") or []
         if fires:
             echo("next fires:")

@@ -5,13 +5,16 @@ from __future__ import annotations
 import click
 
 from jobtui.cli import Context, echo, pass_context, print_json, print_table
+from jobtui.engine import InvalidInput
 
 
 @click.group("config")
 def config() -> None:
-    """Settings of this installation: `broker` (a redis:// URL, without its password) and
-    `broker_password` (a secret reference: env:NAME or file:PATH). JOBTUI_BROKER and
-    JOBTUI_BROKER_PASSWORD override them."""
+    """Settings of this installation: `broker` (a redis:// or amqp:// URL, without its
+    password) and `broker_password` (a secret reference: env:NAME or file:PATH); with a
+    RabbitMQ broker, `events` (the redis:// URL of events) and `events_password`.
+    JOBTUI_BROKER, JOBTUI_BROKER_PASSWORD, JOBTUI_EVENTS and JOBTUI_EVENTS_PASSWORD
+    override them."""
 
 
 @config.command("set")
@@ -146,6 +149,57 @@ def add_queue(obj: Context, host: str, queue: str, broker: str | None) -> None:
 def cancel_queue(obj: Context, host: str, queue: str, broker: str | None) -> None:
     """Make the worker HOST stop consuming QUEUE (its running runs go on)."""
     echo(obj.engine.worker_queue(host, queue, False, broker))
+
+
+@workers.command("queues")
+@click.option("--broker", default=None, help="Broker URL (default: JOBTUI_BROKER or config).")
+@click.option("--timeout", type=float, default=1.0, show_default=True, help="Seconds to wait.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def queues_cmd(obj: Context, broker: str | None, timeout: float, as_json: bool) -> None:
+    """Queues a worker consumes or a job names: depth on the broker, unacknowledged
+    deliveries, consumers, and this host's runs waiting to be sent."""
+    _, found = obj.engine.scale_overview(broker, timeout)
+    if as_json:
+        print_json(found)
+        return
+    print_table(
+        ["queue", "depth", "unacked", "consumers", "waiting here"],
+        [
+            [
+                q.name,
+                "?" if q.depth is None else q.depth,
+                q.unacked,
+                ",".join(q.consumers) or "—",
+                q.waiting_runs,
+            ]
+            for q in found
+        ],
+    )
+
+
+@workers.command("grow")
+@click.argument("host")
+@click.argument("n", type=int, default=1)
+@click.option("--broker", default=None, help="Broker URL (default: JOBTUI_BROKER or config).")
+@pass_context
+def grow(obj: Context, host: str, n: int, broker: str | None) -> None:
+    """Give the worker HOST N more slots (Celery pool_grow)."""
+    if n < 1:
+        raise InvalidInput("n: must be at least 1")
+    echo(obj.engine.worker_pool(host, n, broker))
+
+
+@workers.command("shrink")
+@click.argument("host")
+@click.argument("n", type=int, default=1)
+@click.option("--broker", default=None, help="Broker URL (default: JOBTUI_BROKER or config).")
+@pass_context
+def shrink(obj: Context, host: str, n: int, broker: str | None) -> None:
+    """Take N slots from the worker HOST (its running runs go on; it keeps one)."""
+    if n < 1:
+        raise InvalidInput("n: must be at least 1")
+    echo(obj.engine.worker_pool(host, -n, broker))
 
 
 commands = [config, worker, workers]

@@ -67,6 +67,9 @@ def daemon_text(
         text.append(" · paused", style="bold")
     if status.alive and status.condition:
         text.append(f" · {status.condition}", style="bold")
+    workers = (status.info or {}).get("workers")
+    if status.alive and isinstance(workers, int):
+        text.append(f" · {workers} worker{'' if workers == 1 else 's'}", style="bold")
     if status.alive:
         text.append(" · at start: " + reconciled_text(status.info or {}))
     if note:

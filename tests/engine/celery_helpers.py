@@ -28,7 +28,8 @@ from jobtui.engine.run.local import LocalExecutor
 from jobtui.engine.schedule.daemon import Daemon
 from tests.conftest import require_server
 
-REDIS_DB = 14
+# Each helper session may be given its own database (the tests clean only their namespace).
+REDIS_DB = int(os.environ.get("JOBTUI_TEST_REDIS_DB", "14"))
 GRACE = 1.0
 STALE_AFTER = 5.0
 
@@ -47,6 +48,11 @@ class Cluster:
     tmp: Path
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     daemon: Daemon | None = None
+    events: str | None = None  # the events Redis when the task broker (url) is RabbitMQ
+
+    @property
+    def redis_url(self) -> str:
+        return self.events or self.url
 
     def queue(self, name: str) -> str:
         return f"{self.ns}-{name}"
@@ -55,14 +61,23 @@ class Cluster:
         return f"{self.ns}-{name}"
 
     def start_worker(
-        self, name: str, queues: list[str], concurrency: int = 1, url: str | None = None
+        self,
+        name: str,
+        queues: list[str],
+        concurrency: int = 1,
+        url: str | None = None,
+        wrap: list[str] | None = None,
     ) -> subprocess.Popen[bytes]:
-        """`jobtui worker` in its own data directory, returned once it is ready."""
+        """`jobtui worker` in its own data directory, returned once it is ready (`wrap`:
+        the command it runs under, like `ip netns exec NS`)."""
         work = self.tmp / f"worker-{name}"
         work.mkdir(exist_ok=True)
         host = self.host(name)
         env = {**os.environ, "JOBTUI_BROKER": url or self.url}
+        if self.events:
+            env["JOBTUI_EVENTS"] = self.events
         argv = [
+            *(wrap or []),
             sys.executable,
             "-m",
             "jobtui",
@@ -86,7 +101,7 @@ class Cluster:
         )
         log.close()
         self.workers[name] = proc
-        client = redis.Redis.from_url(url or self.url)
+        client = redis.Redis.from_url(self.events or url or self.url)
         wait_for(
             lambda: client.exists(worker_key(host)) or proc.poll() is not None,
             f"worker {host} ready",
@@ -108,7 +123,8 @@ class Cluster:
             proc.wait()
 
     def make_daemon(self, url: str | None = None) -> Daemon:
-        broker = BrokerConfig(url or self.url, namespace=self.ns)
+        broker = BrokerConfig(url, namespace=self.ns) if url else self.engine.broker_config()
+        assert broker is not None
         executors: dict[str, Any] = {
             "local": LocalExecutor(self.engine.store, self.engine.data_dir, grace=GRACE),
             REMOTE: CeleryExecutor(self.engine.store, broker, grace=GRACE, stale_after=STALE_AFTER),
@@ -145,11 +161,13 @@ class Cluster:
         for name in list(self.workers):
             self.stop_worker(name)
         self.stop_daemon()
-        client = redis.Redis.from_url(self.url)
+        client = redis.Redis.from_url(self.redis_url)
         with contextlib.suppress(Exception):
             for key in client.scan_iter(f"{self.ns}:*"):
                 client.delete(key)
             for key in client.scan_iter(f"{self.ns}-*"):  # Celery's queues of this test
+                client.delete(key)
+            for key in client.scan_iter(f"_kombu.binding*.{self.ns}-*"):  # and their bindings
                 client.delete(key)
 
 
@@ -166,19 +184,38 @@ def wait_for(
         time.sleep(interval)
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
+@contextlib.contextmanager
+def open_cluster(
+    tmp_path: Path,
+    db: int = REDIS_DB,
+    broker: str | None = None,
+    password: str | None = None,
+    port: int = 6379,
+) -> Iterator[Cluster]:
+    """A control host on Redis database `db` (each test file keeps to its own); with
+    `broker` (RabbitMQ), tasks go there and events stay on that Redis."""
     require_server("Redis", "127.0.0.1", 6379)
     engine = Engine.open(data_dir=tmp_path / "control")
     ns = "t" + uuid.uuid4().hex[:10]
-    engine.set_config("broker", redis_url())
+    events = redis_url(port, db) if broker else None
+    if events:
+        engine.set_config("events", events)
+    engine.set_config("broker", broker or redis_url(port, db))
+    if password:
+        engine.set_config("broker_password", password)
     engine.set_config("namespace", ns)
-    c = Cluster(engine, redis_url(), ns, tmp_path)
+    c = Cluster(engine, broker or redis_url(port, db), ns, tmp_path, events=events)
     try:
         yield c
     finally:
         c.close()
         engine.close()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    with open_cluster(tmp_path) as c:
+        yield c
 
 
 def free_port() -> int:

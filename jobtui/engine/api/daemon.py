@@ -14,6 +14,10 @@ from jobtui.engine.model.errors import InvalidInput, JobtuiError
 from jobtui.engine.model.types import DaemonStatus
 from jobtui.engine.run.doorbell import ring
 from jobtui.engine.store import fires, lease
+from jobtui.engine.store import remote as remote_rows
+
+# The daemon renews its count of live workers every 10 s; older is a stopped daemon's.
+WORKERS_FRESH = 30.0
 
 if TYPE_CHECKING:
     from jobtui.engine.model.types import Job
@@ -47,6 +51,11 @@ class DaemonAPI(EngineBase):
             if isinstance(pulse, int | float) and self.now() - float(pulse) <= STALE_AFTER_S:
                 responsive = True
                 condition = holder.get("condition") or None
+        if alive:
+            # Counted by the daemon's Celery executor (absent without a broker).
+            workers = remote_rows.workers_online(self.store, self.now(), WORKERS_FRESH)
+            if workers is not None:
+                info["workers"] = workers
         info["next_fires"] = [
             {"job": job, "at": to_datetime(at)}
             for job, at in fires.upcoming(self.store, next_fires)

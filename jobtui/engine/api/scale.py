@@ -3,10 +3,8 @@ Celery workers (`jobtui worker`, `jobtui workers`) and the daemon's remote execu
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +13,22 @@ from jobtui.engine.model.broker import (
     CONFIG_KEYS,
     ENV_BROKER,
     ENV_BROKER_PASSWORD,
+    ENV_EVENTS,
+    ENV_EVENTS_PASSWORD,
     LOCAL_QUEUE,
     PREFIX,
+    REDIS_SCHEMES,
     BrokerConfig,
+    QueueInfo,
     WorkerInfo,
     check_broker_url,
     check_namespace,
     check_password_ref,
     check_queue,
-    worker_key,
+    is_redis,
 )
-from jobtui.engine.model.errors import FieldError, InvalidInput, NotFound
+from jobtui.engine.model.errors import FieldError, InvalidInput
+from jobtui.engine.store import remote as remote_rows
 
 SETTING = "config.{}"
 
@@ -49,8 +52,10 @@ class ScaleAPI(EngineBase):
             return self.get_config()
         if key == "broker":
             value = check_broker_url(value)
-        elif key == "broker_password":
-            value = check_password_ref(value)
+        elif key == "events":
+            value = check_broker_url(value, "events", REDIS_SCHEMES)
+        elif key in ("broker_password", "events_password"):
+            value = check_password_ref(value, key)
         elif key == "namespace":
             value = check_namespace(value)
         self.store.set_setting(SETTING.format(key), value)
@@ -72,7 +77,29 @@ class ScaleAPI(EngineBase):
         if password:
             check_password_ref(password, ENV_BROKER_PASSWORD)
         namespace = self.store.get_setting(SETTING.format("namespace")) or PREFIX
-        return BrokerConfig(check_broker_url(url, field), password or None, namespace)
+        url = check_broker_url(url, field)
+        events_field = "events"
+        events = os.environ.get(ENV_EVENTS)
+        if events:
+            events_field = ENV_EVENTS
+        else:
+            events = self.store.get_setting(SETTING.format("events"))
+        if events:
+            events = check_broker_url(events, events_field, REDIS_SCHEMES)
+        elif not is_redis(url):
+            raise InvalidInput(
+                f"events: the broker {url} is not Redis, and events, run claims and cancels "
+                "travel on Redis: jobtui config set events redis://HOST:6379/0 "
+                f"(or {ENV_EVENTS})"
+            )
+        events_password = os.environ.get(ENV_EVENTS_PASSWORD) or self.store.get_setting(
+            SETTING.format("events_password")
+        )
+        if events_password:
+            check_password_ref(events_password, ENV_EVENTS_PASSWORD)
+        return BrokerConfig(
+            url, password or None, namespace, events or None, events_password or None
+        )
 
     def queue_problem(self, queue: str) -> FieldError | None:
         """Why a job cannot use `queue` here (a Celery queue needs a broker), or None."""
@@ -122,6 +149,7 @@ class ScaleAPI(EngineBase):
         return run_worker(
             config.resolved_url(),
             queues,
+            events_url=config.resolved_events_url(),
             concurrency=concurrency,
             hostname=name,
             data_dir=Path(self.data_dir),
@@ -141,86 +169,60 @@ class ScaleAPI(EngineBase):
     def list_workers(self, broker: str | None = None, timeout: float = 1.0) -> list[WorkerInfo]:
         """Live Celery workers: what Celery's inspection answers within `timeout`, with the
         presence each `jobtui worker` keeps on Redis (heartbeat, counts)."""
+        return self.scale_overview(broker, timeout, with_queues=False)[0]
+
+    def scale_overview(
+        self, broker: str | None = None, timeout: float = 1.0, *, with_queues: bool = True
+    ) -> tuple[list[WorkerInfo], list[QueueInfo]]:
+        """The live workers and (with_queues) every queue a worker consumes or a job names:
+        depth on the broker, unacknowledged deliveries, consumers; one inspection round."""
+        from jobtui.engine.run import celery_control
         from jobtui.engine.run.celery_app import make_celery
         from jobtui.engine.run.events import connect
 
         config = self._need_broker(broker)
-        url = config.resolved_url()
-        client = connect(url)
-        presence: dict[str, dict[str, Any]] = {}
         try:
-            for key in client.scan_iter(worker_key("*")):
-                raw = client.get(key)
-                if raw:
-                    data = json.loads(raw)
-                    presence[str(data.get("hostname"))] = data
+            presence = celery_control.read_presence(connect(config.resolved_events_url()))
+        except Exception as exc:
+            where = config.events or config.url
+            raise InvalidInput(f"broker: {where} is unreachable ({exc})") from None
+        app = make_celery(config.resolved_url())
+        found = celery_control.inspect(app, presence, timeout)
+        workers = celery_control.workers(found)
+        if not with_queues:
+            return workers, []
+        waiting = remote_rows.queue_depth(self.store)
+        try:
+            queues = celery_control.queues(app, found, remote_rows.job_queues(self.store), waiting)
         except Exception as exc:
             raise InvalidInput(f"broker: {config.url} is unreachable ({exc})") from None
-        # Each question waits for `timeout` unless `limit` answers came: every jobtui worker
-        # keeps a presence key, so their count is the answers to wait for.
-        inspect = make_celery(url).control.inspect(timeout=timeout, limit=len(presence) or None)
-        stats = inspect.stats() or {}
-        active = inspect.active() or {}
-        queues = inspect.active_queues() or {}
-        now = time.time()
-        out: dict[str, WorkerInfo] = {}
-        for node, st in stats.items():
-            host = node.partition("@")[2] or node
-            p = presence.get(host, {})
-            pool = st.get("pool") or {}
-            out[host] = WorkerInfo(
-                host=host,
-                node=node,
-                online=True,
-                queues=[q.get("name", "") for q in queues.get(node, [])] or p.get("queues", []),
-                concurrency=int(pool.get("max-concurrency") or p.get("concurrency") or 0),
-                active=len(active.get(node, [])),
-                processed=int(p.get("processed") or sum((st.get("total") or {}).values())),
-                failed=int(p.get("failed") or 0),
-                pid=st.get("pid") or p.get("pid"),
-                heartbeat_age=(now - float(p["heartbeat"])) if p.get("heartbeat") else None,
-                runs=list(p.get("active") or []),
-            )
-        for host, p in presence.items():
-            if host not in out:  # kept its presence but did not answer the inspection
-                out[host] = WorkerInfo(
-                    host=host,
-                    node=f"jobtui@{host}",
-                    online=False,
-                    queues=list(p.get("queues") or []),
-                    concurrency=int(p.get("concurrency") or 0),
-                    active=len(p.get("active") or []),
-                    processed=int(p.get("processed") or 0),
-                    failed=int(p.get("failed") or 0),
-                    pid=p.get("pid"),
-                    heartbeat_age=now - float(p.get("heartbeat") or now),
-                    runs=list(p.get("active") or []),
-                )
-        return sorted(out.values(), key=lambda w: w.host)
+        return workers, queues
 
     def worker_queue(
         self, host: str, queue: str, consume: bool = True, broker: str | None = None
     ) -> str:
         """Make the worker on `host` start (or stop) consuming `queue`, as Flower does
         (Celery's add_consumer / cancel_consumer); what the worker answered."""
+        from jobtui.engine.run import celery_control
         from jobtui.engine.run.celery_app import make_celery
 
         check_queue(queue, "queue")
         if queue == LOCAL_QUEUE:
             raise InvalidInput("queue: 'local' runs on the daemon's host; name a Celery queue")
         config = self._need_broker(broker)
-        control = make_celery(config.resolved_url()).control
-        node = host if "@" in host else f"jobtui@{host}"
-        if consume:
-            replies = control.add_consumer(queue, destination=[node], reply=True, timeout=2.0)
-        else:
-            replies = control.cancel_consumer(queue, destination=[node], reply=True, timeout=2.0)
-        for reply in replies or []:
-            for answer in reply.values():
-                if "error" in answer:
-                    raise InvalidInput(f"queue: {answer['error']}")
-                return str(answer.get("ok", answer))
-        raise NotFound(f"no worker {host!r} answered (see jobtui workers)")
+        return celery_control.consume(make_celery(config.resolved_url()), host, queue, consume)
+
+    def worker_pool(self, host: str, delta: int, broker: str | None = None) -> str:
+        """Grow (delta > 0) or shrink (delta < 0) the pool of the worker on `host` by
+        |delta| slots (Celery's pool_grow / pool_shrink); what the worker answered. A pool
+        keeps at least one slot."""
+        from jobtui.engine.run import celery_control
+        from jobtui.engine.run.celery_app import make_celery
+
+        if delta == 0:
+            raise InvalidInput("pool: grow or shrink by at least one slot")
+        config = self._need_broker(broker)
+        return celery_control.resize_pool(make_celery(config.resolved_url()), host, delta)
 
     def remote_executors(self, **options: Any) -> dict[str, Any]:
         """The daemon's executor of Celery queues, when a broker is configured."""
@@ -236,7 +238,7 @@ class ScaleAPI(EngineBase):
         if not sep or not port.isdigit() or not 0 < int(port) < 65536:
             raise InvalidInput(f"metrics: {address!r} is not HOST:PORT (like 127.0.0.1:9464)")
         config = self.broker_config()
-        counter = presence_counter(config.resolved_url()) if config is not None else None
+        counter = presence_counter(config.resolved_events_url()) if config is not None else None
         try:
             return serve_metrics(self.store, host.strip("[]") or "127.0.0.1", int(port), counter)
         except OSError as exc:

@@ -4,6 +4,10 @@ the names the control host and its Celery workers share on Redis. No I/O here.
 The broker is configured once (`jobtui config set broker redis://host:6379/0`, or
 JOBTUI_BROKER); a password never sits in the URL: it goes in `broker_password` (or
 JOBTUI_BROKER_PASSWORD) as `env:NAME` or `file:PATH`, resolved where it is used.
+
+The task broker may also be RabbitMQ (`amqp://host:5672//`). Events, run claims, cancel
+requests and worker presence always live on Redis: with an AMQP broker, `events` (or
+JOBTUI_EVENTS) names that Redis, its password in `events_password` likewise.
 """
 
 from __future__ import annotations
@@ -15,10 +19,14 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from jobtui.engine.model.errors import InvalidInput
 from jobtui.engine.model.secrets import is_secret_reference, resolve_secret
 
-BROKER_SCHEMES = ("redis", "rediss")
-CONFIG_KEYS = ("broker", "broker_password", "namespace")
+REDIS_SCHEMES = ("redis", "rediss")
+AMQP_SCHEMES = ("amqp", "amqps", "pyamqp")
+BROKER_SCHEMES = REDIS_SCHEMES + AMQP_SCHEMES
+CONFIG_KEYS = ("broker", "broker_password", "namespace", "events", "events_password")
 ENV_BROKER = "JOBTUI_BROKER"
 ENV_BROKER_PASSWORD = "JOBTUI_BROKER_PASSWORD"
+ENV_EVENTS = "JOBTUI_EVENTS"
+ENV_EVENTS_PASSWORD = "JOBTUI_EVENTS_PASSWORD"
 LOCAL_QUEUE = "local"
 QUEUE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -57,17 +65,29 @@ def worker_key(hostname: str) -> str:
     return f"{PREFIX}:worker:{hostname}"
 
 
-def check_broker_url(url: str, field: str = "broker") -> str:
-    """A broker URL as stored: redis:// or rediss://, a host, no password in it."""
+def is_redis(url: str) -> bool:
+    return urlsplit(url.strip()).scheme in REDIS_SCHEMES
+
+
+def check_broker_url(
+    url: str, field: str = "broker", schemes: tuple[str, ...] = BROKER_SCHEMES
+) -> str:
+    """A broker URL as stored: redis://, rediss:// or amqp:// (`schemes`), a host, no
+    password in it."""
     url = url.strip()
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 (raises on a bad port)
     except ValueError as exc:
         raise InvalidInput(f"{field}: {exc}") from None
-    if parts.scheme not in BROKER_SCHEMES:
+    if parts.scheme not in schemes:
+        also = (
+            " (or amqp:// for RabbitMQ, like amqp://127.0.0.1:5672//)"
+            if AMQP_SCHEMES[0] in schemes
+            else ""
+        )
         raise InvalidInput(
-            f"{field}: use a redis:// or rediss:// URL (like redis://127.0.0.1:6379/0); "
+            f"{field}: use a redis:// or rediss:// URL (like redis://127.0.0.1:6379/0){also}; "
             f"{parts.scheme or 'no scheme'}:// is not supported"
         )
     if not parts.hostname:
@@ -78,7 +98,7 @@ def check_broker_url(url: str, field: str = "broker") -> str:
             "jobtui config set broker_password env:NAME (or file:PATH)"
         )
     db = parts.path.strip("/")
-    if db and not db.isdigit():
+    if parts.scheme in REDIS_SCHEMES and db and not db.isdigit():
         raise InvalidInput(f"{field}: the database must be a number (like /0), not {db!r}")
     return url
 
@@ -102,24 +122,50 @@ class BrokerConfig:
     url: str
     password: str | None = None
     namespace: str = PREFIX
+    # The Redis of events, claims, cancels and presence when the task broker is not Redis.
+    events: str | None = None
+    events_password: str | None = None
 
     def resolved_url(self) -> str:
-        """The URL with the password put in (resolved now, on the machine that connects)."""
-        if not self.password:
-            return self.url
-        secret = resolve_secret(self.password, field="broker_password")
-        parts = urlsplit(self.url)
-        user = quote(parts.username or "", safe="")
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        netloc = f"{user}:{quote(secret, safe='')}@{host}"
-        if parts.port:
-            netloc += f":{parts.port}"
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        """The task broker's URL with the password put in (resolved now, on the machine
+        that connects)."""
+        return _with_password(self.url, self.password, "broker_password")
+
+    def resolved_events_url(self) -> str:
+        """The Redis URL of events, claims, cancels and presence (the broker itself when
+        it is Redis), with its password put in."""
+        if self.events:
+            return _with_password(self.events, self.events_password, "events_password")
+        if not is_redis(self.url):
+            raise InvalidInput(
+                "events: the broker is not Redis; name the Redis that carries events with "
+                "jobtui config set events redis://HOST:6379/0 (or JOBTUI_EVENTS)"
+            )
+        return self.resolved_url()
 
     def public(self) -> dict[str, str | None]:
-        return {"broker": self.url, "broker_password": self.password, "namespace": self.namespace}
+        return {
+            "broker": self.url,
+            "broker_password": self.password,
+            "namespace": self.namespace,
+            "events": self.events,
+            "events_password": self.events_password,
+        }
+
+
+def _with_password(url: str, password: str | None, field: str) -> str:
+    if not password:
+        return url
+    secret = resolve_secret(password, field=field)
+    parts = urlsplit(url)
+    user = quote(parts.username or "", safe="")
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{user}:{quote(secret, safe='')}@{host}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 @dataclass(frozen=True)
@@ -137,3 +183,14 @@ class WorkerInfo:
     pid: int | None
     heartbeat_age: float | None  # seconds since its last presence beat
     runs: list[int]
+
+
+@dataclass(frozen=True)
+class QueueInfo:
+    """A Celery queue as the Workers screen lists it (as Flower's broker tab does)."""
+
+    name: str
+    depth: int | None  # messages waiting on the broker (None: the broker did not say)
+    unacked: int  # delivered to a worker and not yet acknowledged (late acknowledgement)
+    consumers: list[str]  # hosts of the live workers consuming it
+    waiting_runs: int = 0  # this control host's runs queued for it, not yet sent

@@ -50,6 +50,8 @@ CLAIM_TTL = 7 * 24 * 3600
 PRESENCE_EVERY = 2.0
 PRESENCE_TTL = 10
 WAIT_STEP = 0.1
+# Celery's thread pool that can grow and shrink (pool_grow / pool_shrink), celery_pool.py.
+POOL = "jobtui.engine.run.celery_pool:ResizableThreadPool"
 
 
 def make_celery(url: str) -> Any:
@@ -85,7 +87,7 @@ def make_celery(url: str) -> Any:
 class WorkerState:
     """One `jobtui worker` process: who it is and what it runs."""
 
-    url: str
+    url: str  # the Redis of events, claims and cancels (not the task broker's, if other)
     hostname: str
     data_dir: Path
     queues: list[str]
@@ -281,22 +283,28 @@ def run_worker(
     data_dir: Path,
     grace: float = GRACE,
     loglevel: str = "INFO",
+    events_url: str | None = None,
 ) -> int:
-    """Run a Celery worker in the foreground on `queues` (threads pool: one thread per
-    slot, each waiting on its run's process). SIGTERM: no new task; running runs get
-    `grace` seconds to end, then are handed back `interrupted`; then it stops."""
+    """Run a Celery worker in the foreground on `queues` (a thread pool: one thread per
+    slot, each waiting on its run's process; it can grow and shrink). SIGTERM: no new
+    task; running runs get `grace` seconds to end, then are handed back `interrupted`;
+    then it stops."""
     global STATE
     from celery import signals
 
+    from jobtui.engine.run import celery_pool
+
     app = make_celery(url)
+    # Set here, not with -P: Celery's -P only takes its own pool names.
+    app.conf.worker_pool = POOL
     state = WorkerState(
-        url=url,
+        url=events_url or url,
         hostname=hostname,
         data_dir=Path(data_dir),
         queues=queues,
         concurrency=concurrency,
         grace=grace,
-        client=connect(url),
+        client=connect(events_url or url),
     )
     STATE = state
 
@@ -320,6 +328,12 @@ def run_worker(
         with contextlib.suppress(Exception):
             state.client.set(worker_key(hostname), json.dumps(state.presence()), ex=PRESENCE_TTL)
 
+    def on_resize(size: int) -> None:
+        with state.lock:
+            state.concurrency = size
+        on_ready()  # the presence shows the new size at once
+
+    celery_pool.on_resize = on_resize
     signals.worker_shutting_down.connect(on_shutdown, weak=False)
     signals.worker_ready.connect(on_ready, weak=False)
     stop = threading.Event()
@@ -330,8 +344,6 @@ def run_worker(
         ",".join(queues),
         "-c",
         str(concurrency),
-        "-P",
-        "threads",
         "-n",
         f"jobtui@{hostname}",
         "--without-gossip",

@@ -32,6 +32,7 @@ from jobtui.engine.model.broker import (
     BrokerConfig,
     cancel_key,
     events_stream,
+    worker_key,
 )
 from jobtui.engine.model.clock import Clock, SystemClock
 from jobtui.engine.model.types import RunState
@@ -57,6 +58,8 @@ log = logging.getLogger("jobtui.daemon")
 NAME = "celery"
 READ_COUNT = 500
 PING_EVERY = 1.0
+WORKERS_COUNT_EVERY = 5.0  # seconds between two counts of live workers (a SCAN)
+WORKERS_RENEW = 10.0  # the workers count is written at least this often (seconds)
 CONSUMER = "daemon"
 
 
@@ -106,6 +109,9 @@ class CeleryExecutor:
         self._reason: str | None = None
         self._last_ping = 0.0
         self._group_ready = False
+        self._workers_online = -1
+        self._workers_written = 0.0
+        self._workers_counted = -WORKERS_COUNT_EVERY
         self._read_pending = True  # first what a previous daemon read and did not ack
         self._since = self.clock.now()  # silence is counted from here at the earliest
         self._ended: list[int] = []
@@ -117,14 +123,16 @@ class CeleryExecutor:
     # -- connections ------------------------------------------------------------------
     @property
     def url(self) -> str:
+        """The task broker's URL (Redis or RabbitMQ)."""
         if self._url is None:
             self._url = self.broker.resolved_url()
         return self._url
 
     @property
     def client(self) -> Any:
+        """The Redis of events, claims and cancels (the broker itself when it is Redis)."""
         if self._client is None:
-            self._client = connect(self.url)
+            self._client = connect(self.broker.resolved_events_url())
         return self._client
 
     @property
@@ -155,12 +163,31 @@ class CeleryExecutor:
                 if self._reachable is False:
                     log.info("broker %s reachable again", self.broker.url)
                 self._reachable, self._reason = True, None
+                self._count_workers(now)
             except Exception as exc:
                 reason = f"the broker {self.broker.url} is unreachable ({_short(exc)})"
                 if self._reachable is not False:
                     log.warning("%s; remote runs wait queued", reason)
                 self._reachable, self._reason = False, reason
         return bool(self._reachable)
+
+    def _count_workers(self, now: float) -> None:
+        """Keep the count of live workers (their presence keys) in the control SQLite, for
+        the dashboard's header: written when it changes, and renewed so clients can tell a
+        fresh count from the last one of a stopped daemon. Counted every few seconds, not
+        at each ping: a SCAN walks the whole database (claims stay a week)."""
+        if now - self._workers_counted < WORKERS_COUNT_EVERY:
+            return
+        self._workers_counted = now
+        try:
+            online = sum(1 for _ in self.client.scan_iter(worker_key("*"), count=1000))
+        except Exception:
+            return
+        if online == self._workers_online and now - self._workers_written < WORKERS_RENEW:
+            return
+        with contextlib.suppress(Exception):
+            remote_rows.set_workers_online(self.store, online, self.clock.now())
+            self._workers_online, self._workers_written = online, now
 
     # -- the Executor protocol ---------------------------------------------------------
     def has_room(self) -> bool:

@@ -358,4 +358,6 @@ class Daemon(Startup):
             self._due.put(WAKE)
 
     def _running_runs(self) -> int:
-        return run_rows.running_count(self.store)
+        # A drain waits for the runs this host executes; a remote run goes on without the
+        # daemon (its events wait in Redis and come home at the next start).
+        return run_rows.running_count(self.store, executor="local")

@@ -3,6 +3,7 @@ cursor that makes ingesting a remote worker's events idempotent."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 
@@ -154,3 +155,32 @@ def lateness(store: Store, limit: int = 10_000) -> list[float]:
             (limit,),
         )
     ]
+
+
+def job_queues(store: Store) -> list[str]:
+    """The Celery queues the live jobs name (every queue but `local`)."""
+    rows = store.query(
+        "SELECT DISTINCT queue FROM jobs WHERE deleted_at IS NULL AND queue != 'local' "
+        "ORDER BY queue"
+    )
+    return [str(r["queue"]) for r in rows]
+
+
+WORKERS_ONLINE = "scale.workers_online"
+
+
+def set_workers_online(store: Store, online: int, now: float) -> None:
+    """How many Celery workers the daemon saw live (its Celery executor, each few seconds)."""
+    store.set_setting(WORKERS_ONLINE, json.dumps({"online": online, "at": now}))
+
+
+def workers_online(store: Store, now: float, fresh: float) -> int | None:
+    """The daemon's last count of live workers, unless older than `fresh` seconds."""
+    raw = store.get_setting(WORKERS_ONLINE)
+    try:
+        data = json.loads(raw) if raw else None
+        if data and now - float(data["at"]) <= fresh:
+            return int(data["online"])
+    except (ValueError, KeyError, TypeError):
+        pass
+    return None

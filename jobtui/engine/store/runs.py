@@ -293,8 +293,17 @@ def running_ids(store: Store) -> set[int]:
     return {int(r["id"]) for r in rows}
 
 
-def running_count(store: Store) -> int:
-    row = store.query_one("SELECT COUNT(*) FROM runs WHERE state IN ('running', 'cancelling')")
+def running_count(store: Store, executor: str | None = None) -> int:
+    """Running and cancelling runs (of one executor, when given; runs claimed before
+    executors were recorded are local's)."""
+    if executor is None:
+        row = store.query_one("SELECT COUNT(*) FROM runs WHERE state IN ('running', 'cancelling')")
+    else:
+        row = store.query_one(
+            "SELECT COUNT(*) FROM runs WHERE state IN ('running', 'cancelling') "
+            "AND COALESCE(executor, 'local') = ?",
+            (executor,),
+        )
     return int(row[0]) if row else 0
 
 
