@@ -5,10 +5,13 @@ whoever listens on the database's address."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -21,6 +24,7 @@ from jobtui.engine.run.executor import Supervisor
 from jobtui.engine.run.launcher import WarmSpawner
 from jobtui.engine.run.local import LocalExecutor, spawn_worker
 from jobtui.engine.run.proc import is_worker
+from jobtui.engine.run.zygote import SPARE_MIN_LIFE
 
 from .runs_helpers import STOP_GRACE, command_job, live_members, tick_until_final, wait_until
 
@@ -141,6 +145,43 @@ def test_runs_start_cold_while_the_zygote_is_gone_and_it_is_replaced(
     assert tick_until_final(supervisor, engine, run.id, 60).state == RunState.SUCCEEDED
     assert spawner.starts == 2 and spawner.ready.wait(60)  # a new zygote, ready for the next
     assert spawner.proc is not None and spawner.proc.pid != zygote.pid
+
+
+def _spare_of(zygote: int, db: Path) -> psutil.Process | None:
+    """The zygote's child waiting with the database open (not a worker on its way out)."""
+    for child in psutil.Process(zygote).children():
+        with contextlib.suppress(psutil.Error):
+            if str(db) in [f.path for f in child.open_files()]:
+                return child
+    return None
+
+
+def test_the_next_worker_waits_forked_with_the_database_open_and_goes_with_its_zygote(
+    engine: Engine, spawner: WarmSpawner
+) -> None:
+    """The spare (issue 18: fork -> executing < 20 ms): one worker forked ahead, in a session
+    of its own, the database opened; a dead spare costs only the fork it saved, is never
+    reported as a run's exit, and is replaced; when the zygote goes, so does its spare."""
+    command_job(engine, "quick", ["true"])
+    zygote = spawner.proc
+    assert zygote is not None
+    db = engine.store.path
+    for _ in range(2):
+        run = engine.queue_run("quick")
+        supervisor = supervisor_for(engine, spawner, run.id)
+        assert tick_until_final(supervisor, engine, run.id, 30).state == RunState.SUCCEEDED
+        spare = wait_until(lambda: _spare_of(zygote.pid, db), 30)
+        assert os.getsid(spare.pid) == spare.pid
+        # Killed once past the age below which a dead spare is not replaced (no fork loop)
+        wait_until(lambda s=spare: time.time() - s.create_time() > SPARE_MIN_LIFE + 0.1)
+        spare.kill()
+        wait_until(lambda s=spare: not s.is_running() or s.status() == psutil.STATUS_ZOMBIE)
+        wait_until(lambda s=spare: (n := _spare_of(zygote.pid, db)) and n.pid != s.pid, 30)
+        assert spare.pid not in spawner._exits
+    assert spawner.warm_spawns == 2 and spawner.cold_spawns == 0
+    spare = wait_until(lambda: _spare_of(zygote.pid, db), 30)
+    spawner.close()
+    wait_until(lambda: not spare.is_running() or spare.status() == psutil.STATUS_ZOMBIE, 10)
 
 
 def test_queueing_and_cancelling_ring_the_doorbell(engine: Engine) -> None:

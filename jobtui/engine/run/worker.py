@@ -105,14 +105,27 @@ class RunWorker:
         return 0 if outcome.state == RunState.SUCCEEDED else 1
 
 
-def main(argv: list[str] | None = None) -> int:
+def open_store(db: str) -> Store | None:
+    """The database opened ahead of a run (the warm launcher's spare, run/zygote.py), or
+    None when it cannot be: the run then opens it and reports why."""
+    try:
+        return Store(Path(db).expanduser())
+    except Exception:
+        return None
+
+
+def main(argv: list[str] | None = None, *, store: Store | None = None) -> int:
+    """`store`: the database, when opened ahead (used only when it is the one `--db` names)."""
     from jobtui.engine.datagen.prestart import worker_arguments
 
     args = worker_arguments(argv)
     db_path = Path(args.db).expanduser()
     data_dir = Path(args.data_dir).expanduser() if args.data_dir else db_path.parent
+    if store is not None and store.path != db_path:
+        store.close()
+        store = None
     try:
-        store = Store(db_path)
+        store = store or Store(db_path)
     except JobtuiError as exc:
         print(f"worker: {exc}", file=sys.stderr)
         return 2
