@@ -219,7 +219,7 @@ def _spare(
             code = 0
             return
         argv = _become_run(json.loads(b"".join(chunks)))
-        code = worker.main(argv, store=store)
+        code = worker.main(argv, store=store, forked=True)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:
@@ -247,9 +247,8 @@ def _child(
         from jobtui.engine.run import worker
 
         # No `prestart` here: it overlaps the helpers' forkserver boot with the cold
-        # worker's imports, and a forked worker has none to overlap (a run with threads
-        # starts the server itself, see datagen/prestart.py).
-        code = worker.main(argv)
+        # worker's imports; a forked worker forks its helpers itself (RunWorker).
+        code = worker.main(argv, forked=True)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:

@@ -11,10 +11,11 @@ The target database's journal mode is left as found (WAL persists in the file: t
 once switched it for good). A database the sink creates gets 16 KiB pages (4 KiB is
 SQLite's default; measured, ~10% less CPU per row loaded); an existing one keeps its own.
 The connection's page cache holds a whole transaction (`CACHE_KIB`), so a batch's pages
-are written once at its commit rather than spilled to the file half-way through. `synchronous` is the sink's connection's alone: `off` by
-default (the load's speed; an application crash, a killed worker included, cannot
-corrupt the file, but a power loss or an OS crash during the load can), `normal` to
-have SQLite sync at each commit. jobtui's own database is never touched.
+are written once at its commit rather than spilled to the file half-way through.
+`synchronous` is the sink's connection's alone: `off` by default (the load's speed; an
+application crash, a killed worker included, cannot corrupt the file, but a power loss or
+an OS crash during the load can), `normal` to have SQLite sync at each commit. jobtui's
+own database is never touched.
 """
 
 from __future__ import annotations
