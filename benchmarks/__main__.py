@@ -8,6 +8,10 @@ python -m benchmarks sinks           # bench_sinks.py: brokers and MariaDB besid
                                      # client loops, SQLite against the file sink
 python -m benchmarks scale           # bench_scale.py: dispatch latency local vs celery,
                                      # runs/min with 1 and 2 Celery workers (Redis db 15)
+python -m benchmarks threads         # bench_threads.py: threads 2 / 1 at 1M and 3M beside
+                                     # the machine's 2-process ceiling (issue 18)
+python -m benchmarks launcher store  # worker start (fork -> executing); page fetch and a
+                                     # filter keystroke at 100k jobs (issue 18)
 """
 
 from __future__ import annotations

@@ -113,10 +113,21 @@ def naive_status_filter(engine: Engine) -> list[Any]:
 
 
 PAGE = 60  # rows the dashboard asks for: a screen and some
+SEARCH_CAP = 1000  # screens/job_rows.SEARCH_CAP: a search's matches are counted up to "1000+"
 
 
 def page_fetch(engine: Engine, search: str | None = None) -> int:
     """What JobsScreen.fetch asks (minus the daemon's status)."""
+    cap = SEARCH_CAP if search else None
+    jobs = engine.list_jobs(search=search, limit=PAGE)
+    engine.recent_run_states([j.id for j in jobs], per_job=8)
+    engine.count_jobs(search=search, cap=cap)
+    engine.status_counts(search=search, cap=cap)
+    return len(jobs)
+
+
+def exact_page_fetch(engine: Engine, search: str) -> int:
+    """The same with every match counted (what a keystroke cost before the cap)."""
     jobs = engine.list_jobs(search=search, limit=PAGE)
     engine.recent_run_states([j.id for j in jobs], per_job=8)
     engine.count_jobs(search=search)
@@ -167,9 +178,14 @@ def issue18_rows(engine: Engine, jobs: int, runs: int) -> None:
     for search in ("billing", "job-04242", "crm"):
         cpu = cpu_timed(lambda s=search: page_fetch(engine, s))  # type: ignore[misc]
         base = cpu_timed(lambda s=search: naive_page_fetch(engine, s), 5)  # type: ignore[misc]
+        exact = cpu_timed(lambda s=search: exact_page_fetch(engine, s), 5)  # type: ignore[misc]
+        matches = engine.count_jobs(search=search)
         verdict = "met" if cpu < 50 else "not met"
         label = f"filter keystroke {search!r}: CPU ms"
-        print(f"{label:52}{cpu:7.2f} ms{base:9.1f} ms  < 50 ms CPU {verdict}")
+        print(
+            f"{label:52}{cpu:7.2f} ms{base:9.1f} ms  < 50 ms CPU {verdict} ({matches:,} matches, "
+            f"counted up to {SEARCH_CAP:,}+; every match counted: {exact:.1f} ms)"
+        )
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

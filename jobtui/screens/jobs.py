@@ -25,6 +25,7 @@ from jobtui.screens.confirm import ConfirmScreen
 from jobtui.screens.job_rows import (
     COLUMNS,
     PAGE,
+    SEARCH_CAP,
     SORTABLE,
     JobPages,
     JobsLoaded,
@@ -109,6 +110,8 @@ class JobsScreen(JobtuiScreen[None]):
         self.answered = -1  # the generation whose first page arrived
         self.counts: dict[JobStatus, int] = dict.fromkeys(JobStatus, 0)
         self.daemon: DaemonStatus | None = None
+        self.count_cap = SEARCH_CAP  # how far a search's matches are counted
+        self.capped = False  # the search matched more than that
 
     # -- layout --------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -136,6 +139,7 @@ class JobsScreen(JobtuiScreen[None]):
     def reload(self) -> None:
         """The query changed: drop what is cached and load the first screen."""
         self.generation += 1
+        self.count_cap = SEARCH_CAP
         self.table.empty_text = self.query_state.empty_text()
         self.pages.rows.clear()
         self.table.move_cursor(0, announce=False)
@@ -164,14 +168,19 @@ class JobsScreen(JobtuiScreen[None]):
         )
         sparks = engine.recent_run_states([j.id for j in jobs], per_job=8)
         total = counts = daemon = None
+        cap = self.count_cap if q.search else None
         if with_counts:
-            total = engine.count_jobs(**q.list_args())
+            total = engine.count_jobs(**q.list_args(), cap=cap)
             counts = engine.status_counts(
-                search=q.search or None, workspace=q.workspace, include_system=q.include_system
+                search=q.search or None,
+                workspace=q.workspace,
+                include_system=q.include_system,
+                cap=cap,
             )
             daemon = engine.daemon_status()
         loaded = JobsLoaded(generation, offset, jobs, sparks, total, counts, daemon, poll)
         loaded.select_index = select_index
+        loaded.capped = cap is not None and total is not None and total > cap
         self.post_message(loaded)
 
     @on(JobsLoaded)
@@ -182,6 +191,7 @@ class JobsScreen(JobtuiScreen[None]):
         cursor_key = row.key if (row := table.current_row) else None
         if message.total is not None:
             self.pages.total = message.total
+            self.capped = message.capped
         if message.poll:
             # A refresh replaces the page it read and forgets the rest (it may be stale).
             lo, hi = message.offset, message.offset + len(message.jobs)
@@ -190,11 +200,14 @@ class JobsScreen(JobtuiScreen[None]):
         for i, job in enumerate(message.jobs):
             spark = message.sparks.get(job.id, [])
             self.pages.rows[message.offset + i] = job_row(job, spark, now, utc)
-        for index in [i for i in self.pages.rows if i >= self.pages.total]:
+        # Capped, the last row (the cap + 1st match) stays a placeholder: when it scrolls
+        # into view, the table asks for it and the matches are counted further.
+        end = self.pages.total - 1 if self.capped else self.pages.total
+        for index in [i for i in self.pages.rows if i >= end]:
             del self.pages.rows[index]
         if message.counts is not None:
             self.counts = message.counts
-            self.query_one(TotalsBar).show(self.counts, self.query_state.statuses)
+            self.query_one(TotalsBar).show(self.counts, self.query_state.statuses, self.capped)
         if message.daemon is not None or message.poll:
             self.daemon = message.daemon
         self._show_daemon()
@@ -223,7 +236,10 @@ class JobsScreen(JobtuiScreen[None]):
     @on(VirtualTable.NeedRows)
     def _need_rows(self, message: VirtualTable.NeedRows) -> None:
         start = max(0, message.start - 20)
-        self.fetch(start, max(PAGE, message.end - start + 20))
+        recount = self.capped and message.end + 20 >= self.pages.total
+        if recount:  # near the end of the matches counted so far: count further
+            self.count_cap = max(self.count_cap, message.end) + SEARCH_CAP
+        self.fetch(start, max(PAGE, message.end - start + 20), with_counts=recount)
 
     def times_changed(self) -> None:
         now, utc = self.now(), self.utc
@@ -335,7 +351,7 @@ class JobsScreen(JobtuiScreen[None]):
         current = self.query_state.status
         index = options.index(current) if current in options else 0
         self.query_state.status = options[(index + 1) % len(options)]
-        self.query_one(TotalsBar).show(self.counts, self.query_state.statuses)
+        self.query_one(TotalsBar).show(self.counts, self.query_state.statuses, self.capped)
         self.reload()
 
     def action_pick_statuses(self) -> None:
@@ -345,7 +361,7 @@ class JobsScreen(JobtuiScreen[None]):
         def chosen(statuses: tuple[JobStatus, ...] | None) -> None:
             if statuses is not None:
                 self.query_state.statuses = statuses
-                self.query_one(TotalsBar).show(self.counts, statuses)
+                self.query_one(TotalsBar).show(self.counts, statuses, self.capped)
                 self.reload()
 
         picker = StatusPickerScreen(STATUS_ORDER, self.counts, self.query_state.statuses)

@@ -107,17 +107,26 @@ class TotalsBar(Horizontal):
         for status in STATUS_ORDER:
             yield Label("", id=f"total-{status.value}", classes=f"total -{status.value}")
 
-    def show(self, counts: Mapping[JobStatus, int], selected: Collection[JobStatus]) -> None:
-        """`selected`: the statuses the list is filtered to (empty: all)."""
+    def show(
+        self,
+        counts: Mapping[JobStatus, int],
+        selected: Collection[JobStatus],
+        capped: bool = False,
+    ) -> None:
+        """`selected`: the statuses the list is filtered to (empty: all). `capped`: a search's
+        counts stopped at a cap (its total is cap + 1): each is a lower bound, shown "n+"."""
         total = sum(counts.values())
+        more = "+" if capped else ""
         all_label = self.query_one("#total-all", Label)
-        all_label.update(f"all {total}")
+        all_label.update(f"all {total - 1 if capped else total}{more}")
         all_label.set_class(not selected, "-selected")
         for status in STATUS_ORDER:
             n = counts.get(status, 0)
             label = self.query_one(f"#total-{status.value}", Label)
             label.display = bool(n) or status in selected
-            label.update(f"{STATE_ICONS.get(status.value, '')} {short_state(status.value)} {n}")
+            label.update(
+                f"{STATE_ICONS.get(status.value, '')} {short_state(status.value)} {n}{more}"
+            )
             label.set_class(status in selected, "-selected")
 
 

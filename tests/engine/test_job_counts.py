@@ -106,3 +106,46 @@ def test_sparklines_of_a_page_in_one_query(engine: Engine, tmp_path: Path) -> No
         engine.store.conn.set_trace_callback(None)
     assert sparks == {ids["a"]: states[-3:], ids["b"]: ["failed"], ids["c"]: []}
     assert len([q for q in queries if q.lstrip().upper().startswith("SELECT")]) == 1
+
+
+def test_a_search_counts_up_to_a_cap_and_pages_the_same_either_way(
+    engine: Engine, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A filter keystroke at 100k jobs (issue 18): with `cap`, a search counts at most cap + 1
+    matches (per status: lower bounds among them); under the cap the figures are exact; a
+    page sorted by name is the same whether the name index is walked or the matches sorted."""
+    from jobtui.engine.store import jobs as job_rows
+
+    out = tmp_path / "out"
+    for i in range(12):
+        engine.create_job(datagen_spec(f"Billing-{i:02d}", out, active=i % 3 != 0))
+    engine.create_job(datagen_spec("users", out, description="no bills here"))
+    engine.create_job(datagen_spec("orders", out, workspace="ops", tags=["billing"]))
+    assert engine.count_jobs(search="billing") == 13
+    assert engine.count_jobs(search="billing", cap=5) == 6  # "5+"
+    capped = engine.status_counts(search="billing", cap=5)
+    exact = engine.status_counts(search="billing")
+    assert sum(capped.values()) == 6
+    assert all(capped[s] <= exact[s] for s in JobStatus)
+    for q in ({"search": "billing"}, {"search": "bil", "workspace": "ops"}, {"search": "bi"}):
+        assert engine.count_jobs(**q, cap=100) == engine.count_jobs(**q)
+        assert engine.status_counts(**q, cap=100) == engine.status_counts(**q)
+        assert engine.count_jobs(**q, statuses=["paused"], cap=100) == engine.count_jobs(
+            **q, statuses=["paused"]
+        )
+    sorted_pages = [
+        [j.name for j in engine.list_jobs(search="billing", limit=5, offset=o, descending=d)]
+        for o in (0, 5, 10)
+        for d in (False, True)
+    ]
+    monkeypatch.setattr(job_rows, "WALK_FROM", 3)  # 13 candidates: the name index is walked
+    walked = [
+        [j.name for j in engine.list_jobs(search="billing", limit=5, offset=o, descending=d)]
+        for o in (0, 5, 10)
+        for d in (False, True)
+    ]
+    assert walked == sorted_pages
+    assert sorted_pages[0] == ["Billing-00", "Billing-01", "Billing-02", "Billing-03", "Billing-04"]
+    assert sorted_pages[5] == ["Billing-02", "Billing-01", "Billing-00"]
+    paused = engine.list_jobs(search="billing", statuses=["paused"], limit=10)
+    assert [j.name for j in paused] == ["Billing-00", "Billing-03", "Billing-06", "Billing-09"]

@@ -5,10 +5,13 @@ whoever listens on the database's address."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -21,6 +24,7 @@ from jobtui.engine.run.executor import Supervisor
 from jobtui.engine.run.launcher import WarmSpawner
 from jobtui.engine.run.local import LocalExecutor, spawn_worker
 from jobtui.engine.run.proc import is_worker
+from jobtui.engine.run.zygote import SPARE_MIN_LIFE
 
 from .runs_helpers import STOP_GRACE, command_job, live_members, tick_until_final, wait_until
 
@@ -141,6 +145,92 @@ def test_runs_start_cold_while_the_zygote_is_gone_and_it_is_replaced(
     assert tick_until_final(supervisor, engine, run.id, 60).state == RunState.SUCCEEDED
     assert spawner.starts == 2 and spawner.ready.wait(60)  # a new zygote, ready for the next
     assert spawner.proc is not None and spawner.proc.pid != zygote.pid
+
+
+def _spare_of(engine: Engine, zygote: int) -> psutil.Process | None:
+    """The zygote's child waiting with the database open (no run's worker on its way out)."""
+    workers = {r["pid"] for r in engine.store.query("SELECT pid FROM runs")}
+    for child in psutil.Process(zygote).children():
+        with contextlib.suppress(psutil.Error):
+            if child.pid not in workers and str(engine.store.path) in [
+                f.path for f in child.open_files()
+            ]:
+                return child
+    return None
+
+
+def test_the_next_worker_waits_forked_with_the_database_open_and_goes_with_its_zygote(
+    engine: Engine, spawner: WarmSpawner
+) -> None:
+    """The spare (issue 18: fork -> executing < 20 ms): one worker forked ahead, in a session
+    of its own, the database opened; a dead spare costs only the fork it saved, is never
+    reported as a run's exit, and is replaced; when the zygote goes, so does its spare."""
+    command_job(engine, "quick", ["true"])
+    zygote = spawner.proc
+    assert zygote is not None
+    for _ in range(2):
+        run = engine.queue_run("quick")
+        supervisor = supervisor_for(engine, spawner, run.id)
+        assert tick_until_final(supervisor, engine, run.id, 30).state == RunState.SUCCEEDED
+        spare = wait_until(lambda: _spare_of(engine, zygote.pid), 30)
+        assert os.getsid(spare.pid) == spare.pid
+        # Killed once past the age below which a dead spare is not replaced (no fork loop)
+        wait_until(lambda s=spare: time.time() - s.create_time() > SPARE_MIN_LIFE + 0.1)
+        spare.kill()
+        wait_until(lambda s=spare: not s.is_running() or s.status() == psutil.STATUS_ZOMBIE)
+        wait_until(lambda s=spare: (n := _spare_of(engine, zygote.pid)) and n.pid != s.pid, 30)
+        assert spare.pid not in spawner._exits
+    assert spawner.warm_spawns == 2 and spawner.cold_spawns == 0
+    spare = wait_until(lambda: _spare_of(engine, zygote.pid), 30)
+    spawner.close()
+    wait_until(lambda: not spare.is_running() or spare.status() == psutil.STATUS_ZOMBIE, 10)
+
+
+def test_a_forked_worker_forks_its_helpers_into_its_group_and_a_cancel_stops_them(
+    engine: Engine, spawner: WarmSpawner, tmp_path: Path
+) -> None:
+    """`threads: 2` from the warm launcher (issue 18): the worker forks its helper itself (a
+    fork, not a forkserver's fresh interpreter), into the run's process group, where a
+    cancel reaches it; the bytes are those of one process."""
+    from jobtui.engine.datagen.prestart import usable_cpus
+
+    if usable_cpus() < 2:
+        pytest.skip("threads: 2 runs in one process on one CPU")
+    out = tmp_path / "out"
+    for threads in (1, 2):
+        spec = {"datasets": ["users"], "max_records": 30_000, "seed": 7, "threads": threads}
+        spec["sinks"] = [{"type": "file", "options": {"base_dir": str(out / str(threads))}}]
+        engine.create_job({"name": f"same-{threads}", "datagen": spec})
+        small = engine.queue_run(f"same-{threads}")
+        done = tick_until_final(supervisor_for(engine, spawner, small.id), engine, small.id, 120)
+        assert done.state == RunState.SUCCEEDED
+    made = [sorted((out / t).rglob("*.jsonl")) for t in ("1", "2")]
+    assert [p.read_bytes() for p in made[0]] == [p.read_bytes() for p in made[1]] != []
+    datagen = {
+        "datasets": ["users"],
+        "max_records": 20_000_000,
+        "seed": 1,
+        "threads": 2,
+        "sinks": [{"type": "file", "options": {"base_dir": str(out)}}],
+    }
+    engine.create_job({"name": "big", "datagen": datagen})
+    run = engine.queue_run("big")
+    supervisor = supervisor_for(engine, spawner, run.id)
+    pid = running(engine, supervisor, run.id)
+
+    def helper() -> psutil.Process | None:
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process(pid).children():
+                if "multiprocessing" not in " ".join(child.cmdline()):
+                    return child
+        return None
+
+    forked = wait_until(helper, 30)
+    assert os.getpgid(forked.pid) == pid  # the run's group
+    assert "jobtui.engine.run.zygote" in forked.cmdline()  # a fork of the worker
+    lifecycle.request_cancel(engine.store, run.id, engine.now())
+    assert tick_until_final(supervisor, engine, run.id, 60).state == RunState.CANCELLED
+    wait_until(lambda: live_members(pid) == [], 30)
 
 
 def test_queueing_and_cancelling_ring_the_doorbell(engine: Engine) -> None:

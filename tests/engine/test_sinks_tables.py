@@ -292,6 +292,26 @@ def test_sqlite_leaves_the_journal_mode_as_it_found_it(tmp_path: Path, mode: str
     assert conn.execute("SELECT count(*) FROM users").fetchone() == (1000,)
 
 
+def test_sqlite_makes_a_new_database_with_large_pages_and_leaves_an_existing_ones(
+    tmp_path: Path,
+) -> None:
+    """Issue 18 (the SQLite sink's speed): a database the sink creates has 16 KiB pages; a
+    database that exists keeps its page size, whatever the sink would choose."""
+    made, kept = tmp_path / "made.sqlite", tmp_path / "kept.sqlite"
+    conn = sqlite3.connect(kept)
+    conn.execute("PRAGMA page_size = 4096")
+    conn.execute("CREATE TABLE kept (x)")
+    conn.close()
+    for path in (made, kept):
+        sink = make_sink("sqlite", {"path": str(path)}, ctx())
+        sink.open()
+        sink.write_records(RECORDS)
+        sink.close()
+    sizes = [sqlite3.connect(p).execute("PRAGMA page_size").fetchone()[0] for p in (made, kept)]
+    assert sizes == [16384, 4096]
+    assert sqlite3.connect(made).execute("SELECT count(*) FROM users").fetchone() == (1000,)
+
+
 TYPED = {"id": "INTEGER", "name": "TEXT", "score": "REAL", "active": "BOOLEAN", "tags": "JSON"}
 
 

@@ -395,3 +395,32 @@ async def test_a_new_job_is_selected_even_when_the_filter_hid_it(seeded, stub_wi
         await settle(pilot)
         assert screen.query_state.workspace == "default" and screen.query_state.search == ""
         assert table(app).current_row.key == engine.get_job("zz-new").id
+
+
+async def test_a_search_matching_many_jobs_says_cap_plus_and_counts_on_when_scrolled(
+    seeded, monkeypatch
+):
+    """Issue 18: a keystroke counts a search's matches up to a cap ("10+"), not all of them;
+    the table still reaches every match: scrolling near the end counts further."""
+    import jobtui.screens.jobs as jobs_screen
+
+    engine, _ = seeded
+    for i in range(60):
+        engine.create_job(datagen(f"feed-{i:02d}"))
+    monkeypatch.setattr(jobs_screen, "SEARCH_CAP", 40)  # more rows than the screen shows
+    app = build(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, JobsScreen)
+        await press(pilot, "slash", *"feed")
+        assert screen.capped and screen.pages.total == 41
+        assert str(screen.query_one("#total-all").render()) == "all 40+"
+        await press(pilot, "enter")  # to the table
+        table(app).move_cursor(screen.pages.total - 1)  # the end of what was counted
+        await settle(pilot)
+        assert not screen.capped and screen.pages.total == 60
+        assert str(screen.query_one("#total-all").render()) == "all 60"
+        table(app).move_cursor(59)
+        await settle(pilot)
+        assert row_names(app)[-1] == "feed-59"

@@ -202,19 +202,26 @@ class JobsAPI(EngineBase):
         statuses: Iterable[str] | None = None,
         workspace: str | None = None,
         include_system: bool = False,
+        cap: int | None = None,
     ) -> int:
+        """How many jobs `list_jobs` would list. With a search and `cap`: at most cap + 1
+        (more than `cap` means "cap+"), read without counting every match of a common
+        word (issue 18: a filter keystroke at 100k jobs)."""
         q = JobQuery(search, tuple(statuses or ()), workspace, include_system)
-        return job_rows.count(self.store, q)
+        return job_rows.count(self.store, q, cap)
 
     def status_counts(
         self,
         search: str | None = None,
         workspace: str | None = None,
         include_system: bool = False,
+        cap: int | None = None,
     ) -> dict[JobStatus, int]:
-        """How many jobs per status, for the filter bar and header totals."""
+        """How many jobs per status, for the filter bar and header totals. With a search
+        and `cap`: among the first cap + 1 matches (when they add up to more than `cap`,
+        each count is a lower bound)."""
         q = JobQuery(search, (), workspace, include_system)
-        return job_rows.status_counts(self.store, q)
+        return job_rows.status_counts(self.store, q, cap)
 
     def recent_run_states(self, job_ids: Sequence[int], per_job: int = 12) -> dict[int, list[str]]:
         """The last few run states of each job, oldest first (for sparklines)."""

@@ -159,6 +159,92 @@ def _serve(conn: Connection, spool: str, ring_path: str | None, slot_size: int) 
             conn.send(("failed", key, f"{type(exc).__name__}: {exc}"))
 
 
+# -- helpers forked ahead by the warm launcher's spare (run/zygote.py) ----------------------
+# (its connection, the process) of each helper the worker's process forked before its
+# threads existed: `GeneratorProcesses` takes these first, and starts others only when
+# there are too few. A fork of a process that has every module already costs milliseconds,
+# where a forkserver's first helper waits ~0.25 s for the server's imports.
+FORKED: list[tuple[Connection, Any]] = []
+
+
+class ForkedHelper:
+    """A helper process forked by this process (not by multiprocessing): what
+    `GeneratorProcesses.shutdown` asks of a `Process`."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.exitcode: int | None = None
+
+    def _poll(self) -> bool:
+        if self.exitcode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.exitcode = -1
+                return True
+            if pid == 0:
+                return False
+            self.exitcode = os.waitstatus_to_exitcode(status)
+        return True
+
+    def is_alive(self) -> bool:
+        return not self._poll()
+
+    def join(self, timeout: float | None = None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._poll():
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            time.sleep(0.01)
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, 9)
+
+
+def fork_helpers(count: int) -> None:
+    """Fork `count` helpers now (into `FORKED`). Only from a process without threads (the
+    warm launcher's spare, before the worker starts any): a helper waits for where to put
+    its results, then serves like one multiprocessing started."""
+    import socket
+
+    for _ in range(count):
+        try:
+            ours, theirs = socket.socketpair()
+            pid = os.fork()
+        except OSError:
+            return
+        if pid == 0:  # pragma: no cover - the child ends in os._exit
+            code = 0
+            try:
+                ours.close()
+                for conn, _ in FORKED:
+                    conn.close()
+                conn = Connection(theirs.detach())
+                try:
+                    spool, ring_path, slot_size = conn.recv()
+                except (EOFError, OSError):
+                    os._exit(0)
+                _serve(conn, spool, ring_path, slot_size)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        theirs.close()
+        FORKED.append((Connection(ours.detach()), ForkedHelper(pid)))
+
+
+def release_forked() -> None:
+    """Let the helpers forked ahead that no pool took go (they read EOF and exit)."""
+    while FORKED:
+        conn, process = FORKED.pop()
+        conn.close()
+        process.join(2)
+        if process.is_alive():
+            process.kill()
+            process.join(2)
+
+
 class _Helper:
     def __init__(
         self, number: int, conn: Connection, process: Any, ring: mmap.mmap | None, slot_size: int
@@ -272,6 +358,22 @@ class GeneratorProcesses:
             if self._closed:
                 return
             ring_path, ring = self._make_ring(number)
+            if FORKED:  # forked ahead: told where its results go, and it serves
+                ours, process = FORKED.pop(0)
+                try:
+                    ours.send((self.spool, ring_path, self.slot_size))
+                except (OSError, ValueError):
+                    ours.close()
+                    process.kill()
+                    process.join(2)
+                    if ring is not None:
+                        ring.close()
+                    continue  # this one is gone: the next (or the caller) does its work
+                helper = _Helper(number, ours, process, ring, self.slot_size)
+                with self._lock:
+                    self.helpers.append(helper)
+                    self._greet(helper)
+                continue
             ours, theirs = self._context.Pipe(duplex=True)
             process = self._context.Process(
                 target=_serve,

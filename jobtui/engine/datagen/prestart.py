@@ -91,7 +91,11 @@ def helpers_wanted(db_path: str, run_id: int) -> int:
     found = run_settings(db_path, run_id)
     if found is None:
         return 0
-    options, spec = found
+    return helpers_for(*found)
+
+
+def helpers_for(options: dict[str, Any], spec: dict[str, Any]) -> int:
+    """`helpers_wanted` of a run's options and its job version's spec."""
     try:
         datagen = spec.get("datagen")
         if not isinstance(datagen, dict) or options.get("replay_of") is not None:

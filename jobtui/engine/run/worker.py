@@ -48,8 +48,10 @@ class RunWorker:
         heartbeat: float = HEARTBEAT_INTERVAL,
         grace: float = GRACE,
         clock: Clock | None = None,
+        fork_helpers: bool = False,
     ):
         self.store = store
+        self.fork_helpers = fork_helpers
         self.data_dir = Path(data_dir)
         self.run_id = run_id
         self.heartbeat = heartbeat
@@ -94,30 +96,67 @@ class RunWorker:
             reporter.finish(now, outcome, [{"message": str(exc), "at": now}], [])
             return 1
         run_rows.set_executing(self.store, self.run_id, self.clock.now())
-        outcome = execute(
-            order,
-            reporter,
-            self.data_dir,
-            heartbeat=self.heartbeat,
-            grace=self.grace,
-            clock=self.clock,
-        )
+        if self.fork_helpers:
+            self._fork_helpers(order.options, order.spec)
+        try:
+            outcome = execute(
+                order,
+                reporter,
+                self.data_dir,
+                heartbeat=self.heartbeat,
+                grace=self.grace,
+                clock=self.clock,
+            )
+        finally:
+            if self.fork_helpers:
+                from jobtui.engine.datagen.parallel import release_forked
+
+                release_forked()
         return 0 if outcome.state == RunState.SUCCEEDED else 1
 
+    @staticmethod
+    def _fork_helpers(options: dict[str, Any], spec: dict[str, Any]) -> None:
+        """A worker forked by the warm launcher forks the helpers its run will want now,
+        while it has no thread (issue 18: `threads: 2` start-up; a cold worker starts a
+        forkserver before its imports instead, see datagen/prestart.py)."""
+        import threading
 
-def main(argv: list[str] | None = None) -> int:
+        from jobtui.engine.datagen.prestart import helpers_for
+
+        count = helpers_for(options, spec)
+        if count and threading.active_count() == 1:
+            from jobtui.engine.datagen.parallel import fork_helpers
+
+            fork_helpers(count)
+
+
+def open_store(db: str) -> Store | None:
+    """The database opened ahead of a run (the warm launcher's spare, run/zygote.py), or
+    None when it cannot be: the run then opens it and reports why."""
+    try:
+        return Store(Path(db).expanduser())
+    except Exception:
+        return None
+
+
+def main(argv: list[str] | None = None, *, store: Store | None = None, forked: bool = False) -> int:
+    """`store`: the database, when opened ahead (used only when it is the one `--db` names);
+    `forked`: this process was forked by the warm launcher (it may fork its helpers)."""
     from jobtui.engine.datagen.prestart import worker_arguments
 
     args = worker_arguments(argv)
     db_path = Path(args.db).expanduser()
     data_dir = Path(args.data_dir).expanduser() if args.data_dir else db_path.parent
+    if store is not None and store.path != db_path:
+        store.close()
+        store = None
     try:
-        store = Store(db_path)
+        store = store or Store(db_path)
     except JobtuiError as exc:
         print(f"worker: {exc}", file=sys.stderr)
         return 2
     try:
-        return RunWorker(store, data_dir, args.run_id).run()
+        return RunWorker(store, data_dir, args.run_id, fork_helpers=forked).run()
     except JobtuiError as exc:
         print(f"worker: {exc}", file=sys.stderr)
         return 2

@@ -8,10 +8,14 @@ time. Values are converted only in a batch that holds something sqlite3 cannot b
 nested object). Transactions hold `batch_size` rows (100k) across the writes.
 
 The target database's journal mode is left as found (WAL persists in the file: the sink
-once switched it for good). `synchronous` is the sink's connection's alone: `off` by
-default (the load's speed; an application crash, a killed worker included, cannot
-corrupt the file, but a power loss or an OS crash during the load can), `normal` to
-have SQLite sync at each commit. jobtui's own database is never touched.
+once switched it for good). A database the sink creates gets 16 KiB pages (4 KiB is
+SQLite's default; measured, ~10% less CPU per row loaded); an existing one keeps its own.
+The connection's page cache holds a whole transaction (`CACHE_KIB`), so a batch's pages
+are written once at its commit rather than spilled to the file half-way through.
+`synchronous` is the sink's connection's alone: `off` by default (the load's speed; an
+application crash, a killed worker included, cannot corrupt the file, but a power loss or
+an OS crash during the load can), `normal` to have SQLite sync at each commit. jobtui's
+own database is never touched.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from jobtui.engine.model.sql import quote_identifier, table_name
 from jobtui.engine.sinks.base import Sink, SinkContext, columns_of, plain_value, sql_types
 
 ROWS_PER_INSERT = 64  # rows bound by one multi-row INSERT (fewer when columns are many)
+NEW_PAGE_SIZE = 16384  # bytes: the pages of a database the sink creates
+CACHE_KIB = 32768  # the sink connection's page cache: a 100k-row batch of 8 fields ~25 MB
 
 
 class SqliteSink(Sink):
@@ -54,12 +60,16 @@ class SqliteSink(Sink):
         directory = os.path.dirname(os.path.abspath(self.path))
         try:
             os.makedirs(directory, exist_ok=True)
+            fresh = not os.path.exists(self.path) or os.path.getsize(self.path) == 0
             self._conn = sqlite3.connect(
                 self.path, isolation_level=None, timeout=30, check_same_thread=False
             )
+            if fresh:  # takes effect when the first table is written; never on a used file
+                self._conn.execute(f"PRAGMA page_size = {NEW_PAGE_SIZE}")
             # The journal mode is the database's own (WAL persists in the file): left as
-            # found. synchronous is this connection's alone.
+            # found. synchronous and the cache are this connection's alone.
             self._conn.execute(f"PRAGMA synchronous = {self.config.synchronous.upper()}")
+            self._conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         except (OSError, sqlite3.Error) as exc:
             raise InvalidInput(f"sqlite sink: cannot open {self.path}: {exc}") from None
         if self.config.if_exists == "replace":

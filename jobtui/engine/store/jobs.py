@@ -173,17 +173,24 @@ class JobQuery:
     trashed: bool = False
 
 
-def _filters(q: JobQuery) -> tuple[str, list[Any]]:
+def _match(search: str) -> str:
+    """The trigram index's query for `search` as one phrase (LIKE '%search%' semantics)."""
+    return '"' + search.replace('"', '""') + '"'
+
+
+def _filters(q: JobQuery, *, fts: bool = True) -> tuple[str, list[Any]]:
+    """WHERE and its parameters; `fts` False: the caller drives the query from `jobs_fts`
+    (SEARCH_FROM, its `MATCH ?` first) and the IN test on it is left out."""
     where = ["j.deleted_at IS NOT NULL" if q.trashed else "j.deleted_at IS NULL"]
     params: list[Any] = []
     if not q.include_system:
         where.append("j.system = 0")
     if q.search:
-        if len(q.search) >= 3:
+        if len(q.search) >= 3 and fts:
             # The trigram index finds the candidates (issue 18); LIKE below keeps the exact
             # rule on them (ASCII-only case folding). Shorter text has no trigram: a scan.
             where.append("j.id IN (SELECT rowid FROM jobs_fts WHERE jobs_fts MATCH ?)")
-            params.append('"' + q.search.replace('"', '""') + '"')
+            params.append(_match(q.search))
         like = "%" + q.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         where.append(
             "(j.name LIKE ? ESCAPE '\\' OR j.description LIKE ? ESCAPE '\\' "
@@ -200,6 +207,38 @@ def _filters(q: JobQuery) -> tuple[str, list[Any]]:
     return " AND ".join(where), params
 
 
+# A search's matches read in the trigram index's order, so a bounded count stops after N
+# rows instead of first gathering every match (CROSS JOIN: the planner keeps that order).
+SEARCH_FROM = (
+    "jobs_fts f CROSS JOIN jobs j ON j.id = f.rowid JOIN workspaces w ON w.id = j.workspace_id"
+)
+# More candidates than this and a page sorted by name walks the name index (stopping at
+# the page's end) instead of sorting every match: 'billing' among 100k jobs matched 25k,
+# 24 ms sorted vs 5-11 ms walked. Fewer, and the sort is cheaper than a walk that may
+# have to cross the whole index to find them.
+WALK_FROM = 5000
+
+
+def _bounded(q: JobQuery) -> tuple[str, str, list[Any]]:
+    """FROM, WHERE and parameters for reading at most N jobs of a query with a search."""
+    assert q.search
+    if len(q.search) >= 3:
+        where, params = _filters(q, fts=False)
+        return SEARCH_FROM, "jobs_fts MATCH ? AND " + where, [_match(q.search), *params]
+    where, params = _filters(q)
+    return JOB_FROM, where, params
+
+
+def _many_candidates(store: Store, search: str) -> bool:
+    if len(search) < 3:
+        return False
+    row = store.query_one(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM jobs_fts WHERE jobs_fts MATCH ? LIMIT ?)",
+        (_match(search), WALK_FROM + 1),
+    )
+    return bool(row and row[0] > WALK_FROM)
+
+
 def list_summaries(
     store: Store,
     q: JobQuery,
@@ -213,7 +252,10 @@ def list_summaries(
     where, params = _filters(q)
     direction = " DESC" if descending else ""
     order = ", ".join(part + direction for part in JOB_SORTS[sort].split(", "))
-    sql = f"SELECT {JOB_SUMMARY_COLUMNS} FROM {JOB_FROM} WHERE {where} ORDER BY {order}, j.id"
+    source = JOB_FROM
+    if q.search and sort == "name" and limit is not None and _many_candidates(store, q.search):
+        source = "jobs j INDEXED BY jobs_name CROSS JOIN workspaces w ON w.id = j.workspace_id"
+    sql = f"SELECT {JOB_SUMMARY_COLUMNS} FROM {source} WHERE {where} ORDER BY {order}, j.id"
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params += [limit, offset]
@@ -236,7 +278,16 @@ def _counted(q: JobQuery) -> tuple[str, list[Any]]:
     return " AND ".join(where), params
 
 
-def count(store: Store, q: JobQuery) -> int:
+def count(store: Store, q: JobQuery, cap: int | None = None) -> int:
+    """How many jobs the query lists; with a search and `cap`, at most cap + 1 (more than
+    `cap`: the caller says "cap+"), so a common word does not count every match."""
+    if q.search and cap is not None:
+        source, where, params = _bounded(q)
+        row = store.query_one(
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM {source} WHERE {where} LIMIT ?)",
+            [*params, cap + 1],
+        )
+        return int(row[0]) if row else 0
     if not q.search:
         where, params = _counted(q)
         row = store.query_one(
@@ -248,8 +299,17 @@ def count(store: Store, q: JobQuery) -> int:
     return int(row[0]) if row else 0
 
 
-def status_counts(store: Store, q: JobQuery) -> dict[JobStatus, int]:
-    if not q.search:
+def status_counts(store: Store, q: JobQuery, cap: int | None = None) -> dict[JobStatus, int]:
+    """Jobs per status; with a search and `cap`, among the first cap + 1 matches only (when
+    they add up to more than `cap`, each is a lower bound)."""
+    if q.search and cap is not None:
+        source, where, params = _bounded(q)
+        rows = store.query(
+            f"SELECT status, COUNT(*) AS n FROM (SELECT j.status FROM {source} WHERE {where} "
+            "LIMIT ?) GROUP BY status",
+            [*params, cap + 1],
+        )
+    elif not q.search:
         where, params = _counted(q)
         rows = store.query(
             f"SELECT c.status, SUM(c.n) AS n FROM job_counts c WHERE {where} GROUP BY c.status",
