@@ -11,6 +11,7 @@ values do not all convert, nested fields, a provider giving lists) takes that pl
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 from typing import Any
 
 from jobtui.engine.datagen.draws import Draws, FixedText, Indexed, Piece
@@ -94,9 +95,15 @@ def _int64(values: list[int]) -> Any:
 
 class PieceArrays:
     """Turns pieces into Arrow arrays of a field's type, keeping each pool's Arrow array
-    (made on first use) for the batches after."""
+    (made on first use) for the batches after. `convert(values, node)` and `type_of(node)`
+    are the format's plain path (parquet.arrow_array, arrow_type): given, not imported,
+    so the format can import this module."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, convert: Callable[[list[Any], Node], Any], type_of: Callable[[Node], Any]
+    ) -> None:
+        self.convert = convert
+        self.type_of = type_of
         self._pools: dict[tuple[int, str], tuple[Any, Any]] = {}
 
     def array(self, pieces: list[Piece], node: Node) -> Any:
@@ -109,10 +116,8 @@ class PieceArrays:
         return pa.concat_arrays(arrays)
 
     def _one(self, piece: Piece, node: Node) -> Any:
-        from jobtui.engine.datagen.formats.parquet import arrow_array
-
         if isinstance(piece, list):
-            return arrow_array(piece, node)
+            return self.convert(piece, node)
         import pyarrow as pa
 
         arr = None
@@ -124,7 +129,7 @@ class PieceArrays:
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             arr = None  # out of range...: the plain path says so in its own words
         if arr is None:
-            return arrow_array(piece.values(), node)
+            return self.convert(piece.values(), node)
         if piece.nulls is not None and any(piece.nulls):
             import pyarrow.compute as pc
 
@@ -138,7 +143,7 @@ class PieceArrays:
         if piece.population is None:
             if node.kind != "INTEGER":
                 return None
-            return index_array(piece.draws).cast(_arrow_type(node))
+            return index_array(piece.draws).cast(self.type_of(node))
         if not piece.compose:
             pool = self._pool(piece.population, node)
             return None if pool is None else pool.take(index_array(piece.draws))
@@ -155,8 +160,6 @@ class PieceArrays:
         return pc.binary_join_element_wise(left, numbers, right, "")
 
     def _pool(self, population: Any, node: Node) -> Any:
-        from jobtui.engine.datagen.formats.parquet import arrow_array
-
         key = (id(population), node.kind)
         cached = self._pools.get(key)
         if cached is not None and cached[0] is population:
@@ -167,7 +170,7 @@ class PieceArrays:
         textual = node.kind in ("TEXT", "DATE", "DATETIME")
         if not textual or all(v is None or isinstance(v, str) for v in population):
             try:
-                arr = arrow_array(list(population), node)
+                arr = self.convert(list(population), node)
             except InvalidInput:
                 arr = None  # a value that does not convert: the plain path reports it
         self._pools[key] = (population, arr)
@@ -191,12 +194,6 @@ class PieceArrays:
             )
         self._pools[key] = (population, parts)
         return parts
-
-
-def _arrow_type(node: Node) -> Any:
-    from jobtui.engine.datagen.formats.parquet import arrow_type
-
-    return arrow_type(node)
 
 
 def _fixed_text(piece: FixedText) -> Any:

@@ -204,7 +204,7 @@ class ParquetEncoder(Encoder):
         if self._pieces is None:
             from jobtui.engine.datagen.formats.arrow_pieces import PieceArrays
 
-            self._pieces = PieceArrays()
+            self._pieces = PieceArrays(arrow_array, arrow_type)
         make = self._pieces.array
         return self._ipc([make(p, node) for p, node in zip(pieces, self.nodes, strict=True)])
 
