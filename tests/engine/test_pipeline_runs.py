@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -256,7 +257,7 @@ def test_expressions_cannot_reach_dunders(engine: Engine, tmp_path: Path) -> Non
         dead_letter={"base_dir": str(dead)},
     )
     done = run(engine, "sneaky")
-    assert jsonl(out / f"sneaky-{done.id}.jsonl") == []
+    assert not (out / f"sneaky-{done.id}.jsonl").exists()  # no record passed: no empty file
     (letter,) = jsonl(dead / "sneaky" / f"run-{done.id}.jsonl")
     assert "field c" in letter["error"] or "field d" in letter["error"]
 
@@ -281,6 +282,47 @@ def test_files_are_read_once_and_again_when_changed(engine: Engine, tmp_path: Pa
     third = run(engine, "inc")
     assert jsonl(out / f"inc-{third.id}.jsonl") == [{"f": "a2"}, {"f": "a3"}]
     assert run(engine, "inc").records == 0
+
+
+def test_a_run_with_nothing_new_writes_no_file_and_says_since_when(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """An incremental run that finds nothing new leaves no empty file (nor a partial one)
+    and its results say since when; so does a run whose records all fail a filter."""
+    inbox, out = tmp_path / "in", tmp_path / "out"
+    inbox.mkdir()
+    (inbox / "a.jsonl").write_text('{"n": 1}\n')
+    pipeline_job(
+        engine,
+        "quiet",
+        readers=[{"type": "file", "options": {"base_dir": str(inbox), "pattern": "*.jsonl"}}],
+        transformers=[{"type": "filter", "options": {"expr": "n > 0"}}],
+        writers=[file_writer(out)],
+    )
+    first = run(engine, "quiet")
+    assert [p.name for p in out.iterdir()] == [f"quiet-{first.id}.jsonl"]
+
+    nothing = run(engine, "quiet")
+    assert nothing.state == RunState.SUCCEEDED, nothing.errors
+    assert [p.name for p in out.iterdir()] == [f"quiet-{first.id}.jsonl"]
+    mtime = (inbox / "a.jsonl").stat().st_mtime
+    since = datetime.fromtimestamp(mtime, UTC).isoformat(timespec="seconds")
+    assert f"file → out: nothing new since files modified up to {since}: no output written" in (
+        nothing.results
+    )
+
+    (inbox / "b.jsonl").write_text('{"n": 0}\n')
+    filtered = run(engine, "quiet")
+    assert filtered.state == RunState.SUCCEEDED, filtered.errors
+    assert [p.name for p in out.iterdir()] == [f"quiet-{first.id}.jsonl"]
+    assert (
+        "file → out: none of the 1 record(s) read passed the transformers: no output written"
+        in filtered.results
+    )
+
+    (inbox / "c.jsonl").write_text('{"n": 3}\n')
+    third = run(engine, "quiet")
+    assert jsonl(out / f"quiet-{third.id}.jsonl") == [{"n": 3}]
 
 
 # -- chaining: file bytes → gzip → csv, and the datagen reader --------------------------------

@@ -23,11 +23,13 @@ from itertools import repeat
 from random import Random
 from typing import Any, Protocol
 
+from jobtui.engine.datagen.draws import FixedText, Indexed, uniform_draws
 from jobtui.engine.datagen.pools import (
     EMAIL_PROVIDERS,
     USERNAME_PROVIDERS,
     Composer,
     EmailComposer,
+    LazyPool,
     draw_from,
     uniform_indices,
     weighted_table,
@@ -141,6 +143,51 @@ class Column:
             values = [None if r() < p else v for v in values]
         return values
 
+    def draw_indexed(self, rng: Random, start: int, n: int) -> Indexed | FixedText | None:
+        """`draw` as indices into a pool (draws.py), for columns that draw that way."""
+        return None
+
+    def indexed(self, block: int, start: int, n: int) -> Indexed | FixedText | None:
+        """What `values` gives, not yet made into Python values (draws.py); None when this
+        column does not draw from a pool (the caller then asks `values`)."""
+        if (self.unique and not self.inherently_unique) or not _indexable(type(self)):
+            return None
+        rng = Random(derive(self.gen.seed, self.dataset, self.path, block))
+        out = self.draw_indexed(rng, start, n)
+        if out is not None and self.null > 0:
+            p = self.null
+            r = Random(derive(self.gen.seed, self.dataset, self.path, block, "null")).random
+            out.nulls = [r() < p for _ in repeat(None, n)]
+        return out
+
+
+_INDEXABLE: dict[type, bool] = {}
+
+
+def _indexable(cls: type) -> bool:
+    """Whether `draw_indexed` mirrors the `draw` and `values` this class uses: a subclass
+    drawing its own way (quantiles, ordered dates) must not inherit its parent's."""
+    ok = _INDEXABLE.get(cls)
+    if ok is None:
+        ok = False
+        for klass in cls.__mro__:
+            own = vars(klass)
+            if "draw_indexed" in own:
+                ok = klass is not Column
+                break
+            if "draw" in own or "values" in own:
+                break
+        _INDEXABLE[cls] = ok
+    return ok
+
+
+def _pool_indexed(pool: LazyPool, rng: Random, n: int) -> Indexed | None:
+    """`pool.draw(rng, n)` as indices, once the pool is full (a pool still filling lazily
+    is left to `draw`, which fills the slots it draws)."""
+    if pool.filled != pool.size:
+        return None
+    return Indexed(uniform_draws(rng, n, pool.size), pool.values)
+
 
 class SequenceColumn(Column):
     inherently_unique = True
@@ -163,6 +210,9 @@ class IntegerColumn(Column):
 
     def draw(self, rng: Random, start: int, n: int) -> list[Any]:
         return list(uniform_indices(rng, n, self.unique_space or 1, self.low))
+
+    def draw_indexed(self, rng: Random, start: int, n: int) -> Indexed | FixedText | None:
+        return Indexed(uniform_draws(rng, n, self.unique_space or 1, self.low), None)
 
     def at(self, k: int) -> Any:
         return self.low + k
@@ -215,6 +265,17 @@ class UuidColumn(Column):
         out[36::37] = b"\n" * n
         return out[:-1].decode("ascii").split("\n")
 
+    def draw_indexed(self, rng: Random, start: int, n: int) -> Indexed | FixedText | None:
+        # `draw`'s bytes without the separators: the text of n UUIDs end to end.
+        raw = bytearray(rng.randbytes(16 * n))
+        raw[6::16] = raw[6::16].translate(_VERSION_BYTE)
+        raw[8::16] = raw[8::16].translate(_VARIANT_BYTE)
+        hx = raw.hex().encode()
+        out = bytearray(b"-" * (36 * n))
+        for j, p in enumerate(_UUID_POS):
+            out[p::36] = hx[j::32]
+        return FixedText(bytes(out), 36)
+
 
 _VERSION_BYTE = bytes((b & 0x0F) | 0x40 for b in range(256))
 _VARIANT_BYTE = bytes((b & 0x3F) | 0x80 for b in range(256))
@@ -246,6 +307,12 @@ class ChoiceColumn(Column):
         if self.cum is not None:
             return rng.choices(self.options, cum_weights=self.cum, k=n)
         return draw_from(rng, self.options, n)
+
+    def draw_indexed(self, rng: Random, start: int, n: int) -> Indexed | FixedText | None:
+        population = self.table if self.table is not None else self.options
+        if self.cum is not None:
+            return None
+        return Indexed(uniform_draws(rng, n, len(population)), population)
 
     def at(self, k: int) -> Any:
         return self.options[k]
@@ -289,6 +356,12 @@ class DateColumn(Column):
         if (self.unique_space or 0) <= 500_000:
             return draw_from(rng, self.days(), n)
         return [self.day(k) for k in uniform_indices(rng, n, self.unique_space or 1)]
+
+    def draw_indexed(self, rng: Random, start: int, n: int) -> Indexed | FixedText | None:
+        if (self.unique_space or 0) > 500_000:
+            return None
+        days = self.days()
+        return Indexed(uniform_draws(rng, n, len(days)), days)
 
     def at(self, k: int) -> Any:
         if (self.unique_space or 0) <= 500_000:
@@ -392,6 +465,9 @@ class FakerPoolColumn(Column):
     def draw(self, rng: Random, start: int, n: int) -> list[Any]:
         return self.pool.draw(rng, n)
 
+    def draw_indexed(self, rng: Random, start: int, n: int) -> Indexed | FixedText | None:
+        return _pool_indexed(self.pool, rng, n)
+
     def distinct(self) -> list[Any]:
         if self._distinct is None:
             values = self.gen.pools.distinct(self.locale, self.provider, self.args)
@@ -437,6 +513,9 @@ class ComposedColumn(Column):
     def draw(self, rng: Random, start: int, n: int) -> list[Any]:
         return self.composer.draw(rng, n)
 
+    def draw_indexed(self, rng: Random, start: int, n: int) -> Indexed | FixedText | None:
+        return _pool_indexed(self.composer.pool, rng, n)
+
     def check_count(self, count: int) -> None:
         if self.unique:
             self.fallback.check_count(count)
@@ -456,6 +535,14 @@ class EmailColumn(Column):
 
     def draw(self, rng: Random, start: int, n: int) -> list[Any]:
         return self.composer.draw(rng, start, n)
+
+    def draw_indexed(self, rng: Random, start: int, n: int) -> Indexed | FixedText | None:
+        # The pool holds (local part, "@domain"); `EmailComposer.draw` joins them.
+        out = _pool_indexed(self.composer.pool, rng, n)
+        if out is not None:
+            out.compose = "numbered" if self.composer.unique else "pairs"
+            out.first = start + 1
+        return out
 
 
 class ReferenceColumn(Column):

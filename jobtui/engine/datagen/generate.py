@@ -30,6 +30,7 @@ from random import Random
 from typing import Any
 
 from jobtui.engine.datagen.columns import BLOCK, REF_POOL, Column, Permutation, compile_field
+from jobtui.engine.datagen.draws import Piece
 from jobtui.engine.datagen.fields import validate_dataset
 from jobtui.engine.datagen.pools import Pools
 from jobtui.engine.datagen.providers import derive
@@ -223,6 +224,24 @@ class DatasetGenerator:
                 mine.extend(theirs if lo == 0 and hi == len(theirs) else theirs[lo:hi])
         return out
 
+    def column_pieces(self, name: str, start: int, n: int) -> list[list[Piece]]:
+        """Records start..start+n-1 as, per top-level field, a piece per block: what
+        `column_values` gives, but for columns that draw from a pool as indices into it
+        (draws.py), for a writer that maps them in bulk. The same values either way."""
+        out: list[list[Piece]] = [[] for _ in self.columns(name)]
+        count = self._prepared[1] if self._prepared and self._prepared[0] == name else None
+        for block, lo, hi in self._spans(start, n):
+            first = block * BLOCK
+            if count is not None and first + hi > count:
+                raise self._past_count(name)
+            for mine, col in zip(out, self.columns(name), strict=True):
+                # A block drawn only up to `hi` is a prefix of the whole block.
+                piece: Piece | None = col.indexed(block, first, hi)
+                if piece is None:
+                    piece = col.values(block, first, hi)
+                mine.append(piece[lo:hi] if isinstance(piece, list) else piece.sliced(lo, hi))
+        return out
+
     def rows(self, name: str, start: int, n: int) -> list[dict[str, Any]]:
         """Records number start..start+n-1 of a dataset (call `prepare` first)."""
         out: list[dict[str, Any]] = []
@@ -367,12 +386,20 @@ def make_chunk(
         and encoder.columnar
         and encoder.fields == [c.name for c in gen.columns(name)]
     )
+    # A writer that maps pool indices in bulk (Parquet) is handed them when nothing else
+    # needs the Python values (else they would be made twice).
+    pieces = (
+        columnar and getattr(encoder, "takes_pieces", False) and not encodings and not need_records
+    )
+    columnar = columnar and not pieces
     columns = gen.column_values(name, start, count) if columnar or encodings else None
-    wants_rows = need_records or (encoder is not None and not columnar)
+    wants_rows = need_records or (encoder is not None and not columnar and not pieces)
     rows = gen.rows(name, start, count) if wants_rows else None
     data = b""
     if encoder is not None:
-        if columnar:
+        if pieces:
+            data = encoder.encode_pieces_at(gen.column_pieces(name, start, count), start)
+        elif columnar:
             assert columns is not None
             data = encoder.encode_columns_at(columns, start)
         else:

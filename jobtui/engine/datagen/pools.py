@@ -160,7 +160,12 @@ class Pools:
 
     # -- sharing filled pools with worker processes --------------------------------------
     def register(self, key: tuple[Any, ...], pool: LazyPool) -> LazyPool:
-        """Track a pool made elsewhere (a composer's); fill it from a loaded state."""
+        """Track a pool made elsewhere (a composer's); fill it from a loaded state. A key
+        already tracked gives the pool tracked: its values are the same (the key and the
+        seed decide them), so two columns of one provider fill one pool, not two."""
+        existing = self._pools.get(key)
+        if existing is not None and existing is not pool and existing.size == pool.size:
+            return existing
         values = self._loaded.get(key)
         if values is not None and len(values) == pool.size and pool.filled < pool.size:
             pool.values = list(values)

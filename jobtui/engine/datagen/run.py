@@ -164,6 +164,7 @@ class Delivery:
         self.thread: threading.Thread | None = None
         self.records = 0  # written to the sink (delivered once it closes)
         self.generated = 0  # made for this task and handed to it
+        self.discarded = False  # aborted for want of records (see pipeline.run.discard_empty)
 
     @property
     def alive(self) -> bool:

@@ -13,7 +13,7 @@ import functools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -71,6 +71,40 @@ class Source:
 
     def describe(self) -> str:
         return type(self).__name__
+
+    def read_from(self) -> str | None:
+        """Where this run started reading, in words (for a run that found nothing new):
+        --since, the high-water mark of the last successful run, or that run's start;
+        None on a first run."""
+        env = self.env
+        if env.explicit_since is not None:
+            return f"--since {_when(env.explicit_since)}"
+        mark = mark_text(env.offset)
+        if mark is not None:
+            return mark
+        if env.ctx.since is not None:
+            return f"the last successful run ({_when(env.ctx.since)})"
+        return None
+
+
+def _when(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
+
+
+def mark_text(offset: Any) -> str | None:
+    """A stored high-water mark in words: a value (sql, http), a stream ID, a file time."""
+    from jobtui.engine.pipeline.chunks import decode_mark
+
+    if not isinstance(offset, dict):
+        return None
+    if offset.get("since") is not None:
+        value = decode_mark(offset["since"])
+        return str(value.isoformat() if isinstance(value, date) else value)
+    if offset.get("id") is not None:
+        return f"stream ID {offset['id']}"
+    if isinstance(offset.get("mtime"), int | float):
+        return f"files modified up to {_when(offset['mtime'])}"
+    return None
 
 
 # -- file -----------------------------------------------------------------------------------

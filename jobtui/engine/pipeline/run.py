@@ -249,6 +249,30 @@ def sink_context(ctx: RunContext, task: str, fmt: str, options: dict[str, Any]) 
     )
 
 
+def discard_empty(
+    ctx: RunContext, source: Source, read: int, deliveries: list[Delivery]
+) -> list[str]:
+    """A writer handed no record (nothing new since the watermark, or nothing passed the
+    transformers) leaves nothing when its sink says so (a file sink: no empty file); its
+    task succeeds and says why there is no output."""
+    results = []
+    for d in deliveries:
+        if not d.alive or d.generated or not d.sink.discard_empty or d.task is None:
+            continue
+        d.sink.abort()
+        d.discarded = True
+        since = source.read_from()
+        if read:
+            why = f"none of the {read} record(s) read passed the transformers"
+        else:
+            why = f"nothing new since {since}" if since else "nothing to read"
+        result = f"{why}: no output written"
+        ctx.update_task(d.task, state="succeeded", result=result, records=0, generated=0)
+        ctx.log.info(f"{d.task.name}: {result}")
+        results.append(f"{d.task.name}: {result}")
+    return results
+
+
 def run_pipeline(ctx: RunContext) -> Outcome:
     spec = pipeline_of(ctx)
     limit, percent = parse_max_errors(spec.max_errors)
@@ -299,7 +323,8 @@ def run_pipeline(ctx: RunContext) -> Outcome:
     if keeper is not None:
         keeper.end(keep=True)
     results = [f"read {read} record(s) from {source.describe()}"]
-    results += settle(ctx, deliveries)
+    results += discard_empty(ctx, source, read, deliveries)
+    results += settle(ctx, [d for d in deliveries if not d.discarded])
     state, error = final_state(ctx)
     if dead.count:
         results.append(f"dead letters: {dead.count} → {dead.path}")

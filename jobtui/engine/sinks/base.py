@@ -88,6 +88,9 @@ class Sink:
     # file, sqlite3 binding rows) gains nothing from a thread, and the hand-overs cost
     # 25-35% of a run's speed. Network sinks (PostgreSQL, HTTP) keep their thread.
     inline: ClassVar[bool] = False
+    # A pipeline run that hands it no record leaves nothing behind (`abort`), rather than
+    # an empty output: a file sink writes no empty file for a run with nothing new.
+    discard_empty: ClassVar[bool] = False
 
     def __init__(self, options: dict[str, Any], ctx: SinkContext):
         self.options = options

@@ -157,6 +157,7 @@ class FileSink(Sink):
     type = "file"
     takes = "bytes"
     inline = True
+    discard_empty = True
 
     def __init__(self, options: dict[str, Any], ctx: SinkContext):
         super().__init__(options, ctx)

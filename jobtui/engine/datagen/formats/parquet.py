@@ -17,7 +17,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from jobtui.engine.datagen.formats.base import Batch, Decoder, Encoder, batched, json_default
 from jobtui.engine.datagen.formats.binary import Drain
@@ -31,6 +31,10 @@ from jobtui.engine.datagen.formats.typed import (
 )
 from jobtui.engine.model.errors import InvalidInput
 from jobtui.engine.model.formats import ParquetOptions
+
+if TYPE_CHECKING:
+    from jobtui.engine.datagen.draws import Piece
+    from jobtui.engine.datagen.formats.arrow_pieces import PieceArrays
 
 
 def arrow_type(node: Node) -> Any:
@@ -146,6 +150,7 @@ class RowGroupWriter:
 class ParquetEncoder(Encoder):
     columnar = True
     binary = True
+    takes_pieces = True  # make_chunk hands it `column_pieces` (see encode_pieces_at)
 
     def __init__(self, name: str, fields: list[str], spec: Any, opts: ParquetOptions):
         import pyarrow as pa
@@ -159,6 +164,7 @@ class ParquetEncoder(Encoder):
         self._rows: RowGroupWriter | None = None
         self._pending: list[Any] = []  # record batches not yet in a row group
         self._pending_rows = 0
+        self._pieces: PieceArrays | None = None
 
     def describe(self) -> str:
         return f"Parquet schema ({self.opts.compression}):\n{self.schema}\n"
@@ -183,13 +189,28 @@ class ParquetEncoder(Encoder):
         return self.encode_columns_at([[r.get(f) for r in batch] for f in self.fields], start)
 
     def encode_columns_at(self, columns: list[list[Any]], start: int) -> bytes:
-        import pyarrow as pa
-
         if not columns or not columns[0]:
             return b""
         arrays = [
             arrow_array(values, node) for values, node in zip(columns, self.nodes, strict=True)
         ]
+        return self._ipc(arrays)
+
+    def encode_pieces_at(self, pieces: list[list[Piece]], start: int) -> bytes:
+        """`encode_columns_at` of the generator's pieces (`column_pieces`): columns drawn
+        from a pool become `pool.take(indices)`, without a Python value per record."""
+        if not pieces or not any(len(p) for p in pieces[0]):
+            return b""
+        if self._pieces is None:
+            from jobtui.engine.datagen.formats.arrow_pieces import PieceArrays
+
+            self._pieces = PieceArrays(arrow_array, arrow_type)
+        make = self._pieces.array
+        return self._ipc([make(p, node) for p, node in zip(pieces, self.nodes, strict=True)])
+
+    def _ipc(self, arrays: list[Any]) -> bytes:
+        import pyarrow as pa
+
         batch = pa.RecordBatch.from_arrays(arrays, schema=self.schema)
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, self.schema) as writer:
