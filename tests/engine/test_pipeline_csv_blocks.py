@@ -5,6 +5,7 @@ pyarrow or the csv module, and when it hands over to the csv path part way."""
 from __future__ import annotations
 
 import io
+import json
 import random
 from typing import Any
 
@@ -19,15 +20,20 @@ from jobtui.engine.pipeline.parse import csv_chunks, parse_blob
 def by_csv_module(data: bytes, types: str, size: int, **options: Any) -> tuple[list, list]:
     bad: list[Bad] = []
     chunks = csv_chunks(io.BytesIO(data), "f.csv", CsvOptions(**options), bad.append, types, size)
-    rows = [(p, r) for c in chunks for p, r in zip(c.positions, c.records, strict=True)]
+    rows = [(p, exact(r)) for c in chunks for p, r in zip(c.positions, c.records, strict=True)]
     return rows, [(b.position, b.error, b.raw) for b in bad]
+
+
+def exact(record: dict[str, Any]) -> str:
+    """A record as JSON: 1 and 1.0 (equal in Python) differ here, as in a writer's output."""
+    return json.dumps(record)
 
 
 def by_blocks(data: bytes, types: str, size: int, **options: Any) -> tuple[list, list]:
     bad: list[Bad] = []
     blob = Blob("f.csv", lambda: io.BytesIO(data), "f.csv")
     chunks = parse_blob(blob, "csv", options, bad.append, types=types, size=size)
-    rows = [(p, r) for c in chunks for p, r in zip(c.positions, c.records, strict=True)]
+    rows = [(p, exact(r)) for c in chunks for p, r in zip(c.positions, c.records, strict=True)]
     return rows, [(b.position, b.error, b.raw) for b in bad]
 
 

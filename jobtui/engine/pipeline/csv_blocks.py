@@ -28,8 +28,11 @@ from jobtui.engine.pipeline.chunks import Chunk
 BLOCK = 1 << 20  # bytes a block (cut at a line's end): ~17,000 rows of a 60-byte line
 WAIT_FOR_ARROW = 16 << 20  # a file this big waits for pyarrow's import
 
-# csv_chunks(stream, header, first_line): the `csv` module's reading of what is left.
-Fallback = Callable[[IO[bytes], list[str] | None, int], Iterator[Chunk]]
+# csv_chunks(stream, header, first_line, rows, lines): the `csv` module's reading of what is
+# left, going on with the rows read but not yet in a chunk (raw rows to type, or records).
+Fallback = Callable[
+    [IO[bytes], list[str] | None, int, list[Any] | None, list[int] | None], Iterator[Chunk]
+]
 Typer = Callable[[list[str]], list[Any]]
 
 
@@ -137,15 +140,17 @@ def csv_block_chunks(
     end = data.find(b"\n")
     first = data[: end + 1] if end >= 0 else b""
     if end <= 0 or not _plain(first, quote):
-        yield from fallback(_rest(data, stream), None, 0)  # the csv module from the start
+        yield from fallback(
+            _rest(data, stream), None, 0, None, None
+        )  # the csv module from the start
         return
     try:
         fields = first.decode("utf-8").removesuffix("\n").removesuffix("\r").split(delimiter)
     except UnicodeDecodeError:
-        yield from fallback(_rest(data, stream), None, 0)
+        yield from fallback(_rest(data, stream), None, 0, None, None)
         return
     if len(fields) < 2:  # one column: a blank line would read two ways
-        yield from fallback(_rest(data, stream), None, 0)
+        yield from fallback(_rest(data, stream), None, 0, None, None)
         return
     if opts.header:
         header, pending, line = fields, data[end + 1 :], 1
@@ -159,13 +164,18 @@ def csv_block_chunks(
         ARROW.start()
         if _size(stream) >= WAIT_FOR_ARROW:
             ARROW.ready.wait()
+    # Rows not yet in a chunk, as columns of text: a chunk is `size` rows counted from the
+    # file's start, as the csv path counts them, and typed as one (a column's type is
+    # decided per chunk: "1" beside "1.5" is 1.0, alone 1).
+    waiting: list[list[str]] = [[] for _ in header]
+    start = line + 1  # the line of waiting's first row
     while True:
         while not eof and len(pending) < BLOCK:
             more = stream.read(BLOCK)
             eof = not more
             pending += more
         if not pending:
-            return
+            break
         cut = len(pending) if eof else pending.rfind(b"\n") + 1
         if cut == 0:  # one line longer than a block: read on
             more = stream.read(BLOCK)
@@ -175,15 +185,35 @@ def csv_block_chunks(
         block, pending = pending[:cut], pending[cut:]
         columns = _columns(block, quote, opts, len(header)) if _plain(block, quote) else None
         if columns is None:
-            yield from fallback(_rest(block + pending, stream), header, line)
+            carried = _records(header, waiting, None) if typed is None else _rows(waiting)
+            lines = list(range(start, start + len(waiting[0])))
+            yield from fallback(_rest(block + pending, stream), header, line, carried, lines)
             return
-        if typed is not None:
-            columns = [typed(c) for c in columns]
-        records = [dict(zip(header, values)) for values in zip(*columns)]  # noqa: B905
-        for at in range(0, len(records), size):
-            part = records[at : at + size]
-            yield Chunk(part, where, list(range(line + at + 1, line + at + 1 + len(part))))
-        line += len(records)
+        for kept, new in zip(waiting, columns):  # noqa: B905
+            kept.extend(new)
+        line += len(columns[0])
+        count = len(waiting[0])
+        if count < size:
+            continue
+        full = count - count % size
+        for at in range(0, full, size):
+            part = _records(header, [c[at : at + size] for c in waiting], typed)
+            yield Chunk(part, where, list(range(start + at, start + at + len(part))))
+        waiting = [c[full:] for c in waiting]
+        start += full
+    if waiting[0]:
+        part = _records(header, waiting, typed)
+        yield Chunk(part, where, list(range(start, start + len(part))))
+
+
+def _records(header: list[str], columns: list[list[str]], typed: Typer | None) -> list[Any]:
+    if typed is not None:
+        columns = [typed(c) for c in columns]
+    return [dict(zip(header, values)) for values in zip(*columns)]  # noqa: B905
+
+
+def _rows(columns: list[list[str]]) -> list[list[str]]:
+    return [list(row) for row in zip(*columns)]  # noqa: B905
 
 
 def _columns(block: bytes, quote: bytes, opts: CsvOptions, width: int) -> list[list[str]] | None:

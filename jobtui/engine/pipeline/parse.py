@@ -45,9 +45,24 @@ def parse_blob(
                 yield from csv_chunks(stream, blob.where, opts, on_bad, types, size)
                 return
 
-            def rest(tail: IO[bytes], header: list[str] | None, line: int) -> Iterator[Chunk]:
+            def rest(
+                tail: IO[bytes],
+                header: list[str] | None,
+                line: int,
+                rows: list[Any] | None,
+                lines: list[int] | None,
+            ) -> Iterator[Chunk]:
                 return csv_chunks(
-                    tail, blob.where, opts, on_bad, types, size, header=header, first_line=line
+                    tail,
+                    blob.where,
+                    opts,
+                    on_bad,
+                    types,
+                    size,
+                    header=header,
+                    first_line=line,
+                    rows=rows,
+                    lines=lines,
                 )
 
             typed = _typed if types == "infer" else None
@@ -102,9 +117,12 @@ def csv_chunks(
     *,
     header: list[str] | None = None,
     first_line: int = 0,
+    rows: list[Any] | None = None,
+    lines: list[int] | None = None,
 ) -> Iterator[Chunk]:
     """The `csv` module's reading (from `first_line` on, with the `header` already read
-    when the block reader hands over)."""
+    and the `rows` not yet in a chunk, ending on `lines`, when the block reader hands
+    over)."""
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="strict", newline="")
     quoting: Any = {
         "minimal": csv.QUOTE_MINIMAL,
@@ -121,8 +139,8 @@ def csv_chunks(
         strict=True,
     )
     infer = types == "infer"
-    rows: list[list[str]] = []
-    lines: list[int] = []  # the line each row ends on
+    rows = list(rows or [])
+    lines = list(lines or [])  # the line each row ends on
     while True:
         try:
             if header is None:
