@@ -6,6 +6,8 @@ Textual is imported only inside the dashboard command.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import importlib
 import json
 import os
@@ -90,6 +92,15 @@ class JobtuiGroup(click.Group):
         except (click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                # Our output's file is on a full filesystem (`jobtui logs 7 > /full/x`): say
+                # which, plainly (exit 2, as for a full data directory); stdout goes to
+                # /dev/null so the flush at exit cannot fail again.
+                where = exc.filename or _stdout_name()
+                with contextlib.suppress(OSError):
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                echo(inert(f"error: cannot write {where}: the filesystem is full"), err=True)
+                ctx.exit(2)
             if os.environ.get("JOBTUI_DEBUG"):
                 raise
             echo(
@@ -98,6 +109,15 @@ class JobtuiGroup(click.Group):
                 err=True,
             )
             ctx.exit(1)
+
+
+def _stdout_name() -> str:
+    """What stdout is written to, for a message: its file's path when it is one."""
+    try:
+        target = os.readlink(f"/proc/self/fd/{sys.stdout.fileno()}")
+    except (OSError, ValueError):
+        return "the standard output"
+    return f"the standard output ({target})" if target.startswith("/") else "the standard output"
 
 
 @click.group(

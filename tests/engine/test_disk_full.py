@@ -201,3 +201,150 @@ def test_a_worker_that_died_on_a_full_disk_says_so(small_fs: Path) -> None:
         )
     finally:
         engine.close()
+
+
+# Writes into the filesystem for as long as it runs, taking every byte freed.
+EATER = """
+import os, time
+while not os.path.exists(os.environ["EAT"] + ".go"):
+    time.sleep(0.01)
+fd = os.open(os.environ["EAT"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+block = bytes(4096)
+while True:
+    try:
+        os.write(fd, block)
+    except OSError:
+        pass
+"""
+
+
+def live_in_group(pgid: int) -> bool:
+    """Whether a process of the group runs (zombies left for their parent do not)."""
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+                return True
+    return False
+
+
+def test_a_run_that_keeps_filling_the_disk_still_ends_saying_why(
+    small_fs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run writing into the full filesystem as fast as it can takes the room the reserve
+    frees whenever it is on a CPU at that instant (here: always, to make the race
+    certain). Given up while the run is alive, the reserve went to the run and nothing could
+    record its end: it stayed `running`. Its workers are stopped first now."""
+    from jobtui.engine.store import space
+
+    engine = Engine.open(data_dir=small_fs / "data")
+    daemon = engine.make_daemon(use_scheduler=False, ensure_system_jobs=None, grace=2.0)
+    try:
+        eaten = small_fs / "eaten"
+        engine.create_job(
+            {
+                "name": "eater",
+                "kind": "command",
+                "command": {"argv": [sys.executable, "-c", EATER], "env": {"EAT": str(eaten)}},
+            }
+        )
+        daemon.acquire()
+        daemon.startup()
+        assert space.make_reserve(engine.data_dir)
+        run = engine.queue_run("eater")
+
+        def started() -> Any:
+            daemon.step()
+            found = engine.get_run(run.id)
+            return found.state.value == "running" and found.pgid and found
+
+        running = wait_until(started, 30, "the run's start")
+        engine.store.query("PRAGMA wal_checkpoint(TRUNCATE)")  # every write needs new room
+        Path(f"{eaten}.go").touch()
+        wait_until(lambda: eaten.exists() and eaten.stat().st_size > 0, 30, "the eating")
+        real_release = space.release_reserve
+
+        def release_to_the_eater(data_dir: Path) -> bool:
+            released = real_release(data_dir)
+            if live_in_group(int(running.pgid)):
+                fill(small_fs / "taken by the run")
+            return released
+
+        monkeypatch.setattr(space, "release_reserve", release_to_the_eater)
+
+        def ended() -> Any:
+            daemon.step()
+            found = engine.get_run(run.id)
+            return found.state.is_final and found
+
+        final = wait_until(ended, 30, "the run's end")
+        assert final.state.value == "failed"
+        assert final.error is not None
+        assert final.error.startswith(f"stopped: the filesystem holding {engine.data_dir}")
+        assert not live_in_group(int(running.pgid))
+    finally:
+        with contextlib.suppress(OSError):
+            for row in engine.store.query("SELECT pgid FROM runs WHERE pgid IS NOT NULL"):
+                with contextlib.suppress(OSError):
+                    os.killpg(int(row["pgid"]), signal.SIGKILL)
+        if daemon.supervisor is not None:
+            with contextlib.suppress(Exception):
+                daemon.supervisor.stop_all(grace=1.0)
+        with contextlib.suppress(Exception):
+            daemon.release()
+        engine.close()
+
+
+def test_reading_a_log_with_the_data_directory_on_a_full_filesystem_says_so(
+    small_fs: Path, tmp_path: Path
+) -> None:
+    """Opening the database needs its -wal/-shm files: on a full filesystem SQLite says
+    "disk I/O error", which the CLI showed as an internal error (exit 1)."""
+    data_dir = small_fs / "data"
+    engine = Engine.open(data_dir=data_dir)
+    engine.create_job({"name": "hello", "kind": "command", "command": {"argv": ["echo", "hi"]}})
+    run = engine.wait_for_run(engine.queue_run("hello").id, timeout=60 * PATIENCE)
+    assert run.state.value == "succeeded"
+    engine.close()
+    fill(small_fs / "filler")
+    for args in (("logs", str(run.id), "--save", str(tmp_path / "saved.log")), ("runs", "list")):
+        done = jobtui(data_dir, *args)
+        assert done.returncode == 2, done.stderr
+        assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+        assert f"the filesystem holding {data_dir}" in done.stderr
+        assert f"tmpfs mounted at {small_fs}" in done.stderr
+
+
+def test_a_log_written_to_a_full_filesystem_is_refused_plainly(
+    small_fs: Path, tmp_path: Path
+) -> None:
+    """`jobtui logs RUN > /full/file` (and `--save /full/file`): exit 2 naming the file."""
+    data_dir = tmp_path / "data"
+    engine = Engine.open(data_dir=data_dir)
+    try:
+        engine.create_job(
+            {"name": "chatty", "kind": "command", "command": {"argv": ["seq", "1", "5000"]}}
+        )
+        run = engine.wait_for_run(engine.queue_run("chatty").id, timeout=60 * PATIENCE)
+        assert run.state.value == "succeeded"
+    finally:
+        engine.close()
+    fill(small_fs / "filler")
+    target = small_fs / "out.log"
+    argv = [str(run.id)]
+    for raw in ((), ("--raw",)):
+        with open(target, "wb") as out:
+            done = subprocess.run(
+                [sys.executable, "-m", "jobtui", "--data-dir", str(data_dir), "logs", *argv, *raw],
+                stdout=out,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=60,
+            )
+        assert done.returncode == 2, done.stderr
+        assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+        assert f"cannot write the standard output ({target})" in done.stderr
+        assert "full" in done.stderr
+    saved = jobtui(data_dir, "logs", str(run.id), "--save", str(small_fs / "saved.log"))
+    assert saved.returncode == 2, saved.stderr
+    assert str(small_fs / "saved.log") in saved.stderr

@@ -13,7 +13,7 @@ from jobtui.engine.api.base import EngineBase
 from jobtui.engine.model.errors import InvalidInput, JobtuiError, NotFound, SpecError
 from jobtui.engine.model.types import DaemonStatus, LogLine, Run, RunState, Trigger
 from jobtui.engine.run import lifecycle
-from jobtui.engine.run.doorbell import ring
+from jobtui.engine.run.doorbell import Doorbell, ring
 from jobtui.engine.store import jobs as job_rows
 from jobtui.engine.store import logs as log_rows
 from jobtui.engine.store import runs as run_rows
@@ -21,6 +21,10 @@ from jobtui.engine.store.logs import LogFilter
 
 if TYPE_CHECKING:
     from jobtui.engine.model.spec import JobSpec
+
+# Longest wait between passes of `wait_for_run` when its doorbell is held (a ring ends it):
+# what is left to notice then is a worker's death or hang, a timeout, and the deadline.
+RING_POLL = 1.0
 
 
 def _epoch(value: float | int | str | datetime | None, field: str) -> float | None:
@@ -169,6 +173,7 @@ class RunsAPI(EngineBase):
         deadline = None if timeout is None else time.monotonic() + timeout
         check_daemon_at = 0.0
         daemon = False
+        bell: Doorbell | None = None
         try:
             while True:
                 if supervise_if_no_daemon and time.monotonic() >= check_daemon_at:
@@ -179,7 +184,14 @@ class RunsAPI(EngineBase):
                         supervisor = local_supervisor(
                             self.store, self.data_dir, self.clock, only_runs={int(run_id)}
                         )
+                        # No daemon holds the doorbell: the worker's ring at its end wakes
+                        # this wait at once, so it need not poll often (issue 22: 20 wake-ups
+                        # a second beside a worker on a busy machine cost the run's time).
+                        bell = Doorbell(self.store.path) if on_poll is None else None
                     supervisor.tick()
+                elif bell is not None:  # a daemon came: the doorbell is its own
+                    bell.close()
+                    bell = None
                 run = self.get_run(run_id)
                 if on_poll is not None:
                     on_poll(run)
@@ -187,11 +199,20 @@ class RunsAPI(EngineBase):
                     return run
                 if deadline is not None and time.monotonic() >= deadline:
                     return run
-                time.sleep(poll)
+                if bell is not None and bell.sock is not None:
+                    wait = max(poll, RING_POLL)
+                    if deadline is not None:
+                        wait = max(0.0, min(wait, deadline - time.monotonic()))
+                    bell.wait(wait)
+                else:
+                    time.sleep(poll)
         except KeyboardInterrupt:
             if supervisor is not None:
                 supervisor.stop_all()
             raise
+        finally:
+            if bell is not None:
+                bell.close()
 
     # -- logs ----------------------------------------------------------------------------------
     def read_log(

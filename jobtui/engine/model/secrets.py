@@ -10,8 +10,10 @@ contents into an error.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -78,9 +80,13 @@ def _looks_secret_key(key: str) -> bool:
 
 # -- redaction -------------------------------------------------------------------------
 # Shorter values are not masked everywhere they occur (a 1-3 character "secret" would
-# blank out ordinary text); no real password is that short.
+# blank out ordinary text: every "ab" in every log line). They are masked where they stand
+# as a whole value: the whole text, or a token right after `=` or `: ` (`TOKEN=ab`,
+# `password: ab`), and, whatever their length, as a URL's password or a secret query value.
 MIN_REDACTED = 4
 _resolved: set[str] = set()
+_short: set[str] = set()
+_short_pattern: re.Pattern[str] | None = None
 _resolved_lock = threading.Lock()
 _resolved_values: tuple[str, ...] = ()
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^\s/@:]*):([^\s/@]+)@")
@@ -95,7 +101,14 @@ _QUERY_SECRET = re.compile(
 def remember_secret(value: str) -> None:
     """Mask `value` (and each of its lines) in everything `redact` sees from now on."""
     global _resolved_values
+    global _short_pattern
     parts = {value.strip(), *(line.strip() for line in value.splitlines())}
+    short = {p for p in parts if 0 < len(p) < MIN_REDACTED} - _short
+    if short:
+        with _resolved_lock:
+            _short.update(short)
+            alternatives = "|".join(re.escape(p) for p in sorted(_short, key=len, reverse=True))
+            _short_pattern = re.compile(rf"(?:(?<==)|(?<=: ))(?:{alternatives})(?!\w)")
     new = {p for p in parts if len(p) >= MIN_REDACTED} - _resolved
     if not new:
         return
@@ -106,10 +119,12 @@ def remember_secret(value: str) -> None:
 
 def forget_secrets() -> None:
     """Forget every remembered value (tests; a process that runs several runs)."""
-    global _resolved_values
+    global _resolved_values, _short_pattern
     with _resolved_lock:
         _resolved.clear()
         _resolved_values = ()
+        _short.clear()
+        _short_pattern = None
 
 
 def redact(text: str) -> str:
@@ -119,6 +134,10 @@ def redact(text: str) -> str:
     for value in _resolved_values:
         if value in text:
             text = text.replace(value, MASK)
+    if _short_pattern is not None:
+        if text.strip() in _short:
+            return MASK
+        text = _short_pattern.sub(MASK, text)
     if "@" in text and "://" in text:
         text = _URL_USERINFO.sub(lambda m: f"{m.group(1)}{m.group(2)}:{MASK}@", text)
     if "=" in text:
@@ -137,6 +156,34 @@ def redact_value(value: Any) -> Any:
     if isinstance(value, list):
         return [redact_value(v) for v in value]
     return value
+
+
+class RedactedStream:
+    """A text stream that writes `redact(text)`: a worker's stderr (its `workers/run-N.log`:
+    tracebacks, warnings, a library's own logging) and the daemon's log (issue 16)."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(redact(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # flush, fileno, isatty, encoding, …
+        return getattr(self._stream, name)
+
+
+class RedactingFormatter(logging.Formatter):
+    """A log formatter whose records (message, arguments and traceback) are redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def redact_stderr() -> None:
+    """From now on, whatever this process writes to sys.stderr is redacted."""
+    if not isinstance(sys.stderr, RedactedStream) and sys.stderr is not None:
+        sys.stderr = RedactedStream(sys.stderr)  # type: ignore[assignment]
 
 
 # -- checked resolution ------------------------------------------------------------------

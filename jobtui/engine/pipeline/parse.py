@@ -18,9 +18,11 @@ import orjson
 from jobtui.engine.datagen.formats.base import _FLOAT, _INT, convert
 from jobtui.engine.model.formats import FORMAT_OPTIONS, CsvOptions
 from jobtui.engine.pipeline.chunks import Bad, Blob, Chunk, OnBad
+from jobtui.engine.pipeline.csv_blocks import csv_block_chunks, fast_path_possible
 
 CHUNK = 5000
 _MAYBE_TYPED = re.compile(r"-?\d|true$|false$|[\[{]")
+_BOOLEANS = frozenset(("true", "false"))
 RAW_SHOWN = 2000  # characters of a bad line kept in its dead letter
 
 
@@ -38,8 +40,33 @@ def parse_blob(
         if fmt == "jsonl":
             yield from jsonl_chunks(stream, blob.where, on_bad, size)
         elif fmt == "csv":
-            opts = FORMAT_OPTIONS["csv"].model_validate(options)
-            yield from csv_chunks(stream, blob.where, opts, on_bad, types, size)  # type: ignore[arg-type]
+            opts: CsvOptions = FORMAT_OPTIONS["csv"].model_validate(options)  # type: ignore[assignment]
+            if not fast_path_possible(opts):
+                yield from csv_chunks(stream, blob.where, opts, on_bad, types, size)
+                return
+
+            def rest(
+                tail: IO[bytes],
+                header: list[str] | None,
+                line: int,
+                rows: list[Any] | None,
+                lines: list[int] | None,
+            ) -> Iterator[Chunk]:
+                return csv_chunks(
+                    tail,
+                    blob.where,
+                    opts,
+                    on_bad,
+                    types,
+                    size,
+                    header=header,
+                    first_line=line,
+                    rows=rows,
+                    lines=lines,
+                )
+
+            typed = _typed if types == "infer" else None
+            yield from csv_block_chunks(stream, blob.where, opts, typed, size, rest)
         elif fmt == "json":
             yield from json_chunks(stream.read(), blob.where, on_bad, records_field, size)
         elif fmt == "xml":
@@ -87,7 +114,15 @@ def csv_chunks(
     on_bad: OnBad,
     types: str,
     size: int,
+    *,
+    header: list[str] | None = None,
+    first_line: int = 0,
+    rows: list[Any] | None = None,
+    lines: list[int] | None = None,
 ) -> Iterator[Chunk]:
+    """The `csv` module's reading (from `first_line` on, with the `header` already read
+    and the `rows` not yet in a chunk, ending on `lines`, when the block reader hands
+    over)."""
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="strict", newline="")
     quoting: Any = {
         "minimal": csv.QUOTE_MINIMAL,
@@ -104,9 +139,8 @@ def csv_chunks(
         strict=True,
     )
     infer = types == "infer"
-    header: list[str] | None = None
-    rows: list[list[str]] = []
-    lines: list[int] = []  # the line each row ends on
+    rows = list(rows or [])
+    lines = list(lines or [])  # the line each row ends on
     while True:
         try:
             if header is None:
@@ -118,7 +152,7 @@ def csv_chunks(
                 else:
                     header = [f"field{i + 1}" for i in range(len(first))]
                     rows.append(first if infer else dict(zip(header, first)))  # type: ignore[arg-type]  # noqa: B905
-                    lines.append(reader.line_num)
+                    lines.append(first_line + reader.line_num)
             width = len(header)
             keys = header
             # The hot loop: a length check and two appends per row. Text records are made
@@ -131,10 +165,10 @@ def csv_chunks(
                     if row:  # a blank line is no record and no error
                         shown = opts.delimiter.join(row)[:RAW_SHOWN]
                         message = f"{len(row)} field(s) where the header has {width}"
-                        on_bad(Bad(where, reader.line_num, message, shown))
+                        on_bad(Bad(where, first_line + reader.line_num, message, shown))
                     continue
                 append(row if infer else dict(zip(keys, row)))  # noqa: B905
-                note(reader.line_num)
+                note(first_line + reader.line_num)
                 if len(made) >= size:
                     yield Chunk(_records(header, made, infer), where, lines)
                     rows = made = []
@@ -142,9 +176,9 @@ def csv_chunks(
                     append, note = made.append, lines.append
             break
         except csv.Error as exc:
-            on_bad(Bad(where, reader.line_num, f"not CSV: {exc}"))
+            on_bad(Bad(where, first_line + reader.line_num, f"not CSV: {exc}"))
         except UnicodeDecodeError as exc:
-            on_bad(Bad(where, reader.line_num + 1, f"not UTF-8 text: {exc}"))
+            on_bad(Bad(where, first_line + reader.line_num + 1, f"not UTF-8 text: {exc}"))
             break  # the text stream cannot go on past undecodable bytes
     if rows and header is not None:
         yield Chunk(_records(header, rows, infer), where, lines)
@@ -161,16 +195,20 @@ def _records(header: list[str], rows: list[list[str]], infer: bool) -> list[dict
 
 def _typed(column: list[str]) -> list[Any]:
     """A CSV column's cells typed by their look (empty: null), a whole column at a time when
-    every cell has one look (integers, decimals), else cell by cell."""
-    present = [c for c in column if c]
+    every cell has one look (integers, decimals, booleans), else cell by cell."""
+    # `"" in column` is one C scan; a column without empty cells is converted by `map`.
+    full = "" not in column
+    present = column if full else [c for c in column if c]
     if not present:
         return [None] * len(column)
     if all(map(_INT.match, present)):
-        return [int(c) if c else None for c in column]
+        return list(map(int, column)) if full else [int(c) if c else None for c in column]
     if all(map(_FLOAT.match, present)):
-        return [float(c) if c else None for c in column]
+        return list(map(float, column)) if full else [float(c) if c else None for c in column]
     if not any(map(_MAYBE_TYPED.match, present)):
-        return [c if c else None for c in column]  # text only: nothing to convert
+        return column if full else [c if c else None for c in column]  # text: nothing to do
+    if set(present) <= _BOOLEANS:
+        return [c == "true" if c else None for c in column]
     return [convert(c, None) if c else None for c in column]
 
 

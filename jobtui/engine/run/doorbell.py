@@ -13,8 +13,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import select
 import socket
 import sys
+import time
 
 
 def address(db_path: str | os.PathLike[str]) -> str | None:
@@ -66,6 +68,14 @@ class Doorbell:
                 self.sock.recv(64)
                 rung = True
         return rung
+
+    def wait(self, timeout: float) -> bool:
+        """Block until rung or `timeout` seconds pass; whether it was rung."""
+        if self.sock is None:
+            time.sleep(timeout)
+            return False
+        ready, _, _ = select.select([self.sock], [], [], timeout)
+        return self.drain() if ready else False
 
     def close(self) -> None:
         if self.sock is not None:

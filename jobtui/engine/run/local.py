@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from jobtui.engine.model.clock import Clock, SystemClock
-from jobtui.engine.model.secrets import STARTED_BY_VARIABLE
+from jobtui.engine.model.secrets import STARTED_BY_VARIABLE, redact
 from jobtui.engine.model.types import Run, RunState
 from jobtui.engine.run import lifecycle
 from jobtui.engine.run.executor import (
@@ -155,6 +155,10 @@ class LocalExecutor:
     def active_children(self) -> int:
         return sum(1 for p in self.children.values() if p.poll() is None)
 
+    def reap(self) -> None:
+        """Collect the exit of every worker that ended (no database access)."""
+        self._reap()
+
     def _reap(self) -> None:
         for run_id, proc in list(self.children.items()):
             code = proc.poll()
@@ -273,7 +277,9 @@ class LocalExecutor:
                 message += f": {space.describe_full(self.store.path)}"
         if left:
             message += f"; {left} leftover process(es) of its group killed"
-        detail = _tail(worker_log_path(self.data_dir, run_id))
+        # The worker redacts its stderr; URL passwords in what it wrote before that (or
+        # from a crash below Python) are masked here too.
+        detail = redact(_tail(worker_log_path(self.data_dir, run_id)))
         self._finish(run_id, state, message, detail)
 
     def _finish(self, run_id: int, state: RunState, message: str, detail: str = "") -> None:

@@ -108,6 +108,31 @@ def signal_group(pgid: int | None, sig: int) -> bool:
     return True
 
 
+def group_alive(pgid: int) -> bool:
+    """Whether a live process (not a zombie waiting for its parent to reap it: a worker
+    forked by the warm launcher is reaped by that) is left in the group."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        pids = [name for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return True  # no /proc: the group has someone
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # After the command's name: state, ppid, pgrp.
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+            return True
+    return False
+
+
 def kill_leftovers(pgid: int | None) -> int:
     """SIGKILL whatever is left in a dead worker's group; how many were there."""
     left = group_members(pgid)

@@ -25,6 +25,7 @@ from typing import Any
 from jobtui.engine.model.clock import Clock, SystemClock
 from jobtui.engine.model.errors import InvalidInput, JobtuiError
 from jobtui.engine.model.runtime import Outcome
+from jobtui.engine.model.secrets import redact_stderr
 from jobtui.engine.model.types import RunState
 from jobtui.engine.run import lifecycle
 from jobtui.engine.run.context import execute
@@ -145,6 +146,7 @@ def main(argv: list[str] | None = None, *, store: Store | None = None, forked: b
     from jobtui.engine.datagen.prestart import worker_arguments
 
     args = worker_arguments(argv)
+    redact_stderr()  # the run's workers/run-N.log: no resolved secret in a traceback either
     db_path = Path(args.db).expanduser()
     data_dir = Path(args.data_dir).expanduser() if args.data_dir else db_path.parent
     if store is not None and store.path != db_path:

@@ -26,7 +26,7 @@ from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
 from jobtui.engine.model.errors import InvalidInput
-from jobtui.engine.model.secrets import is_secret_reference, resolve_secret
+from jobtui.engine.model.secrets import is_secret_reference, redact, resolve_secret
 from jobtui.engine.store import runs as run_rows
 
 if TYPE_CHECKING:
@@ -140,9 +140,9 @@ def compose(event: dict[str, Any], kind: str, sender: str, to: list[str]) -> Ema
     state = event["state"]
     msg = EmailMessage()
     if kind == "recovery":
-        msg["Subject"] = f"[jobtui] {job} recovered: run {event['run_id']} {state}"
+        msg["Subject"] = redact(f"[jobtui] {job} recovered: run {event['run_id']} {state}")
     else:
-        msg["Subject"] = f"[jobtui] {job}: run {event['run_id']} {state}"
+        msg["Subject"] = redact(f"[jobtui] {job}: run {event['run_id']} {state}")
     msg["From"] = sender
     msg["To"] = ", ".join(to)
 
@@ -164,7 +164,9 @@ def compose(event: dict[str, Any], kind: str, sender: str, to: list[str]) -> Ema
     if kind == "recovery":
         lines.insert(0, "The job succeeded again after a run of failures.\n")
     lines.append(f"\nSee: jobtui runs show {event['run_id']}")
-    msg.set_content("\n".join(lines) + "\n")
+    # What the daemon resolved (or a worker's tail it quotes) is masked as in the run's
+    # stored errors: a mail leaves the machine.
+    msg.set_content(redact("\n".join(lines) + "\n"))
     return msg
 
 

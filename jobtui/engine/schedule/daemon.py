@@ -27,6 +27,7 @@ from jobtui.engine.model.clock import Clock
 from jobtui.engine.model.types import Run, RunState
 from jobtui.engine.run import lifecycle
 from jobtui.engine.run.executor import Executor, Supervisor
+from jobtui.engine.run.proc import group_alive, signal_group
 from jobtui.engine.schedule.firing import Scheduled, StartReport
 from jobtui.engine.schedule.lease import (
     HEARTBEAT_S,
@@ -45,6 +46,9 @@ TICK_S = 0.25  # queued runs, cancel requests, finished runs, job changes
 # With the doorbell (run/doorbell.py) clients and workers wake the loop when they queue,
 # cancel or finish a run, so the poll is only the safety net.
 POLL_WITH_DOORBELL_S = 1.0
+# On a full disk: how long the runs' workers get to stop before SIGKILL (the reserve is
+# given up after, so that what they still write cannot take it).
+SPACE_STOP_GRACE_S = 1.5
 WAKE = 0  # on the due queue: not a job id (ids start at 1), just "look now"
 SAFETY_SCAN_S = 5.0  # overdue fires the timer may have dropped
 DEFAULT_GRACE_S = 30.0
@@ -184,17 +188,17 @@ class Daemon(Startup):
 
     def _enter_full(self) -> None:
         reason = space.describe_full(self.store.path)
-        released = space.release_reserve(self.store.path.parent)
         self.condition = f"disk full: {reason}; runs are stopped and none start until it has"
         self.condition += " room again (jobtui resumes by itself)"
-        log.error(
-            "%s%s",
-            self.condition,
-            "" if released else " (no reserve to give up: the database may stay unwritable)",
-        )
+        log.error("%s", self.condition)
         self._reason = reason
         self._full_since = time.monotonic()
         self._runs_stopped = False
+        # The reserve is given up only once the runs' workers are gone (their writes would
+        # eat it first: issue 16, a run left `running` with nothing able to record its end).
+        self._stop_workers_for_space()
+        if not space.release_reserve(self.store.path.parent):
+            log.warning("no reserve to give up: the database may stay unwritable")
         self._say_condition()
 
     def _leave_full(self) -> None:
@@ -211,11 +215,51 @@ class Daemon(Startup):
             info = {**self.report.as_info(), "condition": self.condition}
             lease.set_info(self.store, self.epoch, info)
 
+    def _stop_workers_for_space(self) -> None:
+        """Stop every running run's workers, and wait (a little) until they are gone: a
+        run's worker or command still writing would take the room freed to record its end.
+        SIGTERM first (a file sink removes its partial file), SIGKILL what is left."""
+        try:
+            rows = run_rows.running_rows(self.store)
+            groups = _local_groups(self.store)
+        except sqlite3.Error as exc:
+            log.warning("cannot list the running runs: %s", exc)
+            return
+        for row in rows:
+            for executor in self.executors.values():
+                with contextlib.suppress(Exception):
+                    executor.cancel(int(row["id"]))
+        groups = self._wait_gone(groups, SPACE_STOP_GRACE_S)
+        for group in groups:
+            signal_group(group, signal.SIGKILL)
+        self._wait_gone(groups, SPACE_STOP_GRACE_S)  # a SIGKILL takes effect a bit later
+
+    def _wait_gone(self, groups: list[int], limit: float) -> list[int]:
+        """Wait up to `limit` seconds for the process groups to end; those still alive."""
+        deadline = time.monotonic() + limit
+        while True:
+            self._reap_workers()
+            groups = [g for g in groups if group_alive(g)]
+            if not groups or time.monotonic() >= deadline:
+                return groups
+            time.sleep(0.05)
+
+    def _reap_workers(self) -> None:
+        for executor in self.executors.values():
+            reap = getattr(executor, "reap", None)
+            if reap is not None:
+                with contextlib.suppress(Exception):
+                    reap()
+
     def _stop_runs_for_space(self) -> None:
-        """End every running run as failed saying why, then stop its worker."""
+        """End every running run as failed saying why (its worker was stopped on entering
+        the condition; one still there is stopped now)."""
         message = f"stopped: {self._reason}"
         try:
-            for row in run_rows.running_rows(self.store):
+            rows = run_rows.running_rows(self.store)
+            for group in _local_groups(self.store):
+                signal_group(group, signal.SIGKILL)
+            for row in rows:
                 run_id = int(row["id"])
                 with self.fenced():
                     ended = lifecycle.end_unreported(
@@ -361,3 +405,8 @@ class Daemon(Startup):
         # A drain waits for the runs this host executes; a remote run goes on without the
         # daemon (its events wait in Redis and come home at the next start).
         return run_rows.running_count(self.store, executor="local")
+
+
+def _local_groups(store: Store) -> list[int]:
+    """The process groups of the runs this machine's workers execute."""
+    return [int(r["pgid"]) for r in run_rows.watched_rows(store, executor="local") if r["pgid"]]

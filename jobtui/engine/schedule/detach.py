@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from jobtui.engine.model.secrets import RedactingFormatter, redact_stderr
 from jobtui.engine.schedule.lease import log_path
 
 
@@ -52,8 +53,10 @@ def spawn_detached(data_dir: Path, db_path: Path, grace: float | None = None) ->
 
 
 def configure_logging(verbose: bool = False) -> None:
+    # daemon.log: a secret the daemon resolved (SMTP, broker) is masked in it, as in runs.
+    redact_stderr()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("jobtui")
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)

@@ -195,7 +195,7 @@ class Store:
             if conn.in_transaction:
                 with suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
-            if is_disk_full(exc) and not isinstance(exc, DiskFull):
+            if is_disk_full(exc, self.path) and not isinstance(exc, DiskFull):
                 raise disk_full_error(exc, self.path) from exc
             raise
 
@@ -205,7 +205,7 @@ class Store:
         try:
             yield
         except (sqlite3.OperationalError, OSError) as exc:
-            if is_disk_full(exc) and not isinstance(exc, DiskFull):
+            if is_disk_full(exc, self.path) and not isinstance(exc, DiskFull):
                 raise disk_full_error(exc, self.path) from exc
             raise
 

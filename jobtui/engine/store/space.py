@@ -25,12 +25,21 @@ class DiskFull(StorageError, sqlite3.OperationalError):
     Also a sqlite3.OperationalError, so code that copes with a failed write copes with it."""
 
 
-def is_disk_full(exc: BaseException) -> bool:
+def is_disk_full(exc: BaseException, path: Path | None = None) -> bool:
+    """Whether `exc` says the filesystem is full. With `path` (the database's), SQLite's
+    "disk I/O error" counts too while that filesystem is full: opening a database whose
+    -wal/-shm files cannot be made fails that way, not with SQLITE_FULL (issue 16)."""
     if isinstance(exc, DiskFull):
         return True
     if isinstance(exc, sqlite3.Error):
         code = getattr(exc, "sqlite_errorcode", None)
-        return code == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc)
+        if code == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc):
+            return True
+        io_error = code is not None and code & 0xFF == sqlite3.SQLITE_IOERR
+        if path is not None and (io_error or "disk I/O error" in str(exc)):
+            free = free_bytes(Path(path).parent)
+            return free is not None and free < LOW_WATER_BYTES
+        return False
     return isinstance(exc, OSError) and exc.errno in FULL_ERRNOS
 
 
