@@ -36,6 +36,7 @@ from jobtui.screens.registry import Screens, screen_classes
 from jobtui.screens.run_options import RunOptionsScreen
 from jobtui.widgets.logview import LogView
 from jobtui.widgets.rowview import RowView
+from jobtui.widgets.tables import KeyTable
 from jobtui.widgets.vtable import VirtualTable
 
 if TYPE_CHECKING:
@@ -119,6 +120,7 @@ def binding_ids() -> set[str]:
         RunOptionsScreen,
         RowView,
         VirtualTable,
+        KeyTable,
         LogView,
     ]
     ids = set()

@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Static
 from jobtui.engine import Engine, JobtuiError
 from jobtui.screens.base import EngineScreen
 from jobtui.screens.confirm import PromptScreen
+from jobtui.widgets.tables import KeyTable
 
 REFRESH = 3.0
 
@@ -61,7 +62,7 @@ class WorkersScreen(EngineScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("Workers", id="manage-title")
-        yield DataTable(id="workers-table", cursor_type="row", zebra_stripes=True)
+        yield KeyTable(id="workers-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="workers-note", markup=False)
         yield Footer()
 
