@@ -73,9 +73,12 @@ def _window(bases: list[int], order: list[int], start: int, room: int) -> list[i
     return out
 
 
-def fit_columns(columns: Sequence[Column], width: int, offset: int = 0) -> ColumnLayout:
-    """Pinned columns, then the most important that fit (table order); the rest follow them
-    off the right edge, and `offset` scrolls that tail in one column at a time."""
+def fit_columns(
+    columns: Sequence[Column], width: int, offset: int = 0, first: str | None = None
+) -> ColumnLayout:
+    """Pinned columns, then the most important that fit (table order; `first`, the sorted
+    column, before the others); the rest follow them off the right edge, and `offset`
+    scrolls that tail in one column at a time."""
     bases = [c.base_width for c in columns]
     pinned = [i for i, c in enumerate(columns) if c.pinned]
     rest = [i for i, c in enumerate(columns) if not c.pinned]
@@ -84,7 +87,7 @@ def fit_columns(columns: Sequence[Column], width: int, offset: int = 0) -> Colum
         room += 1  # no gap before the first column
     kept: set[int] = set()
     left_room = room
-    for i in sorted(rest, key=lambda i: (columns[i].priority, i)):
+    for i in sorted(rest, key=lambda i: (columns[i].key != first, columns[i].priority, i)):
         if bases[i] + 1 <= left_room:
             kept.add(i)
             left_room -= bases[i] + 1
@@ -209,7 +212,7 @@ class VirtualTable(RowView):
         self.empty_text = "nothing here"
         self.col_offset = 0  # columns scrolled off to the left (Right / Left)
         self._layout: ColumnLayout | None = None
-        self._layout_for: tuple[int, int] = (-1, -1)
+        self._layout_for: tuple[int, int, str | None] = (-1, -1, None)
         self._missing_posted: tuple[int, int] | None = None
 
     # -- the source ----------------------------------------------------------------
@@ -247,9 +250,10 @@ class VirtualTable(RowView):
         right edge for the "more columns" mark)."""
         if width is None:
             width = self.scrollable_content_region.width
-        key = (width, self.col_offset)
+        key = (width, self.col_offset, self.sort_key)
         if key != self._layout_for or self._layout is None:
-            self._layout = fit_columns(self.columns, max(1, width - GUTTER - 1), self.col_offset)
+            room = max(1, width - GUTTER - 1)
+            self._layout = fit_columns(self.columns, room, self.col_offset, self.sort_key)
             self._layout_for = key
         return self._layout
 

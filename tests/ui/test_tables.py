@@ -230,3 +230,13 @@ async def test_checked_and_unchecked_differ_in_shape_not_only_colour():
         ticks = app.query_one("#ticks", SelectionList)
         assert ticks.render_line(0).text.startswith("[x] users")
         assert ticks.render_line(1).text.startswith("[ ] orders")
+
+
+async def test_the_sorted_column_stays_on_an_80_column_screen(seeded):
+    engine, _ = seeded
+    app = build(engine)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        assert "SCHEDULE" not in header(app)
+        await press(pilot, "o", "o", "o")  # name → workspace → status → schedule
+        assert "SCHEDULE ▲" in header(app) and "NAME ↕" in header(app)
