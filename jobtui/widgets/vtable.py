@@ -100,7 +100,7 @@ def fit_columns(
     window = _window(bases, order, offset, room)
     drawn = pinned + window
     widths = {i: bases[i] for i in drawn}
-    spare = width - sum(widths.values()) - max(0, len(drawn) - 1)
+    spare = max(0, width - sum(widths.values()) - max(0, len(drawn) - 1))
     flex = [i for i in drawn if not columns[i].width]
     for n, i in enumerate(flex):
         widths[i] += spare // len(flex) + (1 if n < spare % len(flex) else 0)
