@@ -44,6 +44,7 @@ from jobtui.widgets.bars import daemon_text
 from jobtui.widgets.fmt import state_label
 from jobtui.widgets.logview import LogView
 from jobtui.widgets.rowview import RowView
+from jobtui.widgets.tables import KeyTable
 from jobtui.widgets.vtable import VirtualTable
 
 if TYPE_CHECKING:
@@ -146,6 +147,7 @@ def binding_ids() -> set[str]:
         CrontabImportScreen,
         RowView,
         VirtualTable,
+        KeyTable,
         LogView,
     ]
     ids = set()

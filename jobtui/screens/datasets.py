@@ -28,6 +28,7 @@ from jobtui.engine import FIELD_MODELS, Dataset, Engine, FieldError, JobtuiError
 from jobtui.screens.base import EngineScreen
 from jobtui.screens.confirm import ConfirmScreen, PromptScreen
 from jobtui.widgets.forms import FieldRow, ModelForm, field_id, show_errors, show_sample
+from jobtui.widgets.tables import KeyTable
 
 
 @dataclass
@@ -88,7 +89,7 @@ class DatasetsScreen(EngineScreen[None]):
         yield Static("Datasets", id="manage-title")
         with Horizontal(id="manage-body"):
             with Vertical(id="manage-list", classes="side-panel"):
-                yield DataTable(id="dataset-table", cursor_type="row", zebra_stripes=True)
+                yield KeyTable(id="dataset-table", cursor_type="row", zebra_stripes=True)
                 yield Static(
                     "enter: open · ctrl+n: new · ctrl+o: import", classes="field-hint", markup=False
                 )
@@ -97,7 +98,7 @@ class DatasetsScreen(EngineScreen[None]):
                 yield FieldRow(
                     "description", "description", Input(id=field_id("description"), compact=True)
                 )
-                yield DataTable(id="field-table", cursor_type="row")
+                yield KeyTable(id="field-table", cursor_type="row")
                 yield FieldRow(
                     "fields",
                     "add a field",
@@ -115,7 +116,7 @@ class DatasetsScreen(EngineScreen[None]):
                     )
                 yield Static("", id="dataset-result", markup=False)
                 yield Static("Sample (ctrl+r: new sample)", classes="panel-title")
-                yield DataTable(id="dataset-sample-table", cursor_type="none", zebra_stripes=True)
+                yield KeyTable(id="dataset-sample-table", cursor_type="none", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

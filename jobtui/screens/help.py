@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Label
 
+from jobtui.widgets.tables import KeyTable
+
 
 def describe_key(key: str, app_key_display: str | None = None) -> str:
     names = {
@@ -40,7 +42,7 @@ class HelpScreen(ModalScreen[None]):
                 f"Keys — {self.target.__class__.__name__.removesuffix('Screen')}",
                 classes="dialog-title",
             )
-            yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
+            yield KeyTable(id="help-table", cursor_type="row", zebra_stripes=True)
             yield Label(
                 "Dimmed keys do not apply here right now. esc closes.", classes="dialog-hint"
             )

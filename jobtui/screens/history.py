@@ -43,19 +43,21 @@ STATE_FILTERS: list[tuple[str, list[str] | None]] = [
 
 
 def columns(all_jobs: bool) -> list[Column]:
+    # Priorities: what an 80-column terminal keeps (lower first); Right scrolls to the rest.
     cols = [
-        Column("id", "RUN", 8, justify="right", sortable=False),
-        Column("state", "STATE", 12, sortable=False),
-        Column("trigger", "TRIGGER", 9, sortable=False),
-        Column("title", "TITLE", 0, min_width=10, sortable=False),
-        Column("start", "START", 16, sortable=False),
-        Column("end", "END", 16, sortable=False),
-        Column("duration", "TOOK", 7, justify="right", sortable=False),
-        Column("records", "RECORDS", 7, justify="right", sortable=False),
-        Column("error", "ERROR", 0, min_width=12, sortable=False),
+        Column("id", "RUN", 8, justify="right", sortable=False, pinned=True),
+        Column("state", "STATE", 12, sortable=False, priority=1),
+        Column("trigger", "TRIGGER", 9, sortable=False, priority=6),
+        Column("title", "TITLE", 0, min_width=10, sortable=False, priority=7),
+        Column("start", "START", 16, sortable=False, priority=2),
+        Column("end", "END", 16, sortable=False, priority=5),
+        Column("duration", "TOOK", 7, justify="right", sortable=False, priority=4),
+        Column("records", "RECORDS", 7, justify="right", sortable=False, priority=4),
+        Column("error", "ERROR", 0, min_width=12, sortable=False, priority=3),
     ]
     if all_jobs:
-        cols.insert(1, Column("job", "JOB", 0, min_width=12, sortable=False))
+        job = Column("job", "JOB", 0, min_width=20, sortable=False, pinned=True, ellipsis="middle")
+        cols.insert(1, job)
     return cols
 
 

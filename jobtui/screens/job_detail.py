@@ -40,6 +40,7 @@ from jobtui.widgets.fmt import (
     percentile,
     state_label,
 )
+from jobtui.widgets.tables import KeyTable
 from jobtui.widgets.trend import RateTrend, RunTrend
 
 STATS_RUNS = 100
@@ -265,7 +266,7 @@ class JobDetailScreen(JobtuiScreen[None]):
         Binding(
             "d", "diff", "Diff", id="detail.diff", tooltip="Two marked versions, or one and now"
         ),
-        Binding("tab", "focus_next", "Next pane", show=False, id="detail.focus_next"),
+        Binding("tab", "app.focus_next", "Next pane", show=False, id="detail.focus_next"),
     ]
     WRITES = frozenset({"run", "run_options", "cancel", "pause", "edit", "rollback", "star"})
     ON_SUBJECT = frozenset({"run", "run_options", "cancel", "pause", "edit", "history", "logs"})
@@ -297,7 +298,7 @@ class JobDetailScreen(JobtuiScreen[None]):
                     "Versions (space marks two, d diffs, b rolls back, * stars)",
                     classes="section-title",
                 )
-                yield DataTable(id="versions", cursor_type="row")
+                yield KeyTable(id="versions", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -28,15 +28,16 @@ PAGE = 60
 # of what was counted counts further.
 SEARCH_CAP = 1000
 
+# Priorities: what an 80-column terminal keeps (lower first); Right scrolls to the rest.
 COLUMNS = [
-    Column("name", "NAME", 0, min_width=14),
-    Column("workspace", "WORKSPACE", 9),
-    Column("status", "STATUS", 12),
-    Column("schedule", "SCHEDULE", 16),
-    Column("next_run", "NEXT RUN", 22),
-    Column("last_run", "LAST RUN", 17),
-    Column("records", "RECORDS", 7, justify="right"),
-    Column("spark", "RECENT", 8, sortable=False),
+    Column("name", "NAME", 0, min_width=22, pinned=True, ellipsis="middle"),
+    Column("workspace", "WORKSPACE", 9, priority=6, ellipsis="middle"),
+    Column("status", "STATUS", 12, priority=1),
+    Column("schedule", "SCHEDULE", 16, priority=4),
+    Column("next_run", "NEXT RUN", 22, priority=2),
+    Column("last_run", "LAST RUN", 17, priority=3),
+    Column("records", "RECORDS", 7, justify="right", priority=5),
+    Column("spark", "RECENT", 8, sortable=False, priority=4),
 ]
 SORTABLE = [c.key for c in COLUMNS if c.sortable]
 

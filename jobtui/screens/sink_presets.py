@@ -22,6 +22,7 @@ from jobtui.engine import SINK_OPTIONS, Engine, FieldError, JobtuiError, SinkPre
 from jobtui.screens.base import EngineScreen
 from jobtui.screens.confirm import ConfirmScreen
 from jobtui.widgets.forms import FieldRow, ModelForm, field_id, show_errors
+from jobtui.widgets.tables import KeyTable
 
 
 @dataclass
@@ -63,7 +64,7 @@ class SinkPresetsScreen(EngineScreen[None]):
         yield Static("Sink presets", id="manage-title")
         with Horizontal(id="manage-body"):
             with Vertical(id="manage-list", classes="side-panel"):
-                yield DataTable(id="preset-table", cursor_type="row", zebra_stripes=True)
+                yield KeyTable(id="preset-table", cursor_type="row", zebra_stripes=True)
                 yield Static(
                     "enter: edit · n: new · ctrl+d: delete", classes="field-hint", markup=False
                 )

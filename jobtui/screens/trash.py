@@ -22,6 +22,7 @@ from jobtui.engine import Engine, JobSummary
 from jobtui.screens.base import ActionDone, JobtuiScreen
 from jobtui.screens.confirm import ConfirmScreen
 from jobtui.widgets.fmt import fmt_abs, fmt_relative, inert
+from jobtui.widgets.tables import KeyTable
 
 
 @dataclass
@@ -50,7 +51,7 @@ class TrashScreen(JobtuiScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("Trash", id="manage-title")
-        yield DataTable(id="trash-table", cursor_type="row", zebra_stripes=True)
+        yield KeyTable(id="trash-table", cursor_type="row", zebra_stripes=True)
         yield Static(
             f"Deleted jobs stay {self.engine.TRASH_DAYS} days with their runs and versions. "
             "enter: restore · ctrl+d: purge now · esc: back",

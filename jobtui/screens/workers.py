@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Footer, Static
 from jobtui.engine import Engine, JobtuiError
 from jobtui.screens.base import EngineScreen
 from jobtui.screens.confirm import ConfirmScreen, PromptScreen
+from jobtui.widgets.tables import KeyTable
 
 REFRESH = 3.0
 # What the screen shows: (workers, queues); the engine's scale_overview unless a test
@@ -87,9 +88,9 @@ class WorkersScreen(EngineScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("Workers", id="manage-title")
-        yield DataTable(id="workers-table", cursor_type="row", zebra_stripes=True)
+        yield KeyTable(id="workers-table", cursor_type="row", zebra_stripes=True)
         yield Static("Queues", id="queues-title")
-        yield DataTable(id="queues-table", cursor_type="row", zebra_stripes=True)
+        yield KeyTable(id="queues-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="workers-note", markup=False)
         yield Footer()
 

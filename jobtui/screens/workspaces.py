@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Footer, Static
 from jobtui.engine import Engine, JobtuiError, Workspace
 from jobtui.screens.base import ALL_WORKSPACES, EngineScreen
 from jobtui.screens.confirm import PromptScreen
+from jobtui.widgets.tables import KeyTable
 
 
 @dataclass
@@ -56,7 +57,7 @@ class WorkspacesScreen(EngineScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         yield Static("Workspaces", id="manage-title")
-        yield DataTable(id="workspace-table", cursor_type="row", zebra_stripes=True)
+        yield KeyTable(id="workspace-table", cursor_type="row", zebra_stripes=True)
         yield Static(
             "enter: show this workspace in the job list · a: all · n: new · R: rename",
             classes="field-hint",

@@ -38,6 +38,8 @@ from textual.widgets import (
     TextArea,
 )
 
+from jobtui.widgets.tables import TickBox, TickList
+
 FieldKind = Literal["bool", "choice", "multichoice", "int", "float", "text", "list", "dict"]
 SECRET_KEY = re.compile(r"password|passwd|secret|token|api[-_]?key|credential", re.I)
 
@@ -275,9 +277,7 @@ class FieldRow(Vertical):
 def make_control(spec: FieldSpec, value: Any, suggestions: list[str] | None = None) -> Widget:
     wid = field_id(spec.path)
     if spec.kind == "bool":
-        return Checkbox(
-            spec.description, bool(value), id=wid, classes="field-control", compact=True
-        )
+        return TickBox(spec.description, bool(value), id=wid, classes="field-control", compact=True)
     if spec.kind == "choice":
         options = [(str(c) if c not in ("\n", "\r\n") else repr(c), c) for c in spec.choices]
         return Select(
@@ -290,7 +290,7 @@ def make_control(spec: FieldSpec, value: Any, suggestions: list[str] | None = No
         )
     if spec.kind == "multichoice":
         chosen = set(value or [])
-        return SelectionList[Any](
+        return TickList(
             *[(str(c), c, c in chosen) for c in spec.choices],
             id=wid,
             classes="field-control field-multichoice",

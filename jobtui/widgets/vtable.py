@@ -17,6 +17,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
+from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.message import Message
 from textual.strip import Strip
@@ -36,6 +37,91 @@ class Column:
     min_width: int = 8
     justify: str = "left"
     sortable: bool = True
+    # Which columns a narrow table keeps: lower first; a pinned column never scrolls away.
+    priority: int = 5
+    pinned: bool = False
+    ellipsis: str = "end"  # "middle" keeps a name's end: people-gen vs people-random
+
+    @property
+    def base_width(self) -> int:
+        """Its width before the spare is shared: room for its label and sort mark too."""
+        label = cell_len(self.label) + (2 if self.sortable else 0)
+        return max(self.width or self.min_width, label)
+
+
+SORT_MARKS = {None: " ↕", False: " ▲", True: " ▼"}  # sortable, ascending, descending
+
+
+@dataclass(frozen=True)
+class ColumnLayout:
+    """The columns drawn, in order, with their widths; how many are off each side."""
+
+    shown: list[tuple[int, int]]  # (index in the table's columns, width)
+    left: int = 0  # columns scrolled off to the left
+    right: int = 0  # columns that do not fit to the right
+    max_offset: int = 0
+
+
+def _window(bases: list[int], order: list[int], start: int, room: int) -> list[int]:
+    """The columns of `order` from `start` that fit side by side in `room` cells."""
+    out: list[int] = []
+    for i in order[start:]:
+        if bases[i] + 1 > room:
+            break
+        out.append(i)
+        room -= bases[i] + 1
+    return out
+
+
+def fit_columns(
+    columns: Sequence[Column], width: int, offset: int = 0, first: str | None = None
+) -> ColumnLayout:
+    """Pinned columns, then the most important that fit (table order; `first`, the sorted
+    column, before the others); the rest follow them off the right edge, and `offset`
+    scrolls that tail in one column at a time."""
+    bases = [c.base_width for c in columns]
+    pinned = [i for i, c in enumerate(columns) if c.pinned]
+    rest = [i for i, c in enumerate(columns) if not c.pinned]
+    room = width - sum(bases[i] for i in pinned) - max(0, len(pinned) - 1)
+    if not pinned:
+        room += 1  # no gap before the first column
+    kept: set[int] = set()
+    left_room = room
+    for i in sorted(rest, key=lambda i: (columns[i].key != first, columns[i].priority, i)):
+        if bases[i] + 1 <= left_room:
+            kept.add(i)
+            left_room -= bases[i] + 1
+    order = [i for i in rest if i in kept] + [i for i in rest if i not in kept]
+    max_offset = 0
+    while max_offset < len(order) and order[-1] not in _window(bases, order, max_offset, room):
+        max_offset += 1
+    max_offset = min(max_offset, max(0, len(order) - 1))
+    offset = max(0, min(offset, max_offset))
+    window = _window(bases, order, offset, room)
+    drawn = pinned + window
+    widths = {i: bases[i] for i in drawn}
+    spare = max(0, width - sum(widths.values()) - max(0, len(drawn) - 1))
+    flex = [i for i in drawn if not columns[i].width]
+    for n, i in enumerate(flex):
+        widths[i] += spare // len(flex) + (1 if n < spare % len(flex) else 0)
+    right = len(order) - offset - len(window)
+    return ColumnLayout([(i, widths[i]) for i in drawn], offset, right, max_offset)
+
+
+def middle_ellipsis(text: str, width: int) -> str:
+    """`text` in `width` cells, its middle replaced by "…" (both ends tell names apart)."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    head = (width - 1) // 2
+    tail_width = width - 1 - head
+    tail = ""
+    for char in reversed(text):
+        if cell_len(char + tail) > tail_width:
+            break
+        tail = char + tail
+    return set_cell_size(text, head) + "…" + tail
 
 
 @dataclass
@@ -71,6 +157,10 @@ class VirtualTable(RowView):
     """Rows drawn on demand from a `RowSource`; a cursor, marks and a header."""
 
     HEADER_LINES = 1
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("right", "scroll_columns_right", "More columns", show=False, id="table.right"),
+        Binding("left", "scroll_columns_left", "Back columns", show=False, id="table.left"),
+    ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "vtable--header",
@@ -120,8 +210,9 @@ class VirtualTable(RowView):
         self.sort_key: str | None = None
         self.sort_descending = False
         self.empty_text = "nothing here"
-        self._widths: list[int] = []
-        self._widths_for = -1
+        self.col_offset = 0  # columns scrolled off to the left (Right / Left)
+        self._layout: ColumnLayout | None = None
+        self._layout_for: tuple[int, int, str | None] = (-1, -1, None)
         self._missing_posted: tuple[int, int] | None = None
 
     # -- the source ----------------------------------------------------------------
@@ -151,31 +242,51 @@ class VirtualTable(RowView):
         self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
-        self._widths_for = -1
+        self._layout = None
         self.update_size()
 
-    def _column_widths(self, width: int) -> list[int]:
-        if width == self._widths_for:
-            return self._widths
-        gaps = len(self.columns) - 1
-        fixed = sum(c.width for c in self.columns if c.width) + gaps
-        flex = [c for c in self.columns if not c.width]
-        spare = max(0, width - fixed)
-        widths = []
-        for column in self.columns:
-            if column.width:
-                widths.append(column.width)
-            else:
-                share = spare // len(flex) if flex else 0
-                widths.append(max(column.min_width, share))
-        self._widths, self._widths_for = widths, width
-        return widths
+    def column_layout(self, width: int | None = None) -> ColumnLayout:
+        """The columns drawn at this width and sideways scroll (one cell is kept at the
+        right edge for the "more columns" mark)."""
+        if width is None:
+            width = self.scrollable_content_region.width
+        key = (width, self.col_offset, self.sort_key)
+        if key != self._layout_for or self._layout is None:
+            room = max(1, width - GUTTER - 1)
+            self._layout = fit_columns(self.columns, room, self.col_offset, self.sort_key)
+            self._layout_for = key
+        return self._layout
+
+    def scroll_columns(self, step: int) -> bool:
+        """Scroll sideways by whole columns; False when there is nothing more that way."""
+        now = self.column_layout()
+        target = max(0, min(now.max_offset, self.col_offset + step))
+        if target == self.col_offset:
+            return False
+        self.col_offset = target
+        self.refresh()
+        return True
+
+    def action_scroll_columns_right(self) -> None:
+        if not self.scroll_columns(1):
+            self.app.bell()
+
+    def action_scroll_columns_left(self) -> None:
+        if not self.scroll_columns(-1):
+            self.app.bell()
+
+    def hidden_columns(self) -> list[str]:
+        """The labels of the columns not on screen now (tests, and the hint)."""
+        shown = {i for i, _ in self.column_layout().shown}
+        return [c.label for i, c in enumerate(self.columns) if i not in shown]
 
     # -- drawing ---------------------------------------------------------------
-    def _cell_segments(self, cell: Cell, width: int, justify: str) -> list[Segment]:
+    def _cell_segments(self, cell: Cell, width: int, column: Column) -> list[Segment]:
+        justify = column.justify
         parts: list[Part]
         if isinstance(cell, str):
-            parts = [(cell, "")]
+            middle = column.ellipsis == "middle"
+            parts = [(middle_ellipsis(cell, width) if middle else cell, "")]
         elif isinstance(cell, tuple):
             parts = [cell]
         else:
@@ -204,36 +315,19 @@ class VirtualTable(RowView):
         return segments
 
     def _row_strip(self, cells: Sequence[Cell], width: int, mark: str = "  ") -> list[Segment]:
-        widths = self._column_widths(width - GUTTER)
         segments: list[Segment] = [Segment(mark)]
-        for i, (column, col_width) in enumerate(zip(self.columns, widths, strict=False)):
+        for n, (i, col_width) in enumerate(self.column_layout(width).shown):
             cell = cells[i] if i < len(cells) else ""
-            if i:
+            if n:
                 segments.append(Segment(" "))
-            segments.extend(self._cell_segments(cell, col_width, column.justify))
+            segments.extend(self._cell_segments(cell, col_width, self.columns[i]))
         return segments
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         base = self.rich_style
         if y == 0:
-            labels: list[Cell] = []
-            for column in self.columns:
-                label = column.label
-                if column.key == self.sort_key:
-                    labels.append(
-                        [
-                            (label, "vtable--sorted"),
-                            (" ▼" if self.sort_descending else " ▲", "vtable--sorted"),
-                        ]
-                    )
-                else:
-                    labels.append(label)
-            segments = self._row_strip(labels, width)
-            header = self._style("vtable--header")
-            return Strip(Segment.apply_style(segments, base, header)).adjust_cell_length(
-                width, base
-            )
+            return self._header_strip(width)
         index = self.first_visible + y - 1
         count = self.source.row_count()
         if index >= count:
@@ -256,6 +350,26 @@ class VirtualTable(RowView):
         if index == self.cursor:
             post = (post or Style()) + self._style("vtable--cursor")
         return Strip(Segment.apply_style(segments, base, post)).adjust_cell_length(width, base)
+
+    def _header_strip(self, width: int) -> Strip:
+        """Labels, each sortable one with its mark (↕, or ▲ / ▼ for the sort in force), and
+        ◂ / ▸ at the edges when columns are scrolled off that side."""
+        labels: list[Cell] = []
+        for column in self.columns:
+            if not column.sortable:
+                labels.append(column.label)
+            elif column.key == self.sort_key:
+                mark = SORT_MARKS[self.sort_descending]
+                labels.append([(column.label, "vtable--sorted"), (mark, "vtable--sorted")])
+            else:
+                labels.append([(column.label, ""), (SORT_MARKS[None], "vtable--muted")])
+        now = self.column_layout(width)
+        segments = self._row_strip(labels, width, "◂ " if now.left else "  ")
+        base = self.rich_style
+        strip = Strip(Segment.apply_style(segments, base, self._style("vtable--header")))
+        strip = strip.adjust_cell_length(width - 1, base + self._style("vtable--header"))
+        more = Segment("▸" if now.right else " ", base + self._style("vtable--header"))
+        return Strip([*strip, more])
 
     # -- cursor ----------------------------------------------------------------
     @property
@@ -302,10 +416,10 @@ class VirtualTable(RowView):
             return
         if offset.y == 0:
             x = GUTTER
-            for column, width in zip(self.columns, self._widths, strict=False):
+            for i, width in self.column_layout().shown:
                 if x <= offset.x < x + width + 1:
-                    if column.sortable:
-                        self.post_message(self.HeaderClicked(self, column))
+                    if self.columns[i].sortable:
+                        self.post_message(self.HeaderClicked(self, self.columns[i]))
                     return
                 x += width + 1
             return

@@ -34,7 +34,8 @@ JOB_SORTS: dict[str, str] = {
     "name": "j.name COLLATE NOCASE",
     "workspace": "w.name COLLATE NOCASE",
     "status": "j.status",
-    "schedule": "j.schedule_text",
+    # By when it fires next, not its words ("Every 10 minutes" < "Every 5 minutes").
+    "schedule": "j.next_fire_at IS NULL, j.next_fire_at, j.schedule_text",
     "next_run": "j.next_fire_at IS NULL, j.next_fire_at",
     "last_run": "j.last_run_started_at IS NULL, j.last_run_started_at",
     "duration": "(j.last_run_ended_at - j.last_run_started_at)",

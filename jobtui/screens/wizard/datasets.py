@@ -12,6 +12,7 @@ from jobtui.engine import Engine, JobtuiError
 from jobtui.screens.wizard.base import DatasetInfo, Edited, SampleReady, set_text
 from jobtui.screens.wizard.collect import FormValues
 from jobtui.widgets.forms import FieldRow, field_id, show_sample
+from jobtui.widgets.tables import KeyTable, TickList
 
 
 class DatasetsStep(Horizontal):
@@ -28,7 +29,7 @@ class DatasetsStep(Horizontal):
         yield Vertical(id="datasets-pick")
         with Vertical(id="datasets-preview", classes="side-panel"):
             yield Label("Sample records (ctrl+r: new sample)", id="sample-title")
-            yield DataTable(id="dataset-sample", cursor_type="none", zebra_stripes=True)
+            yield KeyTable(id="dataset-sample", cursor_type="none", zebra_stripes=True)
             yield Static("", id="sample-note", markup=False)
 
     def prepare(self, infos: list[DatasetInfo], selected: list[str]) -> None:
@@ -36,9 +37,7 @@ class DatasetsStep(Horizontal):
         self.infos, self.selected = infos, selected
 
     async def build(self) -> None:
-        self.choices: SelectionList[str] = SelectionList(
-            id=field_id("datagen.datasets"), compact=True
-        )
+        self.choices: SelectionList[str] = TickList(id=field_id("datagen.datasets"), compact=True)
         self.filter = Input(placeholder="/ filter datasets", id="dataset-filter", compact=True)
         await self.query_one("#datasets-pick", Vertical).mount_all(
             [
