@@ -178,8 +178,9 @@ class Bench:
         self.daemon.release()
         client = redis.Redis.from_url(URL)
         with contextlib.suppress(Exception):
-            for key in client.scan_iter(f"{self.ns}*"):
-                client.delete(key)
+            for pattern in (f"{self.ns}*", f"_kombu.binding*.{self.ns}*"):  # and its bindings
+                for key in client.scan_iter(pattern):
+                    client.delete(key)
         self.engine.close()
 
 
