@@ -151,8 +151,8 @@ def next_run_cell(job: JobSummary, now: float, utc: bool) -> Cell:
         return "—" if job.active else "paused"
     relative, moment = fmt_relative(job.next_fire_at, now), fmt_abs(job.next_fire_at, utc, now)
     if job.next_fire_local:  # computed here: nothing fires it until a daemon runs
-        # The mark before the time: a narrow column keeps it (the time is cut first).
-        return [(relative, ""), (" (daemon not running)", "vtable--muted"), (f" · {moment}", "")]
+        # The mark before the time, short: a narrow column keeps it (the time is cut first).
+        return [(relative, ""), (" (no daemon)", "vtable--muted"), (f" · {moment}", "")]
     return f"{relative} · {moment}"
 
 

@@ -40,7 +40,7 @@ async def test_next_run_is_computed_and_marked_while_the_daemon_is_down(tmp_path
         row = table(app).source.get_row(0)
         assert row is not None
         next_run = cell_text(row.cells[4])
-        assert next_run.startswith("in 30m (daemon not running) · ") and "09:30" in next_run
+        assert next_run.startswith("in 30m (no daemon) · ") and "09:30" in next_run
     engine.close()
 
 
