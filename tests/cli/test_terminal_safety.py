@@ -90,7 +90,15 @@ def in_pty(data_dir: Path, *commands: tuple[str, ...]) -> list[tuple[int, str]]:
     return results
 
 
+# What `run --wait`'s live progress line (commands/progress.py) writes itself to redraw in
+# place: erase the line, go one line up. Only these exact sequences are jobtui's own; any
+# other escape is still a payload that got through.
+PROGRESS_CONTROLS = ("\x1b[2K", "\x1b[1A")
+
+
 def assert_inert(output: str, what: str) -> None:
+    for control in PROGRESS_CONTROLS:
+        output = output.replace(control, "")
     found = [repr(c) for c in FORBIDDEN if c in output]
     assert not found, f"{what} wrote {', '.join(found)} to the terminal:\n{output!r}"
 
