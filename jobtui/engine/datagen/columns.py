@@ -23,7 +23,7 @@ from itertools import repeat
 from random import Random
 from typing import Any, Protocol
 
-from jobtui.engine.datagen.draws import FixedText, Indexed, uniform_draws
+from jobtui.engine.datagen.draws import FixedText, Indexed, Permutation, uniform_draws
 from jobtui.engine.datagen.pools import (
     EMAIL_PROVIDERS,
     USERNAME_PROVIDERS,
@@ -60,33 +60,6 @@ REF_POOL = 100_000
 LETTERS_UPPER = string.ascii_uppercase
 LETTERS_LOWER = string.ascii_lowercase
 DIGITS = string.digits
-
-
-# -- permutations (unique values) ----------------------------------------------------------
-class Permutation:
-    """A seeded bijection of [0, size): a 4-round Feistel network with cycle walking."""
-
-    def __init__(self, size: int, seed: int):
-        self.size = size
-        bits = max(2, (size - 1).bit_length())
-        bits += bits % 2
-        self.half = bits // 2
-        self.mask = (1 << self.half) - 1
-        rng = Random(seed)
-        self.keys = [rng.getrandbits(64) for _ in range(4)]
-
-    def __call__(self, i: int) -> int:
-        half, mask, keys = self.half, self.mask, self.keys
-        size = self.size
-        while True:
-            left, right = i >> half, i & mask
-            for key in keys:
-                f = ((right ^ key) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
-                f ^= f >> 29
-                left, right = right, left ^ (f & mask)
-            i = (left << half) | right
-            if i < size:
-                return i
 
 
 # -- column generators ---------------------------------------------------------------------

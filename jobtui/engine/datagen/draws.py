@@ -115,3 +115,29 @@ class FixedText:
 
 
 Piece = Indexed | FixedText | list[Any]
+
+
+class Permutation:
+    """A seeded bijection of [0, size): a 4-round Feistel network with cycle walking."""
+
+    def __init__(self, size: int, seed: int):
+        self.size = size
+        bits = max(2, (size - 1).bit_length())
+        bits += bits % 2
+        self.half = bits // 2
+        self.mask = (1 << self.half) - 1
+        rng = Random(seed)
+        self.keys = [rng.getrandbits(64) for _ in range(4)]
+
+    def __call__(self, i: int) -> int:
+        half, mask, keys = self.half, self.mask, self.keys
+        size = self.size
+        while True:
+            left, right = i >> half, i & mask
+            for key in keys:
+                f = ((right ^ key) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+                f ^= f >> 29
+                left, right = right, left ^ (f & mask)
+            i = (left << half) | right
+            if i < size:
+                return i

@@ -60,16 +60,12 @@ from jobtui.screens.wizard.collect import (
 )
 from jobtui.screens.wizard.command import CommandStep
 from jobtui.screens.wizard.datasets import DatasetsStep
+from jobtui.screens.wizard.download import download_now
 from jobtui.screens.wizard.generator import GeneratorStep
 from jobtui.screens.wizard.last import LastStep
 from jobtui.screens.wizard.settings import SettingsStep
 from jobtui.screens.wizard.sinks import SinksStep
 from jobtui.widgets.forms import FieldRow, ModelForm, show_errors
-
-
-def _missing_directory(error: FieldError) -> bool:
-    """The download's directory does not exist (and can be created)."""
-    return error.path == "options.to_file" and error.message.endswith(" does not exist")
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -661,40 +657,9 @@ class WizardScreen(EngineScreen[str | None]):
         """Run the definition on screen now into one file (`Engine.download`): nothing is
         saved, scheduled or stored. Closing the wizard stops it."""
         worker = get_current_worker()
-        total: int | None = None
-        datagen = spec.get("datagen")
-        if isinstance(datagen, dict):
-            per = datagen.get("max_records", 1000)
-            if isinstance(per, int):
-                total = per * max(1, len(datagen.get("datasets", [])))
-
-        def progressed(records: int) -> None:
-            self.post_message(DownloadProgress(records, total))
-
-        try:
-            result = self.engine.download(
-                spec,
-                path,
-                create_dirs=create_dirs,
-                on_progress=progressed,
-                should_stop=lambda: worker.is_cancelled,
-            )
-        except SpecError as exc:
-            missing = [e for e in exc.errors if _missing_directory(e)]
-            if missing and not create_dirs:
-                self.post_message(MissingDirectory(spec, str(missing[0])))
-            else:
-                self.post_message(DownloadDone(False, "; ".join(map(str, exc.errors))))
-            return
-        except (JobtuiError, OSError) as exc:
-            self.post_message(DownloadDone(False, str(exc)))
-            return
-        if not result.ok:
-            reason = result.error or (result.problems[-1] if result.problems else "")
-            self.post_message(DownloadDone(False, f"{result.state.value}: {reason}"))
-            return
-        where = "; ".join(result.results) or path
-        self.post_message(DownloadDone(True, f"{result.records} records written: {where}"))
+        self.post_message(
+            download_now(self.engine, spec, path, create_dirs, self.post_message, worker)
+        )
 
     @on(MissingDirectory)
     def _missing_directory(self, message: MissingDirectory) -> None:
