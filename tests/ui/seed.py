@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tzlocal
 
 from jobtui.engine import Engine, ManualClock
 
@@ -192,12 +193,14 @@ def frozen_tz() -> Iterator[None]:
     old = os.environ.get("TZ")
     os.environ["TZ"] = "Europe/Paris"
     time.tzset()
+    tzlocal.reload_localzone()  # it caches the zone schedules without one default to
     yield
     if old is None:
         os.environ.pop("TZ", None)
     else:
         os.environ["TZ"] = old
     time.tzset()
+    tzlocal.reload_localzone()
 
 
 @pytest.fixture
