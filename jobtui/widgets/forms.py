@@ -463,6 +463,8 @@ class ModelForm(Vertical):
             value = self.field_value(spec.path)
             if not present and _same(value, spec.default):
                 continue
+            if not present and _shown_default(spec, value):
+                continue
             if not present and value is None and spec.optional:
                 continue
             if not present and spec.kind in ("list", "dict") and not value and not spec.required:
@@ -494,6 +496,15 @@ class ModelForm(Vertical):
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         self._changed(event.text_area)
+
+
+def _shown_default(spec: FieldSpec, value: Any) -> bool:
+    """A text box still showing a non-text default as text (`inherit_env`'s "False"): the
+    default, not a value the user typed."""
+    default = spec.default
+    if default is None or isinstance(default, str) or not isinstance(value, str):
+        return False
+    return value == value_to_text(spec, default)
 
 
 def _same(value: Any, default: Any) -> bool:

@@ -85,3 +85,14 @@ async def test_a_preset_saved_meanwhile_is_offered(engine: Engine, tmp_path: Any
         await next_step(pilot, "sinks")
         assert not prefill.disabled
         assert [v for _, v in prefill._options if isinstance(v, str)] == ["out-dir"]
+
+
+async def test_an_untouched_inherit_env_is_not_saved_as_text(engine: Engine) -> None:
+    """The box shows the default `False` as text; saving without touching it must not store
+    the string "False" (it read as the default only because the engine parses it)."""
+    engine.create_job(COMMAND)
+    app = WizardApp(engine, "default/backup")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await next_step(pilot, "command")
+        assert "inherit_env" not in wizard(pilot).collect_spec()["command"]
