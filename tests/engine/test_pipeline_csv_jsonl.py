@@ -104,6 +104,9 @@ def test_ragged_rows_odd_line_ends_and_tabs_keep_the_csv_modules_reading() -> No
     tabbed = ("\n".join(["a\tb", *(f"{i}\tx,y" for i in range(50))]) + "\n").encode()
     chunks, bad = chunks_of(tabbed, delimiter="\t")
     assert not bad and written(chunks) == loop_jsonl(tabbed, "\t")
+    colons = ("\n".join(["a:b", *(f"{i}:x" for i in range(50))]) + "\n").encode()
+    chunks, bad = chunks_of(colons, delimiter=":")  # ':' is in the JSON between cells
+    assert not bad and written(chunks) == loop_jsonl(colons, ":")
     twice = ("\n".join(["a,a,b", *(f"{i},x,y" for i in range(50))]) + "\n").encode()
     chunks, _ = chunks_of(twice)  # a key twice: a dict keeps the last value
     assert written(chunks) == loop_jsonl(twice)

@@ -83,10 +83,11 @@ class _TextLines:
     """Plain blocks read as text (`types: text`) written as JSON lines with no record made.
 
     Why: a dict per row and orjson's walk through it cost more than the whole CSV parse;
-    when no cell needs escaping, a block's JSON lines are its cells put in a template of
-    the keys (one bytes `%` for the block, in C), byte for byte what orjson writes for the
-    records. The records are made only if something asks for them (a transformer, a
-    writer of another format), from the same lines."""
+    when no cell needs escaping, a block's JSON lines are its cells between the keys: each
+    line end becomes the end of one object and the start of the next, the block is split
+    at its delimiters, and one bytes `%` (in C) puts the keys between the pieces, byte for
+    byte what orjson writes for the records. The records are made only if something asks
+    for them (a transformer, a writer of another format), from the same bytes."""
 
     def __init__(self, header: list[str], delimiter: str):
         self.header = header
@@ -97,12 +98,19 @@ class _TextLines:
         # JSON escapes sends the block the usual way.
         kept = set(b"\r\n" + self.delimiter)
         self.escaped = bytes(sorted(JSON_ESCAPED - kept))
-        keys = [orjson.dumps(key).replace(b"%", b"%%") for key in header]
-        self.template = b"{" + b",".join(key + b':"%s"' for key in keys) + b"}\n"
+        keys = [orjson.dumps(key) for key in header]
+        self.head = b"{" + keys[0] + b':"'
+        self.turn = b'"}\n' + self.head  # what a line's end becomes
+        # After each piece but a line's last: the next key (a line's last piece holds
+        # the turn to the next line, and its first cell).
+        self.template = b"".join(b'%s",' + key.replace(b"%", b"%%") + b':"' for key in keys[1:])
 
     @staticmethod
-    def possible(header: list[str], typed: Typer | None) -> bool:
-        return typed is None and len(set(header)) == len(header)
+    def make(header: list[str], delimiter: str, typed: Typer | None) -> _TextLines | None:
+        if typed is not None or len(set(header)) != len(header):
+            return None  # typed cells; a key twice (a dict keeps its last value)
+        lines = _TextLines(header, delimiter)
+        return None if lines.delimiter in lines.turn else lines
 
     def chunk(self, block: bytes, where: str, first: int) -> Chunk | None:
         """The plain block's rows from line `first` on, or None when a cell needs escaping
@@ -114,21 +122,39 @@ class _TextLines:
                 block.decode("utf-8")
             except UnicodeDecodeError:
                 return None
-        body = block.replace(b"\r\n", b"\n") if b"\r" in block else block
-        body = body.removesuffix(b"\n")
-        lines = body.split(b"\n")
-        count = len(lines)
-        if list(map(bytes.count, lines, repeat(self.delimiter))).count(self.width - 1) != count:
+        body = block.removesuffix(b"\n")
+        count = body.count(b"\n") + 1
+        if b"\r" in body:  # (plain: only as CRLF)
+            body = body.removesuffix(b"\r")
+            crlf = body.count(b"\r") == count - 1
+            turned = (
+                body.replace(b"\r\n", self.turn)
+                if crlf
+                else body.replace(b"\r\n", b"\n").replace(b"\n", self.turn)
+            )
+        else:
+            turned = body.replace(b"\n", self.turn)
+        pieces = turned.split(self.delimiter)
+        per_line = self.width - 1
+        if len(pieces) != count * per_line + 1:
             return None
-        del lines
-        header, delimiter, template = self.header, self.text_delimiter, self.template
+        # Every line one row of the header's width: each line's end in the piece that
+        # ends its row (one line end each, and so none anywhere else).
+        ends = pieces[per_line:-1:per_line]
+        if list(map(bytes.count, ends, repeat(b"\n"))).count(1) != count - 1:
+            return None
+        header, delimiter, template, head = (
+            self.header,
+            self.text_delimiter,
+            self.template,
+            self.head,
+        )
 
         def jsonl() -> bytes:
-            cells = body.replace(b"\n", self.delimiter).split(self.delimiter)
-            return (template * count) % tuple(cells)
+            return head + (template * count) % tuple(pieces[:-1]) + pieces[-1] + b'"}\n'
 
         def make() -> list[dict[str, Any]]:
-            rows = body.decode("utf-8").split("\n")
+            rows = block.decode("utf-8").replace("\r\n", "\n").removesuffix("\n").split("\n")
             return [dict(zip(header, row.split(delimiter))) for row in rows]  # noqa: B905
 
         return Chunk(
@@ -232,7 +258,7 @@ def csv_block_chunks(
     else:
         header, pending, line = [f"field{i + 1}" for i in range(len(fields))], data, 0
     eof = not data
-    as_text = _TextLines(header, delimiter) if _TextLines.possible(header, typed) else None
+    as_text = _TextLines.make(header, delimiter, typed)
     if len(data) >= BLOCK and as_text is None:
         # More than a block: worth pyarrow's import. A big file waits for it (in a thread
         # it would share the GIL with this loop and come late); a smaller one, or a
