@@ -13,7 +13,7 @@ loop typing every cell by the same rules (`convert`), and both outputs must be i
 What the run adds to the loop's work is the worker's start (~0.3 s of imports) and its
 threads. Read as text, a plain block (no quote, no cell that JSON escapes) is written as
 JSON lines from its bytes with no record made (pipeline/csv_blocks.py `_TextLines`), and
-pyarrow is not imported: measured 1.23-1.56x the loop at load 4-5 (before: 0.82-0.86x,
+pyarrow is not imported: measured 1.56-2.03x the loop at load 3.2-4.1 (before: 0.82-0.86x,
 a dict per row and orjson). Typed, the reader parses plain blocks with pyarrow.
 """
 
