@@ -8,8 +8,8 @@ import fnmatch
 import gzip
 import lzma
 import zipfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import IO, Any
@@ -26,14 +26,52 @@ class Blob:
     name: str = ""  # the file name its format and compression are guessed from
 
 
-@dataclass
 class Chunk:
     """Records read together, with where they came from and each one's position (a line
-    number, a row number, a stream ID) for dead letters."""
+    number, a row number, a stream ID) for dead letters.
 
-    records: list[dict[str, Any]]
-    where: str
-    positions: list[Any] = field(default_factory=list)
+    A reader that can write the records' JSON lines cheaper than making them (plain CSV
+    read as text: csv_blocks.py) hands over `jsonl` and `make` for the records: each is
+    called only if something asks (a JSON lines writer; a transformer, another format)."""
+
+    __slots__ = ("_make", "_records", "_size", "fields", "jsonl", "positions", "where")
+
+    def __init__(
+        self,
+        records: list[dict[str, Any]] | None,
+        where: str,
+        positions: Sequence[Any] = (),
+        *,
+        make: Callable[[], list[dict[str, Any]]] | None = None,
+        size: int = 0,
+        jsonl: Callable[[], bytes] | None = None,
+        fields: list[str] | None = None,
+    ):
+        self._records = records
+        self._make = make
+        self.where = where
+        self.positions = positions
+        # Makes the records as the JSON lines encoder writes them by default (orjson, one
+        # object a line, keys in order): valid only for these very records, unchanged.
+        self.jsonl = jsonl
+        self.fields = fields  # every record's keys, in order, when known without them
+        self._size = len(records) if records is not None else size
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        if self._records is None:
+            self._records = self._make() if self._make is not None else []
+            self._make = None
+        return self._records
+
+    @property
+    def size(self) -> int:
+        """How many records, without making them."""
+        return self._size
+
+    def keys(self) -> list[str]:
+        """The first record's keys (the fields a writer's header names)."""
+        return list(self.fields) if self.fields is not None else list(self.records[0])
 
     def position(self, i: int) -> Any:
         return self.positions[i] if i < len(self.positions) else None

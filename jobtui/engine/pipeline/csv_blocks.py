@@ -11,6 +11,10 @@ CR, no blank line; every line must then be one row of the header's width (checke
 count equals the line count), else the `csv` path reads from that block on. pyarrow's
 import (~0.3 s) runs in a thread while the first blocks go through the `csv` module, so a
 small file never waits for it.
+
+Read as text (`types: text`), a plain block whose cells need no JSON escaping is not
+parsed into records at all (`_TextLines`): its JSON lines are made from its bytes and its
+records only if asked for, and pyarrow is not imported unless a block goes the usual way.
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ import io
 import os
 import threading
 from collections.abc import Callable, Iterator
+from itertools import repeat
 from typing import IO, Any
+
+import orjson
 
 from jobtui.engine.model.formats import CsvOptions
 from jobtui.engine.pipeline.chunks import Chunk
@@ -65,6 +72,100 @@ class _Arrow:
 
 
 ARROW = _Arrow()
+
+
+# What orjson escapes in a string (checked: nothing else, not even U+2028): a cell without
+# these is written as JSON by putting it between quotes.
+JSON_ESCAPED = frozenset(range(0x20)) | {ord('"'), ord("\\")}
+
+
+class _TextLines:
+    """Plain blocks read as text (`types: text`) written as JSON lines with no record made.
+
+    Why: a dict per row and orjson's walk through it cost more than the whole CSV parse;
+    when no cell needs escaping, a block's JSON lines are its cells between the keys: each
+    line end becomes the end of one object and the start of the next, the block is split
+    at its delimiters, and one bytes `%` (in C) puts the keys between the pieces, byte for
+    byte what orjson writes for the records. The records are made only if something asks
+    for them (a transformer, a writer of another format), from the same bytes."""
+
+    def __init__(self, header: list[str], delimiter: str):
+        self.header = header
+        self.width = len(header)
+        self.text_delimiter = delimiter
+        self.delimiter = delimiter.encode()
+        # The line's ends and the delimiter are cut out of the cells: any other byte that
+        # JSON escapes sends the block the usual way.
+        kept = set(b"\r\n" + self.delimiter)
+        self.escaped = bytes(sorted(JSON_ESCAPED - kept))
+        keys = [orjson.dumps(key) for key in header]
+        self.head = b"{" + keys[0] + b':"'
+        self.turn = b'"}\n' + self.head  # what a line's end becomes
+        # After each piece but a line's last: the next key (a line's last piece holds
+        # the turn to the next line, and its first cell).
+        self.template = b"".join(b'%s",' + key.replace(b"%", b"%%") + b':"' for key in keys[1:])
+
+    @staticmethod
+    def make(header: list[str], delimiter: str, typed: Typer | None) -> _TextLines | None:
+        if typed is not None or len(set(header)) != len(header):
+            return None  # typed cells; a key twice (a dict keeps its last value)
+        lines = _TextLines(header, delimiter)
+        return None if lines.delimiter in lines.turn else lines
+
+    def chunk(self, block: bytes, where: str, first: int) -> Chunk | None:
+        """The plain block's rows from line `first` on, or None when a cell needs escaping
+        or a line is not one row of the header's width."""
+        if len(block.translate(None, self.escaped)) != len(block):
+            return None
+        if not block.isascii():
+            try:
+                block.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        body = block.removesuffix(b"\n")
+        count = body.count(b"\n") + 1
+        if b"\r" in body:  # (plain: only as CRLF)
+            body = body.removesuffix(b"\r")
+            crlf = body.count(b"\r") == count - 1
+            turned = (
+                body.replace(b"\r\n", self.turn)
+                if crlf
+                else body.replace(b"\r\n", b"\n").replace(b"\n", self.turn)
+            )
+        else:
+            turned = body.replace(b"\n", self.turn)
+        pieces = turned.split(self.delimiter)
+        per_line = self.width - 1
+        if len(pieces) != count * per_line + 1:
+            return None
+        # Every line one row of the header's width: each line's end in the piece that
+        # ends its row (one line end each, and so none anywhere else).
+        ends = pieces[per_line:-1:per_line]
+        if list(map(bytes.count, ends, repeat(b"\n"))).count(1) != count - 1:
+            return None
+        header, delimiter, template, head = (
+            self.header,
+            self.text_delimiter,
+            self.template,
+            self.head,
+        )
+
+        def jsonl() -> bytes:
+            return head + (template * count) % tuple(pieces[:-1]) + pieces[-1] + b'"}\n'
+
+        def make() -> list[dict[str, Any]]:
+            rows = block.decode("utf-8").replace("\r\n", "\n").removesuffix("\n").split("\n")
+            return [dict(zip(header, row.split(delimiter))) for row in rows]  # noqa: B905
+
+        return Chunk(
+            None,
+            where,
+            range(first, first + count),
+            make=make,
+            size=count,
+            jsonl=jsonl,
+            fields=header,
+        )
 
 
 def fast_path_possible(opts: CsvOptions) -> bool:
@@ -157,7 +258,8 @@ def csv_block_chunks(
     else:
         header, pending, line = [f"field{i + 1}" for i in range(len(fields))], data, 0
     eof = not data
-    if len(data) >= BLOCK:
+    as_text = _TextLines.make(header, delimiter, typed)
+    if len(data) >= BLOCK and as_text is None:
         # More than a block: worth pyarrow's import. A big file waits for it (in a thread
         # it would share the GIL with this loop and come late); a smaller one, or a
         # stream, reads on with the csv module meanwhile.
@@ -183,7 +285,20 @@ def csv_block_chunks(
             pending += more
             continue
         block, pending = pending[:cut], pending[cut:]
-        columns = _columns(block, quote, opts, len(header)) if _plain(block, quote) else None
+        plain = _plain(block, quote)
+        fast = as_text.chunk(block, where, line + 1) if as_text is not None and plain else None
+        if fast is not None:
+            if waiting[0]:  # (text: a chunk's records do not depend on where it is cut)
+                part = _records(header, waiting, None)
+                yield Chunk(part, where, list(range(start, start + len(part))))
+                waiting = [[] for _ in header]
+            yield fast
+            line += fast.size
+            start = line + 1
+            continue
+        if as_text is not None and (pending or not eof):
+            ARROW.start()  # a block read the usual way, more to come: pyarrow for them
+        columns = _columns(block, quote, opts, len(header)) if plain else None
         if columns is None:
             carried = _records(header, waiting, None) if typed is None else _rows(waiting)
             lines = list(range(start, start + len(waiting[0])))

@@ -330,7 +330,7 @@ class HttpSource(Source):
     def _marked(self, chunks: Iterator[Chunk]) -> Iterator[Chunk]:
         field = self.config.watermark
         for chunk in chunks:
-            self.records += len(chunk.records)
+            self.records += chunk.size
             if field is not None:
                 values: list[Any] = [
                     r.get(field) for r in chunk.records if r.get(field) is not None

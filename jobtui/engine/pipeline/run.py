@@ -123,6 +123,17 @@ def writers_of(ctx: RunContext, spec: PipelineSpec) -> list[dict[str, Any]]:
     return writers
 
 
+def encoded(encoder: Any, chunk: Chunk) -> bytes:
+    """The chunk's bytes in the encoder's format: the reader's own JSON lines when it made
+    them and they are what this encoder would write (issue 22: a CSV → JSONL pipeline
+    then never makes a dict per record), else the encoder's."""
+    from jobtui.engine.datagen.formats.jsonl import JsonLinesEncoder
+
+    if chunk.jsonl is not None and type(encoder) is JsonLinesEncoder and not encoder.ascii:
+        return encoder.seal(chunk.jsonl(), chunk.size)
+    return encoder.encode(chunk.records)  # type: ignore[no-any-return]
+
+
 class Writer:
     """A delivery and the format its bytes are in (made at the first records: the CSV
     header needs their fields)."""
@@ -137,7 +148,7 @@ class Writer:
         d = self.delivery
         if not d.alive:
             return
-        n = len(chunk.records)
+        n = chunk.size
         if d.sink.takes != "bytes":
             d.put(b"", chunk.records, n)
             return
@@ -145,14 +156,12 @@ class Writer:
             try:
                 from jobtui.engine.datagen.formats import make_encoder
 
-                self.encoder = make_encoder(
-                    self.fmt, self.options, "records", list(chunk.records[0])
-                )
+                self.encoder = make_encoder(self.fmt, self.options, "records", chunk.keys())
             except Exception as exc:
                 d.fail(exc)
                 return
             d.put(self.encoder.header(), None, 0)
-        d.put(self.encoder.encode(chunk.records), None, n)
+        d.put(encoded(self.encoder, chunk), None, n)
 
     def end(self) -> None:
         if self.encoder is not None and self.delivery.alive:
@@ -183,11 +192,11 @@ class Keeper:
         if self.encoder is None:
             from jobtui.engine.datagen.formats import make_encoder
 
-            self.fields = list(chunk.records[0])
+            self.fields = chunk.keys()
             self.encoder = make_encoder(self.fmt, self.options, "records", self.fields)
             self.store.write(self.encoder.header())
-        self.store.write(self.encoder.encode(chunk.records))
-        self.records += len(chunk.records)
+        self.store.write(encoded(self.encoder, chunk))
+        self.records += chunk.size
 
     def end(self, keep: bool) -> None:
         from jobtui.engine.datagen.replay_store import prune_job_replays
@@ -401,10 +410,10 @@ def _pump(
     try:
         for item in source_chunks:
             ctx.check()
-            read += len(item.records)
-            ctx.add_records(len(item.records))
+            read += item.size
+            ctx.add_records(item.size)
             out = transform(item, transformers, dead.add) if transformers else item
-            if out.records:
+            if out.size:
                 for w in outputs:
                     w.send(out)
             if writers and not any(w.delivery.alive for w in writers):
