@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Label, ProgressBar, Static
+from textual.widgets import DataTable, Label, ProgressBar, Static
 
 from jobtui.engine import (
     Alerts,
@@ -40,6 +40,7 @@ from jobtui.widgets.fmt import (
     percentile,
     state_label,
 )
+from jobtui.widgets.footer import KeyFooter
 from jobtui.widgets.tables import KeyTable
 from jobtui.widgets.trend import RateTrend, RunTrend
 
@@ -299,7 +300,7 @@ class JobDetailScreen(JobtuiScreen[None]):
                     classes="section-title",
                 )
                 yield KeyTable(id="versions", cursor_type="row")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#versions", DataTable)
