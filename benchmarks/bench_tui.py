@@ -362,19 +362,19 @@ def main(argv: list[str] | None = None) -> None:
         filt < 50,
     )
     line(
-        "log 1M lines: tail shown",
+        "log: tail shown",
         f"{ours['tail']:.2f} s",
         f"Log 100k lines shown {base['log_tail']:.2f} s",
         ours["tail"] < 1.0,
     )
     line(
-        "log 1M lines: page up, CPU per key",
+        "log: page up, CPU per key",
         f"{page:.1f} ms (raw {ours['pagedown']:.1f})",
         f"Log 100k page up {log_page:.1f} ms (raw {base['log_pageup']:.1f})",
         page < 20,
     )
     line(
-        "log 1M lines: jump to the middle, CPU",
+        "log: jump to the middle, CPU",
         f"{middle:.1f} ms",
         "— (Log has no paging)",
         middle < 20,

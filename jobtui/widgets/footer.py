@@ -51,7 +51,9 @@ class KeyFooter(Footer):
             return
         if self.is_attached and screen is self.screen and not self._pending:
             self._pending = True
-            self.call_after_refresh(self._update_keys)
+            # Right after the message that changed them, so a focus move and the keys it
+            # shows or hides make one layout pass, not two frames.
+            self.call_next(self._update_keys)
 
     async def _update_keys(self) -> None:
         self._pending = False

@@ -171,7 +171,7 @@ class SettingsStep(Horizontal):
         offer = (
             [
                 Horizontal(
-                    Label("No jobs yet. Coming from cron?", id="crontab-offer-text"),
+                    Label("No jobs yet. From cron?", id="crontab-offer-text"),
                     Button("Import from crontab…", id="wizard-import-crontab", compact=True),
                     id="crontab-offer",
                 )
