@@ -156,7 +156,7 @@ class HistoryScreen(JobtuiScreen[None]):
         what = f"Runs of {self.job_name or f'job {self.job_id}'}" if self.job_id else "All runs"
         total = "" if self.total is None else f" · {self.total:,} runs"
         self.query_one("#history-title", Static).update(
-            f"{what}{total} · {STATE_FILTERS[self.state_filter][0]}"
+            self.titled(f"{what}{total} · {STATE_FILTERS[self.state_filter][0]}")
         )
         marked = len(self.table.marked)
         summary = self.query_one("#history-summary", Label)

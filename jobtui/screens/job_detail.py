@@ -281,7 +281,7 @@ class JobDetailScreen(JobtuiScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="detail-head"):
-            yield Label(f"job {self.job_id}", id="detail-name")
+            yield Label(self.titled(f"job {self.job_id}"), id="detail-name")
             yield StatusBadge("", id="detail-status")
             yield Label("", id="detail-meta")
         with Horizontal(id="detail-body"):
@@ -341,7 +341,7 @@ class JobDetailScreen(JobtuiScreen[None]):
         self.data = data
         job = data.job
         now = self.now()
-        self.query_one("#detail-name", Label).update(job.qualified_name)
+        self.query_one("#detail-name", Label).update(self.titled(job.qualified_name))
         self.query_one("#detail-status", StatusBadge).show(job.status.value)
         self.query_one("#detail-meta", Label).update(
             f"version {job.version} · updated {fmt_relative(job.updated_at, now)}"

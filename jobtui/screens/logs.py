@@ -130,7 +130,7 @@ class LogsScreen(JobtuiScreen[None]):
         self._placed_seq: int | None = None  # where the filter put the cursor
 
     def compose(self) -> ComposeResult:
-        yield Static(f"run #{self.run_id}", id="log-title")
+        yield Static(self.titled(f"run #{self.run_id}"), id="log-title")
         yield LogView(id="log-view")
         with Horizontal(id="log-search-row"):
             yield Label("/", id="log-search-prompt")
@@ -320,7 +320,7 @@ class LogsScreen(JobtuiScreen[None]):
     def _show_title(self) -> None:
         run = self.run
         if run is None:
-            self.query_one("#log-title", Static).update(f"run #{self.run_id}")
+            self.query_one("#log-title", Static).update(self.titled(f"run #{self.run_id}"))
             return
         parts = [
             f"{run.workspace}/{run.job_name}",
@@ -332,7 +332,7 @@ class LogsScreen(JobtuiScreen[None]):
         ]
         if run.title:
             parts.insert(2, run.title)
-        self.query_one("#log-title", Static).update(" · ".join(p for p in parts if p))
+        self.query_one("#log-title", Static).update(self.titled(" · ".join(p for p in parts if p)))
         self.query_one("#log-title").set_class(True, f"-{run.state.value}")
 
     def _show_status(self) -> None:
