@@ -221,10 +221,19 @@ async def bench_dashboard(engine: Engine, log_run: int) -> dict[str, float]:
         await settle(pilot)
         out["search_typing"] = await cpu_per_key(pilot, list("record 12"), after)
         origin = view.cursor_seq or 0
-        t0 = time.process_time()
-        await pilot.press("enter")
-        await settle(pilot)
-        out["search_enter"] = (time.process_time() - t0) * 1000
+        samples = []
+        for _ in range(5):  # from the same line each time: it wraps to the top to find it
+            if samples:
+                view.goto_seq(origin)
+                await settle(pilot)
+                await pilot.press("slash")  # (the box keeps the pattern)
+                await settle(pilot)
+            t0 = time.process_time()
+            await pilot.press("enter")
+            await settle(pilot)
+            samples.append((time.process_time() - t0) * 1000)
+            assert view.cursor_seq != origin
+        out["search_enter"] = sorted(samples)[2]
         # The same search as bare engine calls (to the end, then from the top): its floor.
         t0 = time.process_time()
         pattern = "(?i)record\\ 12"
@@ -353,19 +362,19 @@ def main(argv: list[str] | None = None) -> None:
         filt < 50,
     )
     line(
-        "log 1M lines: tail shown",
+        "log: tail shown",
         f"{ours['tail']:.2f} s",
         f"Log 100k lines shown {base['log_tail']:.2f} s",
         ours["tail"] < 1.0,
     )
     line(
-        "log 1M lines: page up, CPU per key",
+        "log: page up, CPU per key",
         f"{page:.1f} ms (raw {ours['pagedown']:.1f})",
         f"Log 100k page up {log_page:.1f} ms (raw {base['log_pageup']:.1f})",
         page < 20,
     )
     line(
-        "log 1M lines: jump to the middle, CPU",
+        "log: jump to the middle, CPU",
         f"{middle:.1f} ms",
         "— (Log has no paging)",
         middle < 20,
@@ -376,11 +385,12 @@ def main(argv: list[str] | None = None) -> None:
         f"page up on the same log {page:.1f} ms",
         typing < 20,
     )
+    enter = net(ours["search_enter"], ours["log_floor"])
     line(
         "log: enter finds the next match, CPU",
-        f"{ours['search_enter']:.1f} ms",
-        f"the same find_log calls alone {ours['search_probe']:.1f} ms",
-        ours["search_enter"] < ours["search_probe"] + 50,
+        f"{enter:.1f} ms (raw {ours['search_enter']:.1f})",
+        f"page up {page:.1f} ms; find_log alone {ours['search_probe']:.1f} ms",
+        enter < max(page, typing) + 20,  # a jump and a keystroke, not a footer rebuild
     )
     line(
         "RSS after the list / after the log",
@@ -389,7 +399,8 @@ def main(argv: list[str] | None = None) -> None:
         max(ours["rss_list"], ours["rss_log"]) < 300,
     )
     print(f"(Pilot floor per key: list {ours['floor']:.1f} ms, log {ours['log_floor']:.1f} ms)")
-    print(f"(python {sys.version.split()[0]}, {os.cpu_count()} cpus)")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"(python {sys.version.split()[0]}, {os.cpu_count()} cpus, load average {load})")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, cast
 
 from rich.console import RenderableType
+from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
 from textual.message import Message
@@ -209,6 +210,16 @@ class JobtuiScreen(EngineScreen[R]):
     @property
     def utc(self) -> bool:
         return self.dashboard.utc
+
+    def titled(self, title: str) -> Text:
+        """A title line, the READ-ONLY badge first in read-only mode (as the job list's
+        header shows it, issue 20.13). Plain text: names in it are never markup."""
+        text = Text()
+        if self.read_only:
+            text.append(" READ-ONLY ", style="bold reverse")
+            text.append(" ")
+        text.append(title)
+        return text
 
     @property
     def screens(self) -> Navigator:

@@ -1,15 +1,17 @@
-"""Import a crontab from the dashboard (the palette's "Import crontab", offered by the empty
-job list): what each entry becomes, what is refused and why, then create on `y`."""
+"""Import a crontab from the dashboard (the palette's "Import crontab", `i` on the job list,
+the new-job wizard's offer while there is no job): what each entry becomes, what is
+refused and why, then create on `y`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
@@ -159,3 +161,25 @@ class CrontabImportScreen(ModalScreen[str | None]):
         if message.errors:
             note += "; not created: " + "; ".join(message.errors)
         self.dismiss(note)
+
+
+def open_crontab_import(
+    app: App[object],
+    engine: Engine,
+    workspace: str = "default",
+    created: Callable[[], object] | None = None,
+) -> None:
+    """The dialog, from the palette, `i` on the job list or the new-job wizard's offer.
+    `created` runs once jobs were made (the wizard closes: the list shows them)."""
+
+    def done(note: str | None) -> None:
+        if not note:
+            return
+        if created is not None:
+            created()
+        app.notify(note, title="Crontab", timeout=6)
+        poll = getattr(app.screen, "poll_now", None)  # the screen below shows the new jobs
+        if callable(poll):
+            poll()
+
+    app.push_screen(CrontabImportScreen(engine, workspace), done)

@@ -21,12 +21,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, DataTable, Footer, Input, Select, Static
+from textual.widgets import Button, DataTable, Input, Select, Static
 from textual.worker import get_current_worker
 
 from jobtui.engine import FIELD_MODELS, Dataset, Engine, FieldError, JobtuiError, SpecError
 from jobtui.screens.base import EngineScreen
 from jobtui.screens.confirm import ConfirmScreen, PromptScreen
+from jobtui.widgets.footer import KeyFooter
 from jobtui.widgets.forms import FieldRow, ModelForm, field_id, show_errors, show_sample
 from jobtui.widgets.tables import KeyTable
 
@@ -117,7 +118,7 @@ class DatasetsScreen(EngineScreen[None]):
                 yield Static("", id="dataset-result", markup=False)
                 yield Static("Sample (ctrl+r: new sample)", classes="panel-title")
                 yield KeyTable(id="dataset-sample-table", cursor_type="none", zebra_stripes=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._load()

@@ -15,7 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
 from jobtui.engine import Engine, Run
 from jobtui.screens.base import JobtuiScreen, ShowText
@@ -28,6 +28,7 @@ from jobtui.widgets.fmt import (
     inert,
     state_label,
 )
+from jobtui.widgets.footer import KeyFooter
 from jobtui.widgets.vtable import Cell, Column, Row, VirtualTable
 
 PAGE = 200
@@ -136,7 +137,7 @@ class HistoryScreen(JobtuiScreen[None]):
         table = VirtualTable(columns(self.job_id is None), self.runs, id="runs-table")
         table.empty_text = "no runs yet"
         yield table
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> VirtualTable:
@@ -155,7 +156,7 @@ class HistoryScreen(JobtuiScreen[None]):
         what = f"Runs of {self.job_name or f'job {self.job_id}'}" if self.job_id else "All runs"
         total = "" if self.total is None else f" · {self.total:,} runs"
         self.query_one("#history-title", Static).update(
-            f"{what}{total} · {STATE_FILTERS[self.state_filter][0]}"
+            self.titled(f"{what}{total} · {STATE_FILTERS[self.state_filter][0]}")
         )
         marked = len(self.table.marked)
         summary = self.query_one("#history-summary", Label)

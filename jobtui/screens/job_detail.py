@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Label, ProgressBar, Static
+from textual.widgets import DataTable, Label, ProgressBar, Static
 
 from jobtui.engine import (
     Alerts,
@@ -40,6 +40,7 @@ from jobtui.widgets.fmt import (
     percentile,
     state_label,
 )
+from jobtui.widgets.footer import KeyFooter
 from jobtui.widgets.tables import KeyTable
 from jobtui.widgets.trend import RateTrend, RunTrend
 
@@ -280,7 +281,7 @@ class JobDetailScreen(JobtuiScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="detail-head"):
-            yield Label(f"job {self.job_id}", id="detail-name")
+            yield Label(self.titled(f"job {self.job_id}"), id="detail-name")
             yield StatusBadge("", id="detail-status")
             yield Label("", id="detail-meta")
         with Horizontal(id="detail-body"):
@@ -299,7 +300,7 @@ class JobDetailScreen(JobtuiScreen[None]):
                     classes="section-title",
                 )
                 yield KeyTable(id="versions", cursor_type="row")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#versions", DataTable)
@@ -340,7 +341,7 @@ class JobDetailScreen(JobtuiScreen[None]):
         self.data = data
         job = data.job
         now = self.now()
-        self.query_one("#detail-name", Label).update(job.qualified_name)
+        self.query_one("#detail-name", Label).update(self.titled(job.qualified_name))
         self.query_one("#detail-status", StatusBadge).show(job.status.value)
         self.query_one("#detail-meta", Label).update(
             f"version {job.version} · updated {fmt_relative(job.updated_at, now)}"

@@ -74,7 +74,7 @@ class Query:
         ]
         if any(narrowed):
             return "no job with " + " and ".join(n for n in narrowed if n)
-        return "no jobs: n creates one; from cron? ctrl+p, Import crontab"
+        return "no jobs: n creates one; from cron? i imports your crontab"
 
     def list_args(self) -> dict[str, Any]:
         return {

@@ -17,11 +17,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Footer, Input, Label
+from textual.widgets import Input, Label
 
 from jobtui.engine import DaemonStatus, Engine, JobStatus, JobSummary
 from jobtui.screens.base import ALL_WORKSPACES, ActionDone, JobtuiScreen, Undo
 from jobtui.screens.confirm import ConfirmScreen
+from jobtui.screens.crontab_import import open_crontab_import
 from jobtui.screens.job_rows import (
     COLUMNS,
     PAGE,
@@ -33,6 +34,7 @@ from jobtui.screens.job_rows import (
     job_row,
 )
 from jobtui.widgets.bars import STATUS_ORDER, DaemonBar, TotalsBar, daemon_text
+from jobtui.widgets.footer import KeyFooter
 from jobtui.widgets.vtable import VirtualTable
 
 
@@ -92,10 +94,18 @@ class JobsScreen(JobtuiScreen[None]):
         Binding("O", "reverse_sort", "Reverse sort", show=False, id="jobs.reverse"),
         Binding("q", "quit", "Quit", show=False, id="jobs.quit"),
         Binding("T", "trash", "Trash", show=False, id="jobs.trash", tooltip="Restore or purge"),
+        Binding(
+            "i",
+            "import_crontab",
+            "Import crontab",
+            show=False,
+            id="jobs.import_crontab",
+            tooltip="Your cron entries as command jobs (shown first)",
+        ),
     ]
     WRITES = frozenset(
         {"run", "run_options", "cancel", "pause", "delete", "new", "edit", "duplicate"}
-        | {"replay_last"}
+        | {"replay_last", "import_crontab"}
     )
     ON_SUBJECT = frozenset(
         {"open", "edit", "duplicate", "history", "run_options", "logs", "replay_last", "cancel"}
@@ -125,7 +135,7 @@ class JobsScreen(JobtuiScreen[None]):
         table.sort_key = "name"
         table.empty_text = "no jobs (n creates one)"
         yield table
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> VirtualTable:
@@ -431,6 +441,9 @@ class JobsScreen(JobtuiScreen[None]):
             self.reload()  # a job restored there is back in the list
 
         self.app.push_screen(self.screens.trash(), closed)
+
+    def action_import_crontab(self) -> None:
+        open_crontab_import(self.app, self.engine, self.query_state.workspace or "default")
 
     def _just_queued(self, job: JobSummary) -> int | None:
         """The run this screen queued for `job` that the row does not show yet."""

@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from jobtui.engine import Engine, LogLine, Run
 from jobtui.screens.base import JobtuiScreen
@@ -35,6 +35,7 @@ from jobtui.screens.log_search import (
     search_wrapping,
 )
 from jobtui.widgets.fmt import display_zone, fmt_count, fmt_full, inert, state_label
+from jobtui.widgets.footer import KeyFooter
 from jobtui.widgets.logview import LogView
 
 TAIL_LINES = 1000
@@ -129,13 +130,13 @@ class LogsScreen(JobtuiScreen[None]):
         self._placed_seq: int | None = None  # where the filter put the cursor
 
     def compose(self) -> ComposeResult:
-        yield Static(f"run #{self.run_id}", id="log-title")
+        yield Static(self.titled(f"run #{self.run_id}"), id="log-title")
         yield LogView(id="log-view")
         with Horizontal(id="log-search-row"):
             yield Label("/", id="log-search-prompt")
             yield Input(placeholder="search (enter finds, esc closes)", id="log-search")
         yield Label("", id="log-status")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def view(self) -> LogView:
@@ -319,7 +320,7 @@ class LogsScreen(JobtuiScreen[None]):
     def _show_title(self) -> None:
         run = self.run
         if run is None:
-            self.query_one("#log-title", Static).update(f"run #{self.run_id}")
+            self.query_one("#log-title", Static).update(self.titled(f"run #{self.run_id}"))
             return
         parts = [
             f"{run.workspace}/{run.job_name}",
@@ -331,7 +332,7 @@ class LogsScreen(JobtuiScreen[None]):
         ]
         if run.title:
             parts.insert(2, run.title)
-        self.query_one("#log-title", Static).update(" · ".join(p for p in parts if p))
+        self.query_one("#log-title", Static).update(self.titled(" · ".join(p for p in parts if p)))
         self.query_one("#log-title").set_class(True, f"-{run.state.value}")
 
     def _show_status(self) -> None:
@@ -463,12 +464,18 @@ class LogsScreen(JobtuiScreen[None]):
         box.placeholder = (
             "line number (enter goes, esc closes)" if goto else "search (enter finds, esc closes)"
         )
-        self.query_one("#log-search-row").display = True
+        self._show_input(True)
         box.value = value
         self.set_focus(box)  # at once: the pattern's keys may already be queued
 
+    def _show_input(self, shown: bool) -> None:
+        # The input row takes the status line's place (as less's prompt does), so the log
+        # keeps its height: opening or leaving a search redraws no log line.
+        self.query_one("#log-search-row").display = shown
+        self.query_one("#log-status").display = not shown
+
     def _close_search(self) -> None:
-        self.query_one("#log-search-row").display = False
+        self._show_input(False)
         if self.view.pattern != self.pattern:  # typed, then left: back to the last search
             self.view.pattern = self.pattern
             self.view.redraw()
@@ -485,7 +492,7 @@ class LogsScreen(JobtuiScreen[None]):
     @on(Input.Submitted, "#log-search")
     def _search_submitted(self, event: Input.Submitted) -> None:
         if self.goto_mode:
-            self.query_one("#log-search-row").display = False
+            self._show_input(False)
             self.view.focus()
             text = event.value.strip().lstrip(":").replace(",", "").replace("_", "")
             if text.isdigit():
@@ -494,8 +501,9 @@ class LogsScreen(JobtuiScreen[None]):
                 self.notify(f"line: {event.value!r} is not a line number", severity="warning")
             return
         self.pattern = event.value
-        self.view.pattern = self.pattern
-        self.view.redraw()
+        if self.view.pattern != self.pattern:  # (typing lit the matches already)
+            self.view.pattern = self.pattern
+            self.view.redraw()
         self._close_search()
         if self.pattern:
             self.find(self.pattern, None, backwards=False, from_cursor=True, inclusive=True)

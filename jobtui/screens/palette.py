@@ -100,17 +100,9 @@ class JobCommands(Provider):
         return partial(self.app.run_action, action)
 
     def _import_crontab(self) -> None:
-        from jobtui.screens.crontab_import import CrontabImportScreen
+        from jobtui.screens.crontab_import import open_crontab_import
 
-        app = self.app
-
-        def done(note: str | None) -> None:
-            if note:
-                app.notify(note, title="Crontab", timeout=6)
-                if isinstance(app.screen, JobtuiScreen):
-                    app.screen.poll_now()
-
-        app.push_screen(CrontabImportScreen(self.dashboard.engine), done)
+        open_crontab_import(self.app, self.dashboard.engine)
 
     def _go_job(self, job_id: int) -> None:
         self.app.push_screen(self.dashboard.screens.job_detail(job_id))

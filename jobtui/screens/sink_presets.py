@@ -16,11 +16,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, DataTable, Footer, Input, Select, Static
+from textual.widgets import Button, DataTable, Input, Select, Static
 
 from jobtui.engine import SINK_OPTIONS, Engine, FieldError, JobtuiError, SinkPreset, SpecError
 from jobtui.screens.base import EngineScreen
 from jobtui.screens.confirm import ConfirmScreen
+from jobtui.widgets.footer import KeyFooter
 from jobtui.widgets.forms import FieldRow, ModelForm, field_id, show_errors
 from jobtui.widgets.tables import KeyTable
 
@@ -91,7 +92,7 @@ class SinkPresetsScreen(EngineScreen[None]):
                         "Delete (ctrl+d)", id="preset-delete", variant="error", compact=True
                     )
                 yield Static("", id="preset-result", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         await self._show_form("file", {})

@@ -18,12 +18,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 from textual.worker import Worker
 
 from jobtui.engine import Engine, InvalidInput
 from jobtui.screens.base import JobtuiScreen, error_text
 from jobtui.screens.confirm import PromptScreen
+from jobtui.widgets.footer import KeyFooter
 
 TLS_CHOICES = [
     ("none (port 25)", "none"),
@@ -81,7 +82,7 @@ class SmtpScreen(JobtuiScreen[None]):
                 yield Button("Save (ctrl+s)", id="smtp-save", variant="primary")
                 yield Button("Send test mail (ctrl+t)", id="smtp-test")
             yield Static("", id="smtp-result", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     @staticmethod
     def _row(key: str, label: str, placeholder: str) -> Horizontal:

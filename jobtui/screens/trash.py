@@ -16,12 +16,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from jobtui.engine import Engine, JobSummary
 from jobtui.screens.base import ActionDone, JobtuiScreen
 from jobtui.screens.confirm import ConfirmScreen
 from jobtui.widgets.fmt import fmt_abs, fmt_relative, inert
+from jobtui.widgets.footer import KeyFooter
 from jobtui.widgets.tables import KeyTable
 
 
@@ -59,7 +60,7 @@ class TrashScreen(JobtuiScreen[None]):
             classes="field-hint",
             markup=False,
         )
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> DataTable[str]:

@@ -15,11 +15,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from jobtui.engine import Engine, JobtuiError
 from jobtui.screens.base import EngineScreen
 from jobtui.screens.confirm import ConfirmScreen, PromptScreen
+from jobtui.widgets.footer import KeyFooter
 from jobtui.widgets.tables import KeyTable
 
 REFRESH = 3.0
@@ -92,7 +93,7 @@ class WorkersScreen(EngineScreen[None]):
         yield Static("Queues", id="queues-title")
         yield KeyTable(id="queues-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="workers-note", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#workers-table", DataTable).add_columns(

@@ -15,11 +15,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from jobtui.engine import Engine, JobtuiError, Workspace
 from jobtui.screens.base import ALL_WORKSPACES, EngineScreen
 from jobtui.screens.confirm import PromptScreen
+from jobtui.widgets.footer import KeyFooter
 from jobtui.widgets.tables import KeyTable
 
 
@@ -63,7 +64,7 @@ class WorkspacesScreen(EngineScreen[str | None]):
             classes="field-hint",
             markup=False,
         )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._load(self.current)

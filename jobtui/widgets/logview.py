@@ -187,18 +187,34 @@ class LogView(RowView):
         self._changed()
 
     def add_lines(self, lines: Iterable[LogLine]) -> None:
+        shown = False
         for line in lines:
             self.cache[line.seq] = line
             self._requested.discard(line.seq)
             width = len(line.message) + 28
             if width > self._max_width:
                 self._max_width = min(width, 2000)
+                shown = True  # the horizontal scroll range grew
+            shown = shown or self._on_screen(line.seq)
         if len(self.cache) > CACHE_LIMIT:
             self._evict(self._pending_goto)
-        self._changed()
+        if shown:  # lines fetched ahead, or the line a search found far away: no redraw
+            self._changed()
         pending, self._pending_goto = self._pending_goto, None
         if pending is not None:
             self.move_cursor(pending, center=True, keep_anchor=False)
+
+    def _on_screen(self, seq: int) -> bool:
+        """Whether `seq` is on a row drawn now (or next to one)."""
+        if self.index is not None:
+            at = bisect_left(self.index, seq)
+            if at >= len(self.index) or self.index[at] != seq:
+                return False
+            row = at
+        else:
+            row = seq - self.first_seq
+        top = self.first_visible
+        return top - 1 <= row <= top + self.page_height + 1
 
     def forget_requests(self) -> None:
         self._requested.clear()

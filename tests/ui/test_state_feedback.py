@@ -52,6 +52,28 @@ async def test_read_only_shows_a_badge_and_says_why_keys_do_nothing(seeded):
         assert all("--read-only" in s for s in said)
 
 
+async def test_read_only_badge_on_every_screen_title(seeded):
+    engine, _ids = seeded
+    app = build(engine, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto_row(pilot, "backup")
+        for key, title in (("enter", "#detail-name"), ("h", "#history-title")):
+            await press(pilot, key)
+            shown = str(app.screen.query_one(title).render())
+            assert shown.startswith(" READ-ONLY ") and "backup" in shown, shown
+            await press(pilot, "escape")
+        await press(pilot, "l")
+        shown = str(app.screen.query_one("#log-title").render())
+        assert shown.startswith(" READ-ONLY ") and "run #" in shown, shown
+    writable = build(engine)
+    async with writable.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto_row(pilot, "backup")
+        await press(pilot, "l")
+        assert "READ-ONLY" not in str(writable.screen.query_one("#log-title").render())
+
+
 async def test_pause_and_resume_add_no_version(seeded):
     engine, ids = seeded
     app = build(engine)

@@ -66,6 +66,7 @@ class Loaded(Message):
     datasets: list[DatasetInfo]
     presets: list[PresetInfo]
     error: str = ""
+    no_jobs: bool = False  # a new job while there is none: offer the crontab import
 
 
 @dataclass

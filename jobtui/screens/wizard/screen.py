@@ -19,7 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, ContentSwitcher, Footer, Input, Label, Static
+from textual.widgets import Button, ContentSwitcher, Input, Label, Static
 from textual.worker import get_current_worker
 
 from jobtui.engine import (
@@ -65,6 +65,7 @@ from jobtui.screens.wizard.generator import GeneratorStep
 from jobtui.screens.wizard.last import LastStep
 from jobtui.screens.wizard.settings import SettingsStep
 from jobtui.screens.wizard.sinks import SinksStep
+from jobtui.widgets.footer import KeyFooter
 from jobtui.widgets.forms import FieldRow, ModelForm, show_errors
 
 
@@ -142,7 +143,7 @@ class WizardScreen(EngineScreen[str | None]):
             yield self.writers
             yield self.last
         yield Static("", id="step-errors", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._load()
@@ -176,10 +177,13 @@ class WizardScreen(EngineScreen[str | None]):
                 DatasetInfo(d.name, d.description, d.builtin) for d in engine.list_datasets()
             ]
             presets = [PresetInfo(p.name, p.type, dict(p.options)) for p in engine.list_presets()]
+            no_jobs = self.job_ref is None and not engine.list_jobs(limit=1)
         except JobtuiError as exc:
             self.post_message(Loaded({}, None, "", [], [], [], str(exc)))
             return
-        self.post_message(Loaded(original, job_id, qualified, workspaces, datasets, presets))
+        self.post_message(
+            Loaded(original, job_id, qualified, workspaces, datasets, presets, no_jobs=no_jobs)
+        )
 
     def _fresh_name(self, job: Job) -> str:
         jobs = self.engine.list_jobs(workspace=job.workspace, include_system=True)
@@ -212,6 +216,7 @@ class WizardScreen(EngineScreen[str | None]):
         self.transformers.prepare(editable(pipeline.get("transformers"), []))
         self.writers.prepare(editable(pipeline.get("writers"), []), message.presets)
         self.workspaces = message.workspaces
+        self.settings.offer_import = message.no_jobs
         self.loaded = True
         await self._set_steps()
         await self._show_step("settings")

@@ -8,7 +8,7 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Checkbox, Collapsible, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Select, Static
 
 from jobtui.engine import (
     SCHEDULE_TYPES,
@@ -20,6 +20,7 @@ from jobtui.engine import (
     ScheduleBase,
     timezones,
 )
+from jobtui.screens.crontab_import import open_crontab_import
 from jobtui.screens.wizard.base import Edited, SchedulePreviewed, Scroll, section, set_text
 from jobtui.screens.wizard.collect import (
     OVERLAP_POLICIES,
@@ -47,6 +48,8 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 class SettingsStep(Horizontal):
+    offer_import = False  # no job yet: coming from cron is one button away (issue 20.21)
+
     def compose(self) -> ComposeResult:
         yield Scroll(id="settings-forms")
         with Vertical(id="schedule-panel", classes="side-panel"):
@@ -165,11 +168,30 @@ class SettingsStep(Horizontal):
                 id="fold-pipeline",
             ),
         ]
+        offer = (
+            [
+                Horizontal(
+                    Label("No jobs yet. From cron?", id="crontab-offer-text"),
+                    Button("Import from crontab…", id="wizard-import-crontab", compact=True),
+                    id="crontab-offer",
+                )
+            ]
+            if self.offer_import
+            else []
+        )
         await self.query_one("#settings-forms", Scroll).mount_all(
-            [self.job_form, schedule_box, *folds]
+            [*offer, self.job_form, schedule_box, *folds]
         )
         await self._mount_schedule_form(kind, schedule or {})
         self._sync_replay()
+
+    @on(Button.Pressed, "#wizard-import-crontab")
+    def _import_crontab(self, event: Button.Pressed) -> None:
+        event.stop()
+        wizard = self.screen
+        engine = getattr(wizard, "engine", None)
+        if engine is not None:  # jobs made: the wizard closes onto the list showing them
+            open_crontab_import(self.app, engine, created=lambda: wizard.dismiss(None))
 
     async def _mount_schedule_form(self, kind: str, values: dict[str, Any]) -> None:
         await self.schedule_holder.remove_children()
