@@ -11,6 +11,7 @@ import pytest
 
 from jobtui.screens.history import HistoryScreen
 from jobtui.screens.job_detail import JobDetailScreen
+from jobtui.screens.logs import LogsScreen
 from tests.ui.helpers import build, goto_row, press, settle
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((140, 40), id="140x40")]
@@ -81,3 +82,18 @@ def test_help_at_80(snap_compare, seeded):
         await press(pilot, "question_mark")
 
     assert snap_compare(build(engine), terminal_size=(80, 24), run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_log_viewer(snap_compare, seeded, size):
+    """A failed run's log at its first error: levels, times and the status line fit."""
+    engine, ids = seeded
+
+    async def before(pilot):
+        await settle(pilot)
+        pilot.app.push_screen(LogsScreen(engine, ids["backup-failed"]))
+        await settle(pilot)
+        await press(pilot, "E")
+        await settle(pilot)
+
+    assert snap_compare(build(engine), terminal_size=size, run_before=before)

@@ -1,4 +1,5 @@
-"""SVG snapshots of each wizard step at 120×36 (an edited job, so every field is filled)."""
+"""SVG snapshots of each wizard step (an edited job, so every field is filled) at 120×36, and
+at the small and large terminals of issue 20 (80×24, 140×40)."""
 
 from __future__ import annotations
 
@@ -27,8 +28,18 @@ SPEC: dict[str, Any] = {
 STEPS = ["settings", "datasets", "generator", "sinks", "last"]
 
 
+@pytest.mark.parametrize(
+    "size",
+    [
+        pytest.param((120, 36), id="120x36"),
+        pytest.param((80, 24), id="80x24"),
+        pytest.param((140, 40), id="140x40"),
+    ],
+)
 @pytest.mark.parametrize("step", STEPS)
-def test_wizard_step_snapshot(snap_compare: Any, clocked_engine: Engine, step: str) -> None:
+def test_wizard_step_snapshot(
+    snap_compare: Any, clocked_engine: Engine, step: str, size: tuple[int, int]
+) -> None:
     clocked_engine.create_job(SPEC)
     app = WizardApp(clocked_engine, "default/orders-5m")
 
@@ -42,4 +53,4 @@ def test_wizard_step_snapshot(snap_compare: Any, clocked_engine: Engine, step: s
             field.cursor_blink = False  # a blinking cursor makes snapshots flaky
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
