@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
+from textual.widgets.input import Selection
 
 from jobtui.engine import Engine
 
@@ -51,6 +52,7 @@ def test_wizard_step_snapshot(
         await settle(pilot)
         for field in pilot.app.screen.query(Input):
             field.cursor_blink = False  # a blinking cursor makes snapshots flaky
+            field.selection = Selection.cursor(len(field.value))  # not a select-on-focus
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
