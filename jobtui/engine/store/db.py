@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -68,6 +69,10 @@ def filesystem_type(path: Path) -> str | None:
     return best_type
 
 
+class _Connection(sqlite3.Connection):
+    """A connection that can be weakly referenced (the base class cannot)."""
+
+
 class Store:
     """Owns the database file: permissions, migrations and per-thread connections."""
 
@@ -75,7 +80,10 @@ class Store:
         self.path = Path(path)
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._all: list[sqlite3.Connection] = []
+        # Weak: a thread's connection closes when the thread ends (its thread-local goes).
+        # The dashboard reads from a new worker thread on every poll; strong references
+        # here kept every one of those connections (two file descriptors each) open.
+        self._all: weakref.WeakSet[sqlite3.Connection] = weakref.WeakSet()
         with self._plain_errors():
             self._prepare_file()
             self._migrate()
@@ -99,6 +107,7 @@ class Store:
             timeout=BUSY_TIMEOUT_MS / 1000,
             isolation_level=None,
             check_same_thread=False,
+            factory=_Connection,
         )
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -116,7 +125,7 @@ class Store:
             except OSError:
                 pass
         with self._lock:
-            self._all.append(conn)
+            self._all.add(conn)
         return conn
 
     @property
@@ -142,7 +151,7 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._all:
+            for conn in list(self._all):
                 with suppress(sqlite3.Error):
                     conn.close()
             self._all.clear()
