@@ -128,7 +128,7 @@ class JobsScreen(JobtuiScreen[None]):
         yield DaemonBar("daemon …", id="daemon-bar")
         with Horizontal(id="filter-row"):
             yield Label("/", id="filter-prompt")
-            yield Input(placeholder="filter by name, description or tag", id="filter")
+            yield Input(placeholder="filter: name, tag, text", id="filter")
             yield Label("", id="filter-summary")
         yield TotalsBar(id="totals")
         table = VirtualTable(COLUMNS, self.pages, id="jobs-table")
