@@ -29,7 +29,8 @@ import socket
 import sys
 import time
 import traceback
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from jobtui.engine.model.secrets import STARTED_BY_VARIABLE
 from jobtui.engine.run.launcher import MESSAGE_MAX, PRELOAD
@@ -205,8 +206,8 @@ def _spare(
 ) -> None:
     """The spare: set up, the database opened, then wait for a request (EOF: the zygote
     is gone or retired us); run it; never returns."""
-    code = 1
-    try:
+
+    def body() -> int:
         _detach(sock, pipe, defaults)
         from jobtui.engine.run import worker
 
@@ -216,20 +217,11 @@ def _spare(
             chunks.append(chunk)
         os.close(read_end)
         if not chunks:
-            code = 0
-            return
+            return 0
         argv = _become_run(json.loads(b"".join(chunks)))
-        code = worker.main(argv, store=store, forked=True)
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    except BaseException:
-        with contextlib.suppress(Exception):
-            traceback.print_exc()
-    finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os._exit(code)
+        return worker.main(argv, store=store, forked=True)
+
+    _exit_after(body)
 
 
 def _child(
@@ -240,15 +232,25 @@ def _child(
 ) -> None:
     """In a child forked on request (no spare): become a cold-started worker, then run
     it; never returns."""
-    code = 1
-    try:
+
+    def body() -> int:
         _detach(sock, pipe, defaults)
         argv = _become_run(request)
         from jobtui.engine.run import worker
 
         # No `prestart` here: it overlaps the helpers' forkserver boot with the cold
         # worker's imports; a forked worker forks its helpers itself (RunWorker).
-        code = worker.main(argv, forked=True)
+        return worker.main(argv, forked=True)
+
+    _exit_after(body)
+
+
+def _exit_after(body: Callable[[], int]) -> NoReturn:
+    """Run a forked child's body and leave with its exit code, never returning into the
+    zygote's loop (a traceback is printed; output is flushed before `os._exit`)."""
+    code = 1
+    try:
+        code = body()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:
