@@ -128,18 +128,15 @@ async def settle(pilot: Pilot[Any], timeout: float = TIMEOUT) -> None:
         if left <= 0:
             raise SettleTimeout(f"still waiting after {timeout:.0f} s for: {'; '.join(reasons)}")
         unfinished = [w for w in app.workers if not w.is_finished]
-        running = [asyncio.ensure_future(w.wait()) for w in unfinished if w.is_running]
+        # The workers' own tasks, never a wrapper such as `w.wait()`: cancelling a task that
+        # awaits another cancels that one too, so the worker still running would end
+        # CANCELLED and its answer never arrive (seen once as a 60 s settle timeout).
+        running = [w._task for w in unfinished if w.is_running and w._task is not None]
         if unfinished and not running:
             continue  # started, not yet running: the pause above lets them run
         if running:
             # Wake when one of them ends (its result is a message to handle).
-            done, pending = await asyncio.wait(
-                running, timeout=left, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in pending:
-                task.cancel()
-            for task in done:
-                task.exception()  # a failed or cancelled worker is the screen's to report
+            await asyncio.wait(running, timeout=left, return_when=asyncio.FIRST_COMPLETED)
         else:
             await pilot.pause()  # a repaint: rows drawn as placeholders ask for themselves
 
