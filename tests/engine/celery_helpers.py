@@ -5,6 +5,7 @@ registry has the Celery executor, and waits that fail loudly."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -67,13 +68,15 @@ class Cluster:
         concurrency: int = 1,
         url: str | None = None,
         wrap: list[str] | None = None,
+        launcher: str = "warm",
     ) -> subprocess.Popen[bytes]:
-        """`jobtui worker` in its own data directory, returned once it is ready (`wrap`:
-        the command it runs under, like `ip netns exec NS`)."""
+        """`jobtui worker` in its own data directory, returned once it is ready and starts
+        runs the `launcher` way: "warm" (forked from its zygote) or "cold" (`wrap`: the
+        command it runs under, like `ip netns exec NS`)."""
         work = self.tmp / f"worker-{name}"
         work.mkdir(exist_ok=True)
         host = self.host(name)
-        env = {**os.environ, "JOBTUI_BROKER": url or self.url}
+        env = {**os.environ, "JOBTUI_BROKER": url or self.url, "JOBTUI_LAUNCHER": launcher}
         if self.events:
             env["JOBTUI_EVENTS"] = self.events
         argv = [
@@ -102,11 +105,12 @@ class Cluster:
         log.close()
         self.workers[name] = proc
         client = redis.Redis.from_url(self.events or url or self.url)
-        wait_for(
-            lambda: client.exists(worker_key(host)) or proc.poll() is not None,
-            f"worker {host} ready",
-            timeout=60,
-        )
+
+        def ready() -> bool:
+            presence = json.loads(client.get(worker_key(host)) or "{}")
+            return presence.get("launcher") == launcher or proc.poll() is not None
+
+        wait_for(ready, f"worker {host} ready, its launcher {launcher}", timeout=60)
         assert proc.poll() is None, (work / "worker.log").read_text()
         return proc
 

@@ -76,6 +76,46 @@ def end_of(c: Cluster, run_id: int) -> Any:
     )
 
 
+# -- 0. how a worker starts a run ---------------------------------------------------------
+@pytest.mark.parametrize(
+    ("launcher", "parent"),
+    [("warm", "-m jobtui.engine.run.zygote "), ("cold", "-m jobtui.engine.run.remote_run ")],
+)
+def test_a_worker_forks_its_runs_from_its_zygote_and_cold_is_the_fallback(
+    c: Cluster, launcher: str, parent: str
+) -> None:
+    """A run's process is forked from the worker's zygote, which imported the run's
+    modules once (a fork, not an interpreter per run): a forked process keeps its
+    zygote's command line. With JOBTUI_LAUNCHER=cold each run is its own interpreter."""
+    command_job(c, "who", "a", "tr '\\0' ' ' < /proc/$PPID/cmdline; echo")
+    c.start_worker("wa", ["a"], launcher=launcher)
+    c.make_daemon()
+    run = end_of(c, c.engine.queue_run("who").id)
+    assert run.state == RunState.SUCCEEDED, run.error
+    lines = [line.message for line in c.engine.read_log(run.id)]
+    assert any(parent in line for line in lines), lines
+
+
+def test_an_event_from_a_worker_wakes_the_daemon_at_once(c: Cluster) -> None:
+    """The events listener: a worker's event in the stream wakes the daemon's loop, so a
+    remote run's lines and end come home in milliseconds, not at its next poll."""
+    broker = c.engine.broker_config()
+    assert broker is not None
+    executor = CeleryExecutor(c.engine.store, broker)
+    woken, stop = threading.Event(), threading.Event()
+    executor.listen(woken.set, stop)
+    client = redis.Redis.from_url(c.redis_url)
+    try:
+        # It reads what comes after its first blocking read: add events until it wakes.
+        for _ in range(int(LIMIT / 0.2)):
+            client.xadd(executor.stream, {"probe": "1"})
+            if woken.wait(0.2):
+                break
+        assert woken.is_set(), "the listener never woke the daemon"
+    finally:
+        stop.set()
+
+
 # -- 1. a stopping daemon does not wait for remote runs ---------------------------------
 def test_a_stopping_daemon_leaves_remote_runs_running_and_the_next_one_brings_them_home(
     c: Cluster, tmp_path: Path

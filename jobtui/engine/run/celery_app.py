@@ -8,9 +8,12 @@ killed mid-run). Before executing, the task claims the run's attempt (`SET NX` o
 `jobtui:claim:RUN:ATTEMPT` with the worker's identity): a second delivery of an attempt
 that already started finds the claim and is acknowledged without executing anything.
 
-The task does not run the body itself: it starts `python -m jobtui.engine.run.remote_run`
-in a session of its own (so a cancel stops the run's whole process group), hands it the
-envelope on stdin and waits, enforcing cancel and the shutdown grace from outside.
+The task does not run the body itself: it starts the run's process (`remote_run.main`) in
+a session of its own (so a cancel stops the run's whole process group), hands it the
+envelope and waits, enforcing cancel and the shutdown grace from outside. The process is
+forked from the worker's zygote (run/launcher.py: the modules imported once), or started
+cold as `python -m jobtui.engine.run.remote_run` with the envelope on stdin while there
+is no zygote ready (or with JOBTUI_LAUNCHER=cold).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from jobtui.engine.model.broker import (
 )
 from jobtui.engine.run.events import Event, connect, emit_once
 from jobtui.engine.run.executor import GRACE
+from jobtui.engine.run.launcher import REMOTE_PRELOAD, WarmChild, WarmSpawner
 from jobtui.engine.run.proc import kill_leftovers, signal_group
 from jobtui.engine.run.remote_run import EXIT_UNSENT
 from jobtui.paths import open_private
@@ -101,6 +105,7 @@ class WorkerState:
     failed: int = 0
     duplicates: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    launcher: WarmSpawner | None = None  # None: every run starts cold
 
     def presence(self) -> dict[str, Any]:
         with self.lock:
@@ -116,7 +121,16 @@ class WorkerState:
                 "started": self.started,
                 "heartbeat": time.time(),
                 "shutting_down": self.shutdown_at is not None,
+                "launcher": self.launcher_state(),
             }
+
+    def launcher_state(self) -> str:
+        """How this worker starts runs: "warm" (forked from its zygote), "starting" (cold
+        until the zygote is ready) or "cold" (JOBTUI_LAUNCHER=cold)."""
+        launcher = self.launcher
+        if launcher is None:
+            return "cold"
+        return "warm" if launcher.alive() and launcher.ready.is_set() else "starting"
 
 
 STATE: WorkerState | None = None
@@ -174,29 +188,10 @@ def _run_process(
 ) -> str:
     stderr_path = _stderr_path(state.data_dir, run_id)
     stderr_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    payload = {
-        **envelope,
-        "url": state.url,
-        "host": state.hostname,
-        "parent": os.getpid(),
-        "grace": state.grace,
-    }
-    argv = [sys.executable, "-m", "jobtui.engine.run.remote_run", "--data-dir", str(state.data_dir)]
-    with open_private(stderr_path, "ab") as err:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            close_fds=True,
-            start_new_session=True,
-        )
-    assert proc.stdin is not None
-    with contextlib.suppress(OSError):
-        proc.stdin.write(json.dumps(payload).encode())
-        proc.stdin.close()
+    payload = {**envelope, "url": state.url, "host": state.hostname, "grace": state.grace}
+    proc = _start(state, payload, stderr_path)
     with state.lock:
-        state.active[run_id] = proc.pid
+        state.active[run_id] = proc.pid or 0
     try:
         code = _wait(state, proc, run_id, attempt, ns)
     finally:
@@ -234,8 +229,42 @@ def _run_process(
     return f"exit {code}"
 
 
+def _start(
+    state: WorkerState, payload: dict[str, Any], stderr_path: Path
+) -> subprocess.Popen[bytes] | WarmChild:
+    """The run's process: forked from the worker's zygote (a fork, not an interpreter:
+    issue 19's runs per minute), or started cold when there is none ready. Either way in
+    a session of its own, stdout on /dev/null, stderr appended to `stderr_path`."""
+    args = ["--data-dir", str(state.data_dir)]
+    if state.launcher is not None:
+        state.launcher.prepare()
+        child = state.launcher.spawn_remote(args, payload, stderr_path)
+        if child is not None:
+            child.wait_started()
+            return child
+    argv = [sys.executable, "-m", "jobtui.engine.run.remote_run", *args]
+    with open_private(stderr_path, "ab") as err:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            close_fds=True,
+            start_new_session=True,
+        )
+    assert proc.stdin is not None
+    with contextlib.suppress(OSError):
+        proc.stdin.write(json.dumps({**payload, "parent": os.getpid()}).encode())
+        proc.stdin.close()
+    return proc
+
+
 def _wait(
-    state: WorkerState, proc: subprocess.Popen[bytes], run_id: int, attempt: int, ns: str
+    state: WorkerState,
+    proc: subprocess.Popen[bytes] | WarmChild,
+    run_id: int,
+    attempt: int,
+    ns: str,
 ) -> int:
     """Wait for the run's process: SIGKILL its group when a cancel or the shutdown's
     hand-back is not obeyed within the grace period."""
@@ -259,8 +288,8 @@ def _wait(
             and now - state.shutdown_at >= state.grace
         ):
             log.warning("grace over: handing run %s back (interrupted)", run_id)
-            with contextlib.suppress(OSError):
-                os.kill(proc.pid, signal.SIGUSR2)
+            with contextlib.suppress(OSError, TypeError):  # TypeError: no pid known
+                os.kill(proc.pid, signal.SIGUSR2)  # type: ignore[arg-type]
             handback_sent = now
         if handback_sent is not None and now - handback_sent > state.grace + 2.0:
             signal_group(proc.pid, signal.SIGKILL)
@@ -306,6 +335,11 @@ def run_worker(
         grace=grace,
         client=connect(events_url or url),
     )
+    if os.environ.get("JOBTUI_LAUNCHER") != "cold":
+        # Runs forked from a zygote that imported them once (run/launcher.py), as the
+        # daemon's local runs are; started cold until it is ready, or if it dies.
+        state.launcher = WarmSpawner(data_dir, preload=REMOTE_PRELOAD)
+        state.launcher.prepare()
     STATE = state
 
     @app.task(name=TASK_NAME, bind=True, acks_late=True)
@@ -357,6 +391,8 @@ def run_worker(
         return int(exc.code or 0)
     finally:
         stop.set()
+        if state.launcher is not None:
+            state.launcher.close()
         with contextlib.suppress(Exception):
             state.client.delete(worker_key(hostname))
     return 0

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -61,6 +63,7 @@ PING_EVERY = 1.0
 WORKERS_COUNT_EVERY = 5.0  # seconds between two counts of live workers (a SCAN)
 WORKERS_RENEW = 10.0  # the workers count is written at least this often (seconds)
 CONSUMER = "daemon"
+LISTEN_BLOCK_MS = 1000  # under the connection's 2 s socket timeout
 
 
 def ensure_group(client: Any, stream: str) -> bool:
@@ -266,6 +269,33 @@ class CeleryExecutor:
         """Remote runs are not this process's children: they go on (a restarted daemon
         ingests their events); nothing to stop here."""
         self.watch()
+
+    def listen(self, wake: Callable[[], None], stop: threading.Event) -> None:
+        """Call `wake` as soon as events arrive, from a thread blocked in XREAD on a
+        connection of its own (it only looks: the loop's `watch` reads them with the
+        group). A remote run's lines and end then come home in milliseconds, not at the
+        daemon's next poll (1 s with the doorbell). Redis down: it retries every second,
+        and the poll still ingests."""
+        threading.Thread(
+            target=self._listen, args=(wake, stop), name="jobtui-events", daemon=True
+        ).start()
+
+    def _listen(self, wake: Callable[[], None], stop: threading.Event) -> None:
+        client: Any = None
+        last = "$"  # what came before is the loop's first ingest's
+        while not stop.is_set():
+            try:
+                if client is None:
+                    client = connect(self.broker.resolved_events_url())
+                    last = "$"
+                reply = client.xread({self.stream: last}, count=READ_COUNT, block=LISTEN_BLOCK_MS)
+            except Exception:
+                client = None
+                stop.wait(PING_EVERY)
+                continue
+            if reply and reply[0][1]:
+                last = reply[0][1][-1][0]
+                wake()
 
     # -- ingestion --------------------------------------------------------------------
     def ingest(self, limit: int = 20) -> bool:

@@ -43,6 +43,17 @@ PRELOAD = (
     "jobtui.engine.datagen.formats",
     "faker",
 )
+# What a `jobtui worker`'s zygote imports: a remote run's process (run/remote_run.py).
+REMOTE_PRELOAD = (
+    "jobtui.engine.run.remote_run",
+    "jobtui.engine.model.spec",
+    "jobtui.engine.run.command",
+    "jobtui.engine.datagen.run",
+    "jobtui.engine.datagen.generate",
+    "jobtui.engine.datagen.formats",
+    "faker",
+    "redis",
+)
 REPLY_TIMEOUT = 5.0  # seconds for a zygote to answer a fork request
 RESTART_BACKOFF = 5.0  # seconds between attempts to start a zygote
 MESSAGE_MAX = 65536
@@ -67,12 +78,29 @@ class WarmChild:
 
     def wait(self, timeout: float | None = None) -> int:
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if deadline is not None and time.monotonic() >= deadline:
+        while True:
+            seen = self.spawner.news
+            if self.poll() is not None:
+                break
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
                 raise subprocess.TimeoutExpired(ZYGOTE_MODULE, timeout or 0.0)
-            time.sleep(0.02)
+            # Woken by the zygote's report; the cap covers a zygote that is gone (its
+            # child's end is then seen by pid).
+            self.spawner.wait_news(seen, min(0.1, left) if left is not None else 0.1)
         assert self.returncode is not None
         return self.returncode
+
+    def wait_started(self, timeout: float = REPLY_TIMEOUT) -> int | None:
+        """The forked pid once the zygote's reply is read (None: no reply in `timeout`, or
+        the fork failed; `poll()` then tells)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            seen = self.spawner.news
+            if self.pid is not None or self.poll() is not None:
+                break
+            self.spawner.wait_news(seen, min(0.1, max(0.0, deadline - time.monotonic())))
+        return self.pid
 
 
 class WarmSpawner:
@@ -93,7 +121,12 @@ class WarmSpawner:
         self.starts = 0
         self.warm_spawns = 0
         self.cold_spawns = 0
-        self._lock = threading.Lock()  # the maps below, shared with the reading thread
+        # The maps below, shared with the reading thread, and the request numbers (a
+        # `jobtui worker` starts runs from several threads).
+        self._lock = threading.Lock()
+        self._news = threading.Condition(self._lock)  # a pid or an exit came (or the end)
+        self.news = 0  # how many times: a waiter that saw n waits only while it is still n
+        self._prepare_lock = threading.Lock()
         self._pids: dict[int, int] = {}  # request seq -> forked pid (-1: the fork failed)
         self._exits: dict[int, int] = {}  # pid -> exit code
         self._pending: dict[int, float] = {}  # request seq -> when it was sent
@@ -106,6 +139,10 @@ class WarmSpawner:
 
     def prepare(self) -> None:
         """Start a zygote when there is none (or the last one died or stopped answering)."""
+        with self._prepare_lock:
+            self._prepare()
+
+    def _prepare(self) -> None:
         if self.alive():
             with self._lock:
                 oldest = min(self._pending.values(), default=None)
@@ -177,10 +214,21 @@ class WarmSpawner:
                     elif kind == "started":
                         self._pids[int(msg["seq"])] = int(msg["pid"])
                         self._pending.pop(int(msg["seq"]), None)
+                    self.news += 1
+                    self._news.notify_all()
         except (OSError, ValueError):
             pass
         finally:
             lost.set()
+            with self._lock:
+                self.news += 1
+                self._news.notify_all()
+
+    def wait_news(self, seen: int, timeout: float) -> None:
+        """Block until the zygote reports a pid or an exit (or is lost) after the `seen`th
+        report, at most `timeout`."""
+        with self._lock:
+            self._news.wait_for(lambda: self.news != seen, timeout)
 
     def _stop_zygote(self, wait: float = 0.0) -> None:
         """Close our end (the zygote reads EOF and exits; its workers carry on); kill it
@@ -245,23 +293,45 @@ class WarmSpawner:
         if data_dir is not None:
             argv += ["--data-dir", str(data_dir)]
         argv.append(str(run_id))
+        return self._send({"argv": argv, "started_by": started_by}, stderr_path)
+
+    def spawn_remote(
+        self, argv: list[str], envelope: dict[str, Any], stderr_path: str | os.PathLike[str]
+    ) -> WarmChild | None:
+        """A remote run's process (`remote_run.main(argv, envelope=...)`) forked from the
+        zygote of a `jobtui worker`; None when there is no zygote ready or the envelope is
+        too large for one message: the caller then starts it cold."""
+        if not (self.alive() and self.ready.is_set()):
+            return None
+        child = self._send({"entry": "remote", "argv": argv, "envelope": envelope}, stderr_path)
+        if child is not None:
+            self.warm_spawns += 1
+        return child
+
+    def _send(
+        self, request: dict[str, Any], stderr_path: str | os.PathLike[str] | None
+    ) -> WarmChild | None:
+        """Send one fork request: its child, or None when it could not be sent."""
         if stderr_path is not None:
             Path(stderr_path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         sock = self.sock
         if sock is None:
             return None
-        self._seq += 1
-        seq = self._seq
+        with self._lock:
+            self._seq += 1
+            seq = self._seq
         request = {
+            **request,
             "seq": seq,
-            "argv": argv,
             "stderr": None if stderr_path is None else str(stderr_path),
-            "started_by": started_by,
         }
+        data = json.dumps(request).encode()
+        if len(data) > MESSAGE_MAX:  # the zygote reads one message of at most this
+            return None
         with self._lock:
             self._pending[seq] = time.monotonic()
         try:
-            sock.send(json.dumps(request).encode())
+            sock.send(data)
         except OSError:
             with self._lock:
                 self._pending.pop(seq, None)

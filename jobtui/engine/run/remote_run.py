@@ -54,11 +54,15 @@ def watch_parent(parent: int) -> None:
     threading.Thread(target=loop, name="parent-watch", daemon=True).start()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, envelope: dict[str, Any] | None = None) -> int:
+    """`envelope`: given when forked by a worker's zygote (run/launcher.py), else read
+    from stdin. Its `parent` is the Celery worker when started cold; a forked run watches
+    its zygote, which exits when its worker is gone."""
     parser = argparse.ArgumentParser(prog="jobtui.engine.run.remote_run")
     parser.add_argument("--data-dir", required=True)
     args = parser.parse_args(argv)
-    envelope: dict[str, Any] = json.loads(sys.stdin.read())
+    if envelope is None:
+        envelope = json.loads(sys.stdin.read())
     watch_parent(int(envelope.get("parent") or os.getppid()))
     order = RunOrder(**envelope["order"])
     client = connect(envelope["url"])

@@ -209,17 +209,18 @@ def _spare(
 
     def body() -> int:
         _detach(sock, pipe, defaults)
-        from jobtui.engine.run import worker
+        store = None
+        if db:
+            from jobtui.engine.run import worker
 
-        store = worker.open_store(db) if db else None
+            store = worker.open_store(db)
         chunks = []
         while chunk := os.read(read_end, MESSAGE_MAX):
             chunks.append(chunk)
         os.close(read_end)
         if not chunks:
             return 0
-        argv = _become_run(json.loads(b"".join(chunks)))
-        return worker.main(argv, store=store, forked=True)
+        return _run(json.loads(b"".join(chunks)), store)
 
     _exit_after(body)
 
@@ -235,14 +236,25 @@ def _child(
 
     def body() -> int:
         _detach(sock, pipe, defaults)
-        argv = _become_run(request)
-        from jobtui.engine.run import worker
-
-        # No `prestart` here: it overlaps the helpers' forkserver boot with the cold
-        # worker's imports; a forked worker forks its helpers itself (RunWorker).
-        return worker.main(argv, forked=True)
+        return _run(request, None)
 
     _exit_after(body)
+
+
+def _run(request: dict[str, Any], store: Any) -> int:
+    """In a forked child: the run the request names. A local run's worker (`store`: the
+    database a spare opened ahead), or, from a `jobtui worker`'s zygote, a remote run's
+    process with its envelope (it watches this zygote as its parent)."""
+    argv = _become_run(request)
+    if request.get("entry") == "remote":
+        from jobtui.engine.run import remote_run
+
+        return remote_run.main(argv, envelope=request["envelope"])
+    from jobtui.engine.run import worker
+
+    # No `prestart` here: it overlaps the helpers' forkserver boot with the cold
+    # worker's imports; a forked worker forks its helpers itself (RunWorker).
+    return worker.main(argv, store=store, forked=True)
 
 
 def _exit_after(body: Callable[[], int]) -> NoReturn:

@@ -376,9 +376,14 @@ class Daemon(Startup):
             self.fire_job(job_id)
 
     def _listen(self) -> float:
-        """Bind the doorbell and start its thread; the poll period (slower with it)."""
+        """Start the executors' listeners (remote events), bind the doorbell and start its
+        thread; the poll period (slower with the doorbell)."""
         from jobtui.engine.run.doorbell import Doorbell
 
+        for executor in self.executors.values():
+            listen = getattr(executor, "listen", None)  # optional: remote events' wake-up
+            if listen is not None:
+                listen(lambda: self._due.put(WAKE), self._stop)
         bell = Doorbell(self.store.path)
         if bell.sock is None:
             return self.tick
