@@ -153,6 +153,9 @@ def own_nats(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
         server.wait()
 
 
+MANY = 1_000_000  # records of the stopped-server test
+
+
 def test_a_server_stopped_mid_run_fails_that_task_only(
     engine: Engine, own_nats: tuple[int, subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
@@ -170,7 +173,9 @@ def test_a_server_stopped_mid_run_fails_that_task_only(
         "nats-stopped",
         sinks,
         datasets=("customers",),
-        max_records=100_000,
+        # Enough that the NATS task cannot end before the first progress with records
+        # (about a second) is seen: 100,000 once all went out first, on an idle machine.
+        max_records=MANY,
         on_poll=stop_once_records_flow,
         timeout=120,
     )
@@ -182,7 +187,7 @@ def test_a_server_stopped_mid_run_fails_that_task_only(
         failed.error
     )
     assert task(run, "customers", "file").state == RunState.SUCCEEDED
-    assert len(lines_of(out, "nats-stopped", "customers", run.id)) == 100_000
+    assert len(lines_of(out, "nats-stopped", "customers", run.id)) == MANY
 
 
 def test_test_connection_and_options_checked_with_their_paths(engine: Engine) -> None:

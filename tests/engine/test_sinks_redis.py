@@ -173,6 +173,9 @@ def _pong(port: int) -> bool:
     return done.stdout.strip() == "PONG"
 
 
+MANY = 1_000_000  # records of the stopped-server test
+
+
 def test_a_server_stopped_mid_run_fails_that_task_only(
     engine: Engine, own_redis: tuple[int, subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
@@ -193,7 +196,9 @@ def test_a_server_stopped_mid_run_fails_that_task_only(
         "redis-stopped",
         sinks,
         datasets=("customers",),
-        max_records=100_000,
+        # Enough that the Redis task cannot end before the first progress with records
+        # (about a second) is seen: the sink writes about 160,000 a second.
+        max_records=MANY,
         on_poll=stop_once_entries_arrive,
         timeout=120,
     )
@@ -205,7 +210,7 @@ def test_a_server_stopped_mid_run_fails_that_task_only(
         failed.error
     )
     assert task(run, "customers", "file").state == RunState.SUCCEEDED
-    assert len(lines_of(out, "redis-stopped", "customers", run.id)) == 100_000
+    assert len(lines_of(out, "redis-stopped", "customers", run.id)) == MANY
 
 
 def _xlen(port: int) -> int:
