@@ -6,7 +6,7 @@ over a database with no user jobs; for the fire rates, the cold launcher (a fres
 interpreter per run) beside the warm one. Not a test: it never fails on timing.
 
     .venv/bin/python -m benchmarks.bench_daemon [--jobs 10000] [--idle 10] [--probe 12]
-        [--rates 1,10,50] [--seconds 20] [--launchers cold,warm] [--skip-idle]
+        [--rates 1,10,50] [--seconds 60] [--launchers cold,warm] [--skip-idle]
 
 Fire -> executing is `runs.executing_at - runs.scheduled_for`: `executing_at` is stamped by
 the worker right before it runs the job's body (its command), after its start-up.
@@ -321,7 +321,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle measurement")
     parser.add_argument("--probe", type=float, default=12.0, help="seconds of fire measurement")
     parser.add_argument("--rates", default="1,10,50", help="fires a second, comma-separated")
-    parser.add_argument("--seconds", type=float, default=20.0, help="seconds per fire rate")
+    parser.add_argument(
+        "--seconds", type=float, default=60.0, help="seconds per fire rate (issue 18: 60)"
+    )
     parser.add_argument("--launchers", default="cold,warm", help="cold (baseline), warm")
     parser.add_argument("--skip-idle", action="store_true", help="only the fire rates")
     args = parser.parse_args(argv)
