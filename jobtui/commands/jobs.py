@@ -33,7 +33,7 @@ def _row(job: JobSummary) -> list[Any]:
         format_when(job.next_fire_at) + (" (daemon not running)" if job.next_fire_local else ""),
         f"{last.state.value} {format_when(last.started_at)}" if last else "—",
         format_duration(last.duration) if last else "—",
-        last.records if last and last.records is not None else "—",
+        last.records if last and last.records is not None and job.counts_records else "—",
     ]
 
 

@@ -328,7 +328,7 @@ def list_runs(
                 r.trigger.value,
                 format_when(r.started_at or r.queued_at),
                 _duration_text(r, now),
-                r.records,
+                r.records if r.counts_records else "—",
                 r.host or "",
                 r.title,
             ]
@@ -370,7 +370,7 @@ def show_run(obj: Context, run_id: int, as_json: bool) -> None:
         ("started", format_when(run.started_at)),
         ("ended", format_when(run.ended_at)),
         ("duration", _duration_text(run, engine.now())),
-        ("records", run.records),
+        ("records", run.records if run.counts_records else "—"),
         ("since", format_when(run.since)),
         ("worker", f"pid {run.pid}" if run.pid else "—"),
     ]

@@ -250,7 +250,7 @@ class HistoryScreen(JobtuiScreen[None]):
             fmt_abs(run.started_at or run.queued_at, utc, now),
             fmt_abs(run.ended_at, utc, now) if run.ended_at else "",
             fmt_duration(duration),
-            fmt_count(run.records),
+            fmt_count(run.records) if run.counts_records else "—",
             (error_summary(run), "state--failed"),
         ]
         if self.job_id is None:

@@ -140,7 +140,7 @@ def job_row(job: JobSummary, spark: list[str], now: float, utc: bool) -> Row:
         job.schedule_text,
         next_run_cell(job, now, utc),
         last_run_cell(job, now),
-        fmt_count(job.last_run.records) if job.last_run else "",
+        (fmt_count(job.last_run.records) if job.counts_records else "—") if job.last_run else "",
         sparkline(spark, 8),
     ]
     return Row(job.id, cells, dim=not job.active, extra=(job, spark))

@@ -145,3 +145,21 @@ def test_following_a_queued_run_says_when_no_daemon_will_start_it(setup: Path) -
         f"run {run_id} waits in the queue: no daemon is running (start one with "
         "`jobtui daemon start`)\n"
     )
+
+
+def test_a_command_runs_records_read_as_not_applicable_not_zero(setup: Path) -> None:
+    """A command job delivers no records: its runs say "—" where a data run says how many
+    (JSON keeps the number, 0, for scripts)."""
+    done = jobtui(setup, "run", "hello", "--wait")
+    assert done.exit_code == 0, done.stderr
+    listed = jobtui(setup, "runs", "list", "hello").stdout.splitlines()
+    header, row = listed[0].split(), listed[-1].split()
+    # No host, no title: the records column is the last one shown.
+    assert header[6] == "RECORDS" and row[-1] == "—", listed
+    shown = jobtui(setup, "runs", "show", "1").stdout.splitlines()
+    assert [line.split() for line in shown if line.startswith("records")] == [["records:", "—"]]
+    assert json.loads(jobtui(setup, "runs", "list", "hello", "--json").stdout)[0]["records"] == 0
+    jobs_row = next(
+        line for line in jobtui(setup, "jobs", "list").stdout.splitlines() if "hello" in line
+    )
+    assert jobs_row.rstrip().endswith("—"), jobs_row

@@ -118,6 +118,11 @@ class JobSummary:
     next_fire_local: bool = False
 
     @property
+    def counts_records(self) -> bool:
+        """Whether records mean anything for its runs (a command job delivers none)."""
+        return self.kind != JobKind.COMMAND
+
+    @property
     def qualified_name(self) -> str:
         return f"{self.workspace}/{self.name}"
 
@@ -204,6 +209,12 @@ class Run:
     wait_reason: str | None = None  # why a queued run waits (the broker is unreachable)
     # When its worker began executing the body (after start-up, claim and order read).
     executing_at: datetime | None = None
+    job_kind: str | None = None  # datagen, command or pipeline
+
+    @property
+    def counts_records(self) -> bool:
+        """Whether records mean anything for it (a command run delivers none)."""
+        return self.job_kind != JobKind.COMMAND.value
 
     @property
     def duration(self) -> float | None:

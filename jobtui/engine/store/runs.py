@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from jobtui.engine.model.runtime import TaskState
 
 RUN_COLUMNS = """
-  r.*, j.name AS job_name, w.name AS workspace,
+  r.*, j.name AS job_name, w.name AS workspace, j.kind AS job_kind,
   (SELECT MIN(x.id) FROM runs x WHERE x.retry_of = r.id) AS retried_as
 """
 RUN_FROM = "runs r JOIN jobs j ON j.id = r.job_id JOIN workspaces w ON w.id = j.workspace_id"
@@ -59,6 +59,7 @@ def run_from_row(
         host=row["host"],
         wait_reason=row["wait_reason"],
         executing_at=to_datetime(row["executing_at"]),
+        job_kind=row["job_kind"],
     )
 
 
