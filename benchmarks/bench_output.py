@@ -8,6 +8,11 @@ python -m benchmarks output
    that only counts (the database is measured in 2).
 2. The LogWriter into a real SQLite database, 300k lines: without redaction (baseline),
    with `redact` and three remembered secret values (what every run now does).
+3. The write fence (`output: ordered`, the default since issue 16.3) against
+   `output: separate` (no fence, the baseline), whole command runs as a user waits for
+   them (queued -> ended, the log in SQLite): 100k lines alternating stdout/stderr written
+   block-buffered (a program's usual output to a pipe) and flushed line by line (the
+   worst case: one stopped write per line), and runs of `true` (start-up only).
 """
 
 from __future__ import annotations
@@ -133,6 +138,72 @@ def main(argv: list[str]) -> None:
             f"{plain:.2f}s ({LOG_LINES / plain:,.0f}/s) · redact with 3 secrets "
             f"{redacted:.2f}s ({LOG_LINES / redacted:,.0f}/s) · ratio {redacted / plain:.2f}"
         )
+    fenced_runs()
+
+
+FENCED_LINES = 100_000
+FENCED_CHILD = (
+    "import sys\n"
+    f"for i in range({FENCED_LINES}):\n"
+    "    (sys.stdout if i % 2 == 0 else sys.stderr).write(f'line {i} of some output\\n')\n"
+)
+
+
+def fenced_runs(rounds: int = 3) -> None:
+    import statistics
+
+    from jobtui.engine import Engine
+
+    cases = {
+        "block-buffered": ([sys.executable, "-c", FENCED_CHILD], {}),
+        "a write per line": ([sys.executable, "-c", FENCED_CHILD], {"PYTHONUNBUFFERED": "1"}),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = Engine.open(data_dir=Path(tmp))
+        for output in ("separate", "ordered"):
+            for case, (argv, env) in cases.items():
+                engine.create_job(
+                    {
+                        "name": f"{output}-{case.replace(' ', '-')}",
+                        "kind": "command",
+                        "command": {"argv": argv, "env": env, "output": output},
+                    }
+                )
+            engine.create_job(
+                {
+                    "name": f"{output}-true",
+                    "kind": "command",
+                    "command": {"argv": ["true"], "output": output},
+                }
+            )
+
+        def took(name: str) -> float:
+            started = time.perf_counter()
+            run = engine.wait_for_run(engine.queue_run(name).id, timeout=600)
+            assert run.state.value == "succeeded", run.error
+            return time.perf_counter() - started
+
+        for case in cases:
+            slug = case.replace(" ", "-")
+            for rnd in range(1, rounds + 1):
+                plain = took(f"separate-{slug}")
+                fenced = took(f"ordered-{slug}")
+                print(
+                    f"round {rnd}: {FENCED_LINES:,} lines {case}: separate (baseline) "
+                    f"{plain:.2f}s · ordered {fenced:.2f}s · ratio {fenced / plain:.2f}"
+                )
+        for output in ("separate", "ordered"):
+            took(f"{output}-true")  # warm-up
+        times = {
+            output: [took(f"{output}-true") for _ in range(20)]
+            for output in ("separate", "ordered")
+        }
+        print(
+            "runs of `true`, queued -> ended, p50 of 20: "
+            f"separate (baseline) {statistics.median(times['separate']) * 1000:.1f} ms · "
+            f"ordered {statistics.median(times['ordered']) * 1000:.1f} ms"
+        )
+        engine.close()
 
 
 if __name__ == "__main__":

@@ -3,15 +3,29 @@ findable (issue 20.1), long lines cut with a marker (issue 16.2)."""
 
 from __future__ import annotations
 
+import ctypes
+import platform
+import shutil
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from jobtui.engine import Engine, RunState
 from jobtui.engine.run.command import OutputReader, output_level
+from jobtui.engine.run.fence import WriteFence
 from jobtui.engine.run.logs import MAX_MESSAGE, levels_at_least
 
-from .runs_helpers import command_job, run_to_end
+from .runs_helpers import (
+    STOP_GRACE,
+    command_job,
+    run_to_end,
+    start_running,
+    tick_until_final,
+    wait_until,
+)
 
 ALTERNATING = (
     "import sys\n"
@@ -42,14 +56,132 @@ def test_merged_output_keeps_200_alternating_flushed_lines_in_written_order(
     assert [message for _, message in output(engine, run.id)] == [f"line {i}" for i in range(200)]
 
 
-def test_separate_output_is_read_in_one_loop_and_keeps_each_streams_order(
+def test_by_default_200_alternating_flushed_lines_keep_their_stream_and_written_order(
     engine: Engine,
 ) -> None:
-    command_job(engine, "separate", [sys.executable, "-c", ALTERNATING])
+    command_job(engine, "alternate", [sys.executable, "-c", ALTERNATING])
+    run = run_to_end(engine, "alternate")
+    assert run.state == RunState.SUCCEEDED, run.error
+    assert output(engine, run.id) == [
+        ("stdout" if i % 2 == 0 else "stderr", f"line {i}") for i in range(200)
+    ]
+
+
+def test_a_shell_scripts_redirected_errors_land_where_they_were_written(engine: Engine) -> None:
+    # `>&2` makes fd 1 the stderr pipe for one command: the stream is told by the pipe
+    # written, the order by the write fence.
+    script = 'for i in $(seq 1 60); do echo ok $i; echo "ERROR: disk $i" >&2; done; echo after'
+    command_job(engine, "script", [script], shell=True)
+    run = run_to_end(engine, "script")
+    expected = [
+        s for i in range(1, 61) for s in (("stdout", f"ok {i}"), ("stderr", f"ERROR: disk {i}"))
+    ]
+    assert output(engine, run.id) == [*expected, ("stdout", "after")]
+
+
+def test_separate_output_keeps_each_streams_order(engine: Engine) -> None:
+    command_job(engine, "separate", [sys.executable, "-c", ALTERNATING], output="separate")
     run = run_to_end(engine, "separate")
     lines = output(engine, run.id)
     assert [m for s, m in lines if s == "stdout"] == [f"line {i}" for i in range(0, 200, 2)]
     assert [m for s, m in lines if s == "stderr"] == [f"line {i}" for i in range(1, 200, 2)]
+
+
+def test_a_process_left_running_still_writes_after_its_run_ended(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # It keeps the write fence's filter; its writes must not fail once the runner is gone.
+    go, out = tmp_path / "go", tmp_path / "out"
+    waiter = f"while [ ! -e {go} ]; do sleep 0.02; done; echo still here; echo and here >&2"
+    command_job(engine, "leave", [f"nohup sh -c '{waiter}' >{out} 2>&1 &"], shell=True)
+    run = run_to_end(engine, "leave")
+    assert run.state == RunState.SUCCEEDED, run.error
+    go.touch()
+    wait_until(lambda: out.exists() and "and here" in out.read_text())
+    assert out.read_text().splitlines()[-2:] == ["still here", "and here"]
+
+
+def test_where_the_filter_cannot_be_set_up_the_command_runs_without_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with monkeypatch.context() as patch:
+        patch.setattr(platform, "machine", lambda: "sparc64")
+        with pytest.raises(OSError, match="no write fence on linux/sparc64"):
+            WriteFence()
+    fence = WriteFence()
+    fence._prog = ctypes.create_string_buffer(16)  # an empty program: the kernel refuses it
+    proc = subprocess.Popen(
+        ["sh", "-c", "echo out; echo err >&2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=fence.install,
+    )
+    assert fence.listener() == "Invalid argument"  # run_command logs it as a warning
+    seen: list[tuple[str, str]] = []
+
+    class Log:
+        def write(self, message: str, level: str = "info", stream: str = "engine") -> None:
+            seen.append((stream, message))
+
+    reader = OutputReader(proc, Log())  # type: ignore[arg-type]
+    proc.wait()
+    reader.drain(30)
+    assert sorted(seen) == [("stderr", "err"), ("stdout", "out")]
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv (util-linux)")
+def test_a_runner_without_privilege_fences_under_no_new_privs() -> None:
+    # Without CAP_SYS_ADMIN the kernel allows the filter only under no_new_privs.
+    probe = (
+        "import subprocess, sys\n"
+        "from jobtui.engine.run.command import OutputReader\n"
+        "from jobtui.engine.run.fence import WriteFence\n"
+        "seen = []\n"
+        "class Log:\n"
+        "    def write(self, m, level='info', stream='engine'): seen.append(stream + ' ' + m)\n"
+        "fence = WriteFence()\n"
+        "script = 'for i in 1 2 3; do echo o$i; echo e$i >&2; done; grep NoNewPrivs /proc/self/status'\n"
+        "proc = subprocess.Popen(['sh', '-c', script], stdout=subprocess.PIPE,\n"
+        "                        stderr=subprocess.PIPE, preexec_fn=fence.install)\n"
+        "reader = OutputReader(proc, Log(), fence.listener())\n"
+        "while proc.poll() is None:\n"  # a fenced write waits for the reader
+        "    reader.read(0.05)\n"
+        "reader.drain(30)\n"
+        "print(fence.no_new_privs, seen)\n"
+    )
+    done = subprocess.run(
+        [
+            "setpriv",
+            "--bounding-set=-sys_admin",
+            "--inh-caps=-sys_admin",
+            sys.executable,
+            "-c",
+            probe,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    expected = ["stdout o1", "stderr e1", "stdout o2", "stderr e2", "stdout o3", "stderr e3"]
+    expected.append("stdout NoNewPrivs:\t1")
+    assert done.stdout.strip() == f"True {expected}"
+
+
+def test_a_command_saying_goodbye_on_sigterm_is_heard_and_ends_within_the_grace(
+    engine: Engine,
+) -> None:
+    script = "trap 'echo bye >&2; exit 0' TERM; echo ready; while :; do sleep 0.02; done"
+    command_job(engine, "polite", [script], shell=True)
+    run = engine.queue_run("polite")
+    supervisor = start_running(engine, run.id)
+    wait_until(lambda: engine.find_log(run.id, 0, pattern="ready") is not None)
+    started = time.monotonic()
+    engine.cancel_run(run.id)
+    final = tick_until_final(supervisor, engine, run.id, timeout=2 + STOP_GRACE)
+    assert final.state == RunState.CANCELLED
+    assert time.monotonic() - started < STOP_GRACE
+    assert ("stderr", "bye") in output(engine, run.id)
 
 
 def test_a_failed_commands_stderr_and_failure_are_found_at_error_level(engine: Engine) -> None:
@@ -98,8 +230,6 @@ def test_an_output_line_over_64_kib_is_cut_saying_how_many_bytes(engine: Engine)
 
 
 def test_each_line_of_a_mixed_chunk_gets_its_own_level() -> None:
-    import subprocess
-
     proc = subprocess.Popen(
         ["sh", "-c", "printf 'fine\\nERROR: x\\nfine 2\\n'; printf 'WARNING: a\\nboom\\n' >&2"],
         stdout=subprocess.PIPE,

@@ -131,9 +131,11 @@ class CommandSpec(Strict):
     env: dict[str, str] = Field(default_factory=dict)
     cwd: str | None = None
     shell: bool = False
-    # `separate`: stdout and stderr are told apart (read in one loop: in the order read);
-    # `merged`: one pipe for both, stored exactly in the order written (all as stdout).
-    output: Literal["separate", "merged"] = "separate"
+    # `ordered`: stdout and stderr told apart and stored in the order written (the write
+    # fence, run/fence.py); `separate`: told apart, in the order read (no fence: no cost per
+    # write, and setuid programs such as sudo work for a runner that is not root);
+    # `merged`: one pipe for both, in the order written (all as stdout).
+    output: Literal["ordered", "separate", "merged"] = "ordered"
     # The command sees a minimal environment (see run/command.py: BASE_ENV) plus `env`;
     # `true` passes the whole environment of whoever starts the run, a list passes those
     # variables only.

@@ -13,7 +13,7 @@ import shlex
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,10 +21,13 @@ from jobtui.engine.model.errors import InvalidInput
 from jobtui.engine.model.runtime import LogSink, Outcome, RunContext, Stopped
 from jobtui.engine.model.secrets import resolve_secret
 from jobtui.engine.model.types import RunState
+from jobtui.engine.run.fence import Listener, WriteFence
 from jobtui.engine.run.logs import MAX_MESSAGE, cut_marker
 from jobtui.engine.run.proc import group_members
 
 READ_SIZE = 65536
+FENCE = "fence"  # the selector key of the write fence's listener
+FENCE_READS = 64  # reads of one pipe while a write waits (4 MiB)
 CLASSIFIED = 1000  # characters of a line looked at for its level
 DRAIN_PATIENCE = 2.0  # seconds to read what is left once the command has ended
 
@@ -34,9 +37,11 @@ def _own_group_members() -> list[int]:
     return [p for p in group_members(os.getpgid(0)) if p != me]
 
 
-def terminate_children(grace: float) -> None:
+def terminate_children(grace: float, pause: Callable[[float], None] = time.sleep) -> None:
     """SIGTERM every other process of our group (the command and whatever it forked), then
-    SIGKILL what is still there after the grace period. The worker itself stays."""
+    SIGKILL what is still there after the grace period. The worker itself stays. `pause`
+    waits between looks: the output reader's, so a command saying goodbye on its way out
+    is read (and, under the write fence, not held)."""
     sent: set[int] = set()
     deadline = time.monotonic() + grace
     while True:
@@ -51,7 +56,7 @@ def terminate_children(grace: float) -> None:
                     os.kill(pid, signal.SIGTERM)
                 sent.add(pid)
         _reap_children()
-        time.sleep(0.05)
+        pause(0.05)
     for _ in range(50):
         members = _own_group_members()
         if not members:
@@ -130,13 +135,21 @@ class OutputReader:
     """The command's stdout and stderr read in one selector loop, split into lines (a line
     over 64 KiB is cut, saying how many bytes), each written to the log in the order read.
 
-    Two pipes cannot tell which of two writes came first when both arrived between two
-    reads; `output: merged` gives the command one pipe for both, so the stored order is
-    exactly the written order (its lines are then all `stdout`)."""
+    Two pipes alone cannot tell which of two writes came first when both arrived between
+    two reads. With the write fence's `listener` (`output: ordered`, run/fence.py) each
+    write waits until both pipes are read empty, so the order read is the order written;
+    `output: merged` gives the command one pipe for both (its lines are then all
+    `stdout`)."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], log: LogSink):
+    def __init__(
+        self, proc: subprocess.Popen[bytes], log: LogSink, listener: Listener | None = None
+    ):
         self.log = log
         self.selector = selectors.DefaultSelector()
+        self.listener = listener
+        self._pipes: list[selectors.SelectorKey] | None = None  # while none has closed
+        if listener is not None:
+            self.selector.register(listener, selectors.EVENT_READ, FENCE)
         self.pending: dict[str, bytearray] = {}
         self.cut: dict[str, int] = {}
         for stream, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr)):
@@ -148,20 +161,53 @@ class OutputReader:
 
     @property
     def open(self) -> bool:
-        return bool(self.selector.get_map())
+        return bool(self.pipes)
 
     def read(self, timeout: float) -> None:
         """Wait up to `timeout` for output; write the complete lines that came."""
         for key, _ in self.selector.select(timeout):
-            stream: str = key.data
-            try:
-                data = os.read(key.fd, READ_SIZE)
-            except BlockingIOError:
-                continue
-            if not data:
-                self._close(key.fileobj, stream)
-                continue
-            self._take(stream, data)
+            if key.data == FENCE:
+                self._fence()
+            else:
+                self._read_once(key)
+
+    def _read_once(self, key: selectors.SelectorKey) -> bool:
+        """One read of one pipe; False when it surely holds nothing more for now."""
+        try:
+            data = os.read(key.fd, READ_SIZE)
+        except BlockingIOError:
+            return False
+        if not data:
+            self._close(key.fileobj, key.data)
+            return False
+        self._take(key.data, data)
+        return len(data) == READ_SIZE  # a pipe gives all it holds, up to the size asked
+
+    @property
+    def pipes(self) -> list[selectors.SelectorKey]:
+        if self._pipes is None:
+            self._pipes = [k for k in self.selector.get_map().values() if k.data != FENCE]
+        return self._pipes
+
+    def _fence(self) -> None:
+        """A write of the command waits: take everything written before it, then let it
+        go on."""
+        assert self.listener is not None
+        state = self.listener.state()
+        if state == "gone":
+            self.selector.unregister(self.listener)
+            return
+        if state != "write":
+            return
+        ident = self.listener.take()
+        for key in self.pipes:
+            # Bounded: output written past the fence (a descriptor it does not watch) must
+            # not hold the waiting write forever.
+            for _ in range(FENCE_READS):
+                if not self._read_once(key):
+                    break
+        if ident is not None:
+            self.listener.release(ident)
 
     def _take(self, stream: str, data: bytes) -> None:
         parts = data.split(b"\n")
@@ -203,6 +249,7 @@ class OutputReader:
 
     def _close(self, pipe: Any, stream: str) -> None:
         self.selector.unregister(pipe)
+        self._pipes = None
         pipe.close()
         if self.pending[stream] or self.cut[stream]:
             self._emit(stream)  # a last line without its newline
@@ -217,8 +264,13 @@ class OutputReader:
                 break
             self.read(min(left, 0.05))
         for key in list(self.selector.get_map().values()):
-            self._close(key.fileobj, key.data)
+            if key.data == FENCE:
+                self.selector.unregister(key.fileobj)
+            else:
+                self._close(key.fileobj, key.data)
         self.selector.close()
+        if self.listener is not None:
+            self.listener.hand_over()
 
 
 # What a command sees of the environment of whoever starts the run (the daemon's, usually)
@@ -280,6 +332,16 @@ def command_argv(ctx: RunContext) -> list[str]:
     return argv
 
 
+def write_fence(ctx: RunContext) -> WriteFence | None:
+    try:
+        return WriteFence()
+    except OSError as exc:
+        ctx.log.warning(
+            f"output: stdout and stderr are stored in the order read, not written ({exc.strerror})"
+        )
+        return None
+
+
 def run_command(ctx: RunContext) -> Outcome:
     spec = ctx.spec.command
     assert spec is not None
@@ -293,6 +355,7 @@ def run_command(ctx: RunContext) -> Outcome:
         f"$ {shlex.join(argv) if not spec.shell else argv[2]}" + (f"  (in {cwd})" if cwd else "")
     )
     merged = spec.output == "merged"
+    fence = write_fence(ctx) if spec.output == "ordered" else None
     try:
         proc = subprocess.Popen(
             argv,
@@ -302,13 +365,22 @@ def run_command(ctx: RunContext) -> Outcome:
             env=env,
             cwd=cwd,
             close_fds=True,
+            preexec_fn=fence.install if fence is not None else None,
         )
     except OSError as exc:
+        if fence is not None:
+            fence.close()
         raise InvalidInput(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from None
-    output = OutputReader(proc, ctx.log)
+    listener = fence.listener() if fence is not None else None
+    if isinstance(listener, str):
+        ctx.log.warning(
+            f"output: stdout and stderr are stored in the order read, not written ({listener})"
+        )
+        listener = None
+    output = OutputReader(proc, ctx.log, listener)
     while proc.poll() is None:
         if ctx.stop.is_set():
-            terminate_children(ctx.grace)
+            terminate_children(ctx.grace, output.read)
             proc.wait()
             break
         output.read(0.05)
@@ -325,4 +397,10 @@ def run_command(ctx: RunContext) -> Outcome:
         message = f"{argv[0]} exited with code {code}"
     ctx.results.append(message)
     ctx.add_error(message)
+    if fence is not None and fence.no_new_privs:
+        ctx.log.warning(
+            "output: ordered set no_new_privs for this command (a runner that is not root "
+            "needs it for the write fence), so setuid programs such as sudo ran without their "
+            'privileges; "output": "separate" lifts it'
+        )
     return Outcome(RunState.FAILED, error=message, results=ctx.results)

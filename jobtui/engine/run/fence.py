@@ -1,0 +1,261 @@
+"""The write fence: a command's stdout and stderr stay two streams and are still stored in
+the order written (issue 16.3).
+
+Two pipes cannot say which of two writes came first. So, on Linux, the command runs under a
+seccomp filter that stops each of its writes to fd 1 or 2 (write, writev, pwritev2,
+sendfile, splice, vmsplice, tee) and tells the runner, which reads everything both pipes
+already hold and only then lets the write go on. Whatever a pipe holds at that moment was
+written before the write being let through, so reading in that rhythm stores the written
+order, to the write: exactly for a command that writes from one thread at a time.
+
+Costs and limits, all said in the README: one round trip to the runner per write to
+stdout/stderr (a block-buffered program makes few; a line-flushed one one per line); a
+runner that is not root sets no_new_privs first (the kernel's condition for an unprivileged
+filter), so setuid programs such as sudo do not gain privileges (use `output: separate`).
+Where the filter cannot be set up (not Linux, another architecture, a kernel or sandbox
+without it), the command runs without it and the reader says so in the log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import fcntl
+import functools
+import os
+import platform
+import select
+import socket
+import struct
+import sys
+from typing import Final
+
+# From linux/seccomp.h, linux/filter.h, linux/audit.h, linux/prctl.h.
+_SECCOMP_SET_MODE_FILTER: Final = 1
+_SECCOMP_FILTER_FLAG_NEW_LISTENER: Final = 1 << 3
+_SECCOMP_RET_USER_NOTIF: Final = 0x7FC00000
+_SECCOMP_RET_ALLOW: Final = 0x7FFF0000
+_SECCOMP_USER_NOTIF_FLAG_CONTINUE: Final = 1
+_PR_SET_NO_NEW_PRIVS: Final = 38
+_NOTIF = struct.Struct("=QIIiIQ6Q")  # struct seccomp_notif: id, pid, flags, data
+_RESP = struct.Struct("=QqiI")  # struct seccomp_notif_resp: id, val, error, flags
+_NOTIF_RECV: Final = 0xC0000000 | (_NOTIF.size << 16) | (ord("!") << 8) | 0
+_NOTIF_SEND: Final = 0xC0000000 | (_RESP.size << 16) | (ord("!") << 8) | 1
+_NOTIF_SET_FLAGS: Final = 0x40000000 | (8 << 16) | (ord("!") << 8) | 4
+# Linux 6.6+: the released task runs on the runner's CPU, so a write costs about 10 µs
+# here instead of 45 (no wake-up across CPUs, twice per write).
+_SYNC_WAKE_UP: Final = 1
+
+# BPF opcodes.
+_LD_ABS: Final = 0x20  # BPF_LD | BPF_W | BPF_ABS
+_JEQ: Final = 0x15  # BPF_JMP | BPF_JEQ | BPF_K
+_JA: Final = 0x05  # BPF_JMP | BPF_JA
+_RET: Final = 0x06  # BPF_RET | BPF_K
+
+# Per architecture: the seccomp syscall, AUDIT_ARCH_*, and the writing syscalls with the
+# index of their output descriptor argument.
+_ARCHES: Final[dict[str, tuple[int, int, dict[int, int]]]] = {
+    "x86_64": (
+        317,
+        0xC000003E,
+        {1: 0, 20: 0, 328: 0, 40: 0, 278: 0, 275: 2, 276: 1},
+    ),
+    "aarch64": (
+        277,
+        0xC00000B7,
+        {64: 0, 66: 0, 287: 0, 71: 0, 75: 0, 76: 2, 77: 1},
+    ),
+}
+
+
+def _program(arch: int, writers: dict[int, int]) -> bytes:
+    """The filter: a write by one of `writers` to descriptor 1 or 2 goes to the listener,
+    everything else is allowed."""
+    code: list[tuple[int, int | str, int | str, int]] = []  # op, jt, jf, k (labels allowed)
+    labels: dict[str, int] = {}
+
+    def at(name: str) -> None:
+        labels[name] = len(code)
+
+    code.append((_LD_ABS, 0, 0, 4))  # seccomp_data.arch
+    code.append((_JEQ, 0, "allow", arch))
+    code.append((_LD_ABS, 0, 0, 0))  # seccomp_data.nr
+    for number, arg in writers.items():
+        code.append((_JEQ, f"arg{arg}", 0, number))
+    code.append((_RET, 0, 0, _SECCOMP_RET_ALLOW))
+    for arg in sorted(set(writers.values())):
+        at(f"arg{arg}")
+        code.append((_LD_ABS, 0, 0, 16 + 8 * arg))  # low half of seccomp_data.args[arg]
+        code.append((_JA, 0, 0, 0))  # patched below: to "fd"
+    at("fd")
+    code.append((_JEQ, "notify", 0, 1))
+    code.append((_JEQ, "notify", "allow", 2))
+    at("notify")
+    code.append((_RET, 0, 0, _SECCOMP_RET_USER_NOTIF))
+    at("allow")
+    code.append((_RET, 0, 0, _SECCOMP_RET_ALLOW))
+
+    out = bytearray()
+    for index, (op, jt, jf, k) in enumerate(code):
+        if op == _JA:
+            k = labels["fd"] - index - 1
+        jump = [labels[j] - index - 1 if isinstance(j, str) else j for j in (jt, jf)]
+        out += struct.pack("=HBBI", op, jump[0], jump[1], k)
+    return bytes(out)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+class WriteFence:
+    """Built before the command starts; `install` runs in the child between fork and exec
+    (Popen's `preexec_fn`) and sends the filter's listener back; `listener()` in the
+    runner takes it."""
+
+    def __init__(self) -> None:
+        machine = platform.machine()
+        if sys.platform != "linux" or machine not in _ARCHES:
+            raise OSError(errno.ENOSYS, f"no write fence on {sys.platform}/{machine}")
+        syscall_nr, arch, writers = _ARCHES[machine]
+        self._syscall_nr = syscall_nr
+        program = _program(arch, writers)
+        self._filter = ctypes.create_string_buffer(program, len(program))
+        # struct sock_fprog: unsigned short len, then (aligned) the instructions' address.
+        self._prog = ctypes.create_string_buffer(
+            struct.pack("=H6xQ", len(program) // 8, ctypes.addressof(self._filter))
+        )
+        libc = _libc()
+        self._syscall = libc.syscall
+        self._prctl = libc.prctl
+        self._ours, self._theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._ours.setblocking(False)
+        self.no_new_privs = False
+
+    def install(self) -> None:
+        """In the child, before exec. Never raises: a child that cannot fence its writes
+        says why and runs without."""
+        try:
+            listener = self._seccomp()
+            if listener < 0 and ctypes.get_errno() == errno.EACCES:
+                # Not privileged: the kernel allows a filter only under no_new_privs.
+                self._prctl(_PR_SET_NO_NEW_PRIVS, ctypes.c_ulong(1), *[ctypes.c_ulong(0)] * 3)
+                listener = self._seccomp()
+                note = b"nnp"
+            else:
+                note = b""
+            if listener < 0:
+                self._theirs.send(os.strerror(ctypes.get_errno()).encode())
+                return
+            socket.send_fds(self._theirs, [b"fd " + note], [listener])
+            os.close(listener)
+        except BaseException:  # the child must go on to exec whatever happens
+            with contextlib.suppress(BaseException):
+                self._theirs.send(b"the filter could not be set up")
+
+    def _seccomp(self) -> int:
+        return int(
+            self._syscall(
+                ctypes.c_long(self._syscall_nr),
+                ctypes.c_long(_SECCOMP_SET_MODE_FILTER),
+                ctypes.c_long(_SECCOMP_FILTER_FLAG_NEW_LISTENER),
+                ctypes.c_void_p(ctypes.addressof(self._prog)),
+            )
+        )
+
+    def listener(self) -> Listener | str:
+        """After the child has started: its listener, or why it has none."""
+        self._theirs.close()
+        try:
+            message, fds, _, _ = socket.recv_fds(self._ours, 256, 1)
+        except BlockingIOError:
+            message, fds = b"the command started without its filter", []
+        finally:
+            self._ours.close()
+        if not fds:
+            return message.decode("utf-8", "replace")
+        self.no_new_privs = message.endswith(b"nnp")
+        return Listener(fds[0])
+
+    def close(self) -> None:
+        self._theirs.close()
+        self._ours.close()
+
+
+class Listener:
+    """The runner's side of the filter: one pending write at a time."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self._poll = select.poll()
+        self._poll.register(fd, select.POLLIN)
+        with contextlib.suppress(OSError):  # older kernels: the slower wake-up
+            fcntl.ioctl(fd, _NOTIF_SET_FLAGS, _SYNC_WAKE_UP)
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def state(self) -> str:
+        """'write': a write waits; 'gone': the command and all it started have ended;
+        '': nothing yet."""
+        for _, events in self._poll.poll(0):
+            if events & select.POLLIN:
+                return "write"
+            if events & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
+                return "gone"
+        return ""
+
+    def take(self) -> int | None:
+        """The id of the write waiting (call when `state()` said 'write')."""
+        notif = bytearray(_NOTIF.size)  # the kernel wants it zeroed
+        try:
+            fcntl.ioctl(self.fd, _NOTIF_RECV, notif)
+        except OSError:
+            return None  # its process died meanwhile
+        ident: int = _NOTIF.unpack(notif)[0]
+        return ident
+
+    def release(self, ident: int) -> None:
+        """Let the write go on."""
+        response = bytearray(_RESP.pack(ident, 0, 0, _SECCOMP_USER_NOTIF_FLAG_CONTINUE))
+        with contextlib.suppress(OSError):  # its process died meanwhile
+            fcntl.ioctl(self.fd, _NOTIF_SEND, response)
+
+    def hand_over(self) -> None:
+        """The run is over. Processes it left running (`nohup server >log &`) keep the
+        filter, and closing the listener would fail their writes with ENOSYS: a small
+        process of their own lets those writes through until they have all ended."""
+        if self.fd < 0:
+            return
+        if self.state() != "gone":
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the forked child
+                try:
+                    if os.fork() == 0:  # the grandchild: no zombie left to anyone
+                        os.setsid()
+                        self._respond_until_gone()
+                finally:
+                    os._exit(0)
+            os.waitpid(pid, 0)
+        self.close()
+
+    def _respond_until_gone(self) -> None:  # pragma: no cover - runs in the forked child
+        for name in os.listdir("/proc/self/fd"):
+            if int(name) != self.fd:
+                with contextlib.suppress(OSError):
+                    os.close(int(name))
+        while True:
+            for _, events in self._poll.poll():
+                if events & select.POLLIN:
+                    ident = self.take()
+                    if ident is not None:
+                        self.release(ident)
+                elif events & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
+                    return
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
