@@ -399,8 +399,8 @@ def run_command(ctx: RunContext) -> Outcome:
     ctx.add_error(message)
     if fence is not None and fence.no_new_privs:
         ctx.log.warning(
-            "output: ordered set no_new_privs for this command (a runner that is not root "
-            "needs it for the write fence), so setuid programs such as sudo ran without their "
-            'privileges; "output": "separate" lifts it'
+            "this command ran with no_new_privs (keeping stdout and stderr in the order "
+            "written needs it when the runner is not root), so setuid programs such as sudo "
+            'had no privileges; "output": "separate" lifts it'
         )
     return Outcome(RunState.FAILED, error=message, results=ctx.results)
