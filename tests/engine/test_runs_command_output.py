@@ -36,6 +36,16 @@ ALTERNATING = (
 )
 
 
+class Log:
+    """A log that keeps what the reader wrote: (stream, level, message)."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str, str]] = []
+
+    def write(self, message: str, level: str = "info", stream: str = "engine") -> None:
+        self.lines.append((stream, level, message))
+
+
 def output(engine: Engine, run_id: int) -> list[tuple[str, str]]:
     return [
         (line.stream, line.message)
@@ -117,16 +127,11 @@ def test_where_the_filter_cannot_be_set_up_the_command_runs_without_it(
         preexec_fn=fence.install,
     )
     assert fence.listener() == "Invalid argument"  # run_command logs it as a warning
-    seen: list[tuple[str, str]] = []
-
-    class Log:
-        def write(self, message: str, level: str = "info", stream: str = "engine") -> None:
-            seen.append((stream, message))
-
-    reader = OutputReader(proc, Log())  # type: ignore[arg-type]
+    log = Log()
+    reader = OutputReader(proc, log)  # type: ignore[arg-type]
     proc.wait()
     reader.drain(30)
-    assert sorted(seen) == [("stderr", "err"), ("stdout", "out")]
+    assert sorted((s, m) for s, _, m in log.lines) == [("stderr", "err"), ("stdout", "out")]
 
 
 @pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv (util-linux)")
@@ -235,15 +240,11 @@ def test_each_line_of_a_mixed_chunk_gets_its_own_level() -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    seen: list[tuple[str, str, str]] = []
-
-    class Log:
-        def write(self, message: str, level: str = "info", stream: str = "engine") -> None:
-            seen.append((stream, level, message))
-
-    reader = OutputReader(proc, Log())  # type: ignore[arg-type]
+    log = Log()
+    reader = OutputReader(proc, log)  # type: ignore[arg-type]
     proc.wait()
     reader.drain(30)
+    seen = log.lines
     assert [s for s in seen if s[0] == "stdout"] == [
         ("stdout", "info", "fine"),
         ("stdout", "error", "ERROR: x"),
@@ -253,3 +254,27 @@ def test_each_line_of_a_mixed_chunk_gets_its_own_level() -> None:
         ("stderr", "warning", "WARNING: a"),
         ("stderr", "error", "boom"),
     ]
+
+
+def test_the_reader_wakes_when_the_command_ends_after_closing_its_output(tmp_path: Path) -> None:
+    # Each command run used to end up to one wait (50 ms) late: with both pipes closed the
+    # reader's wait had nothing to wake it.
+    go = tmp_path / "go"
+    proc = subprocess.Popen(
+        ["sh", "-c", f"exec >&- 2>&-; while [ ! -e {go} ]; do sleep 0.01; done"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    reader = OutputReader(proc, Log())  # type: ignore[arg-type]
+
+    def closed() -> bool:
+        reader.read(0)
+        return not reader.open
+
+    wait_until(closed)  # both pipes closed
+    go.touch()
+    started = time.monotonic()
+    while proc.poll() is None:
+        reader.read(120)
+    assert time.monotonic() - started < 60  # woken by the end, not by the 120 s timeout
+    reader.drain(1)

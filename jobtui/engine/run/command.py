@@ -27,6 +27,7 @@ from jobtui.engine.run.proc import group_members
 
 READ_SIZE = 65536
 FENCE = "fence"  # the selector key of the write fence's listener
+EXIT = "exit"  # the selector key of the command's pidfd: readable once it has ended
 FENCE_READS = 64  # reads of one pipe while a write waits (4 MiB)
 CLASSIFIED = 1000  # characters of a line looked at for its level
 DRAIN_PATIENCE = 2.0  # seconds to read what is left once the command has ended
@@ -150,6 +151,13 @@ class OutputReader:
         self._pipes: list[selectors.SelectorKey] | None = None  # while none has closed
         if listener is not None:
             self.selector.register(listener, selectors.EVENT_READ, FENCE)
+        self._exit: int | None = None
+        if hasattr(os, "pidfd_open"):
+            # So a wait wakes when the command ends, not at its timeout, once its pipes are
+            # closed (else each run ended up to one timeout late).
+            with contextlib.suppress(OSError):
+                self._exit = os.pidfd_open(proc.pid)
+                self.selector.register(self._exit, selectors.EVENT_READ, EXIT)
         self.pending: dict[str, bytearray] = {}
         self.cut: dict[str, int] = {}
         for stream, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr)):
@@ -168,6 +176,8 @@ class OutputReader:
         for key, _ in self.selector.select(timeout):
             if key.data == FENCE:
                 self._fence()
+            elif key.data == EXIT:
+                self._exited()
             else:
                 self._read_once(key)
 
@@ -186,8 +196,16 @@ class OutputReader:
     @property
     def pipes(self) -> list[selectors.SelectorKey]:
         if self._pipes is None:
-            self._pipes = [k for k in self.selector.get_map().values() if k.data != FENCE]
+            self._pipes = [
+                k for k in self.selector.get_map().values() if k.data not in (FENCE, EXIT)
+            ]
         return self._pipes
+
+    def _exited(self) -> None:
+        if self._exit is not None:
+            self.selector.unregister(self._exit)
+            os.close(self._exit)
+            self._exit = None
 
     def _fence(self) -> None:
         """A write of the command waits: take everything written before it, then let it
@@ -263,6 +281,7 @@ class OutputReader:
             if left <= 0:
                 break
             self.read(min(left, 0.05))
+        self._exited()
         for key in list(self.selector.get_map().values()):
             if key.data == FENCE:
                 self.selector.unregister(key.fileobj)
