@@ -100,7 +100,7 @@ def test_separate_output_keeps_each_streams_order(engine: Engine) -> None:
 def test_a_process_left_running_still_writes_after_its_run_ended(
     engine: Engine, tmp_path: Path
 ) -> None:
-    # It keeps the write fence's filter; its writes must not fail once the runner is gone.
+    # It keeps the write fence's filter; its writes must not fail once its worker is gone.
     go, out = tmp_path / "go", tmp_path / "out"
     waiter = f"while [ ! -e {go} ]; do sleep 0.02; done; echo still here; echo and here >&2"
     command_job(engine, "leave", [f"nohup sh -c '{waiter}' >{out} 2>&1 &"], shell=True)
@@ -135,7 +135,7 @@ def test_where_the_filter_cannot_be_set_up_the_command_runs_without_it(
 
 
 @pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv (util-linux)")
-def test_a_runner_without_privilege_fences_under_no_new_privs() -> None:
+def test_a_worker_without_privilege_fences_under_no_new_privs() -> None:
     # Without CAP_SYS_ADMIN the kernel allows the filter only under no_new_privs.
     probe = (
         "import subprocess, sys\n"

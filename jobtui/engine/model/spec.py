@@ -133,7 +133,7 @@ class CommandSpec(Strict):
     shell: bool = False
     # `ordered`: stdout and stderr told apart and stored in the order written (the write
     # fence, run/fence.py); `separate`: told apart, in the order read (no fence: no cost per
-    # write, and setuid programs such as sudo work for a runner that is not root);
+    # write, and setuid programs such as sudo work when jobtui does not run as root);
     # `merged`: one pipe for both, in the order written (all as stdout).
     output: Literal["ordered", "separate", "merged"] = "ordered"
     # The command sees a minimal environment (see run/command.py: BASE_ENV) plus `env`;

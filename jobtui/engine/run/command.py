@@ -419,7 +419,7 @@ def run_command(ctx: RunContext) -> Outcome:
     if fence is not None and fence.no_new_privs:
         ctx.log.warning(
             "this command ran with no_new_privs (keeping stdout and stderr in the order "
-            "written needs it when the runner is not root), so setuid programs such as sudo "
+            "written needs it when jobtui does not run as root), so setuid programs such as sudo "
             'had no privileges; "output": "separate" lifts it'
         )
     return Outcome(RunState.FAILED, error=message, results=ctx.results)

@@ -3,14 +3,14 @@ the order written (issue 16.3).
 
 Two pipes cannot say which of two writes came first. So, on Linux, the command runs under a
 seccomp filter that stops each of its writes to fd 1 or 2 (write, writev, pwritev2,
-sendfile, splice, vmsplice, tee) and tells the runner, which reads everything both pipes
+sendfile, splice, vmsplice, tee) and tells the worker, which reads everything both pipes
 already hold and only then lets the write go on. Whatever a pipe holds at that moment was
 written before the write being let through, so reading in that rhythm stores the written
 order, to the write: exactly for a command that writes from one thread at a time.
 
-Costs and limits, all said in the README: one round trip to the runner per write to
+Costs and limits, all said in the README: one round trip to the worker per write to
 stdout/stderr (a block-buffered program makes few; a line-flushed one one per line); a
-runner that is not root sets no_new_privs first (the kernel's condition for an unprivileged
+worker that is not root sets no_new_privs first (the kernel's condition for an unprivileged
 filter), so setuid programs such as sudo do not gain privileges (use `output: separate`).
 Where the filter cannot be set up (not Linux, another architecture, a kernel or sandbox
 without it), the command runs without it and the reader says so in the log.
@@ -43,7 +43,7 @@ _RESP = struct.Struct("=QqiI")  # struct seccomp_notif_resp: id, val, error, fla
 _NOTIF_RECV: Final = 0xC0000000 | (_NOTIF.size << 16) | (ord("!") << 8) | 0
 _NOTIF_SEND: Final = 0xC0000000 | (_RESP.size << 16) | (ord("!") << 8) | 1
 _NOTIF_SET_FLAGS: Final = 0x40000000 | (8 << 16) | (ord("!") << 8) | 4
-# Linux 6.6+: the released task runs on the runner's CPU, so a write costs about 10 µs
+# Linux 6.6+: the released task runs on the worker's CPU, so a write costs about 10 µs
 # here instead of 45 (no wake-up across CPUs, twice per write).
 _SYNC_WAKE_UP: Final = 1
 
@@ -113,7 +113,7 @@ def _libc() -> ctypes.CDLL:
 class WriteFence:
     """Built before the command starts; `install` runs in the child between fork and exec
     (Popen's `preexec_fn`) and sends the filter's listener back; `listener()` in the
-    runner takes it."""
+    worker takes it."""
 
     def __init__(self) -> None:
         machine = platform.machine()
@@ -185,7 +185,7 @@ class WriteFence:
 
 
 class Listener:
-    """The runner's side of the filter: one pending write at a time."""
+    """The worker's side of the filter: one pending write at a time."""
 
     def __init__(self, fd: int):
         self.fd = fd
