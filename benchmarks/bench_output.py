@@ -149,6 +149,30 @@ FENCED_CHILD = (
 )
 
 
+def _spawn_once(fenced: bool) -> float:
+    """Milliseconds from starting `sh -c 'echo hi'` to its output read and its end, as the
+    command runner does it, with the write fence or without."""
+    from jobtui.engine.run.command import OutputReader
+    from jobtui.engine.run.fence import WriteFence
+
+    started = time.perf_counter()
+    fence = WriteFence() if fenced else None
+    proc = subprocess.Popen(
+        ["sh", "-c", "echo hi"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=fence.install if fence is not None else None,
+    )
+    listener = fence.listener() if fence is not None else None
+    assert not isinstance(listener, str), listener
+    reader = OutputReader(proc, Counter(), listener)  # type: ignore[arg-type]
+    while proc.poll() is None:
+        reader.read(0.05)
+    reader.drain(2.0)
+    return (time.perf_counter() - started) * 1000
+
+
 def fenced_runs(rounds: int = 3) -> None:
     import statistics
 
@@ -192,6 +216,12 @@ def fenced_runs(rounds: int = 3) -> None:
                     f"round {rnd}: {FENCED_LINES:,} lines {case}: separate (baseline) "
                     f"{plain:.2f}s · ordered {fenced:.2f}s · ratio {fenced / plain:.2f}"
                 )
+        spawn = {fenced: [_spawn_once(fenced) for _ in range(200)] for fenced in (False, True)}
+        print(
+            "`sh -c 'echo hi'` started and read to its end (the fence's cost per start), "
+            f"p50 of 200: separate (baseline) {statistics.median(spawn[False]):.2f} ms · "
+            f"ordered {statistics.median(spawn[True]):.2f} ms"
+        )
         for output in ("separate", "ordered"):
             took(f"{output}-true")  # warm-up
         times = {

@@ -29,6 +29,7 @@ import select
 import socket
 import struct
 import sys
+import warnings
 from typing import Final
 
 # From linux/seccomp.h, linux/filter.h, linux/audit.h, linux/prctl.h.
@@ -230,11 +231,16 @@ class Listener:
         if self.fd < 0:
             return
         if self.state() != "gone":
-            pid = os.fork()
+            with warnings.catch_warnings():
+                # Python 3.12+ warns of fork() beside threads: the child only polls and
+                # answers on this descriptor, it takes no lock a thread could hold.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
             if pid == 0:  # pragma: no cover - runs in the forked child
                 try:
                     if os.fork() == 0:  # the grandchild: no zombie left to anyone
                         os.setsid()
+                        os.chdir("/")  # pins no mount
                         self._respond_until_gone()
                 finally:
                     os._exit(0)
