@@ -12,11 +12,13 @@ python -m benchmarks output
    `output: separate` (no fence, the baseline), whole command runs as a user waits for
    them (queued -> ended, the log in SQLite): 100k lines alternating stdout/stderr written
    block-buffered (a program's usual output to a pipe) and flushed line by line (the
-   worst case: one stopped write per line), and runs of `true` (start-up only).
+   worst case: one stopped write per line); 256 MiB written in 8 KiB writes to fd 1 that
+   the shell pointed at a file (stopped as well); a command's start; runs of `true`.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tempfile
@@ -149,6 +151,10 @@ FENCED_CHILD = (
 )
 
 
+def _slug(case: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", case.lower())
+
+
 def _spawn_once(fenced: bool) -> float:
     """Milliseconds from starting `sh -c 'echo hi'` to its output read and its end, as the
     command runner does it, with the write fence or without."""
@@ -156,16 +162,19 @@ def _spawn_once(fenced: bool) -> float:
     from jobtui.engine.run.fence import WriteFence
 
     started = time.perf_counter()
-    fence = WriteFence() if fenced else None
-    proc = subprocess.Popen(
-        ["sh", "-c", "echo hi"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=fence.install if fence is not None else None,
-    )
-    listener = fence.listener() if fence is not None else None
-    assert not isinstance(listener, str), listener
+    argv = ["sh", "-c", "echo hi"]
+    options: dict[str, Any] = {
+        "stdin": subprocess.DEVNULL,
+        "stdout": subprocess.PIPE,
+        "stderr": subprocess.PIPE,
+        "close_fds": True,
+    }
+    listener = None
+    if fenced:
+        proc, listener = WriteFence().popen(argv, **options)
+        assert not isinstance(listener, str), listener
+    else:
+        proc = subprocess.Popen(argv, **options)
     reader = OutputReader(proc, Counter(), listener)  # type: ignore[arg-type]
     while proc.poll() is None:
         reader.read(0.05)
@@ -181,6 +190,11 @@ def fenced_runs(rounds: int = 3) -> None:
     cases = {
         "block-buffered": ([sys.executable, "-c", FENCED_CHILD], {}),
         "a write per line": ([sys.executable, "-c", FENCED_CHILD], {"PYTHONUNBUFFERED": "1"}),
+        # Writes to fd 1 a shell pointed elsewhere are stopped too (`pg_dump > file`).
+        "256 MiB redirected to a file in 8 KiB writes": (
+            ["sh", "-c", "dd if=/dev/zero bs=8k count=32768 >/dev/null 2>&1"],
+            {},
+        ),
     }
     with tempfile.TemporaryDirectory() as tmp:
         engine = Engine.open(data_dir=Path(tmp))
@@ -188,7 +202,7 @@ def fenced_runs(rounds: int = 3) -> None:
             for case, (argv, env) in cases.items():
                 engine.create_job(
                     {
-                        "name": f"{output}-{case.replace(' ', '-')}",
+                        "name": f"{output}-{_slug(case)}",
                         "kind": "command",
                         "command": {"argv": argv, "env": env, "output": output},
                     }
@@ -208,12 +222,13 @@ def fenced_runs(rounds: int = 3) -> None:
             return time.perf_counter() - started
 
         for case in cases:
-            slug = case.replace(" ", "-")
+            slug = _slug(case)
             for rnd in range(1, rounds + 1):
                 plain = took(f"separate-{slug}")
                 fenced = took(f"ordered-{slug}")
+                what = case if case.startswith("256") else f"{FENCED_LINES:,} lines {case}"
                 print(
-                    f"round {rnd}: {FENCED_LINES:,} lines {case}: separate (baseline) "
+                    f"round {rnd}: {what}: separate (baseline) "
                     f"{plain:.2f}s · ordered {fenced:.2f}s · ratio {fenced / plain:.2f}"
                 )
         spawn = {fenced: [_spawn_once(fenced) for _ in range(200)] for fenced in (False, True)}

@@ -120,13 +120,10 @@ def test_where_the_filter_cannot_be_set_up_the_command_runs_without_it(
             WriteFence()
     fence = WriteFence()
     fence._prog = ctypes.create_string_buffer(16)  # an empty program: the kernel refuses it
-    proc = subprocess.Popen(
-        ["sh", "-c", "echo out; echo err >&2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=fence.install,
+    proc, listener = fence.popen(
+        ["sh", "-c", "echo out; echo err >&2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    assert fence.listener() == "Invalid argument"  # run_command logs it as a warning
+    assert listener == "Invalid argument"  # run_command logs it as a warning
     log = Log()
     reader = OutputReader(proc, log)  # type: ignore[arg-type]
     proc.wait()
@@ -146,9 +143,9 @@ def test_a_worker_without_privilege_fences_under_no_new_privs() -> None:
         "    def write(self, m, level='info', stream='engine'): seen.append(stream + ' ' + m)\n"
         "fence = WriteFence()\n"
         "script = 'for i in 1 2 3; do echo o$i; echo e$i >&2; done; grep NoNewPrivs /proc/self/status'\n"
-        "proc = subprocess.Popen(['sh', '-c', script], stdout=subprocess.PIPE,\n"
-        "                        stderr=subprocess.PIPE, preexec_fn=fence.install)\n"
-        "reader = OutputReader(proc, Log(), fence.listener())\n"
+        "proc, listener = fence.popen(['sh', '-c', script], stdout=subprocess.PIPE,\n"
+        "                             stderr=subprocess.PIPE)\n"
+        "reader = OutputReader(proc, Log(), listener)\n"
         "while proc.poll() is None:\n"  # a fenced write waits for the reader
         "    reader.read(0.05)\n"
         "reader.drain(30)\n"

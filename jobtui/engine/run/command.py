@@ -375,22 +375,22 @@ def run_command(ctx: RunContext) -> Outcome:
     )
     merged = spec.output == "merged"
     fence = write_fence(ctx) if spec.output == "ordered" else None
+    options: dict[str, Any] = {
+        "stdin": subprocess.DEVNULL,
+        "stdout": subprocess.PIPE,
+        "stderr": subprocess.STDOUT if merged else subprocess.PIPE,
+        "env": env,
+        "cwd": cwd,
+        "close_fds": True,
+    }
+    listener: Listener | str | None = None
     try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT if merged else subprocess.PIPE,
-            env=env,
-            cwd=cwd,
-            close_fds=True,
-            preexec_fn=fence.install if fence is not None else None,
-        )
-    except OSError as exc:
         if fence is not None:
-            fence.close()
+            proc, listener = fence.popen(argv, **options)
+        else:
+            proc = subprocess.Popen(argv, **options)
+    except OSError as exc:
         raise InvalidInput(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from None
-    listener = fence.listener() if fence is not None else None
     if isinstance(listener, str):
         ctx.log.warning(
             f"output: stdout and stderr are stored in the order read, not written ({listener})"
