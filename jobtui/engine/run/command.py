@@ -351,16 +351,6 @@ def command_argv(ctx: RunContext) -> list[str]:
     return argv
 
 
-def write_fence(ctx: RunContext) -> WriteFence | None:
-    try:
-        return WriteFence()
-    except OSError as exc:
-        ctx.log.warning(
-            f"output: stdout and stderr are stored in the order read, not written ({exc.strerror})"
-        )
-        return None
-
-
 def run_command(ctx: RunContext) -> Outcome:
     spec = ctx.spec.command
     assert spec is not None
@@ -374,7 +364,7 @@ def run_command(ctx: RunContext) -> Outcome:
         f"$ {shlex.join(argv) if not spec.shell else argv[2]}" + (f"  (in {cwd})" if cwd else "")
     )
     merged = spec.output == "merged"
-    fence = write_fence(ctx) if spec.output == "ordered" else None
+    fence = WriteFence() if spec.output == "ordered" else None
     options: dict[str, Any] = {
         "stdin": subprocess.DEVNULL,
         "stdout": subprocess.PIPE,
