@@ -223,10 +223,10 @@ class Listener:
     def fileno(self) -> int:
         return self.fd
 
-    def state(self) -> str:
+    def state(self, timeout: float | None = 0) -> str:
         """'write': a write waits; 'gone': the command and all it started have ended;
-        '': nothing yet."""
-        for _, events in self._poll.poll(0):
+        '': nothing yet (after `timeout` ms; None waits for one of the others)."""
+        for _, events in self._poll.poll(timeout):
             if events & select.POLLIN:
                 return "write"
             if events & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
@@ -240,8 +240,7 @@ class Listener:
             fcntl.ioctl(self.fd, _NOTIF_RECV, notif)
         except OSError:
             return None  # its process died meanwhile
-        ident: int = _NOTIF.unpack(notif)[0]
-        return ident
+        return int(_NOTIF.unpack(notif)[0])
 
     def release(self, ident: int) -> None:
         """Let the write go on."""
@@ -277,14 +276,10 @@ class Listener:
             if int(name) != self.fd:
                 with contextlib.suppress(OSError):
                     os.close(int(name))
-        while True:
-            for _, events in self._poll.poll():
-                if events & select.POLLIN:
-                    ident = self.take()
-                    if ident is not None:
-                        self.release(ident)
-                elif events & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
-                    return
+        while self.state(None) == "write":
+            ident = self.take()
+            if ident is not None:
+                self.release(ident)
 
     def close(self) -> None:
         if self.fd >= 0:
